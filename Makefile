@@ -1,0 +1,66 @@
+# Diving into Machine Learning with TensorFlow 2: the workshop's commands.
+#   make run    set up, fetch the data, run every notebook in order, print the results table
+#   make test   set up, then unit tests and every notebook under nbval in quick mode
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LAB_PORT ?= 8888
+PYTEST_ARGS ?=
+
+.PHONY: help setup data run test test-unit test-notebooks lab doctor bench clean distclean
+
+help:
+	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
+	@echo "make test     set up, unit tests + every notebook under nbval (quick mode)"
+	@echo "make setup    .venv with the pinned packages, the workshop installed editable"
+	@echo "make data     fetch the data sets (WORKSHOP_DATA_MIRROR=folder-or-url to use a mirror)"
+	@echo "make lab      JupyterLab on 127.0.0.1:$(LAB_PORT) with a token"
+	@echo "make doctor   check Python, TensorFlow, devices, data cache, ports"
+	@echo "make bench    word2vec against gensim (benchmarks/)"
+	@echo "make clean    remove artifacts, executed notebooks, caches (keeps .venv and data)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+data: setup
+	$(PY) -m workshop_sections.data fetch all
+
+run: setup data
+	$(PY) -m workshop_sections.notebooks run
+
+test: setup
+	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) tests workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
+
+test-unit: setup
+	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) tests
+
+test-notebooks: setup
+	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
+
+lab: setup
+	@echo "JupyterLab on http://127.0.0.1:$(LAB_PORT)/ (the URL with the token is printed below)"
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --no-browser \
+		--ServerApp.root_dir=$(CURDIR)
+
+doctor: setup
+	$(PY) -m workshop_sections.doctor
+
+bench: setup
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) benchmarks/bench_word2vec.py
+
+clean:
+	rm -rf artifacts build .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+	find workshop_sections -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) data/mnist data/nltk data/corpora data/questions-words.txt

@@ -1,0 +1,241 @@
+"""The backend of the shared config cell, the first code cell of every notebook::
+
+    # Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)
+    from workshop_sections import config
+    cfg = config.setup()
+
+Environment switches (all optional):
+
+``WORKSHOP_DEVICE``    ``auto`` (default: GPU if there is one, else CPU), ``cpu`` or ``gpu``
+                       (a GPU asked for and absent is an error, never a silent fallback).
+``WORKSHOP_QUICK``     ``1`` shrinks data and steps so every notebook runs in seconds (CI).
+``WORKSHOP_SEED``      the one seed for Python, NumPy and TensorFlow (default 42).
+``WORKSHOP_ROOT``      the repository root (default: found from this file or the cwd).
+``WORKSHOP_DATA_DIR``  the download cache (default ``<root>/data``).
+``WORKSHOP_ARTIFACTS`` what sections hand on to later ones (default ``<root>/artifacts``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+DEFAULT_SEED = 42
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class DeviceError(RuntimeError):
+    """The device asked for with WORKSHOP_DEVICE is not there (or the value is unknown)."""
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={raw!r} is not understood: use 1 (on) or 0 (off).")
+
+
+def is_quick() -> bool:
+    """Quick mode (``WORKSHOP_QUICK=1``): small data, few steps. Off by default."""
+    return _env_flag("WORKSHOP_QUICK")
+
+
+def choose_device(gpus: Sequence[str], requested: str | None = "auto") -> str:
+    """Pick the device string from the GPUs TensorFlow sees.
+
+    ``gpus`` are the names of the visible physical GPUs (injected in tests), ``requested``
+    is ``auto``, ``cpu`` or ``gpu`` (also ``gpu:N`` for the N-th GPU).
+    """
+    req = (requested or "auto").strip().lower()
+    n = len(gpus)
+    if req == "cpu":
+        return "/CPU:0"
+    if req == "auto":
+        return "/GPU:0" if n else "/CPU:0"
+    if req == "gpu" or req.startswith("gpu:"):
+        index = 0
+        if ":" in req:
+            try:
+                index = int(req.split(":", 1)[1])
+            except ValueError:
+                raise DeviceError(f"WORKSHOP_DEVICE={requested!r}: the GPU index must be a number, e.g. gpu:0.") from None
+        if n == 0:
+            raise DeviceError(
+                "WORKSHOP_DEVICE asks for a GPU but TensorFlow sees none. "
+                "Unset WORKSHOP_DEVICE (or set it to cpu or auto) to run on the CPU, "
+                "or install a GPU build of TensorFlow with working drivers "
+                "(check with: python -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\")."
+            )
+        if index >= n:
+            raise DeviceError(f"WORKSHOP_DEVICE={requested!r}: TensorFlow sees only {n} GPU(s) (gpu:0 to gpu:{n - 1}).")
+        return f"/GPU:{index}"
+    raise DeviceError(f"WORKSHOP_DEVICE={requested!r} is not understood: use cpu, gpu, gpu:N or auto.")
+
+
+def find_root() -> Path:
+    """The repository root: WORKSHOP_ROOT, else the checkout this package lives in, else the cwd."""
+    env = os.environ.get("WORKSHOP_ROOT")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").exists() and (here / "workshop_sections").is_dir():
+        return here
+    cwd = Path.cwd().resolve()
+    for candidate in (cwd, *cwd.parents):
+        if (candidate / "pyproject.toml").exists() and (candidate / "workshop_sections").is_dir():
+            return candidate
+    return cwd
+
+
+def data_dir(root: Path | None = None) -> Path:
+    env = os.environ.get("WORKSHOP_DATA_DIR")
+    return Path(env).expanduser().resolve() if env else (root or find_root()) / "data"
+
+
+def artifacts_dir(root: Path | None = None) -> Path:
+    env = os.environ.get("WORKSHOP_ARTIFACTS")
+    return Path(env).expanduser().resolve() if env else (root or find_root()) / "artifacts"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow (Keras included) with one number."""
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)  # seeds python, numpy and tf together
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's start-up noise (must run before ``import tensorflow`` to be complete)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+@dataclass
+class Config:
+    """What the shared config cell hands to the notebook."""
+
+    device: str
+    quick: bool
+    seed: int
+    root: Path
+    data_dir: Path
+    artifacts_dir: Path
+    tf_version: str
+    gpus: list = field(default_factory=list)
+
+    def artifacts(self, section: str) -> Path:
+        """``artifacts/<section>/``, created if needed."""
+        path = self.artifacts_dir / section
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def pick(self, full, quick):
+        """``quick`` in quick mode, ``full`` otherwise (sizes and step counts)."""
+        return quick if self.quick else full
+
+    def summary(self) -> str:
+        try:
+            data = os.path.relpath(self.data_dir)
+            data = data if not data.startswith("..") else str(self.data_dir)
+            data = data if data.startswith(("/", ".")) else "./" + data
+        except ValueError:
+            data = str(self.data_dir)
+        return (
+            f"TensorFlow {self.tf_version} | device {self.device} | "
+            f"quick mode {'on' if self.quick else 'off'} | data {data}"
+        )
+
+
+_CURRENT: Config | None = None
+
+
+def setup(seed: int | None = None, verbose: bool = True, gpus: Iterable[str] | None = None) -> Config:
+    """Device, memory growth, seeds, quick mode, paths, quiet start-up; prints one line.
+
+    Safe to re-run: a second call re-seeds and prints the same line.
+    ``gpus`` injects a list of GPU names (tests); by default TensorFlow is asked.
+    """
+    global _CURRENT
+    quiet_tensorflow()
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)
+    if gpus is None:
+        physical = tf.config.list_physical_devices("GPU")
+        for gpu in physical:
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:
+                pass  # already initialised (cell re-run): growth was set the first time
+        gpu_names = [g.name for g in physical]
+    else:
+        gpu_names = list(gpus)
+    device = choose_device(gpu_names, os.environ.get("WORKSHOP_DEVICE", "auto"))
+    if seed is None:
+        seed = int(os.environ.get("WORKSHOP_SEED", DEFAULT_SEED))
+    seed_everything(seed)
+    root = find_root()
+    cfg = Config(
+        device=device,
+        quick=is_quick(),
+        seed=seed,
+        root=root,
+        data_dir=data_dir(root),
+        artifacts_dir=artifacts_dir(root),
+        tf_version=tf.__version__,
+        gpus=gpu_names,
+    )
+    _CURRENT = cfg
+    if verbose:
+        print(cfg.summary())
+    return cfg
+
+
+def current() -> Config:
+    """The Config of the last ``setup()`` (runs ``setup(verbose=False)`` if there was none)."""
+    return _CURRENT if _CURRENT is not None else setup(verbose=False)
+
+
+def write_metrics(section: str, metrics: dict, artifacts: Path | None = None) -> Path:
+    """Write ``artifacts/<section>/metrics.json`` (the headline figures ``make run`` prints)."""
+    base = Path(artifacts) if artifacts else artifacts_dir()
+    out = base / section
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "metrics.json"
+    clean = {k: (float(v) if hasattr(v, "dtype") else v) for k, v in metrics.items()}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(clean, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_metrics(section: str, artifacts: Path | None = None) -> dict | None:
+    path = (Path(artifacts) if artifacts else artifacts_dir()) / section / "metrics.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+if __name__ == "__main__":  # python -m workshop_sections.config
+    setup()
+    sys.exit(0)

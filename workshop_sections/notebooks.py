@@ -1,0 +1,202 @@
+"""Notebook housekeeping: find the section notebooks, keep them clean in git, run them all.
+
+    python -m workshop_sections.notebooks run      # execute every notebook in workshop order
+                                                  # into build/executed/, then print the table
+    python -m workshop_sections.notebooks report   # the table of artifacts/<section>/metrics.json
+    python -m workshop_sections.notebooks clean [NB ...]  # strip outputs nbval does not check
+    python -m workshop_sections.notebooks check    # exit 1 if a notebook breaks the conventions
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import SECTIONS, config
+
+CONFIG_CELL = (
+    "# Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)\n"
+    "from workshop_sections import config\n"
+    "cfg = config.setup()"
+)
+CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+
+
+def package_dir() -> Path:
+    return Path(__file__).resolve().parent
+
+
+def list_notebooks(base: Path | None = None) -> list[Path]:
+    """The section notebooks in workshop order (one per section folder that has one)."""
+    base = base or package_dir()
+    out = []
+    for section in SECTIONS:
+        folder = base / section
+        nbs = sorted(p for p in folder.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        out.extend(nbs)
+    return out
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def is_checked(cell) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return CHECK_MARK in _source(cell) or "nbval-check-output" in tags
+
+
+def first_code_cell(nb) -> str | None:
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            return _source(cell)
+    return None
+
+
+def problems(path: Path) -> list[str]:
+    """What breaks the conventions: config cell, stored outputs, execution counts."""
+    nb = json.loads(Path(path).read_text())
+    found = []
+    first = first_code_cell(nb)
+    if first is None or first.strip() != CONFIG_CELL:
+        found.append(f"{path.name}: the first code cell is not the shared config cell")
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        if cell.get("outputs") and not is_checked(cell):
+            found.append(f"{path.name}: cell {i} keeps outputs that nbval does not check")
+        if cell.get("execution_count") is not None and not is_checked(cell):
+            found.append(f"{path.name}: cell {i} keeps an execution count")
+    return found
+
+
+def clean(path: Path) -> bool:
+    """Strip outputs and execution counts except in checked cells; write canonical JSON.
+    Returns True when the file changed."""
+    import nbformat
+
+    text = Path(path).read_text()
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            if not is_checked(cell):
+                cell.outputs = []
+                cell.execution_count = None
+            else:  # keep only the outputs nbval compares; drop volatile stream noise (stderr)
+                cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        for key in ("execution", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
+    nb.metadata.pop("widgets", None)
+    new = nbformat.writes(nb) + "\n"
+    if new != text:
+        Path(path).write_text(new)
+        return True
+    return False
+
+
+def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 1800) -> float:
+    """Execute a notebook headlessly in its own folder; write the executed copy; return seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    old_env = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        start = time.perf_counter()
+        try:
+            client.execute()
+        finally:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, out_path)
+        return time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(old_env)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def report(artifacts: Path | None = None, timings: dict | None = None) -> str:
+    """One table of the headline figures every section wrote to metrics.json."""
+    rows = []
+    for section in SECTIONS:
+        metrics = config.read_metrics(section, artifacts)
+        secs = (timings or {}).get(section)
+        if metrics is None:
+            rows.append((section, "-", "(no metrics.json yet)"))
+            continue
+        figures = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(metrics.items()) if not isinstance(v, (dict, list)))
+        rows.append((section, f"{secs:.0f}s" if secs else "-", figures))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'section':<{width}}  {'run':>6}  headline figures (artifacts/<section>/metrics.json)",
+             "-" * (width + 60)]
+    lines += [f"{s:<{width}}  {t:>6}  {f}" for s, t, f in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop_sections.notebooks")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--out", default=None, help="folder of the executed copies (default build/executed)")
+    r.add_argument("sections", nargs="*", help="only these sections (default: all, in order)")
+    sub.add_parser("report")
+    c = sub.add_parser("clean")
+    c.add_argument("paths", nargs="*")
+    sub.add_parser("check")
+    args = parser.parse_args(argv)
+    root = config.find_root()
+    if args.cmd == "run":
+        out = Path(args.out) if args.out else root / "build" / "executed"
+        timings, failed = {}, None
+        for nb in list_notebooks():
+            section = nb.parent.name
+            if args.sections and section not in args.sections:
+                continue
+            mode = "quick" if config.is_quick() else "full"
+            print(f"==> {section}: running {nb.relative_to(root)} ({mode} mode)", flush=True)
+            try:
+                timings[section] = execute(nb, out / nb.name)
+            except Exception as exc:  # report which notebook failed, keep the executed copy
+                failed = (section, exc)
+                print(f"!! {section} failed; the executed copy is {out / nb.name}\n{exc}", file=sys.stderr)
+                break
+            print(f"    done in {timings[section]:.0f} s -> {(out / nb.name).relative_to(root)}", flush=True)
+        print()
+        print(report(timings=timings))
+        return 1 if failed else 0
+    if args.cmd == "report":
+        print(report())
+        return 0
+    if args.cmd == "clean":
+        paths = [Path(p) for p in args.paths] or list_notebooks()
+        for p in paths:
+            if clean(p):
+                print(f"cleaned {p}")
+        return 0
+    if args.cmd == "check":
+        found = [msg for p in list_notebooks() for msg in problems(p)]
+        firsts = {first_code_cell(json.loads(p.read_text())) for p in list_notebooks()}
+        if len(firsts) > 1:
+            found.append("the first code cell differs between notebooks")
+        for msg in found:
+            print(msg)
+        return 1 if found else 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
