@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import http.client
 import io
 import os
 import re
@@ -304,7 +305,7 @@ def _fetch_file(entry: DataFile, dataset: Dataset, quiet: bool) -> Path:
                 )
             os.replace(tmp, target)
             return target
-        except (OSError, urllib.error.URLError, socket.timeout, DataError, ValueError) as exc:
+        except (OSError, urllib.error.URLError, http.client.HTTPException, socket.timeout, DataError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             tried.append(f"{source}: {reason}")
         finally:
@@ -549,7 +550,8 @@ def main(argv: list[str] | None = None) -> int:
                     fetch(name, quiet=args.quiet)
                     print(f"{name:<18} verified")
                 except DataUnavailableError as exc:
-                    print(f"{name:<18} not available (optional; {str(exc).splitlines()[0]})")
+                    print(f"{name:<18} not available (optional, only needed for full-size word2vec runs):")
+                    print("    " + "\n    ".join(str(exc).splitlines()[1:]))
             return 0
         if args.cmd == "verify":
             bad = 0

@@ -1,0 +1,103 @@
+import os
+import random
+
+import numpy as np
+import pytest
+
+from workshop_sections import config
+
+
+@pytest.mark.parametrize(
+    "gpus, requested, expected",
+    [
+        ([], "auto", "/CPU:0"),
+        (["/physical_device:GPU:0"], "auto", "/GPU:0"),
+        (["/physical_device:GPU:0", "/physical_device:GPU:1"], "auto", "/GPU:0"),
+        (["/physical_device:GPU:0", "/physical_device:GPU:1"], "gpu:1", "/GPU:1"),
+        (["/physical_device:GPU:0"], "cpu", "/CPU:0"),
+        (["/physical_device:GPU:0"], "GPU", "/GPU:0"),
+        ([], None, "/CPU:0"),
+    ],
+)
+def test_choose_device(gpus, requested, expected):
+    assert config.choose_device(gpus, requested) == expected
+
+
+def test_gpu_asked_for_and_absent_is_a_clear_error():
+    with pytest.raises(config.DeviceError, match="asks for a GPU but TensorFlow sees none"):
+        config.choose_device([], "gpu")
+
+
+def test_gpu_index_out_of_range_and_unknown_value():
+    with pytest.raises(config.DeviceError, match="only 2 GPU"):
+        config.choose_device(["a", "b"], "gpu:2")
+    with pytest.raises(config.DeviceError, match="not understood"):
+        config.choose_device([], "tpu")
+
+
+def test_setup_uses_injected_devices(monkeypatch, capsys):
+    monkeypatch.setenv("WORKSHOP_DEVICE", "auto")
+    cfg = config.setup(gpus=["/physical_device:GPU:0"])
+    assert cfg.device == "/GPU:0"
+    monkeypatch.setenv("WORKSHOP_DEVICE", "gpu")
+    with pytest.raises(config.DeviceError):
+        config.setup(gpus=[])
+    monkeypatch.setenv("WORKSHOP_DEVICE", "cpu")
+    cfg = config.setup(gpus=["/physical_device:GPU:0", "/physical_device:GPU:1"])
+    assert cfg.device == "/CPU:0"
+
+
+def test_setup_prints_one_summary_line(monkeypatch, capsys):
+    monkeypatch.delenv("WORKSHOP_DEVICE", raising=False)
+    monkeypatch.setenv("WORKSHOP_QUICK", "1")
+    cfg = config.setup()
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    assert out[0].startswith(f"TensorFlow {cfg.tf_version} | device /CPU:0 | quick mode on | data ")
+    assert cfg.quick is True
+    assert cfg.pick(100, 5) == 5
+
+
+def _draws():
+    import tensorflow as tf
+
+    return (random.random(), np.random.rand(3).tolist(), tf.random.uniform([3]).numpy().tolist())
+
+
+def test_same_seed_same_draws():
+    config.setup(seed=7, verbose=False)
+    first = _draws()
+    config.setup(seed=7, verbose=False)
+    second = _draws()
+    config.setup(seed=8, verbose=False)
+    third = _draws()
+    assert first == second
+    assert first[1] != third[1] and first[2] != third[2]
+
+
+def test_quick_flag_parsing(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_QUICK", "0")
+    assert config.is_quick() is False
+    monkeypatch.setenv("WORKSHOP_QUICK", "yes")
+    assert config.is_quick() is True
+    monkeypatch.setenv("WORKSHOP_QUICK", "maybe")
+    with pytest.raises(ValueError, match="WORKSHOP_QUICK"):
+        config.is_quick()
+
+
+def test_paths_follow_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("WORKSHOP_ARTIFACTS", str(tmp_path / "a"))
+    cfg = config.setup(verbose=False)
+    assert cfg.data_dir == tmp_path / "d"
+    assert cfg.artifacts("mnist_softmax") == tmp_path / "a" / "mnist_softmax"
+    assert (tmp_path / "a" / "mnist_softmax").is_dir()
+    assert (config.find_root() / "workshop_sections" / "config.py").exists()
+
+
+def test_metrics_round_trip(tmp_path):
+    path = config.write_metrics("demo", {"accuracy": np.float32(0.925), "steps": 10}, artifacts=tmp_path)
+    assert path == tmp_path / "demo" / "metrics.json"
+    got = config.read_metrics("demo", artifacts=tmp_path)
+    assert got["steps"] == 10 and abs(got["accuracy"] - 0.925) < 1e-6
+    assert config.read_metrics("missing", artifacts=tmp_path) is None

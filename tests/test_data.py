@@ -1,0 +1,286 @@
+"""The data registry: cache -> mirror -> canonical URLs, checksums, atomic writes, clear errors."""
+import gzip
+import hashlib
+import http.server
+import os
+import socket
+import threading
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workshop_sections import data
+
+PAYLOAD = b"the quick brown fox jumped over the lazy dog\n" * 200
+
+
+def sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("WORKSHOP_DATA_DIR", str(d))
+    monkeypatch.delenv("WORKSHOP_DATA_MIRROR", raising=False)
+    return d
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def register(monkeypatch, urls=(), payload=PAYLOAD, content_sha=None, path="toy/toy.txt", name="toy"):
+    entry = data.DataFile(path, tuple(urls), sha(payload), len(payload), content_sha)
+    ds = data.Dataset(name, "a toy data set for tests", "CC0", (entry,))
+    monkeypatch.setitem(data.REGISTRY, name, ds)
+    return entry
+
+
+def no_partials(folder: Path):
+    return [p.name for p in folder.rglob("*") if p.name.endswith(".part")] if folder.exists() else []
+
+
+class Server:
+    """A real http server on 127.0.0.1 serving a folder (or a custom handler)."""
+
+    def __init__(self, directory=None, handler=None):
+        handler = handler or partial(QuietHandler, directory=str(directory))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+# ------------------------------------------------------------------ registry
+def test_unknown_data_set_lists_known_names():
+    with pytest.raises(data.UnknownDatasetError) as err:
+        data.fetch("imagenet")
+    msg = str(err.value)
+    assert "imagenet" in msg
+    for name in ("mnist", "text8", "movie_reviews", "sentence_polarity", "questions_words"):
+        assert name in msg
+
+
+def test_registry_entries_are_complete():
+    for ds in data.REGISTRY.values():
+        assert ds.license and ds.description
+        for f in ds.files:
+            assert len(f.sha256) == 64 and f.size > 0
+            assert all(u.startswith(("http://", "https://")) for u in f.urls)
+    assert data.get("MR").name == "sentence_polarity"
+    assert data.get("questions-words").name == "questions_words"
+
+
+# ------------------------------------------------------------------ folder mirror
+def test_fetch_from_folder_mirror_then_cache(cache, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "toy.txt").write_bytes(PAYLOAD)
+    register(monkeypatch)
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    p = data.path("toy", quiet=True)
+    assert p == cache / "toy" / "toy.txt" and p.read_bytes() == PAYLOAD
+    (mirror / "toy" / "toy.txt").unlink()  # now only the cache has it
+    assert data.path("toy", quiet=True).read_bytes() == PAYLOAD
+    assert data.status("toy") == "verified"
+
+
+def test_recompressed_mirror_file_accepted_by_content(cache, tmp_path, monkeypatch):
+    canonical = gzip.compress(PAYLOAD, compresslevel=9, mtime=0)
+    recompressed = gzip.compress(PAYLOAD, compresslevel=1, mtime=12345)
+    assert sha(canonical) != sha(recompressed)
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "toy.gz").write_bytes(recompressed)
+    register(monkeypatch, payload=canonical, content_sha=sha(PAYLOAD), path="toy/toy.gz")
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    p = data.path("toy", quiet=True)
+    assert gzip.decompress(p.read_bytes()) == PAYLOAD
+
+
+def test_checksum_mismatch_names_file_expected_and_got_and_leaves_nothing(cache, tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    bad = PAYLOAD[:-10] + b"corrupted!"
+    (mirror / "toy" / "toy.txt").write_bytes(bad)
+    entry = register(monkeypatch)
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("toy", quiet=True)
+    msg = str(err.value)
+    assert "checksum mismatch for toy/toy.txt" in msg
+    assert entry.sha256 in msg and sha(bad) in msg
+    assert not (cache / "toy" / "toy.txt").exists()
+    assert no_partials(cache) == []
+
+
+def test_corrupt_cached_file_is_fetched_again(cache, tmp_path, monkeypatch, capsys):
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "toy.txt").write_bytes(PAYLOAD)
+    register(monkeypatch)
+    (cache / "toy").mkdir(parents=True)
+    (cache / "toy" / "toy.txt").write_bytes(b"half a file")
+    assert data.status("toy") == "corrupt"
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    assert data.path("toy", quiet=True).read_bytes() == PAYLOAD
+    err = capsys.readouterr().err
+    assert "is corrupt" in err and "Fetching it again" in err
+
+
+# ------------------------------------------------------------------ http
+def test_http_mirror_on_loopback(cache, tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    (served / "toy").mkdir(parents=True)
+    (served / "toy" / "toy.txt").write_bytes(PAYLOAD)
+    register(monkeypatch)
+    with Server(served) as srv:
+        monkeypatch.setenv("WORKSHOP_DATA_MIRROR", srv.url + "/")
+        assert data.path("toy", quiet=True).read_bytes() == PAYLOAD
+
+
+def test_falls_back_from_broken_mirror_to_canonical_url(cache, tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "toy.txt").write_bytes(PAYLOAD)
+    with Server(served) as srv:
+        register(monkeypatch, urls=[srv.url + "/toy.txt"])
+        monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(tmp_path / "empty-mirror"))
+        assert data.path("toy", quiet=True).read_bytes() == PAYLOAD
+
+
+class CutOffHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        self.wfile.write(PAYLOAD[: len(PAYLOAD) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+def test_download_cut_off_halfway_leaves_no_file(cache, monkeypatch):
+    with Server(handler=CutOffHandler) as srv:
+        register(monkeypatch, urls=[srv.url + "/toy.txt"])
+        with pytest.raises(data.DataUnavailableError) as err:
+            data.fetch("toy", quiet=True)
+    assert "cut off after 4,500 of 9,000 bytes" in str(err.value)
+    assert not (cache / "toy" / "toy.txt").exists()
+    assert no_partials(cache) == []
+
+
+def test_no_network_and_no_mirror_names_everything_tried(cache, monkeypatch):
+    urls = [f"http://127.0.0.1:{closed_port()}/toy.txt", f"http://127.0.0.1:{closed_port()}/again/toy.txt"]
+    register(monkeypatch, urls=urls)
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("toy", quiet=True)
+    msg = str(err.value)
+    assert "'toy'" in msg
+    for u in urls:
+        assert u in msg
+    assert "WORKSHOP_DATA_MIRROR" in msg and "What to do" in msg
+    assert no_partials(cache) == []
+
+
+# ------------------------------------------------------------------ the real files
+SHARED = os.environ.get("WORKSHOP_DATA_MIRROR")
+
+
+@pytest.mark.skipif(not SHARED or not Path(SHARED).is_dir(), reason="needs the workshop data mirror folder")
+def test_real_mnist_from_mirror_including_the_recompressed_file(cache):
+    os.environ["WORKSHOP_DATA_MIRROR"] = SHARED
+    m = data.load_mnist(quiet=True)
+    assert m["x_train"].shape == (60000, 28, 28) and m["x_train"].dtype == np.uint8
+    assert m["y_train"].shape == (60000,) and m["x_test"].shape == (10000, 28, 28)
+    assert set(np.unique(m["y_test"])) == set(range(10))
+    assert data.status("mnist") == "verified"
+
+
+def test_loaders_of_text_data_sets():
+    texts, labels = data.load_sentence_polarity(quiet=True)
+    assert len(texts) == 10662 and int(labels.sum()) == 5331
+    q = data.load_questions_words(quiet=True)
+    assert len(q) == 19544 and q[0] == ("capital-common-countries", "athens", "greece", "baghdad", "iraq")
+    assert len({s for s, *_ in q}) == 14
+    reviews, rl = data.load_movie_reviews(quiet=True)
+    assert len(reviews) == 2000 and int(rl.sum()) == 1000
+
+
+# ------------------------------------------------------------------ corpora
+def test_tokenize_handles_case_punctuation_and_unicode():
+    assert data.tokenize("The Quick, brown fox's DEN!") == ["the", "quick", "brown", "fox's", "den"]
+    assert data.tokenize("Café über naïve") == ["café", "über", "naïve"]
+
+
+def test_read_words_from_plain_gz_zip_and_folder(tmp_path):
+    text = "alpha beta gamma " * 1000
+    (tmp_path / "c.txt").write_text(text)
+    (tmp_path / "c.txt.gz").write_bytes(gzip.compress(text.encode()))
+    with zipfile.ZipFile(tmp_path / "c.zip", "w") as z:
+        z.writestr("corpus/a.txt", text)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_text(text)
+    for p in ("c.txt", "c.txt.gz", "c.zip", "folder"):
+        words = data.read_words(tmp_path / p)
+        assert len(words) == 3000 and words[:3] == ["alpha", "beta", "gamma"]
+    assert data.read_words(tmp_path / "c.txt", max_words=5) == ["alpha", "beta", "gamma", "alpha", "beta"]
+
+
+def test_words_are_not_split_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CHUNK", 7)
+    (tmp_path / "c.txt").write_text("internationalisation of words " * 5)
+    words = data.read_words(tmp_path / "c.txt")
+    assert words == ["internationalisation", "of", "words"] * 5
+
+
+def test_corpus_errors_are_clear(tmp_path):
+    with pytest.raises(data.CorpusError, match="neither a known corpus"):
+        data.read_words(tmp_path / "nope.txt")
+    (tmp_path / "empty.txt").write_text("  \n ,, \n")
+    with pytest.raises(data.CorpusError, match="holds no words"):
+        data.read_words(tmp_path / "empty.txt")
+    with pytest.raises(data.CorpusError, match="not a text corpus"):
+        data.read_words("mnist")
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_list_fetch_verify(cache, tmp_path, monkeypatch, capsys):
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "toy.txt").write_bytes(PAYLOAD)
+    register(monkeypatch)
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    assert data.main(["fetch", "toy", "--quiet"]) == 0
+    assert data.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "toy" in out and "verified" in out
+    assert data.main(["fetch", "nope"]) == 2
+    assert "Unknown data set 'nope'" in capsys.readouterr().err
+    (cache / "toy" / "toy.txt").write_bytes(b"tampered")
+    assert data.main(["verify"]) == 1
+    assert "corrupt" in capsys.readouterr().out
