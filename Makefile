@@ -8,8 +8,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
 PYTEST_ARGS ?=
+DATA_HOST ?= 127.0.0.1
+DATA_PORT ?= 8000
 
-.PHONY: help setup data run test test-unit test-notebooks lab doctor bench clean distclean
+.PHONY: help setup data run test test-unit test-notebooks lab doctor bench clean distclean \
+	exercises slides serve-data
 
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
@@ -19,6 +22,9 @@ help:
 	@echo "make lab      JupyterLab on 127.0.0.1:$(LAB_PORT) with a token"
 	@echo "make doctor   check Python, TensorFlow, devices, data cache, ports"
 	@echo "make bench    word2vec against gensim (benchmarks/)"
+	@echo "make exercises  attendee copies exercises/<section>.ipynb from the solution notebooks"
+	@echo "make slides   one reveal.js deck per notebook in build/slides/ (works offline)"
+	@echo "make serve-data  serve the verified data cache (DATA_HOST=0.0.0.0 for the room, DATA_PORT=8000)"
 	@echo "make clean    remove artifacts, executed notebooks, caches (keeps .venv and data)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -52,6 +58,15 @@ lab: setup
 
 doctor: setup
 	$(PY) -m workshop_sections.doctor
+
+exercises: setup
+	$(PY) -m workshop_sections.exercises
+
+slides: setup
+	$(PY) -m workshop_sections.slides build
+
+serve-data: setup
+	$(PY) -m workshop_sections.serve_data --host $(DATA_HOST) --port $(DATA_PORT)
 
 bench: setup
 	$(PY) -m pip install --quiet -r requirements-bench.txt

@@ -13,3 +13,7 @@ SECTIONS = (
     "cnn_text_classification",
     "distributed_tensorflow",
 )
+
+REPO_URL = "https://github.com/tf-workshop/tensorflow-workshop"
+"""Where the workshop lives on GitHub: the Colab badges and the Colab install use it."""
+REPO_BRANCH = "main"

@@ -1,0 +1,137 @@
+"""The set-up doctor: each check on injected good and bad states, the table, the exit code."""
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workshop_sections import data, doctor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def statuses(**overrides):
+    return lambda name: overrides.get(name, "verified")
+
+
+def quiet_run(**kw):
+    base = dict(version_info=(3, 11, 7), tf_version="2.21.0", pin="2.21.0", devices=["CPU:0"],
+                data_status=statuses(), ports=(), disk_free=50 * 10**9)
+    base.update(kw)
+    return doctor.run_checks(**base)
+
+
+def row(rows, name):
+    return next(r for r in rows if r.name == name)
+
+
+def test_all_good_exits_zero():
+    rows = quiet_run()
+    assert doctor.exit_code(rows) == 0
+    assert "All good" in doctor.render(rows)
+
+
+@pytest.mark.parametrize("version, status, words", [
+    ("2.21.0", "ok", "pin 2.21.0"),
+    ("2.21.3", "ok", "same minor"),
+    ("2.15.1", "FAIL", "older than the pin"),
+    ("1.15.0", "FAIL", "older than the pin"),
+    ("2.22.0", "WARN", "newer than the pin"),
+    ("banana", "FAIL", "not understood"),
+    (None, "FAIL", "not installed"),
+])
+def test_tensorflow_version_against_the_pin(version, status, words):
+    rows = quiet_run(tf_version=version, devices=["CPU:0"] if version else None)
+    r = row(rows, "tensorflow")
+    assert r.status == status and words in r.found
+    if status == "FAIL":
+        assert "make setup" in r.todo
+        assert doctor.exit_code(rows) == 1
+
+
+def test_pin_is_read_from_requirements(tmp_path):
+    assert doctor.tf_pin(ROOT / "requirements.txt").startswith("2.21")
+    req = tmp_path / "requirements.txt"
+    req.write_text("numpy==2.0\ntensorflow[and-cuda]==2.19.1  # gpu\n")
+    assert doctor.tf_pin(req) == "2.19.1"
+
+
+def test_old_python_fails():
+    r = doctor.check_python((3, 8, 10))
+    assert r.status == "FAIL" and "3.10" in r.todo
+
+
+def test_gpu_requested_but_absent_fails(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_DEVICE", "gpu")
+    r = row(quiet_run(devices=["CPU:0"]), "devices")
+    assert r.status == "FAIL" and "sees none" in r.todo
+    monkeypatch.setenv("WORKSHOP_DEVICE", "auto")
+    assert row(quiet_run(devices=["CPU:0", "GPU:0"]), "devices").found.endswith("/GPU:0")
+
+
+def test_missing_and_corrupt_data(tmp_path, monkeypatch):
+    rows = quiet_run(data_status=statuses(mnist="missing", questions_words="corrupt", text8="missing"))
+    assert row(rows, "data: mnist").status == "FAIL" and "make data" in row(rows, "data: mnist").todo
+    corrupt = row(rows, "data: questions_words")
+    assert corrupt.status == "FAIL" and "fetch questions_words" in corrupt.todo
+    text8 = row(rows, "data: text8")
+    assert text8.status == "ok" and "optional" in text8.found
+    assert doctor.exit_code(rows) == 1
+    table = doctor.render(rows)
+    assert "would stop the workshop" in table and "make data" in table
+
+
+def test_real_data_status_on_an_empty_cache(tmp_path, monkeypatch):
+    # no injection: the real data.status on a temp cache holding one corrupt file
+    monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path))
+    (tmp_path / "questions-words.txt").write_text("not the analogies\n")
+    rows = doctor.check_data(mirror="")
+    assert row(rows, "data: mnist").found == "missing (required)"
+    assert row(rows, "data: questions_words").found == "corrupt (required)"
+    assert data.status("questions_words") == "corrupt"
+
+
+def test_port_taken_by_a_real_listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        r = doctor.check_port(port)
+        assert r.status == "WARN" and "in use" in r.found
+        rows = quiet_run(ports=(port,))
+        assert doctor.exit_code(rows) == 0 and doctor.exit_code(rows, strict=True) == 1
+    finally:
+        s.close()
+    assert doctor.check_port(port).status == "ok"
+
+
+def test_port_8888_advice_names_the_lab_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 8888))
+    except OSError:
+        pytest.skip("8888 is busy on this machine already")
+    s.listen(1)
+    try:
+        r = doctor.check_port(8888, purpose="JupyterLab")
+        assert r.status == "WARN" and "LAB_PORT" in r.todo
+    finally:
+        s.close()
+
+
+def test_low_disk():
+    assert doctor.check_disk(free_bytes=int(0.5e9)).status == "FAIL"
+    assert doctor.check_disk(free_bytes=int(2e9)).status == "WARN"
+    assert doctor.check_disk(free_bytes=int(20e9)).status == "ok"
+
+
+def test_command_line_prints_one_table(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "WORKSHOP_DATA_DIR": str(tmp_path), "WORKSHOP_DATA_MIRROR": ""}
+    out = subprocess.run([sys.executable, "-m", "workshop_sections.doctor", "--no-tensorflow"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1, out.stdout + out.stderr  # the empty cache misses required data
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:4] == ["check", "status", "found", "what"]
+    assert any(ln.startswith("data: mnist") and "FAIL" in ln for ln in lines)

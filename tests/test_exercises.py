@@ -1,0 +1,164 @@
+"""Exercise copies: the transformation, and that exercises/ matches the solution notebooks."""
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workshop_sections import exercises, notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = notebooks.list_notebooks()
+
+
+def _code(src):
+    return nbformat.v4.new_code_cell(src)
+
+
+def tiny_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                                      "(https://colab.research.google.com/github/o/r/blob/main/workshop_sections/tiny/tiny.ipynb)"),
+        _code(notebooks.CONFIG_CELL),
+        _code("import numpy as np\nm1 = np.ones((1, 2))\n"
+              "# BEGIN SOLUTION (hint: multiply m1 by its transpose)\n"
+              "m3 = m1 @ m1.T\n"
+              "a, (b, *c) = 1, (2, 3)\n"
+              "m3 += 0\n"
+              "# END SOLUTION\n"
+              "print(m3)"),
+        nbformat.v4.new_markdown_cell("Check your answer:"),
+        _code("helpers.check_m3(m3)"),
+        _code("for i in range(2):\n"
+              "    # BEGIN SOLUTION (hint: add i)\n"
+              "    total = i + 1\n"
+              "    # END SOLUTION\n"
+              "# BEGIN SOLUTION\n"
+              "def scale(x, factor=2, *, bias=0.0):\n"
+              "    return x * factor + bias\n"
+              "# END SOLUTION"),
+        _code("helpers.check_scale(scale)"),
+    ]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="[[2.]]\n")]
+    nb.cells[2].execution_count = 3
+    return nb
+
+
+def test_transform_numbers_todos_and_leaves_placeholders():
+    nb = tiny_notebook()
+    before = nbformat.writes(nb)
+    out, found = exercises.transform(nb, exercise_path="exercises/tiny.ipynb")
+    assert nbformat.writes(nb) == before, "transform must not modify the solution notebook"
+    assert [e.number for e in found] == [1, 2, 3]
+    assert [e.hint for e in found] == ["multiply m1 by its transpose", "add i", exercises.DEFAULT_HINT]
+    assert out.cells[2].source == (
+        "import numpy as np\nm1 = np.ones((1, 2))\n"
+        "# TODO 1: multiply m1 by its transpose\n"
+        "m3 = None  # TODO 1\n"
+        "a = None  # TODO 1\nb = None  # TODO 1\nc = None  # TODO 1\n"
+        "print(m3)"
+    )
+    assert out.cells[5].source == (
+        "for i in range(2):\n"
+        "    # TODO 2: add i\n"
+        "    total = None  # TODO 2\n"
+        "# TODO 3: write the missing code\n"
+        "def scale(x, factor=2, *, bias=0.0):\n"
+        "    return None  # TODO 3"
+    )
+    for cell in out.cells:
+        if cell.cell_type == "code":
+            ast.parse(cell.source)  # still valid Python
+            assert cell.outputs == [] and cell.execution_count is None
+    assert out.cells[4].source == "helpers.check_m3(m3)", "the check cell is kept as it is"
+    assert "blob/main/exercises/tiny.ipynb" in out.cells[0].source, "the Colab badge points at the copy"
+    assert exercises.check_cells_missing(found, nb) == []
+    assert exercises.leaked_solution(found, out) == []
+
+
+def test_a_solution_without_check_cell_is_reported():
+    nb = tiny_notebook()
+    nb.cells[4].source = "print(m3)"  # no check...() call
+    _, found = exercises.transform(nb)
+    missing = exercises.check_cells_missing(found, nb)
+    assert len(missing) == 1 and "exercise 1" in missing[0] and "check" in missing[0]
+    nb.cells = nb.cells[:6]  # the last block has no code cell after it at all
+    _, found = exercises.transform(nb)
+    assert any("no code cell follows" in m for m in exercises.check_cells_missing(found, nb))
+
+
+def test_leaked_solution_is_detected():
+    nb = tiny_notebook()
+    out, found = exercises.transform(nb)
+    out.cells[2].source += "\nm3 = m1 @ m1.T"
+    leaks = exercises.leaked_solution(found, out)
+    assert leaks and "m3 = m1 @ m1.T" in leaks[0]
+
+
+@pytest.mark.parametrize("src, message", [
+    ("# BEGIN SOLUTION\nx = 1", "no END SOLUTION"),
+    ("x = 1\n# END SOLUTION", "without a BEGIN"),
+    ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION", "inside another"),
+    ("x = 1  # BEGIN SOLUTION", "whole comment line"),
+])
+def test_broken_markers_give_a_clear_error(src, message):
+    nb = tiny_notebook()
+    nb.cells[2].source = src
+    with pytest.raises(exercises.ExerciseError, match=message):
+        exercises.transform(nb)
+
+
+def test_generate_writes_then_reports_up_to_date(tmp_path):
+    src = tmp_path / "workshop_sections" / "tiny" / "tiny.ipynb"
+    src.parent.mkdir(parents=True)
+    nbformat.write(tiny_notebook(), src)
+    dest = tmp_path / "exercises"
+    first = exercises.generate([src], dest)
+    assert first["written"] == ["tiny.ipynb"] and first["count"] == {"tiny.ipynb": 3}
+    assert first["problems"] == []
+    again = exercises.generate([src], dest, write=False)
+    assert again["stale"] == [], "regenerating must be byte-identical"
+    (dest / "tiny.ipynb").write_text((dest / "tiny.ipynb").read_text().replace("TODO 1", "TODO one"))
+    assert exercises.generate([src], dest, write=False)["stale"] == ["tiny.ipynb"]
+
+
+def test_a_notebook_without_exercise_is_a_problem(tmp_path):
+    nb = tiny_notebook()
+    nb.cells = nb.cells[:2]
+    src = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, src)
+    res = exercises.generate([src], tmp_path / "out", write=False)
+    assert any("has no exercise" in p for p in res["problems"])
+
+
+# --------------------------------------------------------------------------- the real notebooks
+needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no section notebooks yet")
+
+
+@needs_notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_section_notebook_has_checked_exercises_and_a_current_copy(path):
+    name, text, found, problems = exercises.render(path, NOTEBOOKS)
+    assert not problems, "\n".join(problems)
+    assert found, f"{path.name} has no exercise"
+    committed = ROOT / "exercises" / name
+    assert committed.exists(), f"exercises/{name} is missing: run `make exercises`"
+    assert committed.read_text() == text, f"exercises/{name} is out of date: run `make exercises`"
+    copy = json.loads(committed.read_text())
+    for cell in copy["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        assert "BEGIN SOLUTION" not in src and "END SOLUTION" not in src
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"exercises/{name} keeps outputs"
+            ast.parse("\n".join(ln for ln in src.split("\n") if not ln.lstrip().startswith(("%", "!"))))
+    for ex in found:
+        assert f"# TODO {ex.number}: {ex.hint}" in text
+
+
+@needs_notebooks
+def test_no_stray_exercise_copies():
+    expected = {exercises.exercise_name(p, NOTEBOOKS) for p in NOTEBOOKS}
+    present = {p.name for p in (ROOT / "exercises").glob("*.ipynb")}
+    assert present <= expected, f"exercise copies without a solution notebook: {sorted(present - expected)}"

@@ -1,0 +1,300 @@
+"""Unit tests of workshop_sections.intro_word2vec.word2vec_basic (the talk's basic word2vec)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workshop_sections.intro_word2vec import word2vec_basic as wb
+
+tf = wb.tf
+
+
+# --------------------------------------------------------------------------- vocabulary
+def test_vocab_orders_by_count_with_unk_first():
+    words = "b a c a b a d e".split()
+    vocab = wb.build_vocab(words, 3)  # UNK + the two most frequent
+    assert vocab.words == ["UNK", "a", "b"]
+    assert vocab.counts == [3, 3, 2]  # c, d, e fell outside the vocabulary
+    assert sum(vocab.counts) == len(words)
+    assert vocab.encode("a b c zzz".split()).tolist() == [1, 2, 0, 0]
+    assert vocab.id("never-seen") == 0
+    assert vocab.decode([2, 1, 0]) == ["b", "a", "UNK"]
+
+
+def test_vocab_ties_keep_first_appearance_and_size_larger_than_corpus():
+    vocab = wb.build_vocab("z y x y z".split(), 100)
+    assert vocab.words == ["UNK", "z", "y", "x"]  # z and y tie at 2: z came first
+    assert vocab.counts == [0, 2, 2, 1]
+    assert len(vocab) == 4
+
+
+def test_vocab_size_larger_than_distinct_words_says_so(capsys):
+    vocab = wb.build_vocab("a b a".split(), 50, verbose=True)
+    assert len(vocab) == 3
+    assert "only 2 distinct words" in capsys.readouterr().out
+
+
+def test_literal_unk_in_text_counts_as_unknown():
+    vocab = wb.build_vocab("UNK a a UNK b".split(), 10)
+    assert vocab.words == ["UNK", "a", "b"]
+    assert vocab.counts == [2, 2, 1]
+
+
+@pytest.mark.parametrize("size", [0, 1, -5, 2.5, "10", True])
+def test_vocab_bad_size(size):
+    with pytest.raises(wb.Word2VecError, match="vocabulary size"):
+        wb.build_vocab(["a", "b"], size)
+
+
+def test_vocab_empty_corpus():
+    with pytest.raises(wb.Word2VecError, match="empty"):
+        wb.build_vocab([], 10)
+
+
+# --------------------------------------------------------------------------- skip-gram pairs
+def brute_force_pairs(ids, window):
+    out = []
+    for i in range(len(ids)):
+        for j in range(i - window, i + window + 1):
+            if j != i and 0 <= j < len(ids):
+                out.append((ids[i], ids[j]))
+    return out
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 7])
+def test_pairs_match_brute_force(window):
+    rng = np.random.default_rng(window)
+    ids = rng.integers(0, 20, size=23).tolist()
+    got = wb.skipgram_pairs(ids, window)
+    assert got.dtype == np.int32 and got.shape[1] == 2
+    assert [tuple(p) for p in got.tolist()] == brute_force_pairs(ids, window)
+
+
+def test_pairs_of_the_quick_brown_fox():
+    pairs = wb.show_pairs(wb.FOX_SENTENCE, window=1)
+    words = wb.FOX_SENTENCE.split()
+    assert pairs == brute_force_pairs(words, 1)
+    # the talk's example: (quick, the), (quick, brown), (brown, quick), (brown, fox), ...
+    assert pairs[:6] == [("the", "quick"), ("quick", "the"), ("quick", "brown"),
+                         ("brown", "quick"), ("brown", "fox"), ("fox", "brown")]
+    assert len(pairs) == 2 * (len(words) - 1)
+    assert len(wb.show_pairs(wb.FOX_SENTENCE, window=2)) == len(brute_force_pairs(words, 2))
+
+
+def test_pairs_bad_input():
+    with pytest.raises(wb.Word2VecError, match="empty"):
+        wb.skipgram_pairs([], 2)
+    with pytest.raises(wb.Word2VecError, match="at least 3 words"):
+        wb.skipgram_pairs([1, 2], 2)
+    with pytest.raises(wb.Word2VecError, match="window"):
+        wb.skipgram_pairs([1, 2, 3], 0)
+
+
+def test_dataset_batches_cover_the_pairs():
+    pairs = wb.skipgram_pairs(np.arange(50), 2)
+    ds = wb.make_dataset(pairs, batch_size=len(pairs), seed=1, repeat=False)
+    (t, c), = list(ds)
+    assert t.dtype == tf.int64 and t.shape == (len(pairs),)
+    assert sorted(zip(t.numpy().tolist(), c.numpy().tolist())) == sorted(map(tuple, pairs.tolist()))
+    with pytest.raises(wb.Word2VecError, match="smaller batch"):
+        wb.make_dataset(pairs[:3], batch_size=8)
+
+
+# --------------------------------------------------------------------------- model and training
+def test_model_shapes_and_bad_sizes():
+    m = wb.SkipGram(30, dim=8, num_sampled=5, seed=3)
+    assert m.embedding.shape == (30, 8) and m.nce_weights.shape == (30, 8) and m.nce_biases.shape == (30,)
+    assert {v.name.split(":")[0] for v in m.trainable_variables} == {"embedding", "nce_weights", "nce_biases"}
+    with pytest.raises(wb.Word2VecError, match="smaller num_sampled"):
+        wb.SkipGram(10, dim=8, num_sampled=64)
+    with pytest.raises(wb.Word2VecError, match="dim"):
+        wb.SkipGram(10, dim=0, num_sampled=2)
+
+
+def test_loss_falls_on_a_tiny_repetitive_corpus(tmp_path):
+    words = ("the cat sat on the mat . the dog ate the bone . " * 200).split()
+    vocab = wb.build_vocab(words, 20)
+    ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=32, seed=0)
+    model = wb.SkipGram(len(vocab), dim=16, num_sampled=4, seed=0)
+    first = float(np.mean([model.loss(t, c).numpy() for t, c in ds.take(5)]))
+    result = wb.train(model, ds, steps=400, vocab=vocab, log_dir=tmp_path, eval_words=["cat"], eval_every=200,
+                      log_every=100, progress=False)
+    assert result.steps == 400 and len(result.history) == 4
+    assert np.isfinite(result.final_loss)
+    assert result.final_loss < 0.7 * first, (first, result.history)
+    events = list(tmp_path.glob("events.out.tfevents.*"))
+    assert len(events) == 1
+    tags = {v.tag for e in tf.compat.v1.train.summary_iterator(str(events[0])) for v in e.summary.value}
+    assert tags == {"loss"}
+
+
+def test_train_rejects_unknown_eval_word():
+    words = ("a b c d e f " * 30).split()
+    vocab = wb.build_vocab(words, 10)
+    ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
+    with pytest.raises(wb.UnknownWordError, match="not in the vocabulary"):
+        wb.train(wb.SkipGram(len(vocab), 4, 2), ds, 10, vocab, eval_words=["zebra"], eval_every=5, progress=False)
+
+
+# --------------------------------------------------------------------------- nearest neighbours
+@pytest.fixture
+def hand_made():
+    vocab = wb.Vocab(["UNK", "king", "queen", "apple", "pear", "kings"], [0, 5, 4, 3, 2, 1])
+    emb = np.array([
+        [0.0, 0.0, 1.0],    # UNK
+        [1.0, 0.1, 0.0],    # king
+        [0.9, 0.2, 0.0],    # queen: closest to king
+        [0.0, 1.0, 0.0],    # apple
+        [0.1, 2.0, 0.05],   # pear: long vector, same direction as apple (cosine ignores length)
+        [-1.0, 0.0, 0.0],   # kings: opposite of king
+    ], dtype=np.float32)
+    return vocab, emb
+
+
+def test_nearest_by_cosine(hand_made):
+    vocab, emb = hand_made
+    near = wb.nearest(emb, vocab, "apple", k=2)
+    assert [w for w, _ in near] == ["pear", "queen"]
+    assert near[0][1] == pytest.approx(float(emb[4] @ emb[3] / np.linalg.norm(emb[4])), abs=1e-6)
+    assert [w for w, _ in wb.nearest(emb, vocab, "king", k=10)] == ["queen", "pear", "apple", "kings"]
+    assert wb.nearest_table(emb, vocab, ["king"], k=1) == "Nearest to king: queen"
+
+
+def test_nearest_unknown_word_suggests_close_words(hand_made):
+    vocab, emb = hand_made
+    with pytest.raises(wb.UnknownWordError, match=r"'kingz' is not in the vocabulary.*Close words.*king"):
+        wb.nearest(emb, vocab, "kingz")
+    with pytest.raises(wb.UnknownWordError, match="lower-cased"):
+        wb.nearest(emb, vocab, "King")
+    with pytest.raises(wb.UnknownWordError, match="not in the vocabulary"):
+        wb.nearest(emb, vocab, "UNK")
+    with pytest.raises(wb.Word2VecError, match="rows"):
+        wb.nearest(emb[:3], vocab, "king")
+
+
+# --------------------------------------------------------------------------- the exercise check
+def test_check_nearest_to_right_and_wrong(hand_made, capsys):
+    vocab, emb = hand_made
+    assert wb.check_nearest_to(["queen", "pear"], emb, vocab, word="king", k=2) is True
+    assert "Correct!" in capsys.readouterr().out
+    assert wb.check_nearest_to(["pear", "queen"], emb, vocab, word="king", k=2) is True  # order does not matter
+    assert wb.check_nearest_to([("queen", 0.9), ("pear", 0.1)], emb, vocab, word="king", k=2) is True
+    assert wb.check_nearest_to([2, 4], emb, vocab, word="king", k=2) is True  # ids are fine
+    assert wb.check_nearest_to(np.array(["queen", "pear"]), emb, vocab, word="king", k=2) is True
+    capsys.readouterr()
+    cases = [
+        (["queen", "kings"], "not among the 2 nearest"),
+        (["queen", "king"], "itself"),
+        (["queen"], "expected 2 words, got 1"),
+        (None, "None"),
+        ("queen", "one string"),
+        (["queen", 3.5], "neither a word nor a word id"),
+        (["queen", "banana"], "not in the vocabulary"),
+        (42, "expected a list of 2 words"),
+    ]
+    for answer, message in cases:
+        assert wb.check_nearest_to(answer, emb, vocab, word="king", k=2) is False, answer
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet") and message in out, (answer, out)
+
+
+def test_check_nearest_to_word_missing_from_vocabulary(hand_made, capsys):
+    vocab, emb = hand_made
+    assert wb.check_nearest_to(["queen"], emb, vocab, word="kingdom", k=1) is False
+    out = capsys.readouterr().out
+    assert "'kingdom' is not in this vocabulary" in out and "king" in out
+
+
+# --------------------------------------------------------------------------- artifacts
+def test_projector_export(tmp_path, hand_made):
+    from google.protobuf import text_format
+    from tensorboard.plugins import projector
+
+    vocab, emb = hand_made
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        tf.summary.scalar("loss", 1.0, step=0)
+    assert wb.projector_problems(tmp_path)  # nothing exported yet
+    out = wb.export_projector(tmp_path, vocab, emb)
+    out = wb.export_projector(tmp_path, vocab, emb * 2)  # re-running replaces, does not pile up
+    config = text_format.Parse((tmp_path / "projector_config.pbtxt").read_text(), projector.ProjectorConfig())
+    (entry,) = config.embeddings
+    ckpt = tf.train.latest_checkpoint(str(tmp_path))
+    assert ckpt is not None and out["checkpoint"].name == Path(ckpt).name
+    shapes = dict(tf.train.list_variables(ckpt))
+    assert entry.tensor_name in shapes and shapes[entry.tensor_name] == [len(vocab), 3]
+    np.testing.assert_allclose(tf.train.load_checkpoint(ckpt).get_tensor(entry.tensor_name), emb * 2)
+    rows = (tmp_path / entry.metadata_path).read_text().splitlines()
+    assert rows == vocab.words  # one row per word, no header, row i = id i
+    assert len(list(tmp_path.glob(wb.CHECKPOINT_NAME + "*.index"))) == 1
+    assert wb.projector_problems(tmp_path) == []
+    assert wb.tensorboard_command("logs") == "tensorboard --logdir logs --host 127.0.0.1"
+
+
+def test_projector_export_shape_mismatch(tmp_path, hand_made):
+    vocab, emb = hand_made
+    with pytest.raises(wb.Word2VecError, match="vocabulary"):
+        wb.export_projector(tmp_path, vocab, emb[:2])
+
+
+def test_save_load_round_trip(tmp_path, hand_made):
+    vocab, emb = hand_made
+    wb.save(tmp_path, vocab, emb)
+    vocab2, emb2 = wb.load(tmp_path)
+    assert vocab2.words == vocab.words and vocab2.counts == vocab.counts
+    np.testing.assert_array_equal(emb2, emb)
+    assert emb2.dtype == np.float32
+    # load_or_train finds them and does not train
+    vocab3, emb3 = wb.load_or_train(tmp_path, verbose=False)
+    assert vocab3.words == vocab.words
+    with pytest.raises(FileNotFoundError, match="load_or_train"):
+        wb.load(tmp_path / "nothing-here")
+
+
+def test_load_or_train_trains_when_missing(tmp_path, monkeypatch):
+    text = tmp_path / "corpus.txt"
+    text.write_text("the cat sat on the mat and the dog sat on the log " * 100)
+    vocab, emb = wb.load_or_train(tmp_path / "out", corpus=str(text), max_words=None, vocab_size=50, steps=50,
+                                  verbose=False)
+    assert (tmp_path / "out" / "vocab.tsv").exists() and (tmp_path / "out" / "embeddings.npy").exists()
+    assert emb.shape == (len(vocab), 128) and len(vocab) == 9  # 8 distinct words + UNK
+
+
+def test_corpus_errors(tmp_path, monkeypatch):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    with pytest.raises(wb.Word2VecError, match="no words"):
+        wb.load_corpus(str(empty))
+    with pytest.raises(wb.Word2VecError, match="neither a known corpus"):
+        wb.load_corpus(str(tmp_path / "missing.txt"))
+    monkeypatch.setenv(wb.CORPUS_ENV, str(empty))
+    assert wb.choose_corpus(quick=True, verbose=False) == str(empty)
+    monkeypatch.delenv(wb.CORPUS_ENV)
+    assert wb.choose_corpus(quick=True, verbose=False) == "movie_reviews"
+
+
+def test_full_mode_falls_back_when_text8_is_unavailable(monkeypatch, capsys):
+    from workshop_sections import data
+
+    def unavailable(name, quiet=False):
+        raise data.DataUnavailableError(f"Could not get data set {name!r}. Tried: nowhere")
+
+    monkeypatch.delenv(wb.CORPUS_ENV, raising=False)
+    monkeypatch.setattr(data, "fetch", unavailable)
+    assert wb.choose_corpus(quick=False) == "movie_reviews"
+    out = capsys.readouterr().out
+    assert "text8" in out and "Falling back to movie_reviews" in out
+    monkeypatch.setattr(data, "fetch", lambda name, quiet=False: None)
+    assert wb.choose_corpus(quick=False, verbose=False) == "text8"
+
+
+def test_plot_tsne_writes_png(tmp_path):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    vocab = wb.Vocab(["UNK"] + words, [0] + list(range(40, 0, -1)))
+    fig = wb.plot_tsne(rng.normal(size=(41, 5)).astype(np.float32), vocab, n=30, path=tmp_path / "tsne.png")
+    assert (tmp_path / "tsne.png").stat().st_size > 1000
+    assert len(fig.axes[0].texts) == 30
+    import matplotlib.pyplot as plt
+    plt.close(fig)

@@ -1,0 +1,334 @@
+"""Tests of workshop_sections.word2vec_optimized (the fast word2vec helper, its CLI and formats)."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from workshop_sections import data
+from workshop_sections.word2vec_optimized import __main__ as cli
+from workshop_sections.word2vec_optimized import word2vec_fast as w2v
+
+
+# --------------------------------------------------------------------------- helpers
+def topic_corpus(n_words=40_000, seed=0):
+    """Sentences drawn from 4 topics of 10 words each, plus 4 function words everywhere:
+    words of one topic share contexts, so their vectors should end up close."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"t{t}w{i}" for i in range(10)] for t in range(4)]
+    glue = ["the", "a", "of", "and"]
+    out = []
+    while len(out) < n_words:
+        words = topics[rng.integers(4)]
+        for _ in range(12):
+            out.append(words[rng.integers(10)] if rng.random() < 0.75 else glue[rng.integers(4)])
+    return out
+
+
+def brute_pairs(ids, window, spans):
+    pairs = []
+    for i in range(len(ids)):
+        for j in range(len(ids)):
+            if i != j and abs(i - j) <= spans[i]:
+                pairs.append((int(ids[i]), int(ids[j])))
+    return pairs
+
+
+# --------------------------------------------------------------------------- vocabulary
+def test_build_vocab_orders_by_count_then_first_appearance_and_drops_rare_words():
+    words = "b a c a b a d e e".split()
+    vocab, ids = w2v.build_vocab(words, min_count=2)
+    assert vocab.words == ["a", "b", "e"]  # a:3, then b:2 (seen before e:2); c, d dropped
+    assert vocab.counts.dtype == np.int64 and vocab.counts.tolist() == [3, 2, 2]
+    assert vocab.index == {"a": 0, "b": 1, "e": 2} and len(vocab) == 3
+    assert ids.dtype == np.int32
+    assert ids.tolist() == [1, 0, 0, 1, 0, 2, 2]  # c and d dropped from the corpus
+    v2, _ = w2v.build_vocab(words, min_count=1, max_size=2)
+    assert v2.words == ["a", "b"]
+
+
+def test_build_vocab_reads_a_corpus_file_and_several_corpora(tmp_path):
+    p1, p2 = tmp_path / "one.txt", tmp_path / "two.txt"
+    p1.write_text("Hello world. hello again, world!\n")
+    p2.write_text("world peace\n")
+    vocab, ids = w2v.build_vocab(str(p1), min_count=1)
+    assert vocab.words[:2] == ["hello", "world"] and len(ids) == 5
+    vocab2, ids2 = w2v.build_vocab([str(p1), str(p2)], min_count=1)
+    assert vocab2.words[0] == "world" and vocab2.counts[0] == 3 and len(ids2) == 7
+
+
+def test_bad_corpora_give_clear_errors(tmp_path):
+    with pytest.raises(data.CorpusError, match="neither a known corpus"):
+        w2v.build_vocab(str(tmp_path / "no_such_file.txt"))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n\n ... \n")
+    with pytest.raises(data.CorpusError, match="no words"):
+        w2v.build_vocab(str(empty), min_count=1)
+    with pytest.raises(data.CorpusError, match="no words"):
+        w2v.build_vocab([], min_count=1)
+    with pytest.raises(w2v.Word2VecError, match="lower min_count"):
+        w2v.build_vocab("a b c".split(), min_count=5)
+    with pytest.raises(data.CorpusError, match="not more than the window"):
+        w2v.check_corpus(np.array([0, 1, 2], np.int32), window=5)
+    with pytest.raises(data.CorpusError, match="empty"):
+        w2v.make_dataset(np.zeros(0, np.int32), [1], window=2)
+
+
+def test_too_many_negatives_is_an_error():
+    vocab, _ = w2v.build_vocab("a b c d a b c d".split(), min_count=1)
+    with pytest.raises(w2v.Word2VecError, match="only 4 words"):
+        w2v.Word2Vec(vocab, dim=8, negatives=4)
+    with pytest.raises(w2v.Word2VecError, match="only 4 words"):
+        w2v.check_negatives(10, 4)
+
+
+# --------------------------------------------------------------------------- pairs, subsampling
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_skipgram_pairs_match_a_brute_force_reference(window):
+    ids = np.array([5, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], dtype=np.int32)
+    spans = np.random.default_rng(7).integers(1, window + 1, size=len(ids))
+    t, c = w2v.skipgram_pairs(ids, window, np.random.default_rng(7))
+    assert t.dtype == np.int32 and c.dtype == np.int32
+    assert Counter(zip(t.tolist(), c.tolist())) == Counter(brute_pairs(ids, window, spans))
+    # the window matrix holds the same contexts, -1 where out of span or out of the corpus
+    centers, ctx = w2v.window_matrix(ids, window, spans=spans)
+    assert ctx.shape == (len(ids), 2 * window)
+    for i in range(len(ids)):
+        for k, o in enumerate(w2v.window_offsets(window)):
+            ok = abs(o) <= spans[i] and 0 <= i + o < len(ids)
+            assert ctx[i, k] == (ids[i + o] if ok else -1)
+
+
+def test_dynamic_window_draws_every_size_uniformly():
+    ids = np.arange(20_000, dtype=np.int32)  # all distinct: the pair's distance shows the span
+    t, c = w2v.skipgram_pairs(ids, 4, np.random.default_rng(0))
+    dist = np.abs(t - c)
+    assert dist.min() == 1 and dist.max() == 4
+    # P(distance d used) = P(span >= d) = (W - d + 1) / W
+    share = np.bincount(dist, minlength=5)[1:] / (2 * len(ids))
+    np.testing.assert_allclose(share, [1.0, 0.75, 0.5, 0.25], atol=0.02)
+
+
+def test_subsampling_matches_word2vec_formula_and_a_brute_force_reference():
+    counts = np.array([1000, 100, 10, 1], dtype=np.int64)
+    t = 0.01
+    keep = w2v.subsample_keep_prob(counts, t)
+    total = counts.sum()
+    for f, p in zip(counts, keep):  # word2vec.c: (sqrt(f / (t N)) + 1) * (t N) / f
+        assert p == pytest.approx(min(1.0, (np.sqrt(f / (t * total)) + 1) * (t * total) / f))
+    assert keep[0] < keep[1] < 1.0 and keep[3] == 1.0
+    assert np.all(w2v.subsample_keep_prob(counts, 0) == 1.0)
+    ids = np.repeat(np.arange(4), counts).astype(np.int32)
+    kept = w2v.subsample(ids, keep, np.random.default_rng(3))
+    draws = np.random.default_rng(3).random(len(ids))
+    brute = [i for i, u in zip(ids, draws) if u < keep[i]]
+    assert kept.tolist() == brute
+    # over many draws the kept share of each word matches its probability
+    big = np.repeat(np.arange(4), counts * 50).astype(np.int32)
+    share = np.bincount(w2v.subsample(big, keep, np.random.default_rng(1)), minlength=4) / (counts * 50)
+    np.testing.assert_allclose(share[:3], keep[:3], atol=0.02)
+
+
+def test_make_dataset_yields_exactly_the_window_pairs():
+    ids = np.arange(300, dtype=np.int32)
+    counts = np.ones(300, np.int64)
+    ds = w2v.make_dataset(ids, counts, window=1, batch_size=64, subsample=None, seed=1, chunk_size=100)
+    pairs = []
+    for t, c in ds:
+        assert t.dtype.name == "int32" and t.shape[0] <= 64 and t.shape == c.shape
+        pairs += list(zip(t.numpy().tolist(), c.numpy().tolist()))
+    # window 1: each word with both neighbours inside its chunk of 100
+    expected = {(i, j) for i in range(300) for j in (i - 1, i + 1) if 0 <= j < 300 and i // 100 == j // 100}
+    assert len(pairs) == len(expected) and set(pairs) == expected
+    # wider windows: every pair is within the window, and subsampling drops frequent words
+    ds5 = w2v.make_dataset(ids, counts, window=5, batch_size=128, subsample=None, seed=2, chunk_size=100)
+    t5 = np.concatenate([t.numpy() for t, _ in ds5])
+    c5 = np.concatenate([c.numpy() for _, c in ds5])
+    assert np.abs(t5 - c5).max() == 5 and np.abs(t5 - c5).min() == 1
+
+
+# --------------------------------------------------------------------------- negatives
+def test_unigram_table_samples_counts_to_the_power_075():
+    from scipy import stats
+
+    counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
+    table = w2v.unigram_table(counts, power=0.75, size=200_000)
+    p = counts ** 0.75 / (counts ** 0.75).sum()
+    np.testing.assert_allclose(np.bincount(table, minlength=7) / len(table), p, atol=1e-4)
+    draws = table[np.random.default_rng(0).integers(0, len(table), size=100_000)]
+    observed = np.bincount(draws, minlength=7)
+    chi2, pval = stats.chisquare(observed, p * len(draws))
+    assert pval > 0.001, (observed, p * len(draws))
+
+
+# --------------------------------------------------------------------------- training
+@pytest.fixture(scope="module")
+def trained():
+    words = topic_corpus()
+    vocab, ids = w2v.build_vocab(words, min_count=1)
+    model = w2v.Word2Vec(vocab, dim=16, window=3, negatives=5, seed=0, batch_centers=256, chunk_words=8192)
+    result = model.train(ids, epochs=3, lr=0.05, subsample=None, progress=False)
+    return model, result
+
+
+def test_loss_falls_and_topic_words_end_up_close(trained):
+    model, result = trained
+    loss = result["loss"]
+    assert all(np.isfinite(loss))
+    # an untrained model (output weights 0) scores (1 + negatives) * log 2 per pair
+    untrained = (1 + 5) * np.log(2)
+    assert loss[0] < untrained and np.mean(loss[-3:]) < 0.75 * untrained, loss
+    assert np.mean(loss[-3:]) < loss[0], loss
+    assert result["words_per_sec"] > 0 and result["words"] == 3 * len(topic_corpus())
+    emb = model.embeddings()
+    assert emb.vectors.dtype == np.float32 and emb.vectors.shape == (44, 16)
+    np.testing.assert_allclose(np.linalg.norm(emb.normalized, axis=1), 1.0, rtol=1e-5)
+    near = [w for w, _ in emb.nearby("t2w3", k=5)["t2w3"]]
+    assert sum(w.startswith("t2") for w in near) >= 4, near
+
+
+def test_unknown_words_are_clear_errors_with_suggestions(trained):
+    emb = trained[0].embeddings()
+    with pytest.raises(w2v.UnknownWordError, match=r"'t2w33' is not in the vocabulary.*Did you mean: t2w3"):
+        emb.nearby(["t2w33"])
+    with pytest.raises(w2v.UnknownWordError, match="not in the vocabulary"):
+        emb.analogy("t1w1", "zebra", "t2w2")
+    assert isinstance(emb.analogy("t1w1", "t1w2", "t2w2"), str)
+
+
+# --------------------------------------------------------------------------- analogies
+def analogy_embeddings():
+    """Hand-made vectors in which man:woman::king:queen and big:bigger::small:smaller hold
+    exactly, while walk:walked::swim:? wrongly answers 'ran'."""
+    axes = np.eye(8, dtype=np.float32)
+    male, female, royal, person, size_, comp, small_, motion = axes
+    vecs = {
+        "man": person + male, "woman": person + female, "king": royal + male, "queen": royal + female,
+        "big": size_, "bigger": size_ + comp, "small": small_, "smaller": small_ + comp,
+        "walk": motion, "walked": motion + 0.2 * comp, "swim": motion + 0.1 * person,
+        "ran": motion + 0.2 * comp + 0.1 * person + 0.05 * royal, "swam": -motion,
+        "rare": 0.5 * (male + royal),
+    }
+    words = list(vecs)
+    return w2v.Embeddings(words, np.stack([vecs[w] for w in words]))
+
+
+QUESTIONS = [
+    ("capital-world", "man", "woman", "king", "queen"),      # right
+    ("family", "king", "queen", "man", "woman"),            # right
+    ("gram3-comparative", "big", "bigger", "small", "smaller"),  # right
+    ("gram7-past-tense", "walk", "walked", "swim", "swam"),  # wrong: 'ran' is nearer
+    ("gram7-past-tense", "walk", "walked", "unknownword", "x"),  # skipped
+    ("family", "man", "woman", "rare", "queen"),            # skipped with restrict_vocab=13
+]
+
+
+def test_analogy_and_nearby_on_hand_made_vectors():
+    emb = analogy_embeddings()
+    assert emb.analogy("man", "woman", "king") == "queen"
+    top = emb.analogy("big", "bigger", "small", k=3)
+    assert top[0][0] == "smaller" and len(top) == 3 and top[0][1] >= top[1][1]
+    assert emb.nearby("king", k=2)["king"][0][0] in {"queen", "rare"}
+
+
+def test_evaluate_analogies_counts_sections_and_skips():
+    emb = analogy_embeddings()
+    ev = emb.evaluate_analogies(QUESTIONS, restrict_vocab=13)  # 'rare' is the 14th word: outside
+    assert ev["total"] == 4 and ev["skipped"] == 2 and ev["correct"] == 3
+    assert ev["overall"] == pytest.approx(3 / 4)
+    assert ev["semantic"] == pytest.approx(1.0) and ev["semantic_total"] == 2
+    assert ev["syntactic"] == pytest.approx(1 / 2) and ev["syntactic_total"] == 2
+    assert ev["sections"]["gram7-past-tense"] == {"correct": 0, "total": 1, "accuracy": 0.0}
+    ev_all = emb.evaluate_analogies(QUESTIONS, restrict_vocab=100)
+    assert ev_all["total"] == 5 and ev_all["skipped"] == 1
+
+
+def test_evaluate_analogies_agrees_with_gensim(tmp_path):
+    gensim_models = pytest.importorskip("gensim.models")
+    emb = analogy_embeddings()
+    path = w2v.save_vec(tmp_path / "a.vec", emb.words, emb.vectors)
+    qfile = tmp_path / "q.txt"
+    lines, last = [], None
+    for sec, *ws in QUESTIONS:
+        if sec != last:
+            lines.append(f": {sec}")
+            last = sec
+        lines.append(" ".join(ws))
+    qfile.write_text("\n".join(lines) + "\n")
+    kv = gensim_models.KeyedVectors.load_word2vec_format(str(path))
+    score, sections = kv.evaluate_word_analogies(str(qfile), restrict_vocab=13)
+    ours = emb.evaluate_analogies(QUESTIONS, restrict_vocab=13)
+    assert ours["overall"] == pytest.approx(score)
+
+
+# --------------------------------------------------------------------------- formats
+def test_vec_round_trip_and_workshop_format(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["the", "cat", "kitten", "dog", "puppy", "naïve"]
+    vectors = rng.normal(size=(6, 7)).astype(np.float32)
+    path = w2v.save_vec(tmp_path / "v.vec", words, vectors)
+    head = path.read_text(encoding="utf-8").splitlines()
+    assert head[0] == "6 7" and head[2].split()[0] == "cat" and len(head[2].split()) == 8
+    back = w2v.load_vec(path)
+    assert back.words == words
+    np.testing.assert_allclose(back.vectors, vectors, rtol=1e-5, atol=1e-6)
+    emb = w2v.Embeddings(words, vectors, counts=[6, 5, 4, 3, 2, 1])
+    emb.save(tmp_path / "ws")
+    again = w2v.Embeddings.load(tmp_path / "ws")
+    assert again.words == words and again.counts.tolist() == [6, 5, 4, 3, 2, 1]
+    np.testing.assert_array_equal(again.vectors, vectors)
+    with pytest.raises(FileNotFoundError, match="No vector file"):
+        w2v.load_vec(tmp_path / "missing.vec")
+    bad = tmp_path / "bad.vec"
+    bad.write_text("hello world\n")
+    with pytest.raises(w2v.Word2VecError, match="word2vec text format"):
+        w2v.load_vec(bad)
+
+
+def test_vec_file_loads_in_gensim(tmp_path):
+    gensim_models = pytest.importorskip("gensim.models")
+    words = ["alpha", "beta", "gamma"]
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    path = w2v.save_vec(tmp_path / "g.vec", words, vectors)
+    kv = gensim_models.KeyedVectors.load_word2vec_format(str(path), binary=False)
+    assert kv.index_to_key == words
+    np.testing.assert_allclose(kv.vectors, vectors, rtol=1e-5)
+    kv.save_word2vec_format(str(tmp_path / "from_gensim.vec"))
+    back = w2v.load_vec(tmp_path / "from_gensim.vec")
+    assert back.words == words
+    np.testing.assert_allclose(back.vectors, vectors, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- CLI, load_or_train
+def test_cli_trains_and_writes_vec_and_metrics(tmp_path, capsys):
+    corpus = tmp_path / "topics.txt"
+    corpus.write_text(" ".join(topic_corpus(12_000, seed=1)) + "\n")
+    out = tmp_path / "out"
+    code = cli.main(["--corpus", str(corpus), "--epochs", "1", "--dim", "8", "--window", "2",
+                     "--negatives", "3", "--min-count", "1", "--no-eval", "--quiet", "--out", str(out)])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["vocab_size"] == 44 and metrics["words_per_sec"] > 0 and metrics["seconds"] > 0
+    emb = w2v.load_vec(out / "vectors.vec")
+    assert len(emb.words) == 44 and emb.dim == 8
+    # load_or_train finds the vectors and does not train again
+    loaded = w2v.load_or_train(str(corpus), out_dir=out)
+    assert loaded.words == emb.words
+
+
+def test_cli_reports_bad_input(tmp_path, capsys):
+    code = cli.main(["--corpus", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "neither a known corpus" in capsys.readouterr().err
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("one two three\n")
+    code = cli.main(["--corpus", str(tiny), "--min-count", "1", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "not more than the window" in capsys.readouterr().err
+    small_vocab = tmp_path / "small.txt"
+    small_vocab.write_text("one two three four " * 20 + "\n")
+    code = cli.main(["--corpus", str(small_vocab), "--min-count", "1", "--negatives", "5", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "only 4 words" in capsys.readouterr().err

@@ -1,0 +1,742 @@
+"""Kim's CNN for sentence classification (Kim 2014) on the MR sentence polarity data.
+
+The pieces, in the order the notebook uses them:
+
+* data: :func:`load_split` (the MR snippets, a fixed seeded train/dev/test split that is
+  fold ``k`` of a stratified k-fold, or a quick subset), :func:`clean_str` and
+  :func:`tokenize` (Kim's ``clean_str``), :class:`Vocab` and :func:`pad`;
+* embeddings: :func:`load_vectors` (through the word2vec_optimized section's helper) and
+  :func:`embedding_matrix` (a known word gets its word2vec vector, an unknown word a random
+  uniform one, like Kim);
+* the model: :func:`build_model` (embedding, parallel Conv1D of widths 3, 4, 5 with 100 maps
+  each, max-over-time pooling, concatenation, dropout 0.5, softmax with max-norm 3);
+* training: :func:`train_cnn` (Adam, batch 50, early stopping on dev, TensorBoard logs, a
+  progress bar) returns a :class:`TextClassifier` that predicts on raw text, saves to
+  ``.keras`` (with its vocabulary beside it) and loads back;
+* the baseline: :func:`tfidf_baseline` (TF-IDF of unigrams and bigrams + logistic regression);
+* benchmark: :func:`run_variant` (k folds x seeds, same folds for every variant);
+* plots and checks: :func:`plot_confusion`, :func:`misclassified`, :func:`check_conv_branch`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from workshop_sections import config, data
+
+config.quiet_tensorflow()
+import keras  # noqa: E402  (after quieting TensorFlow's start-up log)
+from keras import layers  # noqa: E402
+
+SECTION = "cnn_text_classification"
+VARIANTS = ("random", "word2vec-static", "word2vec-tuned", "tfidf")
+LABELS = ("negative", "positive")
+SPLIT_SEED = 0  # the folds are the same for every variant, seed and run
+MAX_LEN = 56  # the longest MR sentence after clean_str (Kim 2014, Table 1)
+PAD, UNK = "<pad>", "<unk>"
+
+
+# --------------------------------------------------------------------------- tokenisation
+_CONTRACTIONS = (("'s", " 's"), ("'ve", " 've"), ("n't", " n't"), ("'re", " 're"), ("'d", " 'd"), ("'ll", " 'll"))
+
+
+def _fix_mojibake(text: str) -> str:
+    """MR is UTF-8 read as Latin-1 in places ("clichÃ©s"); undo that where it round-trips."""
+    if "Ã" in text or "Â" in text:
+        try:
+            return text.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return text
+    return text
+
+
+def clean_str(text: str) -> str:
+    """Kim's ``clean_str``: keep letters, digits and ( ) , ! ? ' `; split off contractions
+    and punctuation; lower-case. Accents are folded first (``très`` -> ``tres``) so that
+    non-ASCII text keeps its words instead of losing letters."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string of text, got {type(text).__name__}: {text!r:.80}")
+    text = unicodedata.normalize("NFKD", _fix_mojibake(text))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^A-Za-z0-9(),!?'`]", " ", text)
+    for old, new in _CONTRACTIONS:
+        text = text.replace(old, new)
+    for p in ",!()?":
+        text = text.replace(p, f" {p} ")
+    return re.sub(r"\s{2,}", " ", text).strip().lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """The tokens of one text, Kim style: ``"Isn't it great?"`` -> ``['is', "n't", 'it', 'great', '?']``."""
+    cleaned = clean_str(text)
+    return cleaned.split() if cleaned else []
+
+
+# --------------------------------------------------------------------------- vocabulary + padding
+class Vocab:
+    """Words <-> ids. Id 0 is padding, id 1 stands for every unknown word."""
+
+    def __init__(self, words: Sequence[str], counts: dict[str, int] | None = None):
+        words = list(words)
+        if words[:2] != [PAD, UNK]:
+            words = [PAD, UNK] + [w for w in words if w not in (PAD, UNK)]
+        self.words = words
+        self.index = {w: i for i, w in enumerate(words)}
+        if len(self.index) != len(words):
+            raise ValueError("the vocabulary lists a word twice")
+        self.counts = dict(counts or {})
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self):,} words incl. {PAD} and {UNK}: {', '.join(self.words[2:8])}, ...)"
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        return [self.index.get(t, 1) for t in tokens]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        return [self.words[i] for i in ids if i != 0]
+
+    def to_json(self) -> dict:
+        return {"words": self.words}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Vocab":
+        return cls(obj["words"])
+
+
+def build_vocab(token_lists: Iterable[Sequence[str]], min_count: int = 1,
+                extra_words: Iterable[str] | None = None, max_extra: int | None = None) -> Vocab:
+    """Vocabulary of the (training) sentences: words seen ``min_count`` times or more, most
+    frequent first. ``extra_words`` (e.g. the word2vec vocabulary, most frequent first) are
+    appended, at most ``max_extra`` of them, so that a word the classifier never saw in
+    training still gets its pretrained vector at test time."""
+    counts = Counter(t for tokens in token_lists for t in tokens)
+    words = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
+    if extra_words is not None:
+        seen = set(words) | {PAD, UNK}
+        added = 0
+        for w in extra_words:
+            if max_extra is not None and added >= max_extra:
+                break
+            if w not in seen:
+                words.append(w)
+                seen.add(w)
+                added += 1
+    return Vocab(words, counts)
+
+
+def pad(id_lists: Sequence[Sequence[int]], max_len: int = MAX_LEN) -> np.ndarray:
+    """int32 [n, max_len]: each list cut to its first ``max_len`` ids, zeros (padding) after."""
+    if max_len < 1:
+        raise ValueError(f"max_len must be at least 1, got {max_len}")
+    out = np.zeros((len(id_lists), max_len), dtype=np.int32)
+    for i, ids in enumerate(id_lists):
+        ids = list(ids)[:max_len]
+        out[i, : len(ids)] = ids
+    return out
+
+
+def bucket_lengths(max_len: int = MAX_LEN, step: int = 8) -> list[int]:
+    """The padded lengths used: 8, 16, 24, ... and ``max_len``. A sentence is padded to the
+    smallest one that holds it, so a 20-word sentence costs 24 positions, not 56 (about 2x
+    faster training on MR than padding everything to 56). The shortest is 8 >= the widest filter."""
+    return [b for b in range(step, max_len, step)] + [max_len]
+
+
+def bucket_of(n: int, lengths: Sequence[int]) -> int:
+    for b in lengths:
+        if n <= b:
+            return b
+    return lengths[-1]
+
+
+class BucketBatches(keras.utils.PyDataset):
+    """Batches of sentences of similar length, each padded to its bucket's length; the batch
+    order (and which sentences share a batch) is reshuffled every epoch when ``shuffle``."""
+
+    def __init__(self, id_lists: Sequence[Sequence[int]], labels: np.ndarray | None = None, batch_size: int = 50,
+                 max_len: int = MAX_LEN, shuffle: bool = False, seed: int = 0):
+        super().__init__()
+        self.ids = [list(ids)[:max_len] for ids in id_lists]
+        self.labels = None if labels is None else np.asarray(labels)
+        self.batch_size, self.shuffle = int(batch_size), shuffle
+        self.lengths = bucket_lengths(max_len)
+        self.bucket = np.array([bucket_of(max(len(ids), 1), self.lengths) for ids in self.ids])
+        self.rng = np.random.default_rng(seed)
+        self._make_batches()
+
+    def _make_batches(self):
+        batches = []
+        for b in self.lengths:
+            idx = np.flatnonzero(self.bucket == b)
+            if self.shuffle:
+                idx = self.rng.permutation(idx)
+            batches += [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        idx = self.batches[i]
+        x = pad([self.ids[j] for j in idx], int(self.bucket[idx[0]]))
+        return x if self.labels is None else (x, self.labels[idx])
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self._make_batches()
+
+    def order(self) -> np.ndarray:
+        """The sentence indices in batch order (to put predictions back in input order)."""
+        return np.concatenate(self.batches) if self.batches else np.zeros(0, dtype=int)
+
+
+# --------------------------------------------------------------------------- data + splits
+@dataclass
+class Split:
+    """One train/dev/test split of MR (texts, labels and Kim tokens)."""
+
+    train_texts: list[str]
+    train_labels: np.ndarray
+    dev_texts: list[str]
+    dev_labels: np.ndarray
+    test_texts: list[str]
+    test_labels: np.ndarray
+    fold: int = 0
+    folds: int = 10
+    train_tokens: list[list[str]] = field(default_factory=list)
+    dev_tokens: list[list[str]] = field(default_factory=list)
+    test_tokens: list[list[str]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.train_tokens = self.train_tokens or [tokenize(t) for t in self.train_texts]
+        self.dev_tokens = self.dev_tokens or [tokenize(t) for t in self.dev_texts]
+        self.test_tokens = self.test_tokens or [tokenize(t) for t in self.test_texts]
+
+    def summary(self) -> str:
+        def part(name, y):
+            return f"{name} {len(y):,} ({np.mean(y) * 100:.0f}% positive)"
+        lens = [len(t) for t in self.train_tokens]
+        return (f"MR fold {self.fold + 1} of {self.folds}: " + ", ".join(
+            [part("train", self.train_labels), part("dev", self.dev_labels), part("test", self.test_labels)])
+            + f"; train sentences have {np.mean(lens):.1f} tokens on average, at most {max(lens)}")
+
+
+def load_mr(limit: int | None = None, seed: int = SPLIT_SEED) -> tuple[list[str], np.ndarray]:
+    """MR texts and labels (1 = positive); ``limit`` takes a stratified random subset."""
+    texts, labels = data.load_sentence_polarity(quiet=True)
+    if limit is not None and limit < len(texts):
+        if limit < 20:
+            raise ValueError(f"limit={limit} is too small for a train/dev/test split; use 20 or more")
+        rng = np.random.default_rng(seed)
+        pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+        keep = np.sort(np.concatenate([rng.choice(pos, limit // 2, replace=False),
+                                       rng.choice(neg, limit - limit // 2, replace=False)]))
+        texts, labels = [texts[i] for i in keep], labels[keep]
+    return texts, labels
+
+
+def split_indices(labels: np.ndarray, fold: int = 0, folds: int = 10, seed: int = SPLIT_SEED,
+                  dev_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, dev, test) indices: test is fold ``fold`` of a stratified, shuffled
+    ``folds``-fold split; dev is a stratified ``dev_fraction`` of the rest (for early
+    stopping). The same seed gives the same folds for every variant."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    if folds < 2:
+        raise ValueError(f"folds must be 2 or more, got {folds}")
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold must be between 0 and {folds - 1}, got {fold}")
+    labels = np.asarray(labels)
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    rest, test = list(skf.split(np.zeros(len(labels)), labels))[fold]
+    train, dev = train_test_split(rest, test_size=dev_fraction, stratify=labels[rest], random_state=seed + fold)
+    return np.sort(train), np.sort(dev), np.sort(test)
+
+
+def load_split(fold: int = 0, folds: int = 10, limit: int | None = None, seed: int = SPLIT_SEED) -> Split:
+    """The fixed split the notebook uses (fold 1 of 10: 81% train, 9% dev, 10% test)."""
+    texts, labels = load_mr(limit=limit, seed=seed)
+    tr, dv, te = split_indices(labels, fold=fold, folds=folds, seed=seed)
+    pick = lambda idx: [texts[i] for i in idx]  # noqa: E731
+    return Split(pick(tr), labels[tr], pick(dv), labels[dv], pick(te), labels[te], fold=fold, folds=folds)
+
+
+# --------------------------------------------------------------------------- embeddings
+def load_vectors(path: str | Path | None = None, quick: bool | None = None):
+    """word2vec vectors through the word2vec_optimized section's helper: the ``.vec`` file at
+    ``path``, else that section's saved vectors (trained quickly if they are missing)."""
+    from workshop_sections.word2vec_optimized import word2vec_fast
+
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.exists():
+            raise FileNotFoundError(
+                f"No word vectors at {p}. Train some with: python -m workshop_sections.word2vec_optimized "
+                f"--corpus movie_reviews --out {p.parent}  (or leave the path out to use that section's vectors)")
+        return word2vec_fast.load_vec(p)
+    return word2vec_fast.load_or_train(corpus="movie_reviews", quick=quick)
+
+
+@dataclass
+class Coverage:
+    vocab_words: int  # training-vocabulary words (without <pad>, <unk> and extra words)
+    words_found: int
+    tokens: int  # running training tokens
+    tokens_found: int
+    extra_words: int  # words added from the word2vec vocabulary
+
+    def __str__(self) -> str:
+        return (f"word2vec covers {self.words_found:,} of {self.vocab_words:,} training-vocabulary words "
+                f"({100 * self.words_found / max(self.vocab_words, 1):.1f}%) and "
+                f"{100 * self.tokens_found / max(self.tokens, 1):.1f}% of the running training words; "
+                f"{self.extra_words:,} more words come from the word2vec vocabulary")
+
+
+def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | None = None
+                     ) -> tuple[np.ndarray, Coverage]:
+    """[len(vocab), dim] float32: a word the embeddings know gets its vector; an unknown word
+    a random vector, uniform in [-a, a] with a chosen so it has the variance of the known
+    vectors (Kim's recipe; ``scale`` sets a by hand); the padding row is zero."""
+    words, vectors = list(embeddings.words), np.asarray(embeddings.vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise ValueError(f"embeddings hold {len(words)} words but vectors of shape {vectors.shape}")
+    lookup = {w: i for i, w in enumerate(words)}
+    dim = vectors.shape[1]
+    a = float(scale) if scale is not None else float(np.sqrt(3.0) * vectors.std())
+    rng = np.random.default_rng(seed)
+    matrix = rng.uniform(-a, a, size=(len(vocab), dim)).astype(np.float32)
+    matrix[0] = 0.0
+    words_found = tokens = tokens_found = vocab_words = 0
+    for i, w in enumerate(vocab.words):
+        j = lookup.get(w)
+        if j is not None:
+            matrix[i] = vectors[j]
+        if i >= 2 and w in vocab.counts:
+            vocab_words += 1
+            tokens += vocab.counts[w]
+            if j is not None:
+                words_found += 1
+                tokens_found += vocab.counts[w]
+    extra = sum(1 for w in vocab.words[2:] if w not in vocab.counts)
+    return matrix, Coverage(vocab_words, words_found, tokens, tokens_found, extra)
+
+
+# --------------------------------------------------------------------------- the model
+def conv_branch(x, width: int, maps: int = 100, name: str | None = None):
+    """One of Kim's parallel branches: ``maps`` filters ``width`` words wide (ReLU), then
+    max-over-time pooling: the strongest match of each filter anywhere in the sentence."""
+    h = layers.Conv1D(maps, width, activation="relu", name=f"{name}_conv" if name else None)(x)
+    return layers.GlobalMaxPooling1D(name=f"{name}_maxpool" if name else None)(h)
+
+
+def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, widths: Sequence[int] = (3, 4, 5),
+                maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0, num_classes: int = 2,
+                embeddings: np.ndarray | None = None, trainable: bool = True, rand_scale: float = 0.25,
+                name: str = "kim_cnn") -> keras.Model:
+    """Kim's CNN: token ids [batch, length] -> class probabilities [batch, num_classes].
+
+    The length may vary from batch to batch (max-over-time pooling makes the output size
+    independent of it); ``max_len`` only checks that the widest filter fits."""
+    if vocab_size < 3:
+        raise ValueError(f"vocab_size must count <pad>, <unk> and at least one word, got {vocab_size}")
+    if max_len < max(widths):
+        raise ValueError(f"max_len={max_len} is shorter than the widest filter ({max(widths)})")
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.shape[0] != vocab_size:
+            raise ValueError(f"the embedding matrix has {embeddings.shape[0]} rows for a vocabulary of {vocab_size}")
+        embed_dim = embeddings.shape[1]
+    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # any length >= max(widths)
+    embed = layers.Embedding(vocab_size, embed_dim, name="embedding", trainable=trainable,
+                             embeddings_initializer=keras.initializers.RandomUniform(-rand_scale, rand_scale))
+    x = embed(inputs)
+    pooled = [conv_branch(x, w, maps, name=f"width{w}") for w in widths]
+    x = layers.Concatenate(name="concat")(pooled) if len(pooled) > 1 else pooled[0]
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="softmax",
+                           kernel_constraint=keras.constraints.MaxNorm(max_norm))(x)
+    model = keras.Model(inputs, outputs, name=name)
+    if embeddings is not None:
+        embed.set_weights([embeddings])
+    return model
+
+
+# --------------------------------------------------------------------------- the classifier
+class PredictError(ValueError):
+    """predict() got something it cannot classify (the message says what and what to do)."""
+
+
+@dataclass
+class Prediction:
+    text: str
+    label: str
+    p_positive: float
+    tokens: int  # tokens after cleaning (before truncation)
+    known: int  # of the tokens the model reads, how many are in its vocabulary
+    truncated: bool
+    note: str = ""
+
+    def __str__(self) -> str:
+        shown = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        extra = f"  [{self.note}]" if self.note else ""
+        return f"{self.label:<8} p(positive)={self.p_positive:.3f}  {shown!r}{extra}"
+
+
+class TextClassifier:
+    """A trained Keras model plus the text preprocessing it needs (vocabulary, max length)."""
+
+    def __init__(self, model: keras.Model, vocab: Vocab, max_len: int = MAX_LEN, labels: Sequence[str] = LABELS):
+        self.model, self.vocab, self.max_len, self.labels = model, vocab, int(max_len), tuple(labels)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return pad([self.vocab.encode(tokenize(t)) for t in texts], self.max_len)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """[n, 2] class probabilities for raw texts (no checks; see :meth:`predict`)."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        batches = self.batches(texts, batch_size=batch_size)
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for k in range(len(batches)):
+            out[batches.batches[k]] = np.asarray(self.model(batches[k], training=False))
+        return out
+
+    def batches(self, texts: Sequence[str], labels: np.ndarray | None = None, batch_size: int = 50,
+                shuffle: bool = False, seed: int = 0) -> BucketBatches:
+        """Texts -> token ids -> length-bucketed, padded batches (what the model reads)."""
+        return BucketBatches([self.vocab.encode(tokenize(t)) for t in texts], labels, batch_size=batch_size,
+                             max_len=self.max_len, shuffle=shuffle, seed=seed)
+
+    def predict(self, text: str | Sequence[str]) -> Prediction | list[Prediction]:
+        """The label of one sentence (or a list of them), with a note on anything unusual."""
+        if isinstance(text, (list, tuple)):
+            return [self.predict(t) for t in text]
+        if not isinstance(text, str):
+            raise PredictError(f"predict() takes a sentence (a str) or a list of them, got {type(text).__name__}")
+        if not text.strip():
+            raise PredictError("predict() got an empty text: give it a sentence, e.g. "
+                               "predict('a gripping, beautifully shot film')")
+        tokens = tokenize(text)
+        if not tokens:
+            raise PredictError(
+                f"predict() found no words in {text[:40]!r}: after cleaning, the model reads only the letters a-z "
+                "(accents are dropped), digits and ( ) , ! ? ' `; it was trained on English movie reviews")
+        ids = self.vocab.encode(tokens[: self.max_len])
+        known = sum(1 for i in ids if i > 1)
+        p = np.asarray(self.model(pad([ids], bucket_of(len(ids), bucket_lengths(self.max_len))), training=False))[0]
+        notes = []
+        if len(tokens) > self.max_len:
+            notes.append(f"read only the first {self.max_len} of {len(tokens):,} tokens")
+        if known == 0:
+            notes.append("no word is in the vocabulary, so this is a guess from padding and <unk> alone")
+        k = int(np.argmax(p))
+        return Prediction(text, self.labels[k], float(p[-1]), len(tokens), known, len(tokens) > self.max_len,
+                          "; ".join(notes))
+
+    def evaluate(self, texts: Sequence[str], labels: np.ndarray) -> float:
+        return float(np.mean(self.predict_proba(texts).argmax(-1) == np.asarray(labels)))
+
+    # -- saving: the .keras file holds the network, <name>.vocab.json beside it the preprocessing
+    @staticmethod
+    def _vocab_path(path: Path) -> Path:
+        return path.with_name(path.stem + ".vocab.json")
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        if path.suffix != ".keras":
+            raise ValueError(f"save to a file ending in .keras, got {path.name}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        meta = {"max_len": self.max_len, "labels": list(self.labels), "tokenizer": "kim_clean_str", **self.vocab.to_json()}
+        self._vocab_path(path).write_text(json.dumps(meta))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TextClassifier":
+        path = Path(path)
+        vpath = cls._vocab_path(path)
+        for p in (path, vpath):
+            if not p.exists():
+                raise FileNotFoundError(f"{p} is missing: a saved classifier is {path.name} plus {vpath.name} "
+                                        "(TextClassifier.save writes both)")
+        model = keras.models.load_model(path)
+        meta = json.loads(vpath.read_text())
+        vocab = Vocab.from_json(meta)
+        rows = model.get_layer("embedding").input_dim
+        if rows != len(vocab):
+            raise ValueError(f"{vpath.name} lists {len(vocab)} words but the model's embedding has {rows} rows: "
+                             "the two files come from different runs")
+        return cls(model, vocab, meta["max_len"], meta["labels"])
+
+
+# --------------------------------------------------------------------------- training
+class EpochProgress(keras.callbacks.Callback):
+    """A tqdm bar over epochs showing loss and accuracies (Keras' own bar is per batch)."""
+
+    def __init__(self, epochs: int, desc: str):
+        super().__init__()
+        self.epochs, self.desc, self.bar = epochs, desc, None
+
+    def on_train_begin(self, logs=None):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.epochs, desc=self.desc, unit="epoch", leave=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.bar.set_postfix({k: f"{logs[k]:.3f}" for k in ("loss", "accuracy", "val_accuracy") if k in logs})
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class Result:
+    """What one training run hands back (CNN or baseline)."""
+
+    variant: str
+    test_accuracy: float
+    dev_accuracy: float
+    seconds: float
+    epochs: int = 0
+    classifier: object = None
+    history: dict = field(default_factory=dict)
+    coverage: Coverage | None = None
+    details: dict = field(default_factory=dict)
+
+    def row(self) -> str:
+        return (f"{self.variant:<16} test {100 * self.test_accuracy:5.1f}%  dev {100 * self.dev_accuracy:5.1f}%  "
+                f"{self.seconds:6.1f} s" + (f"  {self.epochs} epochs" if self.epochs else ""))
+
+
+def _check_variant(init: str) -> str:
+    if init not in VARIANTS:
+        raise ValueError(f"unknown variant {init!r}: use one of {', '.join(VARIANTS)}")
+    return init
+
+
+def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int = 300, max_len: int = MAX_LEN,
+              epochs: int = 10, batch_size: int = 50, patience: int = 2, learning_rate: float = 1e-3,
+              max_extra_words: int = 40_000, seed: int | None = None, log_dir: str | Path | None = None,
+              progress: bool = True, verbose: bool = True) -> Result:
+    """Train Kim's CNN on ``split``: ``init`` is ``random`` (CNN-rand), ``word2vec-static``
+    (frozen pretrained embeddings) or ``word2vec-tuned`` (pretrained, fine-tuned). Adam,
+    batch 50, early stopping on dev accuracy (best epoch kept). ``log_dir`` gets TensorBoard
+    curves in ``train/`` and ``validation/`` (cleared first, so a re-run replaces them)."""
+    _check_variant(init)
+    if init == "tfidf":
+        raise ValueError("train_cnn trains the CNNs; use tfidf_baseline(split) for the TF-IDF baseline")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    coverage = None
+    if init == "random":
+        vocab = build_vocab(split.train_tokens)
+        model = build_model(len(vocab), embed_dim=embed_dim, max_len=max_len)
+    else:
+        if vectors is None:
+            raise ValueError(f"init={init!r} needs word vectors: pass vectors=load_vectors(...)")
+        vocab = build_vocab(split.train_tokens, extra_words=vectors.words, max_extra=max_extra_words)
+        matrix, coverage = embedding_matrix(vocab, vectors, seed=0 if seed is None else seed)
+        if verbose:
+            print(coverage)
+        model = build_model(len(vocab), max_len=max_len, embeddings=matrix, trainable=(init == "word2vec-tuned"))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    clf = TextClassifier(model, vocab, max_len)
+    train_batches = clf.batches(split.train_texts, split.train_labels, batch_size, shuffle=True,
+                                seed=0 if seed is None else seed)
+    dev_batches = clf.batches(split.dev_texts, split.dev_labels, batch_size=256)
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)]
+    if log_dir is not None:
+        log_dir = Path(log_dir)
+        shutil.rmtree(log_dir, ignore_errors=True)
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
+    if progress:
+        callbacks.append(EpochProgress(epochs, desc=f"CNN {init}"))
+    start = time.perf_counter()
+    hist = model.fit(train_batches, validation_data=dev_batches, epochs=epochs, callbacks=callbacks, verbose=0)
+    seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    val = history.get("val_accuracy", [0.0])
+    best = int(np.argmax(val))
+    return Result(init, clf.evaluate(split.test_texts, split.test_labels), float(val[best]), seconds,
+                  epochs=len(val), classifier=clf, history=history, coverage=coverage,
+                  details={"best_epoch": best + 1, "vocab": len(vocab)})
+
+
+# --------------------------------------------------------------------------- the baseline
+def tfidf_baseline(split: Split, Cs: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0)) -> Result:
+    """TF-IDF of unigrams and bigrams (Kim tokens) + logistic regression, C picked on dev."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    start = time.perf_counter()
+    best = None
+    for C in Cs:
+        pipe = make_pipeline(
+            TfidfVectorizer(tokenizer=str.split, preprocessor=clean_str, token_pattern=None, lowercase=False,
+                            ngram_range=(1, 2)),
+            LogisticRegression(C=C, max_iter=2000))
+        pipe.fit(split.train_texts, split.train_labels)
+        dev = float(pipe.score(split.dev_texts, split.dev_labels))
+        if best is None or dev > best[0]:
+            best = (dev, C, pipe)
+    dev, C, pipe = best
+    seconds = time.perf_counter() - start
+    test = float(pipe.score(split.test_texts, split.test_labels))
+    return Result("tfidf", test, dev, seconds, classifier=pipe, details={"C": C})
+
+
+# --------------------------------------------------------------------------- benchmark
+def run_variant(init: str, folds: int = 10, seeds: int = 1, fold_ids: Sequence[int] | None = None,
+                vectors=None, epochs: int = 10, limit: int | None = None, progress: bool = False,
+                log: Callable[[str], None] = print) -> dict:
+    """Test accuracy of one variant over ``folds`` (or only ``fold_ids`` of them) x ``seeds``,
+    on the same folds as every other variant. Returns per-run numbers and their summary."""
+    _check_variant(init)
+    fold_ids = list(range(folds)) if fold_ids is None else list(fold_ids)
+    runs = []
+    for fold in fold_ids:
+        split = load_split(fold=fold, folds=folds, limit=limit)
+        for s in range(seeds if init != "tfidf" else 1):  # the baseline is deterministic
+            if init == "tfidf":
+                r = tfidf_baseline(split)
+            else:
+                r = train_cnn(split, init=init, vectors=vectors, epochs=epochs, seed=s, progress=progress, verbose=False)
+            runs.append({"fold": fold, "seed": s, "test_accuracy": r.test_accuracy, "dev_accuracy": r.dev_accuracy,
+                         "seconds": r.seconds, "epochs": r.epochs})
+            log(f"  {init:<16} fold {fold + 1:>2}/{folds} seed {s}: test {100 * r.test_accuracy:.1f}% "
+                f"dev {100 * r.dev_accuracy:.1f}% {r.seconds:.0f} s {r.epochs} epochs")
+    return summarize(init, runs, folds)
+
+
+def summarize(init: str, runs: list[dict], folds: int) -> dict:
+    acc = np.array([r["test_accuracy"] for r in runs])
+    secs = np.array([r["seconds"] for r in runs])
+    per_fold = {}
+    for r in runs:
+        per_fold.setdefault(r["fold"], []).append(r["test_accuracy"])
+    fold_means = np.array([np.mean(v) for _, v in sorted(per_fold.items())])
+    sem = float(fold_means.std(ddof=1) / math.sqrt(len(fold_means))) if len(fold_means) > 1 else float("nan")
+    return {"variant": init, "folds": folds, "fold_ids": sorted(per_fold), "runs": runs,
+            "mean_accuracy": float(acc.mean()), "std_accuracy": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+            "fold_sem": sem, "mean_seconds": float(secs.mean()), "std_seconds": float(secs.std(ddof=1)) if len(secs) > 1 else 0.0,
+            "fold_means": {int(k): float(np.mean(v)) for k, v in sorted(per_fold.items())}}
+
+
+def paired_difference(a: dict, b: dict) -> tuple[float, float, int] | None:
+    """Mean and standard error of (a - b) over the folds both were run on (None if none)."""
+    fa, fb = a.get("fold_means", {}), b.get("fold_means", {})
+    common = sorted(set(map(int, fa)) & set(map(int, fb)))
+    if len(common) < 2:
+        return None
+    diffs = np.array([fa[k] - fb[k] if k in fa else fa[str(k)] - fb[str(k)] for k in common])
+    return float(diffs.mean()), float(diffs.std(ddof=1) / math.sqrt(len(diffs))), len(common)
+
+
+# --------------------------------------------------------------------------- plots and inspection
+def confusion(classifier, texts: Sequence[str], labels: np.ndarray) -> np.ndarray:
+    """2x2 counts: rows are the true class, columns the predicted one."""
+    from sklearn.metrics import confusion_matrix
+
+    pred = predict_labels(classifier, texts)
+    return confusion_matrix(np.asarray(labels), pred, labels=[0, 1])
+
+
+def predict_labels(classifier, texts: Sequence[str]) -> np.ndarray:
+    if isinstance(classifier, TextClassifier):
+        return classifier.predict_proba(texts).argmax(-1)
+    return np.asarray(classifier.predict(list(texts)))  # a scikit-learn pipeline
+
+
+def plot_confusion(results: Sequence[Result], split: Split):
+    """Side-by-side confusion matrices of several results on the test set."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, axes = plt.subplots(1, len(results), figsize=(3.6 * len(results), 3.4), squeeze=False)
+    for ax, r in zip(axes[0], results):
+        cm = confusion(r.classifier, split.test_texts, split.test_labels)
+        ConfusionMatrixDisplay(cm, display_labels=LABELS).plot(ax=ax, colorbar=False, cmap="Blues")
+        ax.set_title(f"{r.variant}: {100 * r.test_accuracy:.1f}%")
+    fig.tight_layout()
+    return fig
+
+
+def misclassified(classifier: TextClassifier, texts: Sequence[str], labels: np.ndarray, n: int = 5) -> list[str]:
+    """The ``n`` test sentences the classifier got wrong most confidently."""
+    p = classifier.predict_proba(texts)
+    pred = p.argmax(-1)
+    wrong = np.flatnonzero(pred != np.asarray(labels))
+    wrong = wrong[np.argsort(-p[wrong].max(-1))][:n]
+    return [f"true {LABELS[labels[i]]:<8} predicted {LABELS[pred[i]]} ({p[i].max():.2f}): {texts[i]}" for i in wrong]
+
+
+def comparison_table(results: Sequence[Result]) -> str:
+    lines = [f"{'variant':<16} {'test acc':>8} {'dev acc':>8} {'train s':>8} {'epochs':>6}", "-" * 50]
+    for r in results:
+        lines.append(f"{r.variant:<16} {100 * r.test_accuracy:7.1f}% {100 * r.dev_accuracy:7.1f}% "
+                     f"{r.seconds:8.1f} {r.epochs if r.epochs else '-':>6}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- exercise check
+def check_conv_branch(branch_fn, width: int = 4, maps: int = 100) -> bool:
+    """Check an exercise answer: ``branch_fn(x, width)`` must turn [batch, time, dim] word
+    vectors into [batch, maps] by a Conv1D of ``width`` words with ReLU and max-over-time pooling."""
+    if not callable(branch_fn):
+        print(f"Not yet: expected a function branch(x, width), got {type(branch_fn).__name__}.")
+        return False
+    inp = keras.Input(shape=(12, 8))
+    try:
+        out = branch_fn(inp, width)
+    except Exception as exc:  # the attendee's code: report, never crash the notebook
+        print(f"Not yet: calling your branch(x, {width}) raised {type(exc).__name__}: {exc}")
+        return False
+    if out is None or not hasattr(out, "shape"):
+        print(f"Not yet: branch(x, {width}) should return a Keras tensor, got {out!r:.60}.")
+        return False
+    if tuple(out.shape) != (None, maps):
+        print(f"Not yet: expected an output of shape (None, {maps}) (one number per filter), got {tuple(out.shape)}. "
+              "Did you pool over time (GlobalMaxPooling1D)?")
+        return False
+    model = keras.Model(inp, out)
+    convs = [l for l in model.layers if isinstance(l, layers.Conv1D)]
+    if len(convs) != 1 or convs[0].kernel_size != (width,):
+        sizes = [c.kernel_size for c in convs]
+        print(f"Not yet: expected one Conv1D of kernel_size {width}, found {sizes or 'none'}.")
+        return False
+    if keras.activations.serialize(convs[0].activation) not in ("relu", {"class_name": "relu"}) and \
+            getattr(convs[0].activation, "__name__", "") != "relu":
+        print("Not yet: the convolution should use activation='relu' (Kim's feature maps are rectified).")
+        return False
+    x = np.random.default_rng(0).normal(size=(3, 12, 8)).astype("float32")
+    feature_maps = keras.Model(inp, convs[0].output)(x)
+    expected = np.max(np.asarray(feature_maps), axis=1)
+    got = np.asarray(model(x))
+    if not np.allclose(got, expected, atol=1e-5):
+        print("Not yet: the output is not the maximum of each feature map over time.")
+        return False
+    print(f"Correct! {maps} filters of width {width}, each keeps its strongest match in the sentence.")
+    return True

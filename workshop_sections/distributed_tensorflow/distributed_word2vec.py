@@ -1,0 +1,592 @@
+"""word2vec on a parameter-server cluster: one entry point for every task of the job.
+
+    python -m workshop_sections.distributed_tensorflow.distributed_word2vec [--steps N ...]
+
+Every process of the job runs this same command; its role comes from ``TF_CONFIG``::
+
+    {"cluster": {"chief": ["host:port"], "ps": [...], "worker": [...]},
+     "task": {"type": "worker", "index": 1}}
+
+- ``ps`` and ``worker`` tasks start a :class:`tf.distribute.Server` and wait (``join``):
+  they hold variables (ps) or run the functions the chief sends them (worker).
+- the ``chief`` builds the vocabulary, creates a :class:`tf.distribute.ParameterServerStrategy`
+  whose ``variable_partitioner`` splits the embedding and the output weights row-wise across the
+  parameter servers, and drives the training with a :class:`ClusterCoordinator`: every worker
+  reads its own dataset and runs skip-gram negative-sampling steps asynchronously; the updates
+  go straight to the rows on the parameter servers. The chief writes TensorBoard logs, saves a
+  checkpoint regularly, and resumes from the last one when it is restarted.
+
+On Kubernetes the plain manifests do not set ``TF_CONFIG``: the pod builds it at start-up from
+its ordinal (``tfw-worker-3`` is worker 3), see :func:`tf_config_from_pod`. A Kubeflow TFJob sets
+``TF_CONFIG`` itself. Locally, :mod:`.launcher` starts the processes on free 127.0.0.1 ports.
+
+The vocabulary and the input pipeline come from
+:mod:`workshop_sections.word2vec_optimized.word2vec_fast` (``build_vocab``, ``make_dataset``,
+``unigram_table``); the sharded model, the loss and the step function live here.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SECTION = "distributed_tensorflow"
+DEFAULT_PORT = 2222
+ROLES = ("chief", "ps", "worker")
+CHIEF_DEVICE = "/job:chief/replica:0/task:0/device:CPU:0"
+RESULT_PREFIX = "RESULT "
+
+
+class ClusterConfigError(ValueError):
+    """TF_CONFIG (or the pod environment it is built from) is missing or inconsistent."""
+
+
+# --------------------------------------------------------------------------- TF_CONFIG
+def validate_tf_config(conf: dict) -> dict:
+    """Check a TF_CONFIG dict for a parameter-server job; return it (normalised) or raise."""
+    if not isinstance(conf, dict) or "cluster" not in conf or "task" not in conf:
+        raise ClusterConfigError(
+            "TF_CONFIG must be a JSON object with 'cluster' and 'task', e.g. "
+            '{"cluster": {"chief": ["h:2222"], "ps": ["h:2223"], "worker": ["h:2224"]}, '
+            '"task": {"type": "worker", "index": 0}}'
+        )
+    cluster, task = conf["cluster"], conf["task"]
+    unknown = sorted(set(cluster) - set(ROLES) - {"evaluator"})
+    if unknown:
+        raise ClusterConfigError(f"TF_CONFIG cluster has unknown job(s) {unknown}; use chief, ps and worker.")
+    for job, minimum in (("chief", 1), ("ps", 1), ("worker", 1)):
+        addrs = cluster.get(job) or []
+        if len(addrs) < minimum:
+            raise ClusterConfigError(
+                f"TF_CONFIG cluster needs at least {minimum} {job} address(es), got {len(addrs)}: "
+                "a parameter-server job has one chief, one or more ps and one or more workers."
+            )
+        for a in addrs:
+            if not isinstance(a, str) or not re.fullmatch(r"[^:\s]+:\d{1,5}", a):
+                raise ClusterConfigError(f"TF_CONFIG {job} address {a!r} is not host:port.")
+    if len(cluster["chief"]) != 1:
+        raise ClusterConfigError(f"TF_CONFIG must have exactly one chief, got {len(cluster['chief'])}.")
+    ttype = str(task.get("type", "")).lower()
+    if ttype not in ROLES:
+        raise ClusterConfigError(f"TF_CONFIG task type {task.get('type')!r} is not one of {', '.join(ROLES)}.")
+    try:
+        index = int(task.get("index", 0))
+    except (TypeError, ValueError):
+        raise ClusterConfigError(f"TF_CONFIG task index {task.get('index')!r} is not a number.") from None
+    if not 0 <= index < len(cluster[ttype]):
+        raise ClusterConfigError(
+            f"TF_CONFIG task {ttype}:{index} does not exist: the cluster has {len(cluster[ttype])} {ttype} task(s)."
+        )
+    return {"cluster": {k: list(v) for k, v in cluster.items()}, "task": {"type": ttype, "index": index}}
+
+
+def pod_ordinal(pod_name: str) -> int:
+    """The ordinal of a StatefulSet pod (``tfw-worker-3`` -> 3)."""
+    m = re.fullmatch(r".*-(\d+)", pod_name or "")
+    if not m:
+        raise ClusterConfigError(
+            f"Cannot read a StatefulSet ordinal from the pod name {pod_name!r} (expected NAME-<number>). "
+            "Set POD_NAME from the downward API (fieldRef metadata.name)."
+        )
+    return int(m.group(1))
+
+
+def tf_config_from_pod(
+    role: str,
+    pod_name: str,
+    num_ps: int,
+    num_workers: int,
+    port: int = DEFAULT_PORT,
+    ps_service: str = "tfw-ps",
+    worker_service: str = "tfw-worker",
+    chief_service: str = "tfw-chief",
+) -> dict:
+    """The TF_CONFIG of a pod of the plain Kubernetes variant.
+
+    ps and workers are StatefulSets whose name equals their headless Service, so pod ``i`` is
+    reachable as ``<name>-<i>.<name>:<port>``; the chief is a Job behind the headless Service
+    ``chief_service``. The task index is the pod's ordinal (0 for the chief).
+    """
+    role = (role or "").lower()
+    if role not in ROLES:
+        raise ClusterConfigError(f"TFW_ROLE={role!r} is not one of {', '.join(ROLES)}.")
+    num_ps, num_workers, port = int(num_ps), int(num_workers), int(port)
+    if num_ps < 1 or num_workers < 1:
+        raise ClusterConfigError(f"Need at least 1 ps and 1 worker, got TFW_NUM_PS={num_ps}, TFW_NUM_WORKERS={num_workers}.")
+    cluster = {
+        "chief": [f"{chief_service}:{port}"],
+        "ps": [f"{ps_service}-{i}.{ps_service}:{port}" for i in range(num_ps)],
+        "worker": [f"{worker_service}-{i}.{worker_service}:{port}" for i in range(num_workers)],
+    }
+    index = 0 if role == "chief" else pod_ordinal(pod_name)
+    return validate_tf_config({"cluster": cluster, "task": {"type": role, "index": index}})
+
+
+def tf_config_from_env(environ=None) -> dict:
+    """TF_CONFIG from the environment, or built from the pod (TFW_ROLE, POD_NAME, TFW_NUM_PS, ...)."""
+    env = os.environ if environ is None else environ
+    raw = env.get("TF_CONFIG", "").strip()
+    if raw:
+        try:
+            conf = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ClusterConfigError(f"TF_CONFIG is not valid JSON ({e}).") from None
+        return validate_tf_config(conf)
+    if env.get("TFW_ROLE"):
+        missing = [k for k in ("TFW_NUM_PS", "TFW_NUM_WORKERS") if not env.get(k)]
+        if env["TFW_ROLE"].lower() != "chief" and not env.get("POD_NAME"):
+            missing.append("POD_NAME")
+        if missing:
+            raise ClusterConfigError(f"TFW_ROLE is set but {', '.join(missing)} is missing: the pod cannot build TF_CONFIG.")
+        return tf_config_from_pod(
+            env["TFW_ROLE"],
+            env.get("POD_NAME", ""),
+            env["TFW_NUM_PS"],
+            env["TFW_NUM_WORKERS"],
+            port=env.get("TFW_PORT", DEFAULT_PORT),
+            ps_service=env.get("TFW_PS_SERVICE", "tfw-ps"),
+            worker_service=env.get("TFW_WORKER_SERVICE", "tfw-worker"),
+            chief_service=env.get("TFW_CHIEF_SERVICE", "tfw-chief"),
+        )
+    raise ClusterConfigError(
+        "Neither TF_CONFIG nor TFW_ROLE is set, so this process does not know its role. "
+        "Run a local cluster with `make distributed-local` (or launcher.run_local_cluster()), "
+        "or set TF_CONFIG as in the module docstring."
+    )
+
+
+# --------------------------------------------------------------------------- settings
+@dataclass
+class TrainSettings:
+    """What the chief trains (command-line flags of the entry point)."""
+
+    corpus: str = "movie_reviews"
+    max_words: int | None = 300_000
+    min_count: int = 5
+    max_vocab: int | None = 20_000
+    dim: int = 64
+    window: int = 5
+    negatives: int = 5
+    batch_size: int = 256
+    subsample: float = 1e-3
+    learning_rate: float = 0.05
+    steps: int = 2000
+    steps_per_call: int = 10
+    log_every: int = 100
+    checkpoint_every: int = 500
+    seed: int = 42
+    out_dir: str = "artifacts/distributed_tensorflow/run"
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> "TrainSettings":
+        checks = [
+            (self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),
+            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
+            (self.dim >= 1, f"--dim must be at least 1, got {self.dim}"),
+            (self.negatives >= 1, f"--negatives must be at least 1, got {self.negatives}"),
+            (self.steps_per_call >= 1, f"--steps-per-call must be at least 1, got {self.steps_per_call}"),
+            (self.log_every >= 1, f"--log-every must be at least 1, got {self.log_every}"),
+            (self.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {self.checkpoint_every}"),
+            (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg + ".")
+        return self
+
+
+def parse_args(argv=None) -> TrainSettings:
+    d = TrainSettings()
+    p = argparse.ArgumentParser(
+        prog="python -m workshop_sections.distributed_tensorflow.distributed_word2vec",
+        description="word2vec on a parameter-server cluster (role from TF_CONFIG; ps/worker ignore the flags).",
+    )
+    p.add_argument("--corpus", default=os.environ.get("TFW_CORPUS", d.corpus), help="corpus name or text file path")
+    p.add_argument("--max-words", type=int, default=d.max_words, help="use the first N words (0 = all)")
+    p.add_argument("--min-count", type=int, default=d.min_count)
+    p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="keep the N most frequent words (0 = all)")
+    p.add_argument("--dim", type=int, default=d.dim)
+    p.add_argument("--window", type=int, default=d.window)
+    p.add_argument("--negatives", type=int, default=d.negatives)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--subsample", type=float, default=d.subsample)
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    p.add_argument("--steps", type=int, default=d.steps, help="total training steps (batches), across restarts")
+    p.add_argument("--steps-per-call", type=int, default=d.steps_per_call, help="steps per function sent to a worker")
+    p.add_argument("--log-every", type=int, default=d.log_every)
+    p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--out-dir", default=os.environ.get("TFW_OUT_DIR", d.out_dir), help="checkpoints, logs, embeddings")
+    a = p.parse_args(argv)
+    return TrainSettings(
+        corpus=a.corpus,
+        max_words=a.max_words or None,
+        min_count=a.min_count,
+        max_vocab=a.max_vocab or None,
+        dim=a.dim,
+        window=a.window,
+        negatives=a.negatives,
+        batch_size=a.batch_size,
+        subsample=a.subsample,
+        learning_rate=a.learning_rate,
+        steps=a.steps,
+        steps_per_call=a.steps_per_call,
+        log_every=a.log_every,
+        checkpoint_every=a.checkpoint_every,
+        seed=a.seed,
+        out_dir=a.out_dir,
+    ).validate()
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- ps / worker
+def run_server(conf: dict) -> None:
+    """Start this task's gRPC server and serve forever (ps and worker tasks)."""
+    import tensorflow as tf
+
+    task = conf["task"]
+    cluster = tf.train.ClusterSpec(conf["cluster"])
+    # a worker may run several functions at once (one per closure thread); ps only serve variables
+    server = tf.distribute.Server(
+        cluster, job_name=task["type"], task_index=task["index"], protocol="grpc", start=True
+    )
+    log(f"{task['type']} {task['index']} serving on {conf['cluster'][task['type']][task['index']]} ({server.target})")
+    server.join()
+
+
+# --------------------------------------------------------------------------- data
+def _w2v():
+    try:
+        from workshop_sections.word2vec_optimized import word2vec_fast
+    except ImportError as e:  # pragma: no cover - only when the section is missing
+        raise ImportError(
+            "The distributed job uses the word2vec_optimized section's pipeline "
+            f"(workshop_sections.word2vec_optimized.word2vec_fast), which failed to import: {e}"
+        ) from e
+    return word2vec_fast
+
+
+def vocab_words(vocab) -> list[str]:
+    """The words of a word2vec_fast Vocab, in id order."""
+    for attr in ("words", "itos", "index_to_word"):
+        if hasattr(vocab, attr):
+            return list(getattr(vocab, attr))
+    return list(vocab)
+
+
+def vocab_counts(vocab):
+    import numpy as np
+
+    return np.asarray(vocab.counts, dtype=np.int64)
+
+
+def prepare_corpus(s: TrainSettings):
+    """Words -> (vocab, ids, counts) with word2vec_optimized's ``build_vocab``."""
+    from workshop_sections import data
+
+    w2v = _w2v()
+    words = data.read_words(s.corpus, max_words=s.max_words)
+    vocab, ids = w2v.build_vocab(words, min_count=s.min_count, max_size=s.max_vocab)
+    return vocab, ids, vocab_counts(vocab)
+
+
+# --------------------------------------------------------------------------- model
+def _uniform_init(shape, dtype, scale, seed, partition_shape=None, partition_offset=None, **_):
+    """Per-shard initialiser: each parameter server creates its own rows (no full copy on the chief)."""
+    import tensorflow as tf
+
+    shape = partition_shape if partition_shape is not None else shape
+    offset = 0 if partition_offset is None else int(partition_offset[0])
+    return tf.random.stateless_uniform(shape, seed=[seed, offset], minval=-scale, maxval=scale, dtype=dtype)
+
+
+def _zeros_init(shape, dtype, partition_shape=None, **_):
+    import tensorflow as tf
+
+    return tf.zeros(partition_shape if partition_shape is not None else shape, dtype)
+
+
+class ShardedWord2Vec:
+    """Skip-gram with negative sampling whose two tables are sharded across the parameter servers.
+
+    ``embedding`` (the input vectors, the ones we keep) and ``output_weights`` (the context
+    vectors) have ``vocab_size`` rows; created under a ParameterServerStrategy with a
+    ``variable_partitioner`` they become :class:`ShardedVariable` s, one row block per ps.
+    ``train_steps`` runs on a worker: it gathers only the rows a batch needs, computes the
+    gradient of the sampled logistic loss by hand and sends sparse row updates
+    (``scatter_sub``) back to the shards: plain asynchronous SGD, as in the original word2vec.
+    """
+
+    def __init__(self, vocab_size: int, dim: int, negatives: int, table, learning_rate: float,
+                 total_steps: int, seed: int = 42, clip_count: float = 10.0):
+        import tensorflow as tf
+
+        self.vocab_size, self.dim, self.negatives = int(vocab_size), int(dim), int(negatives)
+        self.embedding = tf.Variable(
+            functools.partial(_uniform_init, shape=[self.vocab_size, self.dim], dtype=tf.float32,
+                              scale=0.5 / self.dim, seed=seed),
+            shape=[self.vocab_size, self.dim], dtype=tf.float32, name="embedding",
+        )
+        self.output_weights = tf.Variable(
+            functools.partial(_zeros_init, shape=[self.vocab_size, self.dim], dtype=tf.float32),
+            shape=[self.vocab_size, self.dim], dtype=tf.float32, name="output_weights",
+        )
+        self.step = tf.Variable(0, dtype=tf.int64, name="step", trainable=False)
+        self.table = tf.constant(table, dtype=tf.int32)
+        self.learning_rate = float(learning_rate)
+        self.total_steps = int(total_steps)
+        self.clip_count = float(clip_count)
+
+    def _one_step(self, targets, contexts):
+        import tensorflow as tf
+
+        targets = tf.cast(tf.reshape(targets, [-1]), tf.int32)
+        contexts = tf.cast(tf.reshape(contexts, [-1]), tf.int32)
+        batch = tf.shape(targets)[0]
+        k = self.negatives
+        # per-example negatives drawn from the unigram^0.75 table
+        pick = tf.random.uniform([batch, k], maxval=tf.shape(self.table)[0], dtype=tf.int32)
+        negs = tf.gather(self.table, pick)
+        ids = tf.concat([contexts[:, None], negs], axis=1)  # [B, 1+k]
+        t = tf.nn.embedding_lookup(self.embedding, targets)  # [B, D] rows fetched from the ps
+        c = tf.nn.embedding_lookup(self.output_weights, ids)  # [B, 1+k, D]
+        logits = tf.einsum("bd,bkd->bk", t, c)
+        labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, k])], axis=1)
+        loss = tf.reduce_mean(
+            tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+        )
+        # d loss / d logits of the sampled logistic loss
+        g = tf.sigmoid(logits) - labels
+        grad_t = tf.einsum("bk,bkd->bd", g, c)
+        grad_c = tf.einsum("bk,bd->bkd", g, t)
+        progress = tf.cast(self.step.read_value(), tf.float32) / float(self.total_steps)
+        lr = self.learning_rate * tf.maximum(1e-4, 1.0 - progress)
+        # a frequent word appears many times in a batch: its summed update is scaled down
+        _, idx, cnt = tf.unique_with_counts(targets)
+        scale_t = tf.minimum(1.0, self.clip_count / tf.cast(tf.gather(cnt, idx), tf.float32))
+        flat_ids = tf.reshape(ids, [-1])
+        _, idx_c, cnt_c = tf.unique_with_counts(flat_ids)
+        scale_c = tf.minimum(1.0, self.clip_count / tf.cast(tf.gather(cnt_c, idx_c), tf.float32))
+        self.embedding.scatter_sub(tf.IndexedSlices(lr * scale_t[:, None] * grad_t, targets))
+        self.output_weights.scatter_sub(
+            tf.IndexedSlices(lr * scale_c[:, None] * tf.reshape(grad_c, [-1, self.dim]), flat_ids)
+        )
+        self.step.assign_add(1)
+        return loss
+
+    def make_train_fn(self, steps_per_call: int):
+        """A tf.function the coordinator schedules on a worker: ``steps_per_call`` batches."""
+        import tensorflow as tf
+
+        n = int(steps_per_call)
+
+        @tf.function
+        def train_steps(iterator):
+            total = tf.constant(0.0)
+            for _ in tf.range(n):
+                targets, contexts = next(iterator)
+                total += self._one_step(targets, contexts)
+            return total / n
+
+        return train_steps
+
+    def shard_layout(self) -> list[dict]:
+        """Which parameter server holds which rows of the embedding."""
+        return shard_layout(self.embedding)
+
+
+def shard_layout(var) -> list[dict]:
+    """[{'device', 'task', 'rows': [start, stop]}] for a ShardedVariable (one entry for a plain Variable)."""
+    shards = getattr(var, "variables", None) or [var]
+    out, start = [], 0
+    for v in shards:
+        n = int(v.shape[0])
+        dev = v.device
+        m = re.search(r"/job:(\w+)/replica:\d+/task:(\d+)", dev)
+        out.append({"device": dev, "task": f"{m.group(1)}:{m.group(2)}" if m else dev, "rows": [start, start + n]})
+        start += n
+    return out
+
+
+# --------------------------------------------------------------------------- chief
+def _checkpoint_options():
+    import tensorflow as tf
+
+    # all checkpoint IO on the chief: only the chief needs the volume (not every ps)
+    return tf.train.CheckpointOptions(experimental_io_device=CHIEF_DEVICE)
+
+
+def train_chief(conf: dict, s: TrainSettings) -> dict:
+    """The coordinator: sharded variables, per-worker datasets, async steps, checkpoints, logs."""
+    import numpy as np
+    import tensorflow as tf
+
+    t_start = time.time()
+    out = Path(s.out_dir)
+    ckpt_dir, log_dir = out / "checkpoints", out / "logs"
+    out.mkdir(parents=True, exist_ok=True)
+    w2v = _w2v()
+
+    vocab, ids, counts = prepare_corpus(s)
+    words = vocab_words(vocab)
+    vocab_file = out / "vocab.txt"
+    if vocab_file.exists() and tf.train.latest_checkpoint(str(ckpt_dir)):
+        saved = vocab_file.read_text(encoding="utf-8").split("\n")[:-1]
+        if saved != words:
+            raise ClusterConfigError(
+                f"{out} holds a checkpoint for a different vocabulary ({len(saved)} words, now {len(words)}). "
+                "Use the same --corpus/--max-words/--min-count/--max-vocab to resume, or a new --out-dir."
+            )
+    vocab_file.write_text("".join(w + "\n" for w in words), encoding="utf-8")
+    table = np.asarray(w2v.unigram_table(counts), dtype=np.int32)
+    log(f"chief: corpus {s.corpus}: {len(ids):,} words, vocabulary {len(words):,}")
+
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(conf["cluster"]), task_type="chief", task_id=0, rpc_layer="grpc"
+    )
+    num_ps = len(conf["cluster"]["ps"])
+    strategy = tf.distribute.ParameterServerStrategy(
+        resolver, variable_partitioner=tf.distribute.experimental.partitioners.FixedShardsPartitioner(num_ps)
+    )
+    coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
+    with strategy.scope():
+        model = ShardedWord2Vec(len(words), s.dim, s.negatives, table, s.learning_rate, s.steps, seed=s.seed)
+    layout = model.shard_layout()
+    log("chief: embedding shards " + ", ".join(f"{d['task']} rows {d['rows'][0]}-{d['rows'][1]}" for d in layout))
+
+    ckpt = tf.train.Checkpoint(step=model.step, embedding=model.embedding, output_weights=model.output_weights)
+    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=3)
+    resumed_from = 0
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint, options=_checkpoint_options()).assert_existing_objects_matched()
+        resumed_from = int(model.step.numpy())
+        log(f"chief: resumed from {manager.latest_checkpoint} at step {resumed_from}")
+
+    ids_arr = np.asarray(ids, dtype=np.int32)
+
+    def dataset_fn():  # no argument: ParameterServerStrategy runs it once on every worker
+        # the seed is drawn on the worker (unseeded op: a fresh seed per kernel instance), so
+        # each worker reads the corpus in its own order: asynchronous SGD, not duplicated work
+        seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64)
+        ds = w2v.make_dataset(ids_arr, counts, window=s.window, batch_size=s.batch_size,
+                              subsample=s.subsample, seed=seed, epochs=1_000_000)
+        return ds
+
+    per_worker_ds = coordinator.create_per_worker_dataset(dataset_fn)
+    per_worker_iter = iter(per_worker_ds)
+    train_fn = model.make_train_fn(s.steps_per_call)
+    writer = tf.summary.create_file_writer(str(log_dir))
+
+    history: list[tuple[int, float]] = []
+    step = resumed_from
+    t_ready = None
+    t_train, measure_from = time.time(), step
+    next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
+    while step < s.steps:
+        chunk_steps = min(s.log_every, s.steps - step)
+        calls = max(1, -(-chunk_steps // s.steps_per_call))
+        t0 = time.time()
+        results = [coordinator.schedule(train_fn, args=(per_worker_iter,)) for _ in range(calls)]
+        coordinator.join()
+        losses = [float(r.fetch()) for r in results]
+        step = int(model.step.numpy())
+        if t_ready is None:  # the first chunk includes start-up: speed is measured after it
+            t_ready = time.time() - t_start
+            log(f"chief: cluster ready, first steps done {t_ready:.1f} s after start")
+            t_train, measure_from = time.time(), step
+        dt = max(time.time() - t0, 1e-9)
+        loss = float(np.mean(losses))
+        history.append((step, loss))
+        with writer.as_default():
+            tf.summary.scalar("loss", loss, step=step)
+            tf.summary.scalar("steps_per_second", (calls * s.steps_per_call) / dt, step=step)
+        log(f"chief: step {step}/{s.steps} loss {loss:.4f} ({calls * s.steps_per_call / dt:.1f} steps/s)")
+        if step >= next_ckpt or step >= s.steps:
+            path = manager.save(checkpoint_number=step, options=_checkpoint_options())
+            log(f"chief: checkpoint {path}")
+            next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
+    writer.flush()
+    elapsed = max(time.time() - t_train, 1e-9)
+    steps_done = step - measure_from
+
+    vectors = model.embedding.numpy() if not hasattr(model.embedding, "variables") else np.concatenate(
+        [v.numpy() for v in model.embedding.variables], axis=0
+    )
+    np.save(out / "embeddings.npy", vectors)
+    result = {
+        "steps": step,
+        "resumed_from": resumed_from,
+        "num_ps": num_ps,
+        "num_workers": len(conf["cluster"]["worker"]),
+        "vocab_size": len(words),
+        "corpus_words": int(len(ids)),
+        "batch_size": s.batch_size,
+        "losses": history,
+        "first_loss": history[0][1] if history else None,
+        "last_loss": history[-1][1] if history else None,
+        "seconds_until_ready": t_ready,
+        "train_seconds": elapsed,
+        "steps_per_second": steps_done / elapsed if steps_done > 0 else None,
+        "pairs_per_second": steps_done * s.batch_size / elapsed if steps_done > 0 else None,
+        "shards": layout,
+        "out_dir": str(out),
+        "settings": {k: v for k, v in asdict(s).items() if k != "extra"},
+    }
+    (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    log(RESULT_PREFIX + json.dumps({k: v for k, v in result.items() if k != "losses"}))
+    return result
+
+
+# --------------------------------------------------------------------------- reading a run
+def load_run(out_dir) -> dict:
+    """result.json + vocabulary + embeddings of a finished run (for the notebook)."""
+    import numpy as np
+
+    out = Path(out_dir)
+    if not (out / "result.json").exists():
+        raise FileNotFoundError(f"{out} holds no finished run (no result.json): run the cluster first.")
+    res = json.loads((out / "result.json").read_text())
+    res["words"] = (out / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    res["vectors"] = np.load(out / "embeddings.npy")
+    return res
+
+
+def embeddings_of(out_dir):
+    """word2vec_fast.Embeddings of a finished run (``.nearby(...)`` for nearest neighbours)."""
+    run = load_run(out_dir)
+    return _w2v().Embeddings(run["words"], run["vectors"])
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    try:
+        conf = tf_config_from_env()
+        settings = parse_args(argv)
+    except (ClusterConfigError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    role = conf["task"]["type"]
+    if role in ("ps", "worker"):
+        run_server(conf)
+        return 0
+    train_chief(conf, settings)
+    # everything is saved and flushed: leave at once instead of waiting seconds for the
+    # coordinator's worker threads to wind down
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""A parameter-server cluster of local processes on 127.0.0.1 (laptops, tests, the notebook).
+
+    python -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 -- --steps 2000
+    make distributed-local
+
+Each task (chief, ps 0..N-1, worker 0..M-1) is a separate ``python -m
+workshop_sections.distributed_tensorflow.distributed_word2vec`` process with its own ``TF_CONFIG``
+and a free port of 127.0.0.1. Their output is merged line by line with a role prefix
+(``[ps1] ...``). When the chief ends (success or failure), on Ctrl-C, or when the Python process
+that started the cluster dies, every process of the cluster is stopped: no orphans
+(``LocalCluster.stop`` plus ``PR_SET_PDEATHSIG`` on Linux).
+
+In Python::
+
+    from workshop_sections.distributed_tensorflow import launcher
+    result = launcher.run_local_cluster(num_ps=2, num_workers=2, steps=300, out_dir="/tmp/run")
+
+or, to kill and restart tasks (the fault-tolerance tests)::
+
+    with launcher.LocalCluster(num_ps=2, num_workers=2, chief_args=[...]) as cluster:
+        cluster.wait_for(r"step \\d+", name="chief")
+        cluster.kill("worker1")
+        cluster.wait("chief")
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .distributed_word2vec import RESULT_PREFIX
+
+ENTRY_MODULE = "workshop_sections.distributed_tensorflow.distributed_word2vec"
+
+
+class LocalClusterError(RuntimeError):
+    """A task of the local cluster failed, or it did not finish in time."""
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """``n`` distinct free TCP ports of ``host`` (bound together, then released)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((host, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def cluster_spec(num_ps: int, num_workers: int, host: str = "127.0.0.1", ports=None) -> dict:
+    """{'chief': [...], 'ps': [...], 'worker': [...]} on free ports of ``host``."""
+    if int(num_ps) < 1 or int(num_workers) < 1:
+        raise ValueError(f"A parameter-server cluster needs at least 1 ps and 1 worker (got {num_ps} ps, {num_workers} workers).")
+    ports = list(ports) if ports is not None else free_ports(1 + num_ps + num_workers, host)
+    addr = [f"{host}:{p}" for p in ports]
+    return {"chief": addr[:1], "ps": addr[1 : 1 + num_ps], "worker": addr[1 + num_ps :]}
+
+
+def task_name(role: str, index: int) -> str:
+    return "chief" if role == "chief" else f"{role}{index}"
+
+
+def _parse_name(name: str) -> tuple[str, int]:
+    m = re.fullmatch(r"(chief|ps|worker)(\d*)", name)
+    if not m:
+        raise ValueError(f"Unknown task {name!r}: use 'chief', 'psN' or 'workerN'.")
+    return m.group(1), int(m.group(2) or 0)
+
+
+def _die_with_parent():  # runs in the child between fork and exec (Linux only)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the starting thread dies
+    except Exception:
+        pass
+
+
+class LocalCluster:
+    """chief + ``num_ps`` ps + ``num_workers`` workers as processes of this machine."""
+
+    def __init__(self, num_ps: int = 2, num_workers: int = 2, chief_args=(), host: str = "127.0.0.1",
+                 env: dict | None = None, echo: bool = True, threads: int | None = 1):
+        self.spec = cluster_spec(num_ps, num_workers, host)
+        self.chief_args = [str(a) for a in chief_args]
+        self.echo = echo
+        self.env = dict(os.environ)
+        self.env.update({"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"})
+        if threads:  # a small machine runs every task: keep each task's thread pools small
+            self.env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(max(2, threads))})
+        self.env.update(env or {})
+        self.env.pop("TFW_ROLE", None)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.lines: list[tuple[float, str, str]] = []  # (time, task, line)
+        self._lock = threading.Lock()
+        self._new_line = threading.Condition(self._lock)
+        self._pumps: list[threading.Thread] = []
+        self.started_at: float | None = None
+
+    # ---------------------------------------------------------------- processes
+    def tf_config(self, name: str) -> dict:
+        role, index = _parse_name(name)
+        return {"cluster": self.spec, "task": {"type": role, "index": index}}
+
+    def names(self) -> list[str]:
+        return ([f"ps{i}" for i in range(len(self.spec["ps"]))]
+                + [f"worker{i}" for i in range(len(self.spec["worker"]))] + ["chief"])
+
+    def start_task(self, name: str) -> subprocess.Popen:
+        """Start (or restart) one task with its TF_CONFIG."""
+        old = self.procs.get(name)
+        if old is not None and old.poll() is None:
+            raise LocalClusterError(f"{name} is still running (pid {old.pid}); kill it first.")
+        env = dict(self.env, TF_CONFIG=json.dumps(self.tf_config(name)))
+        cmd = [sys.executable, "-u", "-m", ENTRY_MODULE]
+        if name == "chief":
+            cmd += self.chief_args
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            text=True, errors="replace", bufsize=1, start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        self.procs[name] = proc
+        pump = threading.Thread(target=self._pump, args=(name, proc), daemon=True)
+        pump.start()
+        self._pumps.append(pump)
+        return proc
+
+    def _pump(self, name: str, proc: subprocess.Popen) -> None:
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            with self._new_line:
+                self.lines.append((time.time(), name, line))
+                self._new_line.notify_all()
+            if self.echo:
+                print(f"[{name}] {line}", flush=True)
+        proc.stdout.close()
+        with self._new_line:
+            self._new_line.notify_all()
+
+    def start(self) -> "LocalCluster":
+        """ps and workers first, then the chief."""
+        self.started_at = time.time()
+        try:
+            for name in self.names():
+                self.start_task(name)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one task (default SIGKILL: a crash, not a clean exit) and wait until it is gone."""
+        proc = self.procs.get(name)
+        if proc is None:
+            raise LocalClusterError(f"No task {name!r} in this cluster: {', '.join(self.procs)}")
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            proc.wait(timeout=30)
+
+    def running(self) -> dict[str, bool]:
+        return {n: p.poll() is None for n, p in self.procs.items()}
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop every task: SIGTERM, then SIGKILL after ``grace`` seconds. Safe to call twice."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    proc.terminate()
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + grace
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        for pump in self._pumps:
+            pump.join(timeout=5)
+
+    def __enter__(self) -> "LocalCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- logs
+    def log(self, name: str | None = None) -> list[str]:
+        with self._lock:
+            return [f"[{n}] {l}" for _, n, l in self.lines if name is None or n == name]
+
+    def tail(self, n: int = 30, name: str | None = None) -> str:
+        return "\n".join(self.log(name)[-n:])
+
+    def wait_for(self, pattern: str, name: str | None = "chief", timeout: float = 120.0, after: int = 0) -> re.Match:
+        """Block until a line of ``name`` (None: any task) matches ``pattern``; return the match.
+        ``after`` skips the first lines (an index into ``self.lines``)."""
+        rx = re.compile(pattern)
+        deadline = time.time() + timeout
+        seen = after
+        with self._new_line:
+            while True:
+                for _, n, line in self.lines[seen:]:
+                    if name is None or n == name:
+                        m = rx.search(line)
+                        if m:
+                            return m
+                seen = len(self.lines)
+                if name is not None and name in self.procs and self.procs[name].poll() is not None:
+                    # the task ended; give its pump a moment to deliver the last lines
+                    self._new_line.wait(timeout=0.5)
+                    if len(self.lines) == seen:
+                        raise LocalClusterError(
+                            f"{name} exited (code {self.procs[name].returncode}) before printing /{pattern}/.\n"
+                            + self.tail(40)
+                        )
+                    continue
+                left = deadline - time.time()
+                if left <= 0:
+                    raise LocalClusterError(f"No line matching /{pattern}/ from {name or 'any task'} within {timeout:.0f} s.\n" + self.tail(40))
+                self._new_line.wait(timeout=min(left, 1.0))
+
+    def wait(self, name: str = "chief", timeout: float = 600.0) -> int:
+        """Wait until task ``name`` exits; return its exit code (LocalClusterError on timeout)."""
+        try:
+            code = self.procs[name].wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise LocalClusterError(f"{name} did not finish within {timeout:.0f} s.\n" + self.tail(40)) from None
+        for pump in self._pumps:
+            pump.join(timeout=2) if not pump.is_alive() else None
+        time.sleep(0.2)
+        return code
+
+    def result(self) -> dict:
+        """The chief's RESULT line (the last one) as a dict."""
+        for line in reversed(self.log("chief")):
+            i = line.find(RESULT_PREFIX)
+            if i >= 0:
+                return json.loads(line[i + len(RESULT_PREFIX):])
+        raise LocalClusterError("The chief printed no result line.\n" + self.tail(40))
+
+
+def chief_args(steps: int | None = None, corpus: str | None = None, out_dir=None, **flags) -> list[str]:
+    """Command-line flags of the chief from keyword arguments (``max_words=2000`` -> ``--max-words 2000``)."""
+    args = []
+    for key, value in (("steps", steps), ("corpus", corpus), ("out_dir", out_dir), *flags.items()):
+        if value is not None:
+            args += ["--" + key.replace("_", "-"), str(value)]
+    return args
+
+
+def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, corpus: str = "movie_reviews",
+                      out_dir=None, timeout: float = 900.0, echo: bool = True, **flags) -> dict:
+    """Start chief + ps + workers on 127.0.0.1, train ``steps`` steps, stop everything; return the result.
+
+    Extra keyword arguments become flags of the chief (``max_words=50_000, batch_size=256``).
+    The result dict is the chief's result (losses, shard layout, speed) plus the launcher's
+    ``wall_seconds``. Raises LocalClusterError (with the last log lines) when the chief fails.
+    """
+    if out_dir is None:
+        from workshop_sections import config
+
+        out_dir = config.artifacts_dir() / "distributed_tensorflow" / "local_run"
+    args = chief_args(steps=steps, corpus=corpus, out_dir=out_dir, **flags)
+    t0 = time.time()
+    cluster = LocalCluster(num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo)
+    with cluster:
+        code = cluster.wait("chief", timeout=timeout)
+        if code != 0:
+            raise LocalClusterError(f"The chief exited with code {code}.\n" + cluster.tail(40, "chief"))
+        result = cluster.result()
+    result["wall_seconds"] = time.time() - t0
+    result["lines"] = cluster.log()
+    return result
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rest = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, rest = argv[:i], argv[i + 1:]
+    p = argparse.ArgumentParser(
+        prog="python -m workshop_sections.distributed_tensorflow.launcher",
+        description="Run chief + ps + workers on 127.0.0.1. Flags after -- go to the chief "
+                    "(see distributed_word2vec --help).",
+    )
+    p.add_argument("--num-ps", type=int, default=2)
+    p.add_argument("--num-workers", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=3600.0)
+    a = p.parse_args(argv)
+    if not any(r.startswith("--out-dir") for r in rest):
+        from workshop_sections import config
+
+        rest += ["--out-dir", str(config.artifacts_dir() / "distributed_tensorflow" / "local_run")]
+    cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest)
+    try:
+        cluster.start()
+        print(f"[launcher] cluster {json.dumps(cluster.spec)}; Ctrl-C stops every task", flush=True)
+        code = cluster.wait("chief", timeout=a.timeout)
+    except KeyboardInterrupt:
+        print("[launcher] interrupted: stopping every task", flush=True)
+        code = 130
+    finally:
+        cluster.stop()
+    print(f"[launcher] chief exited with code {code}; all tasks stopped", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""The set-up doctor: is this machine ready for the workshop? (``make doctor``)
+
+Checks Python, TensorFlow against the pin in requirements.txt, the devices TensorFlow sees,
+the data cache (every data set: verified, missing or corrupt; required or optional), the
+ports JupyterLab (8888) and TensorBoard (6006) use on 127.0.0.1, and free disk space.
+Prints one table with what to do for each problem, and exits 1 when something would stop
+the workshop (a FAIL row); warnings alone exit 0 (``--strict`` makes them fail too).
+
+    python -m workshop_sections.doctor [--strict] [--no-tensorflow]
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import re
+import shutil
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+OK, WARN, FAIL = "ok", "WARN", "FAIL"
+MIN_PYTHON = (3, 10)
+PORTS = {8888: "JupyterLab (make lab)", 6006: "TensorBoard"}
+DISK_FAIL_GB = 1.0
+DISK_WARN_GB = 3.0
+TF_DISTS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly", "tf-nightly-cpu")
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok, WARN or FAIL
+    found: str
+    todo: str = ""
+
+
+# --------------------------------------------------------------------------- python
+def check_python(version_info: tuple | None = None) -> Check:
+    v = tuple(version_info or sys.version_info[:3])
+    found = ".".join(str(x) for x in v[:3])
+    if v[:2] < MIN_PYTHON:
+        return Check("python", FAIL, found,
+                     f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ is needed (3.11 recommended): "
+                     "conda env create -f environment.yml, or make setup PYTHON=python3.11")
+    if v[:2] != (3, 11):
+        return Check("python", OK, found + " (3.11 is the tested version)")
+    return Check("python", OK, found)
+
+
+# --------------------------------------------------------------------------- tensorflow
+def tf_pin(requirements: Path | None = None) -> str | None:
+    """The TensorFlow version pinned in requirements.txt (tensorflow-cpu==X or tensorflow==X)."""
+    from . import config
+
+    req = requirements or config.find_root() / "requirements.txt"
+    if not req.exists():
+        return None
+    for line in req.read_text().splitlines():
+        m = re.match(r"^\s*(tensorflow(?:-cpu)?(?:\[[^\]]*\])?)\s*==\s*([0-9][^\s;#]*)", line)
+        if m:
+            return m.group(2)
+    return None
+
+
+def installed_tf_version() -> str | None:
+    """TensorFlow's version from the installed distribution, without importing it."""
+    from importlib import metadata
+
+    for dist in TF_DISTS:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _parse_version(text: str) -> tuple | None:
+    m = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(x or 0) for x in m.groups()) if m else None
+
+
+def check_tensorflow(version: str | None, pin: str | None) -> Check:
+    fix = "make setup (or: pip install -r requirements.txt)"
+    if not version:
+        return Check("tensorflow", FAIL, "not installed", f"install the pinned packages: {fix}")
+    got, want = _parse_version(version), _parse_version(pin or "")
+    if got is None:
+        return Check("tensorflow", FAIL, f"version {version!r} not understood",
+                     f"reinstall TensorFlow {pin or ''}: {fix}".replace("  ", " "))
+    if want is None:
+        return Check("tensorflow", WARN, f"{version} (no pin found in requirements.txt)",
+                     "run the doctor from the repository folder")
+    if got[:2] == want[:2]:
+        if got != want:
+            return Check("tensorflow", OK, f"{version} (pin {pin}; same minor version)")
+        return Check("tensorflow", OK, f"{version} (pin {pin})")
+    if got[:2] < want[:2]:
+        return Check("tensorflow", FAIL, f"{version}, older than the pin {pin}",
+                     f"the notebooks need TensorFlow {want[0]}.{want[1]}: {fix}")
+    return Check("tensorflow", WARN, f"{version}, newer than the pin {pin}",
+                 f"probably fine (CI runs the newest weekly); to match the tested set: {fix}")
+
+
+# --------------------------------------------------------------------------- devices
+def tf_devices() -> list[str]:
+    from . import config
+
+    config.quiet_tensorflow()
+    import tensorflow as tf
+
+    return [f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in tf.config.list_physical_devices()]
+
+
+def check_devices(devices: list[str] | None, requested: str | None = None) -> Check:
+    from . import config
+
+    if devices is None:
+        return Check("devices", FAIL, "TensorFlow could not start", "fix the tensorflow row first")
+    gpus = [d for d in devices if d.upper().startswith("GPU")]
+    found = ", ".join(devices) or "none"
+    try:
+        chosen = config.choose_device(gpus, requested if requested is not None else os.environ.get("WORKSHOP_DEVICE", "auto"))
+    except config.DeviceError as exc:
+        return Check("devices", FAIL, found, str(exc))
+    if not gpus:
+        return Check("devices", OK, f"{found} -> {chosen} (no GPU: fine on a laptop)")
+    return Check("devices", OK, f"{found} -> {chosen}")
+
+
+# --------------------------------------------------------------------------- data
+def check_data(status: Callable[[str], str] | None = None, registry: dict | None = None,
+               mirror: str | None = None) -> list[Check]:
+    from . import data
+
+    status = status or data.status
+    registry = registry if registry is not None else data.REGISTRY
+    mirror = mirror if mirror is not None else (data.mirror() or "")
+    rows = []
+    for name, ds in registry.items():
+        try:
+            state = status(name)
+        except Exception as exc:  # noqa: BLE001 - a broken cache must not crash the doctor
+            state = f"error ({exc})"
+        label = f"data: {name}"
+        kind = "required" if ds.required else "optional"
+        if state == "verified":
+            rows.append(Check(label, OK, f"verified ({kind})"))
+            continue
+        if state == "corrupt":
+            todo = f"the cached copy fails its checksum: python -m workshop_sections.data fetch {name} (refetches it)"
+        elif ds.required:
+            todo = ("make data (at a workshop: WORKSHOP_DATA_MIRROR=<the line your instructor gives> make data)"
+                    if not mirror else f"make data (the mirror {mirror} is set)")
+        elif not any(f.urls for f in ds.files):
+            todo = "optional (the benchmark corpus), only from a mirror: WORKSHOP_DATA_MIRROR"
+        else:
+            todo = f"optional (full-size runs): python -m workshop_sections.data fetch {name}"
+        if not ds.required and state == "missing":
+            rows.append(Check(label, OK, f"missing ({kind})", todo))
+        else:
+            rows.append(Check(label, FAIL if ds.required or state == "corrupt" else WARN, f"{state} ({kind})", todo))
+    return rows
+
+
+# --------------------------------------------------------------------------- ports
+def port_free(port: int, host: str = "127.0.0.1") -> tuple[bool, str]:
+    """(free, why not) by binding the port the way a server would."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+        return True, ""
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return False, "in use"
+        return False, exc.strerror or str(exc)
+    finally:
+        s.close()
+
+
+def check_port(port: int, host: str = "127.0.0.1", purpose: str = "") -> Check:
+    free, why = port_free(port, host)
+    label = f"port {port}"
+    if free:
+        return Check(label, OK, f"free on {host}" + (f", for {purpose}" if purpose else ""))
+    if port == 8888:
+        todo = ("a JupyterLab you started already is fine; otherwise stop what listens there "
+                "(lsof -i :8888), or make lab LAB_PORT=8890")
+    elif port == 6006:
+        todo = ("a TensorBoard you started already is fine; otherwise stop it (lsof -i :6006), "
+                "or tensorboard --port 6007 --host 127.0.0.1")
+    else:
+        todo = f"stop what listens on {port} (lsof -i :{port})"
+    return Check(label, WARN, f"{why} on {host}" + (f", wanted by {purpose}" if purpose else ""), todo)
+
+
+# --------------------------------------------------------------------------- disk
+def check_disk(path: Path | None = None, free_bytes: int | None = None) -> Check:
+    from . import config
+
+    path = Path(path or config.find_root())
+    if free_bytes is None:
+        free_bytes = shutil.disk_usage(path).free
+    gb = free_bytes / 1e9
+    found = f"{gb:.1f} GB free at {path}"
+    if gb < DISK_FAIL_GB:
+        return Check("disk", FAIL, found, f"free at least {DISK_WARN_GB:.0f} GB (data, artifacts, checkpoints): "
+                     "make clean removes artifacts and build/")
+    if gb < DISK_WARN_GB:
+        return Check("disk", WARN, found, f"{DISK_WARN_GB:.0f} GB is comfortable; make clean frees artifacts/ and build/")
+    return Check("disk", OK, found)
+
+
+# --------------------------------------------------------------------------- all
+def run_checks(*, version_info=None, tf_version: str | None = "auto", pin: str | None = "auto",
+               devices: list[str] | None | str = "auto", data_status=None, registry=None,
+               ports: Iterable[int] = tuple(PORTS), host: str = "127.0.0.1", disk_free: int | None = None,
+               with_tensorflow: bool = True) -> list[Check]:
+    """Every check; each argument injects a value instead of asking the machine (tests)."""
+    rows = [check_python(version_info)]
+    version = installed_tf_version() if tf_version == "auto" else tf_version
+    rows.append(check_tensorflow(version, tf_pin() if pin == "auto" else pin))
+    if devices != "auto":
+        rows.append(check_devices(devices))
+    elif not with_tensorflow:
+        rows.append(Check("devices", OK, "not checked (--no-tensorflow)"))
+    elif not version:
+        rows.append(check_devices(None))
+    else:
+        try:
+            rows.append(check_devices(tf_devices()))
+        except Exception as exc:  # noqa: BLE001 - report, don't crash
+            rows.append(Check("devices", FAIL, f"import tensorflow failed: {exc}".splitlines()[0][:120],
+                              "reinstall: make setup (a fresh .venv: rm -rf .venv && make setup)"))
+    rows += check_data(data_status, registry)
+    rows += [check_port(p, host, PORTS.get(p, "")) for p in ports]
+    rows.append(check_disk(free_bytes=disk_free))
+    return rows
+
+
+def render(rows: list[Check]) -> str:
+    widths = [max(len(h), *(len(getattr(r, a)) for r in rows)) for h, a in
+              (("check", "name"), ("status", "status"), ("found", "found"))]
+    widths[2] = min(widths[2], 60)
+    head = f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'found':<{widths[2]}}  what to do"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r.name:<{widths[0]}}  {r.status:<{widths[1]}}  {r.found:<{widths[2]}}  {r.todo or '-'}".rstrip())
+    fails = sum(r.status == FAIL for r in rows)
+    warns = sum(r.status == WARN for r in rows)
+    if fails:
+        lines.append(f"\n{fails} problem(s) would stop the workshop (FAIL): do what the last column says, then run make doctor again.")
+    elif warns:
+        lines.append(f"\nReady, with {warns} warning(s) worth a look.")
+    else:
+        lines.append("\nAll good: you are ready for the workshop.")
+    return "\n".join(lines)
+
+
+def exit_code(rows: list[Check], strict: bool = False) -> int:
+    bad = {FAIL, WARN} if strict else {FAIL}
+    return 1 if any(r.status in bad for r in rows) else 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop_sections.doctor", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.add_argument("--no-tensorflow", action="store_true", help="do not import TensorFlow (skips the devices row)")
+    args = parser.parse_args(argv)
+    rows = run_checks(with_tensorflow=not args.no_tensorflow)
+    print(render(rows))
+    return exit_code(rows, args.strict)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Attendee exercise notebooks, generated from the solution notebooks (the one source).
+
+In a solution notebook, the code an attendee should write sits between two marker lines
+inside a code cell::
+
+    # BEGIN SOLUTION (hint: multiply m1 by m2 with tf.matmul)
+    m3 = tf.matmul(m1, m2)
+    # END SOLUTION
+
+and the next code cell is the "check your answer" cell, which calls a ``check_...`` helper
+of the section module. ``make exercises`` writes ``exercises/<section>.ipynb`` in which every
+such block becomes a numbered TODO with its hint and a placeholder for each name the
+solution assigns (``m3 = None  # TODO 1``) or each function it defines (same signature,
+returns None), with all outputs cleared. The check cells are kept as they are.
+
+    python -m workshop_sections.exercises            # write exercises/ from every notebook
+    python -m workshop_sections.exercises --check    # exit 1 if exercises/ is out of date
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import notebooks
+
+BEGIN_RE = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?:[ \t]*\((?:hint:)?[ \t]*(?P<hint>.*)\))?[ \t]*$")
+END_RE = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
+COLAB_RE = re.compile(r"(https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/)[^\s)]+\.ipynb")
+CHECK_CALL_RE = re.compile(r"\bcheck\w*\s*\(")
+DEFAULT_HINT = "write the missing code"
+
+
+class ExerciseError(ValueError):
+    """A solution notebook whose markers cannot be turned into an exercise."""
+
+
+@dataclass
+class Exercise:
+    number: int
+    hint: str
+    cell_index: int  # index of the cell in the solution notebook
+    solution: str  # the code between the markers (indentation kept)
+    names: list  # names the placeholders define
+    check_index: int | None  # index of the check cell (the next code cell), or None
+    stub: str = ""  # the lines that replaced the solution
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _parse_block(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+
+
+def _target_names(target) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for elt in target.elts for n in _target_names(elt)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []  # attributes and subscripts (obj.x = ..., d[k] = ...) need no placeholder
+
+
+def placeholders(code: str, indent: str, number: int, hint: str) -> tuple[list[str], list[str]]:
+    """(lines, names): the lines that replace a solution block (the TODO comment, then a
+    placeholder per top-level name the block assigns, ``name = None``, or a stub per function
+    it defines) and the names they define."""
+    lines = [f"{indent}# TODO {number}: {hint}"]
+    tree = _parse_block(code)
+    seen: list[str] = []
+    stubs: list[str] = []
+    if tree is not None:
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.name in seen:
+                    continue
+                seen.append(node.name)
+                args = ast.unparse(node.args)
+                kw = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+                stubs.append(f"{indent}{kw} {node.name}({args}):\n{indent}    return None  # TODO {number}")
+                continue
+            if isinstance(node, ast.ClassDef):
+                if node.name not in seen:
+                    seen.append(node.name)
+                    stubs.append(f"{indent}{node.name} = None  # TODO {number}")
+                continue
+            if isinstance(node, ast.Assign):
+                targets = [n for t in node.targets for n in _target_names(t)]
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets = _target_names(node.target)
+            else:
+                targets = []  # augmented assignments and calls keep the name that exists already
+            for name in targets:
+                if name not in seen:
+                    seen.append(name)
+                    stubs.append(f"{indent}{name} = None  # TODO {number}")
+    if not stubs and indent:
+        stubs.append(f"{indent}pass  # TODO {number}")  # keep an indented block valid Python
+    return lines + stubs, seen
+
+
+def find_blocks(source: str) -> list[tuple[int, int, str, str]]:
+    """(begin line, end line, indent, hint) of each solution block in a cell's source."""
+    lines = source.split("\n")
+    blocks, open_at = [], None
+    for i, line in enumerate(lines):
+        m = BEGIN_RE.match(line)
+        if m:
+            if open_at is not None:
+                raise ExerciseError(f"line {i + 1}: BEGIN SOLUTION inside another solution block (line {open_at[0] + 1})")
+            hint = (m.group("hint") or "").strip() or DEFAULT_HINT
+            open_at = (i, m.group("indent"), hint)
+        elif END_RE.match(line):
+            if open_at is None:
+                raise ExerciseError(f"line {i + 1}: END SOLUTION without a BEGIN SOLUTION before it")
+            blocks.append((open_at[0], i, open_at[1], open_at[2]))
+            open_at = None
+        elif "BEGIN SOLUTION" in line or "END SOLUTION" in line:
+            raise ExerciseError(f"line {i + 1}: a solution marker must be a whole comment line, e.g. "
+                                f"'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION'; got {line.strip()!r}")
+    if open_at is not None:
+        raise ExerciseError(f"line {open_at[0] + 1}: BEGIN SOLUTION has no END SOLUTION in the same cell")
+    return blocks
+
+
+def is_check_cell(cell) -> bool:
+    """A check cell is a code cell that calls a ``check...(...)`` helper."""
+    return cell.get("cell_type") == "code" and bool(CHECK_CALL_RE.search(_source(cell)))
+
+
+def _next_code_cell(cells, index: int) -> int | None:
+    for j in range(index + 1, len(cells)):
+        if cells[j].get("cell_type") == "code":
+            return j
+    return None
+
+
+def transform(nb, exercise_path: str | None = None):
+    """(exercise notebook, list of Exercise) from a solution notebook (not modified)."""
+    out = copy.deepcopy(nb)
+    exercises: list[Exercise] = []
+    number = 0
+    for index, cell in enumerate(out.cells):
+        if cell.get("cell_type") == "code":
+            source = _source(cell)
+            try:
+                blocks = find_blocks(source)
+            except ExerciseError as exc:
+                raise ExerciseError(f"cell {index}: {exc}") from None
+            if blocks:
+                lines = source.split("\n")
+                new_lines, last = [], 0
+                for begin, end, indent, hint in blocks:
+                    number += 1
+                    solution = "\n".join(lines[begin + 1:end])
+                    stub_lines, names = placeholders(solution, indent, number, hint)
+                    new_lines += lines[last:begin] + stub_lines
+                    last = end + 1
+                    exercises.append(Exercise(number, hint, index, solution, names, _next_code_cell(out.cells, index),
+                                              "\n".join(stub_lines)))
+                new_lines += lines[last:]
+                cell.source = "\n".join(new_lines)
+            cell.outputs = []
+            cell.execution_count = None
+            for key in ("execution", "collapsed", "scrolled"):
+                cell.metadata.pop(key, None)
+        elif exercise_path and cell.get("cell_type") == "markdown":
+            cell.source = COLAB_RE.sub(lambda m: m.group(1) + exercise_path, _source(cell))
+    out.metadata.pop("widgets", None)
+    return out, exercises
+
+
+def check_cells_missing(exercises: list[Exercise], nb) -> list[str]:
+    """Messages for solution blocks with no check cell right after them."""
+    found = []
+    for ex in exercises:
+        j = ex.check_index
+        if j is None or not is_check_cell(nb.cells[j]):
+            got = "no code cell follows" if j is None else f"cell {j} calls no check...() helper"
+            found.append(f"exercise {ex.number} (cell {ex.cell_index}, hint {ex.hint!r}): the next code cell must be "
+                         f"a check cell that calls a check_...() helper of the section module; {got}")
+    return found
+
+
+def leaked_solution(exercises: list[Exercise], exercise_nb) -> list[str]:
+    """Solution lines that are still in the exercise copy's cells (there must be none)."""
+    found = []
+    for cell in exercise_nb.cells:
+        if "BEGIN SOLUTION" in _source(cell) or "END SOLUTION" in _source(cell):
+            found.append("a solution marker is still in the exercise copy")
+    for ex in exercises:
+        cell_src = _source(exercise_nb.cells[ex.cell_index])
+        stub = {ln.strip() for ln in ex.stub.split("\n")}
+        for line in ex.solution.split("\n"):
+            code = line.strip()
+            if code and not code.startswith("#") and len(code) > 3 and code not in stub and code in cell_src:
+                found.append(f"exercise {ex.number}: the solution line {code!r} is still in cell {ex.cell_index}")
+    return found
+
+
+# --------------------------------------------------------------------------- files
+def exercise_name(path: Path, all_paths: list[Path]) -> str:
+    section = path.parent.name
+    same = [p for p in all_paths if p.parent.name == section]
+    return f"{section}.ipynb" if len(same) <= 1 else f"{section}-{path.stem}.ipynb"
+
+
+def out_dir() -> Path:
+    from . import config
+
+    return config.find_root() / "exercises"
+
+
+def intro_cell(solution_rel: str, n: int):
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell(
+        f"> **Exercise copy.** Fill in the numbered `# TODO` ({n} in this notebook), then run the "
+        f"\"check your answer\" cell after it: it tells you what is right or what is still wrong. This file is generated by "
+        f"`make exercises` from the solution notebook `{solution_rel}` (look there if you are stuck); "
+        "edits here are overwritten the next time it runs."
+    )
+    cell.metadata["slideshow"] = {"slide_type": "-"}
+    cell.metadata["tags"] = ["exercise-intro"]
+    cell.pop("id", None)
+    return cell
+
+
+def render(path: Path, all_paths: list[Path] | None = None) -> tuple[str, str, list[Exercise], list[str]]:
+    """(file name, canonical text, exercises, problems) of the exercise copy of one notebook."""
+    import nbformat
+
+    from . import config
+
+    all_paths = all_paths if all_paths is not None else [path]
+    name = exercise_name(path, all_paths)
+    root = config.find_root()
+    try:
+        rel = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        rel = path.name
+    nb = nbformat.read(path, as_version=4)
+    out, exercises = transform(nb, exercise_path=f"exercises/{name}")
+    problems = check_cells_missing(exercises, nb) + leaked_solution(exercises, out)
+    if not exercises:
+        problems.append(f"{rel} has no exercise: mark at least one code block with "
+                        "'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION', followed by a check cell")
+    insert_at = 1 if out.cells and out.cells[0].cell_type == "markdown" else 0
+    out.cells.insert(insert_at, intro_cell(rel, len(exercises)))
+    out.metadata["workshop"] = {"generated_from": rel, "generator": "python -m workshop_sections.exercises"}
+    # stable ids so regeneration is byte-identical
+    for i, cell in enumerate(out.cells):
+        cell["id"] = f"ex-{i:03d}"
+    return name, nbformat.writes(out) + "\n", exercises, [f"{path.name}: {p}" for p in problems]
+
+
+def generate(paths: list[Path] | None = None, dest: Path | None = None, write: bool = True) -> dict:
+    """Render every notebook's exercise copy; write the changed ones. Returns
+    {"written": [...], "stale": [...], "problems": [...], "count": {name: n}}."""
+    paths = list(paths) if paths is not None else notebooks.list_notebooks()
+    dest = dest or out_dir()
+    result = {"written": [], "stale": [], "problems": [], "count": {}}
+    for path in paths:
+        try:
+            name, text, exercises, problems = render(path, paths)
+        except ExerciseError as exc:
+            result["problems"].append(f"{path.name}: {exc}")
+            continue
+        result["problems"] += problems
+        result["count"][name] = len(exercises)
+        target = dest / name
+        if not target.exists() or target.read_text() != text:
+            result["stale"].append(name)
+            if write:
+                dest.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+                result["written"].append(name)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop_sections.exercises", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date")
+    parser.add_argument("--out", default=None, help="folder of the exercise copies (default exercises/)")
+    parser.add_argument("paths", nargs="*", help="solution notebooks (default: every section notebook)")
+    args = parser.parse_args(argv)
+    paths = [Path(p) for p in args.paths] or None
+    res = generate(paths, Path(args.out) if args.out else None, write=not args.check)
+    for name, n in res["count"].items():
+        state = "out of date" if args.check and name in res["stale"] else ("written" if name in res["written"] else "up to date")
+        print(f"exercises/{name}: {n} exercise(s), {state}")
+    for p in res["problems"]:
+        print(f"problem: {p}", file=sys.stderr)
+    if args.check and res["stale"]:
+        print("Run `make exercises` to regenerate the exercise copies.", file=sys.stderr)
+        return 1
+    return 1 if res["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Section 2, mnist_softmax: softmax regression on MNIST (notebook + softmax_model)."""
