@@ -353,6 +353,7 @@ _CELL_STATE_JS = """
   const indicator = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
   return {
     prompts: cells.map(c => (c.querySelector('.jp-InputPrompt') || {}).textContent || ''),
+    empty: cells.map(c => !((c.querySelector('.jp-InputArea-editor') || {}).innerText || '').trim()),
     status: indicator ? indicator.getAttribute('data-status') : null,
     kernel: (() => { const k = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName');
                      return k ? (k.getAttribute('aria-label') || k.textContent || '').trim() : null; })(),
@@ -452,8 +453,9 @@ def output_text(page) -> str:
 
 
 def check_notebook(page, expect: list[str] = ()) -> str:
-    """Raise NotebookError naming the failing cell, its source and its error, or E2EError
-    when an expected text is not in the outputs; returns the output text."""
+    """Raise NotebookError naming the failing cell, its source and its error (or the cells
+    that did not run), or E2EError when an expected text is not in the outputs; returns the
+    output text."""
     errors = cell_errors(page)
     if errors:
         parts = []
@@ -465,6 +467,12 @@ def check_notebook(page, expect: list[str] = ()) -> str:
                 f"--- source ---\n{e['source'].strip()}\n--- output ---\n{err[-2000:]}"
             )
         raise NotebookError(f"{len(errors)} cell(s) show an error:\n" + "\n\n".join(parts))
+    state = _notebook_state(page)
+    not_run = [i for i, (p, empty) in enumerate(zip(state["prompts"], state["empty"]))
+               if not empty and not re.search(r"\d", p)]
+    if not_run:
+        raise NotebookError(f"code cells {not_run} did not run (prompts {state['prompts']}): Run All stopped "
+                            "early, though no cell shows an error")
     text = output_text(page)
     missing = [s for s in expect if s not in text]
     if missing:
@@ -478,9 +486,75 @@ def tensorboard(logdir: Path, workdir: Path, python: str | None = None) -> Serve
     exe = Path(python).parent / "tensorboard" if python else ROOT / ".venv" / "bin" / "tensorboard"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "tensorboard.main"]
     port = free_port()
-    cmd += ["--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
-            "--reload_interval", "0"]  # 0: load once at start-up
+    cmd += ["--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return Server(cmd, port, f"http://127.0.0.1:{port}/data/runs", workdir / "tensorboard.log",
                   env=env, name="TensorBoard")
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.load(resp)
+
+
+def wait_tensorboard_data(server: Server, timeout: float = 60.0) -> dict:
+    """Wait until TensorBoard has loaded a run and its projector plugin is active (the
+    projector tab only shows then). Returns the plugins listing."""
+    base = f"http://127.0.0.1:{server.port}"
+    deadline = time.monotonic() + timeout
+    runs, listing = [], {}
+    while time.monotonic() < deadline:
+        try:
+            runs = _get_json(f"{base}/data/runs")
+            listing = _get_json(f"{base}/data/plugins_listing")
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        if runs and listing.get("scalars", {}).get("enabled") and listing.get("projector", {}).get("enabled"):
+            return listing
+        time.sleep(0.25)
+    active = sorted(k for k, v in listing.items() if v.get("enabled"))
+    raise E2EError(f"TensorBoard did not find the run with scalars and a projector in {timeout:.0f} s: "
+                   f"runs {runs}, active plugins {active}\n{server.log_tail()}")
+
+
+def tensorboard_scalars(page, base_url: str, tag: str, timeout: float = 60.0) -> None:
+    """Open the Scalars tab and wait for the chart card of ``tag``; E2EError if it is not listed."""
+    page.goto(f"{base_url}/#scalars", wait_until="domcontentloaded")
+    try:
+        page.get_by_text(f"tag: {tag}", exact=True).first.wait_for(timeout=timeout * 1000)
+    except Exception:
+        shown = [t.strip() for t in page.locator("tf-scalar-card").all_inner_texts()]
+        raise E2EError(f"TensorBoard's Scalars tab lists no chart for the tag {tag!r} "
+                       f"(cards: {shown or 'none'})") from None
+
+
+def projector_frame(page):
+    """The projector lives two iframes deep (TensorBoard's plugin frame, then the projector)."""
+    return page.frame_locator("iframe").first.frame_locator("iframe").first
+
+
+def tensorboard_projector(page, search: str, timeout: float = 90.0) -> dict:
+    """Click the Projector tab, wait until it has loaded the embedding, search the metadata for
+    ``search``. Returns what the page shows: tensor name, points, dimension, the labels found."""
+    page.get_by_role("tab", name="projector").click(timeout=timeout * 1000)
+    frame = projector_frame(page)
+    points = frame.get_by_text(re.compile(r"^\s*Points:\s*[1-9]\d*\s*$")).first
+    try:
+        points.wait_for(timeout=timeout * 1000)
+    except Exception:
+        raise E2EError("TensorBoard's projector loaded no points (no embedding, or the checkpoint "
+                       "could not be read)") from None
+    n_points = int(re.search(r"\d+", points.inner_text()).group())
+    dim_text = frame.get_by_text(re.compile(r"^\s*Dimension:\s*\d+\s*$")).first.inner_text()
+    tensor = frame.locator("vz-projector-data-panel paper-dropdown-menu input").first.input_value()
+    box = frame.locator("vz-projector-inspector-panel input").first
+    box.fill(search)
+    rows = frame.locator("vz-projector-inspector-panel .matches-list .row")
+    try:
+        rows.first.wait_for(timeout=timeout * 1000 / 3)
+    except Exception:
+        pass
+    labels = [t.strip() for t in rows.all_inner_texts()]
+    return {"tensor": tensor, "points": n_points, "dimension": int(re.search(r"\d+", dim_text).group()),
+            "labels": labels}

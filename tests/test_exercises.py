@@ -162,3 +162,25 @@ def test_no_stray_exercise_copies():
     expected = {exercises.exercise_name(p, NOTEBOOKS) for p in NOTEBOOKS}
     present = {p.name for p in (ROOT / "exercises").glob("*.ipynb")}
     assert present <= expected, f"exercise copies without a solution notebook: {sorted(present - expected)}"
+
+
+@needs_notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_check_cells_call_helpers_that_exist(path):
+    import importlib
+
+    nb = nbformat.read(path, as_version=4)
+    _, found = exercises.transform(nb)
+    for ex in found:
+        if ex.check_index is None:
+            continue  # reported by the test above
+        tree = ast.parse(nb.cells[ex.check_index].source)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and "check" in node.func.attr):
+                module_file = path.parent / f"{node.func.value.id}.py"
+                if module_file.exists():
+                    module = importlib.import_module(f"workshop_sections.{path.parent.name}.{node.func.value.id}")
+                    assert callable(getattr(module, node.func.attr, None)), (
+                        f"exercise {ex.number}: the check cell calls {node.func.value.id}.{node.func.attr}, "
+                        f"which {module_file.name} does not define")

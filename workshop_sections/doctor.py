@@ -152,8 +152,8 @@ def check_data(status: Callable[[str], str] | None = None, registry: dict | None
         if state == "corrupt":
             todo = f"the cached copy fails its checksum: python -m workshop_sections.data fetch {name} (refetches it)"
         elif ds.required:
-            todo = ("make data (at a workshop: WORKSHOP_DATA_MIRROR=<the line your instructor gives> make data)"
-                    if not mirror else f"make data (the mirror {mirror} is set)")
+            todo = ("make data (in the room: paste the mirror line your instructor gives first)"
+                    if not mirror else f"make data (uses the mirror {mirror})")
         elif not any(f.urls for f in ds.files):
             todo = "optional (the benchmark corpus), only from a mirror: WORKSHOP_DATA_MIRROR"
         else:

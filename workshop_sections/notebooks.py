@@ -122,8 +122,10 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
 
 
 def _fmt(value) -> str:
+    if isinstance(value, bool):  # before int: True is an int
+        return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return f"{value:.5g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

@@ -92,29 +92,34 @@ def vendor(out: Path, quiet: bool = False) -> Path | None:
         if not quiet:
             print("note: npm not found, the decks load reveal.js from a CDN (they need internet)", file=sys.stderr)
         return None
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    out.mkdir(parents=True, exist_ok=True)
+    # build the folder beside its place, then rename it in: a half-extracted vendor/ never shows
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory(dir=out, prefix=".vendor-") as stage:
         try:
             subprocess.run([npm, "pack", "--silent", *(f"{n}@{v}" for n, v, _ in VENDOR)], cwd=tmp, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
             if not quiet:
                 print(f"note: npm pack failed ({getattr(exc, 'stderr', '') or exc}); the decks load reveal.js "
                       "from a CDN (they need internet)", file=sys.stderr)
             return None
+        staged = Path(stage) / "vendor"
         for name, version, folder in VENDOR:
             tgz = Path(tmp) / f"{name.replace('/', '-').lstrip('@')}-{version}.tgz"
-            target = dest / folder
-            shutil.rmtree(target, ignore_errors=True)
             with tarfile.open(tgz) as tar:
                 members = [m for m in tar.getmembers()
                            if m.name.startswith("package/") and (m.isfile() or m.isdir())
                            and "/unpacked/" not in m.name and "/png/" not in m.name]
                 for m in members:
                     m.name = m.name[len("package/"):]
-                tar.extractall(target, members=members, filter="data")
-    (dest / "mermaid-stub.mjs").write_text(MERMAID_STUB)
-    stamp.write_text(want + "\n")
+                tar.extractall(staged / folder, members=members, filter="data")
+        (staged / "mermaid-stub.mjs").write_text(MERMAID_STUB)
+        (staged / ".versions").write_text(want + "\n")
+        if stamp.exists() and stamp.read_text().strip() == want:
+            return dest  # another build finished first
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staged, dest)
     return dest
 
 

@@ -315,6 +315,26 @@ def _zeros_init(shape, dtype, partition_shape=None, **_):
     return tf.zeros(partition_shape if partition_shape is not None else shape, dtype)
 
 
+def sgns_loss_and_grads(t, c):
+    """Skip-gram negative-sampling loss of a batch and its gradients, by hand.
+
+    ``t``: [B, D] target (input) vectors; ``c``: [B, 1+k, D] output vectors of the true context
+    (column 0) and of k negatives. Loss per example: ``-log s(t.c0) - sum_j log s(-t.cj)``.
+    Returns (mean loss over the batch, dL/dt [B, D], dL/dc [B, 1+k, D]) where L is the *summed*
+    loss: plain word2vec SGD gives every example its full update.
+    """
+    import tensorflow as tf
+
+    batch, cols = tf.shape(c)[0], tf.shape(c)[1]
+    logits = tf.einsum("bd,bkd->bk", t, c)
+    labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, cols - 1])], axis=1)
+    loss = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1))
+    g = tf.sigmoid(logits) - labels  # d loss / d logits
+    grad_t = tf.einsum("bk,bkd->bd", g, c)
+    grad_c = tf.einsum("bk,bd->bkd", g, t)
+    return loss, grad_t, grad_c
+
+
 class ShardedWord2Vec:
     """Skip-gram with negative sampling whose two tables are sharded across the parameter servers.
 
@@ -359,15 +379,7 @@ class ShardedWord2Vec:
         ids = tf.concat([contexts[:, None], negs], axis=1)  # [B, 1+k]
         t = tf.nn.embedding_lookup(self.embedding, targets)  # [B, D] rows fetched from the ps
         c = tf.nn.embedding_lookup(self.output_weights, ids)  # [B, 1+k, D]
-        logits = tf.einsum("bd,bkd->bk", t, c)
-        labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, k])], axis=1)
-        loss = tf.reduce_mean(
-            tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
-        )
-        # d loss / d logits of the sampled logistic loss
-        g = tf.sigmoid(logits) - labels
-        grad_t = tf.einsum("bk,bkd->bd", g, c)
-        grad_c = tf.einsum("bk,bd->bkd", g, t)
+        loss, grad_t, grad_c = sgns_loss_and_grads(t, c)
         progress = tf.cast(self.step.read_value(), tf.float32) / float(self.total_steps)
         lr = self.learning_rate * tf.maximum(1e-4, 1.0 - progress)
         # a frequent word appears many times in a batch: its summed update is scaled down
@@ -427,9 +439,12 @@ def _checkpoint_options():
 
 def train_chief(conf: dict, s: TrainSettings) -> dict:
     """The coordinator: sharded variables, per-worker datasets, async steps, checkpoints, logs."""
+    import logging
+
     import numpy as np
     import tensorflow as tf
 
+    tf.get_logger().setLevel(logging.ERROR)  # retracing notes of the checkpoint saver
     t_start = time.time()
     out = Path(s.out_dir)
     ckpt_dir, log_dir = out / "checkpoints", out / "logs"
@@ -580,7 +595,13 @@ def main(argv=None) -> int:
     if role in ("ps", "worker"):
         run_server(conf)
         return 0
-    train_chief(conf, settings)
+    from workshop_sections import data
+
+    try:
+        train_chief(conf, settings)
+    except (ClusterConfigError, data.DataError, ValueError) as e:  # bad corpus, settings, vocabulary
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 2
     # everything is saved and flushed: leave at once instead of waiting seconds for the
     # coordinator's worker threads to wind down
     sys.stdout.flush()

@@ -245,6 +245,14 @@ class LocalCluster:
         time.sleep(0.2)
         return code
 
+    def ready_seconds(self) -> float | None:
+        """Seconds from start() until the chief reported its first finished steps (None: not yet)."""
+        with self._lock:
+            for t, n, line in self.lines:
+                if n == "chief" and "cluster ready" in line and self.started_at is not None:
+                    return t - self.started_at
+        return None
+
     def result(self) -> dict:
         """The chief's RESULT line (the last one) as a dict."""
         for line in reversed(self.log("chief")):
@@ -284,6 +292,7 @@ def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, 
             raise LocalClusterError(f"The chief exited with code {code}.\n" + cluster.tail(40, "chief"))
         result = cluster.result()
     result["wall_seconds"] = time.time() - t0
+    result["seconds_until_ready_from_launch"] = cluster.ready_seconds()
     result["lines"] = cluster.log()
     return result
 
@@ -308,9 +317,16 @@ def main(argv=None) -> int:
 
         rest += ["--out-dir", str(config.artifacts_dir() / "distributed_tensorflow" / "local_run")]
     cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest)
+
+    def _terminate(signum, frame):  # `kill`, a CI timeout: stop like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cluster.start()
-        print(f"[launcher] cluster {json.dumps(cluster.spec)}; Ctrl-C stops every task", flush=True)
+        pids = ", ".join(f"{n}={p.pid}" for n, p in cluster.procs.items())
+        print(f"[launcher] cluster {json.dumps(cluster.spec)}", flush=True)
+        print(f"[launcher] pids {pids}; Ctrl-C stops every task", flush=True)
         code = cluster.wait("chief", timeout=a.timeout)
     except KeyboardInterrupt:
         print("[launcher] interrupted: stopping every task", flush=True)

@@ -156,6 +156,9 @@ class Vocab:
             raise UnknownWordError(f"Expected a word (a string), got {word!r} of type {type(word).__name__}.")
         if word in self.index and word != UNK:
             return self.index[word]
+        if word == UNK:
+            raise UnknownWordError(f"{UNK!r} stands for all the words outside the vocabulary: it is not a word "
+                                   "to look up. Pick a word from vocab.most_frequent(100).")
         if word != word.lower() and word.lower() in self.index:
             raise UnknownWordError(f"{word!r} is not in the vocabulary, but {word.lower()!r} is: the corpus is lower-cased.")
         close = self.suggest(word)
@@ -225,7 +228,7 @@ def show_pairs(sentence: str = FOX_SENTENCE, window: int = 1) -> list[tuple[str,
 # --------------------------------------------------------------------------- tf.data
 def make_dataset(pairs: np.ndarray, batch_size: int = 128, seed: int | None = None,
                  shuffle_buffer: int = 100_000, repeat: bool = True):
-    """Shuffled batches of (targets, contexts), int64, with ``tf.data``."""
+    """Shuffled batches of (targets, contexts) word ids (int32) with ``tf.data``."""
     pairs = np.asarray(pairs)
     if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0:
         raise Word2VecError(f"pairs must be a non-empty (num_pairs, 2) array, got shape {pairs.shape}.")
@@ -233,7 +236,7 @@ def make_dataset(pairs: np.ndarray, batch_size: int = 128, seed: int | None = No
         raise Word2VecError(f"batch_size={batch_size}: give a positive number.")
     if len(pairs) < batch_size:
         raise Word2VecError(f"Only {len(pairs)} pairs for batches of {batch_size}: use a bigger corpus or a smaller batch.")
-    ds = tf.data.Dataset.from_tensor_slices((pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)))
+    ds = tf.data.Dataset.from_tensor_slices((pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32)))
     ds = ds.shuffle(min(shuffle_buffer, len(pairs)), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
@@ -449,7 +452,7 @@ def fit(words: Sequence[str], vocab_size: int = 5000, dim: int = 128, window: in
 
 # --------------------------------------------------------------------------- t-SNE
 def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Path | None = None,
-              seed: int = 0, title: str | None = None):
+              seed: int = 0, title: str | None = None, max_iter: int = 1000):
     """A 2-D t-SNE map of the ``n`` most frequent words (UNK left out); saved as PNG at ``path``.
     Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
@@ -459,7 +462,7 @@ def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Pa
     if n < 5:
         raise Word2VecError(f"t-SNE needs at least 5 words; the vocabulary has {len(vocab) - 1} besides UNK.")
     points = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed,
-                  ).fit_transform(normalize(embeddings[1:n + 1]))
+                  max_iter=max_iter).fit_transform(normalize(embeddings[1:n + 1]))
     size = 18 if n > 200 else 10
     fig, ax = plt.subplots(figsize=(size, size))
     ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5)
@@ -476,7 +479,15 @@ def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Pa
 
 
 # --------------------------------------------------------------------------- TensorBoard projector
-def tensorboard_command(log_dir: str | Path) -> str:
+def tensorboard_command(log_dir: str | Path, root: str | Path | None = None) -> str:
+    """The command that opens TensorBoard on this machine only (path relative to ``root``
+    when ``log_dir`` is inside it: run it from there)."""
+    log_dir = Path(log_dir)
+    if root is not None:
+        try:
+            log_dir = log_dir.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            pass  # outside the repository: keep the absolute path
     return f"tensorboard --logdir {log_dir} --host 127.0.0.1"
 
 
@@ -547,7 +558,7 @@ def projector_problems(log_dir: str | Path) -> list[str]:
 # --------------------------------------------------------------------------- the exercise
 def check_nearest_to(answer, embeddings: np.ndarray, vocab: Vocab, word: str = "government", k: int = 8) -> bool:
     """Check the exercise: ``answer`` should be the ``k`` words nearest to ``word`` by cosine
-    similarity (the word itself left out; UNK may count like any row). Prints what is right or
+    similarity (the word itself left out; UNK may be kept like any row or left out). Prints what is right or
     wrong; returns True or False."""
     if word not in vocab or word == UNK:
         close = vocab.suggest(word)
@@ -593,6 +604,8 @@ def check_nearest_to(answer, embeddings: np.ndarray, vocab: Vocab, word: str = "
     sims = cosine_similarities(embeddings, vocab, word)
     others = sims.copy()
     others[vocab.index[word]] = -np.inf
+    if UNK not in words:
+        others[0] = -np.inf  # leaving UNK out is fine too
     expected = [vocab.words[i] for i in np.argsort(-others, kind="stable")[:k]]
     kth = np.sort(others)[-k]
     wrong = [w for w in words if sims[vocab.index[w]] < kth - 1e-5]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,10 +155,14 @@ def fragile_vs_stable(logits=None, labels=None) -> dict:
 
 # --------------------------------------------------------------------------- training
 def make_train_step(model: SoftmaxRegression, learning_rate: float = LEARNING_RATE):
-    """A ``tf.function`` doing one step of plain gradient descent on a mini-batch; returns the loss."""
+    """A ``tf.function`` doing one step of plain gradient descent on a mini-batch; returns the loss.
+
+    The step size lives in a variable, ``train_step.learning_rate``, so a schedule can
+    change it between steps without retracing.
+    """
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
-    lr = tf.constant(learning_rate, tf.float32)
+    lr = tf.Variable(learning_rate, dtype=tf.float32, trainable=False, name="learning_rate")
 
     @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32),
                                   tf.TensorSpec([None, N_CLASSES], tf.float32)])
@@ -169,7 +174,21 @@ def make_train_step(model: SoftmaxRegression, learning_rate: float = LEARNING_RA
         model.b.assign_sub(lr * grad_b)
         return loss
 
+    train_step.learning_rate = lr
     return train_step
+
+
+def learning_rate_at(step: int, steps: int, learning_rate: float, final_learning_rate: float | None,
+                     decay_from: float = 0.5) -> float:
+    """Constant ``learning_rate``; with ``final_learning_rate``, linear decay to it over the
+    steps after ``decay_from`` (a fraction of the run)."""
+    if final_learning_rate is None:
+        return learning_rate
+    start = int(steps * decay_from)
+    if step <= start:
+        return learning_rate
+    frac = (step - start) / max(1, steps - start)
+    return learning_rate + frac * (final_learning_rate - learning_rate)
 
 
 def accuracy(model, x, y) -> float:
@@ -199,7 +218,7 @@ class History:
 
 def train(model: SoftmaxRegression, data: dict, steps: int = 1000, batch_size: int = BATCH_SIZE,
           learning_rate: float = LEARNING_RATE, eval_every: int = 100, seed: int | None = None,
-          logdir=None, progress: bool = True) -> History:
+          logdir=None, progress: bool = True, final_learning_rate: float | None = None) -> History:
     """Train ``model`` on ``data`` (from :func:`prepare`) with mini-batch gradient descent.
 
     Every ``eval_every`` steps (and at the end) records train and test accuracy, shows
@@ -209,7 +228,9 @@ def train(model: SoftmaxRegression, data: dict, steps: int = 1000, batch_size: i
         raise ValueError(f"steps must be at least 1, got {steps}.")
     if eval_every < 1:
         raise ValueError(f"eval_every must be at least 1, got {eval_every}.")
-    from tqdm.auto import tqdm
+    with warnings.catch_warnings():  # "IProgress not found" without ipywidgets: the text bar is fine
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
 
     step_fn = make_train_step(model, learning_rate)
     # evaluation sets as tensors once (not re-converted at every evaluation)
@@ -223,6 +244,8 @@ def train(model: SoftmaxRegression, data: dict, steps: int = 1000, batch_size: i
     for step in bar:
         t0 = time.perf_counter()
         x, y = next(batches)
+        if final_learning_rate is not None:
+            step_fn.learning_rate.assign(learning_rate_at(step, steps, learning_rate, final_learning_rate))
         loss = float(step_fn(x, y))
         hist.train_seconds += time.perf_counter() - t0
         hist.batch_loss.append(loss)

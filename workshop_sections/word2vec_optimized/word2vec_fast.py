@@ -114,6 +114,11 @@ def suggest(word: str, words: Sequence[str], n: int = 5, limit: int = 50_000) ->
     return difflib.get_close_matches(str(word).lower(), list(words[:limit]), n=n, cutoff=0.6)
 
 
+class Corpora(list):
+    """Several corpora (names or paths) to be read one after the other, as one corpus:
+    ``build_vocab(Corpora(["movie_reviews", "news20"]))``."""
+
+
 def _is_source(x) -> bool:
     return isinstance(x, (str, os.PathLike))
 
@@ -138,16 +143,17 @@ def build_vocab(source_or_words, min_count: int = 5, max_size: int | None = None
     """The vocabulary and the corpus as ids (out-of-vocabulary words dropped).
 
     ``source_or_words``: a corpus name ('movie_reviews', 'news20', 'text8') or a path
-    (.txt, .gz, .zip or a folder), a list/tuple of such sources (several corpora), or a
-    list of words. Words are sorted by count, ties by first appearance (as gensim does).
+    (.txt, .gz, .zip or a folder); several corpora as ``Corpora([...])`` (a plain list
+    whose items are all known corpus names or existing paths counts too); or a list of words. Words are sorted by count, ties by first appearance (as gensim does).
     Returns ``(vocab, ids)`` with ``ids`` an int32 array.
     """
     if min_count < 1:
         raise Word2VecError(f"min_count must be at least 1, got {min_count}.")
     if _is_source(source_or_words):
         chunks, label = iter_corpus_tokens(source_or_words, max_words), f"corpus {source_or_words!s}"
-    elif (isinstance(source_or_words, (list, tuple)) and source_or_words
-          and all(_is_source(s) for s in source_or_words) and _looks_like_sources(source_or_words)):
+    elif isinstance(source_or_words, Corpora) or (
+            isinstance(source_or_words, (list, tuple)) and source_or_words
+            and all(_is_source(s) for s in source_or_words) and _looks_like_sources(source_or_words)):
         chunks, label = iter_corpus_tokens(list(source_or_words), max_words), f"corpora {list(map(str, source_or_words))}"
     else:
         words = list(source_or_words) if not isinstance(source_or_words, np.ndarray) else source_or_words.tolist()
@@ -786,7 +792,7 @@ def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, wi
     sources = [corpus] if _is_source(corpus) else list(corpus)
     if not sources:
         raise Word2VecError("no corpus given.")
-    vocab, ids = build_vocab(sources, min_count=min_count, max_size=max_vocab, max_words=max_words)
+    vocab, ids = build_vocab(Corpora(sources), min_count=min_count, max_size=max_vocab, max_words=max_words)
     check_corpus(ids, window)
     check_negatives(negatives, len(vocab))
     t_vocab = time.perf_counter() - t0

@@ -1,0 +1,233 @@
+"""distributed_tensorflow: the sharded word2vec step, the local cluster launcher, and a real
+parameter-server cluster of processes on 127.0.0.1 (chief + 2 ps + 2 workers): it learns,
+the embedding is split across both ps, a worker can die, the chief can die and resume.
+
+The cluster tests are @slow (each starts 5 TensorFlow processes) but run in `make test`:
+they use a small slice of movie_reviews and a few hundred steps."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
+from workshop_sections.distributed_tensorflow import launcher
+
+ROOT = Path(__file__).resolve().parents[1]
+# a lean run: 50k words of movie_reviews, a 2,000-word vocabulary
+SMALL = dict(corpus="movie_reviews", max_words=50_000, max_vocab=2000, batch_size=256, log_every=50,
+             checkpoint_every=100)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- fast unit tests
+def test_loss_gradients_match_autodiff():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    t = tf.constant(rng.normal(size=(6, 4)), tf.float32)
+    c = tf.constant(rng.normal(size=(6, 3, 4)), tf.float32)
+    loss, gt, gc = dw.sgns_loss_and_grads(t, c)
+    with tf.GradientTape() as tape:
+        tape.watch([t, c])
+        logits = tf.einsum("bd,bkd->bk", t, c)
+        summed = -tf.reduce_sum(tf.math.log_sigmoid(logits[:, 0])) - tf.reduce_sum(tf.math.log_sigmoid(-logits[:, 1:]))
+    at, ac = tape.gradient(summed, [t, c])
+    np.testing.assert_allclose(gt.numpy(), at.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gc.numpy(), ac.numpy(), rtol=1e-5, atol=1e-5)
+    assert float(loss) == pytest.approx(float(summed) / 6, rel=1e-5)
+
+
+def test_model_learns_in_one_process():
+    """The same model and step function without a cluster (plain variables): the loss falls."""
+    import tensorflow as tf
+
+    from workshop_sections.word2vec_optimized import word2vec_fast as w2v
+
+    rng = np.random.default_rng(1)
+    # a toy language: words come in fixed pairs, so contexts are predictable
+    words = [f"w{i}" for i in rng.integers(0, 20, 3000) for _ in range(1)]
+    words = [w for a in words for w in (a, a + "x")]
+    vocab, ids = w2v.build_vocab(words, min_count=1)
+    model = dw.ShardedWord2Vec(len(vocab), 16, 3, w2v.unigram_table(vocab.counts, size=10_000), 0.1, 400, seed=0)
+    assert model.embedding.shape == (len(vocab), 16)
+    ds = w2v.make_dataset(ids, vocab.counts, window=1, batch_size=64, subsample=None, seed=3, epochs=100)
+    it = iter(ds)
+    fn = model.make_train_fn(steps_per_call=20)
+    losses = [float(fn(it)) for _ in range(20)]
+    assert int(model.step.numpy()) == 400
+    assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:2]), losses
+    emb = np.asarray(model.embedding.numpy())
+    assert np.isfinite(emb).all()
+
+
+def test_shard_layout_of_plain_variable():
+    import tensorflow as tf
+
+    v = tf.Variable(tf.zeros([7, 2]))
+    layout = dw.shard_layout(v)
+    assert len(layout) == 1 and layout[0]["rows"] == [0, 7]
+
+
+def test_cluster_spec_ports_and_args():
+    spec = launcher.cluster_spec(2, 3)
+    addrs = spec["chief"] + spec["ps"] + spec["worker"]
+    assert len(spec["ps"]) == 2 and len(spec["worker"]) == 3 and len(spec["chief"]) == 1
+    assert len(set(addrs)) == 6 and all(a.startswith("127.0.0.1:") for a in addrs)
+    dw.validate_tf_config({"cluster": spec, "task": {"type": "worker", "index": 2}})
+    with pytest.raises(ValueError, match="at least 1 ps"):
+        launcher.cluster_spec(0, 1)
+    assert launcher.chief_args(steps=5, corpus=None, max_words=10) == ["--steps", "5", "--max-words", "10"]
+    c = launcher.LocalCluster(1, 1, echo=False)
+    assert c.names() == ["ps0", "worker0", "chief"]
+    assert c.tf_config("worker0")["task"] == {"type": "worker", "index": 0}
+    with pytest.raises(ValueError, match="Unknown task"):
+        c.tf_config("master")
+    with pytest.raises(launcher.LocalClusterError, match="No task"):
+        c.kill("ps0")
+
+
+def test_settings_are_checked():
+    s = dw.parse_args(["--steps", "10", "--max-words", "0", "--out-dir", "/tmp/x"])
+    assert s.steps == 10 and s.max_words is None and s.out_dir == "/tmp/x"
+    with pytest.raises(ValueError, match="--steps must be at least 1"):
+        dw.parse_args(["--steps", "0"])
+
+
+def test_entry_point_without_role_says_what_to_do():
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "TFW_ROLE")}
+    proc = subprocess.run([sys.executable, "-m", launcher.ENTRY_MODULE], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "Neither TF_CONFIG nor TFW_ROLE is set" in proc.stderr and "make distributed-local" in proc.stderr
+
+
+def test_load_run_explains_missing_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no finished run"):
+        dw.load_run(tmp_path)
+
+
+# --------------------------------------------------------------------------- the real cluster
+@pytest.mark.slow
+def test_local_cluster_learns_and_shards_the_embedding(tmp_path):
+    out = tmp_path / "run"
+    result = launcher.run_local_cluster(num_ps=2, num_workers=2, steps=300, out_dir=out, echo=False, **SMALL)
+    # it learns
+    losses = [l for _, l in result["losses"]]
+    assert result["steps"] == 300 and result["resumed_from"] == 0
+    assert losses[-1] < 0.9 * losses[0], losses
+    # the embedding really is split across both parameter servers, row blocks covering the vocabulary
+    shards = result["shards"]
+    assert [s["task"] for s in shards] == ["ps:0", "ps:1"]
+    assert shards[0]["rows"][0] == 0 and shards[0]["rows"][1] == shards[1]["rows"][0]
+    assert shards[1]["rows"][1] == result["vocab_size"]
+    assert all(s["rows"][1] - s["rows"][0] > 0.4 * result["vocab_size"] for s in shards)
+    # the chief logged the layout, the workers and ps their own lines, each with its prefix
+    lines = result["lines"]
+    assert any(l.startswith("[chief] chief: embedding shards ps:0 rows 0-") for l in lines)
+    for name in ("ps0", "ps1", "worker0", "worker1"):
+        assert any(l.startswith(f"[{name}] ") and "serving on 127.0.0.1:" in l for l in lines), name
+    # what the run leaves behind: checkpoints, TensorBoard events, vocabulary and vectors
+    assert (out / "checkpoints" / "checkpoint").exists()
+    assert list((out / "logs").glob("events.out.tfevents.*"))
+    run = dw.load_run(out)
+    assert run["vectors"].shape == (result["vocab_size"], 64) and np.isfinite(run["vectors"]).all()
+    emb = dw.embeddings_of(out)
+    near = emb.nearby("good", k=5)["good"]
+    assert len(near) == 5 and "good" not in [w for w, _ in near]
+    assert result["seconds_until_ready"] > 0 and result["seconds_until_ready_from_launch"] >= result["seconds_until_ready"]
+
+
+@pytest.mark.slow
+def test_training_finishes_when_a_worker_dies(tmp_path):
+    args = launcher.chief_args(steps=600, out_dir=tmp_path / "run", **SMALL)
+    with launcher.LocalCluster(num_ps=2, num_workers=2, chief_args=args, echo=False) as cluster:
+        cluster.wait_for(r"step (1\d\d|[2-9]\d\d)/600", timeout=300)
+        cluster.kill("worker1")
+        killed_at = len(cluster.lines)
+        assert cluster.running()["worker1"] is False
+        assert cluster.wait("chief", timeout=300) == 0, cluster.tail(40)
+        result = cluster.result()
+        assert cluster.running()["worker1"] is False  # nobody restarted it: worker0 did the rest
+    assert result["steps"] == 600
+    after = [l for _, n, l in cluster.lines[killed_at:] if n == "chief" and "loss" in l]
+    assert len(after) >= 3, "the chief kept reporting steps after the worker died"
+    assert result["last_loss"] < result["first_loss"]
+    assert not any(cluster.running().values())
+
+
+@pytest.mark.slow
+def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
+    args = launcher.chief_args(steps=500, out_dir=tmp_path / "run", **SMALL)
+    with launcher.LocalCluster(num_ps=2, num_workers=2, chief_args=args, echo=False) as cluster:
+        m = cluster.wait_for(r"checkpoint .*ckpt-(\d+)", timeout=300)
+        saved = int(m.group(1))
+        first_losses = [float(x) for x in
+                        [l.split("loss ")[1].split()[0] for _, n, l in cluster.lines if n == "chief" and " loss " in l]]
+        cluster.kill("chief")  # a crash: no clean shutdown
+        mark = len(cluster.lines)
+        cluster.start_task("chief")  # ps and workers keep running, as on Kubernetes
+        m = cluster.wait_for(r"resumed from .*ckpt-(\d+) at step (\d+)", timeout=300, after=mark)
+        assert int(m.group(1)) >= saved and int(m.group(2)) == int(m.group(1))
+        assert cluster.wait("chief", timeout=300) == 0, cluster.tail(40)
+        result = cluster.result()
+    assert result["resumed_from"] >= saved > 0
+    assert result["steps"] == 500
+    # the step counter continued: the first log line after the restart is past the checkpoint
+    assert result["losses"][0][0] > result["resumed_from"]
+    # and the model did not start over: its first loss is below the very first loss of run one
+    assert result["first_loss"] < first_losses[0]
+
+
+@pytest.mark.slow
+def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
+    cmd = [sys.executable, "-u", "-m", "workshop_sections.distributed_tensorflow.launcher", "--num-ps", "1",
+           "--num-workers", "1", "--", "--steps", "100000", "--out-dir", str(tmp_path / "run"),
+           "--corpus", "movie_reviews", "--max-words", "20000", "--max-vocab", "500"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    pids, lines = {}, []
+    try:
+        deadline = time.time() + 240
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("[launcher] pids "):
+                pids = dict(p.split("=") for p in line.split("pids ")[1].split(";")[0].split(", "))
+            if line.startswith("[chief] chief: step"):
+                break
+            assert time.time() < deadline, "".join(lines[-20:])
+        assert set(pids) == {"ps0", "worker0", "chief"}, "".join(lines[-20:])
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, rest
+    assert "all tasks stopped" in rest
+    time.sleep(0.5)
+    assert not [n for n, pid in pids.items() if _alive(int(pid))], "orphaned tasks after Ctrl-C"
+
+
+@pytest.mark.slow
+def test_failing_chief_stops_the_cluster_with_a_clear_error(tmp_path):
+    with pytest.raises(launcher.LocalClusterError) as err:
+        launcher.run_local_cluster(num_ps=1, num_workers=1, steps=10, corpus=str(tmp_path / "nope.txt"),
+                                   out_dir=tmp_path / "run", echo=False, timeout=240)
+    msg = str(err.value)
+    assert "exited with code" in msg and "neither a known corpus" in msg

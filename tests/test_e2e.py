@@ -1,0 +1,227 @@
+"""End-to-end: what an attendee does, in a real (headless) browser.
+
+JupyterLab from the project's environment runs the starter notebook through Run > Run All
+Cells and must show the 129.98 product and no error; TensorBoard on the log folder that
+intro_word2vec writes must list the loss chart and show the embedding, with its metadata, in
+the projector. Both run on 127.0.0.1, free ports, and are stopped (whole process tree) at the
+end, also when a test fails. Screenshots go to build/e2e/.
+
+Runs with ``make e2e`` (Chromium required) and inside ``make test`` (skipped, with the reason,
+when Chromium or playwright is missing; ``WORKSHOP_E2E=require`` turns the skip into a failure).
+Browser: Debian's /usr/bin/chromium (or WORKSHOP_CHROMIUM) driven by playwright; nothing is
+downloaded at test time.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import e2e_helpers as h
+
+ROOT = h.ROOT
+STARTER = ROOT / "workshop_sections" / "starter_tf_graph" / "starter_tf_graph.ipynb"
+PRODUCT = "129.98"
+W2V_SECTION = "intro_word2vec"
+
+pytestmark = pytest.mark.e2e
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def shot_on_failure(page, name: str):
+    """Keep a screenshot of the page when the block fails (build/e2e/<name>-failed.png)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            h.screenshot(page, f"{name}-failed")
+        raise
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def browser():
+    reason = h.missing_browser_reason()
+    if reason:
+        if os.environ.get("WORKSHOP_E2E", "").lower() == "require":
+            pytest.fail(f"WORKSHOP_E2E=require but {reason}")
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = h.launch_browser(pw)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) and page per test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tmp_path_factory):
+    """JupyterLab on a temporary root holding a copy of the starter section (the repository's
+    notebook is never opened, so never saved) and a notebook whose second cell raises."""
+    if not STARTER.exists():
+        pytest.fail(f"{STARTER.relative_to(ROOT)} is missing: the e2e test runs that notebook")
+    work = tmp_path_factory.mktemp("lab")
+    root = work / "root"
+    shutil.copytree(STARTER.parent, root / STARTER.parent.name,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    import nbformat
+
+    boom = nbformat.v4.new_notebook()
+    boom.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    boom.cells = [nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)"),
+                  nbformat.v4.new_code_cell('raise ValueError("boom")'),
+                  nbformat.v4.new_code_cell("print('never reached')")]
+    nbformat.write(boom, root / "boom.ipynb")
+    env = dict(os.environ)
+    env["WORKSHOP_QUICK"] = "1"
+    env["WORKSHOP_ARTIFACTS"] = str(work / "artifacts")  # the run leaves nothing in the repository
+    env.setdefault("WORKSHOP_DATA_MIRROR", str(ROOT.parent / "shared" / "workshop-data"))
+    server, token = h.jupyter_lab(root, work, env=env)
+    with server:
+        yield {"url": f"http://127.0.0.1:{server.port}", "token": token, "root": root, "server": server}
+
+
+@pytest.fixture(scope="module")
+def w2v_logdir(browser, tmp_path_factory):
+    """artifacts/intro_word2vec/logs/ as the section writes it, made by the section's own code
+    at a tiny size: fit (scalar 'loss' events) then export_projector (checkpoint, metadata.tsv,
+    projector_config.pbtxt)."""
+    from workshop_sections.intro_word2vec import word2vec_basic as w2v
+
+    logdir = tmp_path_factory.mktemp("artifacts") / W2V_SECTION / "logs"
+    words = w2v.load_corpus("movie_reviews", max_words=20_000)
+    vocab, model, result = w2v.fit(words, vocab_size=300, dim=16, num_sampled=16, steps=200,
+                                   log_dir=logdir, progress=False)
+    w2v.export_projector(logdir, vocab, model.embeddings())
+    problems = w2v.projector_problems(logdir)
+    assert not problems, problems
+    word = next(w for w in vocab.words[50:] if w.isalpha() and len(w) >= 4)
+    return {"logdir": logdir, "points": len(vocab), "dim": 16, "word": word,
+            "tensor": w2v.EMBEDDING_KEY}
+
+
+@pytest.fixture(scope="module")
+def tensorboard(browser, w2v_logdir, tmp_path_factory):
+    server = h.tensorboard(w2v_logdir["logdir"], tmp_path_factory.mktemp("tensorboard"))
+    with server:
+        h.wait_tensorboard_data(server)
+        yield {"url": f"http://127.0.0.1:{server.port}", "server": server}
+
+
+# ----------------------------------------------------------------------------- JupyterLab
+def test_lab_rejects_a_wrong_token(lab, page):
+    with pytest.raises(h.LoginError, match="Invalid credentials"):
+        h.lab_login(page, lab["url"], "not-" + lab["token"])
+    assert "/login" in page.url
+
+
+def test_lab_runs_the_starter_notebook(lab, page):
+    rel = f"{STARTER.parent.name}/{STARTER.name}"
+    original = _digest(STARTER)
+    copy = lab["root"] / rel
+    before = _digest(copy)
+    with shot_on_failure(page, "jupyterlab_starter_tf_graph"):
+        h.lab_login(page, lab["url"], lab["token"], next_path=f"/lab/tree/{rel}")
+        h.open_notebook(page, lab["url"], rel, navigate=False)
+        state = h.run_all_cells(page, timeout=180)
+        text = h.check_notebook(page, expect=[PRODUCT, "Correct!"])
+    h.screenshot(page, "jupyterlab_starter_tf_graph")
+    assert state["kernel"].startswith("Python 3"), state
+    assert "quick mode on" in text  # the kernel got the environment of the server
+    assert _digest(STARTER) == original, "the test modified the repository's notebook"
+    assert _digest(copy) == before, "the notebook was saved during the run"
+
+
+def test_lab_check_fails_with_the_cell_error(lab, page):
+    with shot_on_failure(page, "jupyterlab_cell_error"):
+        h.lab_login(page, lab["url"], lab["token"], next_path="/lab/tree/boom.ipynb")
+        h.open_notebook(page, lab["url"], "boom.ipynb", navigate=False)
+        state = h.run_all_cells(page)
+    h.screenshot(page, "jupyterlab_cell_error")
+    with pytest.raises(h.NotebookError) as failed:
+        h.check_notebook(page, expect=["42"])
+    message = str(failed.value)
+    assert "ValueError: boom" in message
+    assert 'raise ValueError("boom")' in message  # the failing cell's source
+    assert "cell 1" in message
+    assert state["prompts"][0] == "[1]:" and "never reached" not in h.output_text(page)
+
+
+# ----------------------------------------------------------------------------- TensorBoard
+def test_tensorboard_shows_the_loss_and_the_projector(tensorboard, w2v_logdir, page):
+    with shot_on_failure(page, "tensorboard"):
+        h.tensorboard_scalars(page, tensorboard["url"], "loss")
+        h.screenshot(page, "tensorboard_scalars")
+        shown = h.tensorboard_projector(page, w2v_logdir["word"])
+        h.screenshot(page, "tensorboard_projector")
+    assert shown["tensor"] == w2v_logdir["tensor"], shown
+    assert shown["points"] == w2v_logdir["points"], shown
+    assert shown["dimension"] == w2v_logdir["dim"], shown
+    assert w2v_logdir["word"] in shown["labels"], shown  # the metadata labels are loaded
+
+
+def test_tensorboard_scalars_check_fails_for_a_missing_tag(tensorboard, page):
+    with pytest.raises(h.E2EError, match="no chart for the tag 'accuracy'"):
+        h.tensorboard_scalars(page, tensorboard["url"], "accuracy", timeout=3)
+
+
+# ----------------------------------------------------------------------------- clean stop
+_SPAWNER = textwrap.dedent("""
+    import http.server, subprocess, sys
+    # a child in a session of its own, as Jupyter starts its kernels
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()
+""")
+
+
+def test_server_stop_leaves_no_process_and_frees_the_port(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    port = h.free_port()
+    server = h.Server([sys.executable, "-c", _SPAWNER, str(port)], port, f"http://127.0.0.1:{port}/",
+                      tmp_path / "server.log", cwd=str(tmp_path), kill_timeout=3, name="spawner")
+    with pytest.raises(RuntimeError, match="inside"):
+        with server:
+            deadline = time.monotonic() + 10
+            while len(psutil.Process(server.proc.pid).children()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            tree = [server.proc.pid] + [c.pid for c in psutil.Process(server.proc.pid).children()]
+            assert len(tree) == 3
+            raise RuntimeError("a test failing inside the block")
+    assert not h.port_in_use(port)
+    alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"left running: {alive}"
+
+
+def test_server_that_exits_early_reports_its_log(tmp_path):
+    port = h.free_port()
+    server = h.Server([sys.executable, "-c", "import sys; print('cannot start: bad flag'); sys.exit(3)"], port,
+                      f"http://127.0.0.1:{port}/", tmp_path / "server.log", name="broken")
+    with pytest.raises(h.E2EError, match="exited with code 3(.|\n)*cannot start: bad flag"):
+        server.start()
+    assert server.proc.poll() == 3
