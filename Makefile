@@ -11,17 +11,19 @@ PYTEST_ARGS ?=
 DATA_HOST ?= 127.0.0.1
 DATA_PORT ?= 8000
 
-.PHONY: help setup data run test test-unit test-notebooks lab doctor bench clean distclean \
-	exercises slides serve-data
+.PHONY: help setup data run test test-unit test-notebooks e2e lab doctor bench clean distclean \
+	exercises slides serve-data distributed-local
 
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
 	@echo "make test     set up, unit tests + every notebook under nbval (quick mode)"
 	@echo "make setup    .venv with the pinned packages, the workshop installed editable"
+	@echo "make e2e      JupyterLab and TensorBoard in headless Chromium, as an attendee uses them"
 	@echo "make data     fetch the data sets (WORKSHOP_DATA_MIRROR=folder-or-url to use a mirror)"
 	@echo "make lab      JupyterLab on 127.0.0.1:$(LAB_PORT) with a token"
 	@echo "make doctor   check Python, TensorFlow, devices, data cache, ports"
 	@echo "make bench    word2vec against gensim (benchmarks/)"
+	@echo "make distributed-local  word2vec on chief + 2 ps + 2 workers on 127.0.0.1 (DIST_ARGS='--steps 2000')"
 	@echo "make exercises  attendee copies exercises/<section>.ipynb from the solution notebooks"
 	@echo "make slides   one reveal.js deck per notebook in build/slides/ (works offline)"
 	@echo "make serve-data  serve the verified data cache (DATA_HOST=0.0.0.0 for the room, DATA_PORT=8000)"
@@ -51,6 +53,10 @@ test-unit: setup
 test-notebooks: setup
 	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
 
+# Needs Debian's chromium (apt-get install -y chromium); screenshots in build/e2e/.
+e2e: setup
+	WORKSHOP_QUICK=1 WORKSHOP_E2E=require $(PY) -m pytest $(PYTEST_ARGS) tests/test_e2e.py -m e2e -p no:cacheprovider
+
 lab: setup
 	@echo "JupyterLab on http://127.0.0.1:$(LAB_PORT)/ (the URL with the token is printed below)"
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --no-browser \
@@ -71,6 +77,10 @@ serve-data: setup
 bench: setup
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) benchmarks/bench_word2vec.py
+
+DIST_ARGS ?= --steps 2000
+distributed-local: setup
+	$(PY) -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 -- $(DIST_ARGS)
 
 clean:
 	rm -rf artifacts build .pytest_cache

@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -117,6 +118,13 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
+
+
+def _cmdline(proc) -> str:
+    try:
+        return " ".join(proc.cmdline()[:3])
+    except Exception:
+        return "?"
 
 
 class Server:
@@ -230,6 +238,8 @@ class Server:
         if self.proc is None:
             return
         self._snapshot_tree()
+        # one deadline for the graceful part: the server, its group, descendants elsewhere
+        deadline = time.monotonic() + self.kill_timeout
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -239,8 +249,6 @@ class Server:
                 self.proc.wait(timeout=self.kill_timeout)
             except subprocess.TimeoutExpired:
                 pass
-        # whatever is left: the group, then descendants that moved to a session of their own
-        deadline = time.monotonic() + self.kill_timeout
         while (self._group_alive() or self._survivors()) and time.monotonic() < deadline:
             time.sleep(0.1)
         if self._group_alive():
@@ -248,11 +256,16 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        for p in self._survivors():
+        survivors = self._survivors()
+        for p in survivors:
             try:
                 p.kill()
             except Exception:
                 pass
+        if survivors:
+            import psutil
+
+            psutil.wait_procs(survivors, timeout=self.kill_timeout)
         try:
             self.proc.wait(timeout=self.kill_timeout)
         except subprocess.TimeoutExpired:
@@ -265,7 +278,7 @@ class Server:
         problems = []
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            problems = [f"pid {p.pid} ({' '.join(p.cmdline()[:3])})" for p in self._survivors()]
+            problems = [f"pid {p.pid} ({_cmdline(p)})" for p in self._survivors()]
             if self.proc.poll() is None:
                 problems.append(f"pid {self.proc.pid} (the server)")
             if port_in_use(self.port):
@@ -281,6 +294,31 @@ class Server:
     def __exit__(self, *exc) -> None:
         # a failing test must not be hidden by a failing stop: only check when it passed
         self.stop(check=exc[0] is None)
+
+
+class Background(threading.Thread):
+    """Run ``fn`` in a thread (e.g. prepare TensorBoard while JupyterLab is tested);
+    :meth:`get` returns its result or raises its exception."""
+
+    def __init__(self, fn, name: str = "background"):
+        super().__init__(name=name, daemon=True)
+        self.fn = fn
+        self.result = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.fn()
+        except BaseException as err:  # handed to the test by get()
+            self.error = err
+
+    def get(self, timeout: float):
+        self.join(timeout)
+        if self.is_alive():
+            raise E2EError(f"{self.name} did not finish in {timeout:.0f} s")
+        if self.error is not None:
+            raise self.error
+        return self.result
 
 
 # ----------------------------------------------------------------------------- JupyterLab
@@ -489,8 +527,9 @@ def tensorboard(logdir: Path, workdir: Path, python: str | None = None) -> Serve
     cmd += ["--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)]
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # kill_timeout: TensorBoard keeps nothing worth a graceful exit, which takes 5-10 s
     return Server(cmd, port, f"http://127.0.0.1:{port}/data/runs", workdir / "tensorboard.log",
-                  env=env, name="TensorBoard")
+                  env=env, name="TensorBoard", kill_timeout=3)
 
 
 def _get_json(url: str):
@@ -550,11 +589,15 @@ def tensorboard_projector(page, search: str, timeout: float = 90.0) -> dict:
     tensor = frame.locator("vz-projector-data-panel paper-dropdown-menu input").first.input_value()
     box = frame.locator("vz-projector-inspector-panel input").first
     box.fill(search)
-    rows = frame.locator("vz-projector-inspector-panel .matches-list .row")
+    count = frame.get_by_text(re.compile(r"^\s*\d+ match(es)?\.\s*$")).first
     try:
-        rows.first.wait_for(timeout=timeout * 1000 / 3)
+        count.wait_for(timeout=timeout * 1000 / 3)
+        n_matches = int(re.search(r"\d+", count.inner_text()).group())
     except Exception:
-        pass
-    labels = [t.strip() for t in rows.all_inner_texts()]
+        n_matches = 0
+    # several matches are listed; a single one is selected and shown in the metadata card
+    labels = [t.strip() for t in frame.locator("vz-projector-inspector-panel .matches-list .row").all_inner_texts()]
+    card = frame.locator("vz-projector-metadata-card").get_by_text(search, exact=True)
+    labels += [t.strip() for t in card.all_inner_texts()]
     return {"tensor": tensor, "points": n_points, "dimension": int(re.search(r"\d+", dim_text).group()),
-            "labels": labels}
+            "matches": n_matches, "labels": labels}

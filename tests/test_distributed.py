@@ -124,6 +124,38 @@ def test_load_run_explains_missing_run(tmp_path):
         dw.load_run(tmp_path)
 
 
+def test_sync_run_is_reproducible_and_learns():
+    s = dw.TrainSettings(max_words=20_000, max_vocab=500, steps=60, batch_size=128)
+    a, b = dw.run_sync(s), dw.run_sync(s)
+    assert a["strategy"] == "MultiWorkerMirroredStrategy" and a["replicas"] >= 1
+    assert a["losses"] == b["losses"], "synchronous training with a fixed seed must repeat exactly"
+    assert np.array_equal(a["vectors"], b["vectors"])
+    assert np.mean(a["losses"][-5:]) < a["losses"][0]
+    c = dw.run_sync(dw.TrainSettings(max_words=20_000, max_vocab=500, steps=60, batch_size=128, seed=7))
+    assert c["losses"] != a["losses"], "another seed, another run"
+
+
+def test_simulated_stragglers_favour_async():
+    r = dw.simulate_sync_vs_async(num_workers=4, steps=300, straggler_every=10, slowdown=4.0, seed=0)
+    assert r["async_updates_per_unit"] > 1.3 * r["sync_updates_per_unit"]
+    calm = dw.simulate_sync_vs_async(num_workers=4, steps=300, straggler_every=10**9, slowdown=1.0, seed=0)
+    assert calm["async_updates_per_unit"] == pytest.approx(calm["sync_updates_per_unit"], rel=0.1)
+
+
+def test_shard_table_and_exercise_check(capsys):
+    run = {"shards": [{"task": "ps:0", "rows": [0, 2]}, {"task": "ps:1", "rows": [2, 4]}],
+           "words": ["the", "a", "cat", "dog"], "counts": np.array([6, 2, 1, 1])}
+    table = dw.shard_table(run)
+    assert [r["token share"] for r in table] == pytest.approx([0.8, 0.2])
+    assert table[0]["first words"] == "the a" and table[1]["rows"] == "2-3"
+    assert dw.check_shard_load([0.8, 0.2], run) is True
+    assert "Correct!" in capsys.readouterr().out
+    for wrong, msg in ((None, "is None"), ("abc", "expected a list"), ([1.0], "expected 2 numbers"),
+                       ([0.5, 0.5], "expected [0.8, 0.2]"), ([0.4, 0.1], "add up to 1")):
+        assert dw.check_shard_load(wrong, run) is False
+        assert msg in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------------- the real cluster
 @pytest.mark.slow
 def test_local_cluster_learns_and_shards_the_embedding(tmp_path):
@@ -157,16 +189,16 @@ def test_local_cluster_learns_and_shards_the_embedding(tmp_path):
 
 @pytest.mark.slow
 def test_training_finishes_when_a_worker_dies(tmp_path):
-    args = launcher.chief_args(steps=600, out_dir=tmp_path / "run", **SMALL)
-    with launcher.LocalCluster(num_ps=2, num_workers=2, chief_args=args, echo=False) as cluster:
-        cluster.wait_for(r"step (1\d\d|[2-9]\d\d)/600", timeout=300)
+    args = launcher.chief_args(steps=400, out_dir=tmp_path / "run", **SMALL)
+    with launcher.LocalCluster(num_ps=1, num_workers=2, chief_args=args, echo=False) as cluster:
+        cluster.wait_for(r"step (1\d\d|[2-9]\d\d)/400", timeout=300)
         cluster.kill("worker1")
         killed_at = len(cluster.lines)
         assert cluster.running()["worker1"] is False
         assert cluster.wait("chief", timeout=300) == 0, cluster.tail(40)
         result = cluster.result()
         assert cluster.running()["worker1"] is False  # nobody restarted it: worker0 did the rest
-    assert result["steps"] == 600
+    assert result["steps"] == 400
     after = [l for _, n, l in cluster.lines[killed_at:] if n == "chief" and "loss" in l]
     assert len(after) >= 3, "the chief kept reporting steps after the worker died"
     assert result["last_loss"] < result["first_loss"]
@@ -175,8 +207,8 @@ def test_training_finishes_when_a_worker_dies(tmp_path):
 
 @pytest.mark.slow
 def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
-    args = launcher.chief_args(steps=500, out_dir=tmp_path / "run", **SMALL)
-    with launcher.LocalCluster(num_ps=2, num_workers=2, chief_args=args, echo=False) as cluster:
+    args = launcher.chief_args(steps=300, out_dir=tmp_path / "run", **SMALL)
+    with launcher.LocalCluster(num_ps=1, num_workers=1, chief_args=args, echo=False) as cluster:
         m = cluster.wait_for(r"checkpoint .*ckpt-(\d+)", timeout=300)
         saved = int(m.group(1))
         first_losses = [float(x) for x in
@@ -189,7 +221,7 @@ def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
         assert cluster.wait("chief", timeout=300) == 0, cluster.tail(40)
         result = cluster.result()
     assert result["resumed_from"] >= saved > 0
-    assert result["steps"] == 500
+    assert result["steps"] == 300
     # the step counter continued: the first log line after the restart is past the checkpoint
     assert result["losses"][0][0] > result["resumed_from"]
     # and the model did not start over: its first loss is below the very first loss of run one
@@ -224,10 +256,34 @@ def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
     assert not [n for n, pid in pids.items() if _alive(int(pid))], "orphaned tasks after Ctrl-C"
 
 
-@pytest.mark.slow
-def test_failing_chief_stops_the_cluster_with_a_clear_error(tmp_path):
-    with pytest.raises(launcher.LocalClusterError) as err:
-        launcher.run_local_cluster(num_ps=1, num_workers=1, steps=10, corpus=str(tmp_path / "nope.txt"),
-                                   out_dir=tmp_path / "run", echo=False, timeout=240)
-    msg = str(err.value)
-    assert "exited with code" in msg and "neither a known corpus" in msg
+def test_chief_with_a_bad_corpus_fails_clearly(tmp_path, monkeypatch, capsys):
+    """The chief checks its corpus before it connects to the cluster: exit code 2 and a message."""
+    spec = launcher.cluster_spec(1, 1)
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": spec, "task": {"type": "chief", "index": 0}}))
+    code = dw.main(["--corpus", str(tmp_path / "nope.txt"), "--out-dir", str(tmp_path / "run")])
+    assert code == 2
+    assert "neither a known corpus" in capsys.readouterr().err
+
+
+def test_run_local_cluster_raises_with_the_chief_log(monkeypatch):
+    """A failing chief becomes a LocalClusterError with the chief's last lines (no real processes)."""
+
+    class FakeCluster:
+        def __init__(self, **kw):
+            self.spec = {}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.stopped = True
+
+        def wait(self, name, timeout):
+            return 2
+
+        def tail(self, n, name=None):
+            return "[chief] error: Corpus 'x' is neither a known corpus"
+
+    monkeypatch.setattr(launcher, "LocalCluster", FakeCluster)
+    with pytest.raises(launcher.LocalClusterError, match="(?s)exited with code 2.*neither a known corpus"):
+        launcher.run_local_cluster(steps=1, out_dir="/tmp/unused", echo=False)

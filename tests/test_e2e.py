@@ -79,10 +79,59 @@ def page(browser):
         context.close()
 
 
+def make_w2v_logdir(artifacts: Path) -> dict:
+    """artifacts/intro_word2vec/logs/ as the section writes it, made by the section's own code
+    at a tiny size: fit (scalar 'loss' events) then export_projector (checkpoint, metadata.tsv,
+    projector_config.pbtxt)."""
+    from workshop_sections.intro_word2vec import word2vec_basic as w2v
+
+    logdir = artifacts / W2V_SECTION / "logs"
+    words = w2v.load_corpus("movie_reviews", max_words=20_000)
+    vocab, model, _ = w2v.fit(words, vocab_size=300, dim=16, num_sampled=16, steps=200,
+                              log_dir=logdir, progress=False)
+    w2v.export_projector(logdir, vocab, model.embeddings())
+    problems = w2v.projector_problems(logdir)
+    if problems:
+        raise h.E2EError(f"intro_word2vec wrote a log folder the projector cannot show: {problems}")
+    word = next(w for w in vocab.words[50:] if w.isalpha() and len(w) >= 4)
+    return {"logdir": logdir, "points": len(vocab), "dim": 16, "word": word, "tensor": w2v.EMBEDDING_KEY}
+
+
 @pytest.fixture(scope="module")
-def lab(browser, tmp_path_factory):
+def tensorboard_starting(browser, tmp_path_factory):
+    """Train the tiny word2vec and start TensorBoard on its logs in a background thread, so
+    that it is ready by the time the JupyterLab tests are done. Stopped at the end."""
+    work = tmp_path_factory.mktemp("tensorboard")
+    started = {}
+
+    def prepare():
+        logs = make_w2v_logdir(work / "artifacts")
+        server = started["server"] = h.tensorboard(logs["logdir"], work)
+        server.start()
+        h.wait_tensorboard_data(server)
+        return logs, server
+
+    job = h.Background(prepare, name="TensorBoard start-up")
+    job.start()
+    try:
+        yield job
+    finally:
+        job.join(timeout=300)
+        if "server" in started:
+            started["server"].stop(check=not job.is_alive() and job.error is None)
+
+
+@pytest.fixture(scope="module")
+def tensorboard(tensorboard_starting):
+    logs, server = tensorboard_starting.get(timeout=300)
+    return {"url": f"http://127.0.0.1:{server.port}", "server": server, "logs": logs}
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tensorboard_starting, tmp_path_factory):
     """JupyterLab on a temporary root holding a copy of the starter section (the repository's
-    notebook is never opened, so never saved) and a notebook whose second cell raises."""
+    notebook is never opened, so never saved) and a notebook whose second cell raises.
+    (TensorBoard starts in the background meanwhile.)"""
     if not STARTER.exists():
         pytest.fail(f"{STARTER.relative_to(ROOT)} is missing: the e2e test runs that notebook")
     work = tmp_path_factory.mktemp("lab")
@@ -100,37 +149,9 @@ def lab(browser, tmp_path_factory):
     env = dict(os.environ)
     env["WORKSHOP_QUICK"] = "1"
     env["WORKSHOP_ARTIFACTS"] = str(work / "artifacts")  # the run leaves nothing in the repository
-    env.setdefault("WORKSHOP_DATA_MIRROR", str(ROOT.parent / "shared" / "workshop-data"))
     server, token = h.jupyter_lab(root, work, env=env)
     with server:
         yield {"url": f"http://127.0.0.1:{server.port}", "token": token, "root": root, "server": server}
-
-
-@pytest.fixture(scope="module")
-def w2v_logdir(browser, tmp_path_factory):
-    """artifacts/intro_word2vec/logs/ as the section writes it, made by the section's own code
-    at a tiny size: fit (scalar 'loss' events) then export_projector (checkpoint, metadata.tsv,
-    projector_config.pbtxt)."""
-    from workshop_sections.intro_word2vec import word2vec_basic as w2v
-
-    logdir = tmp_path_factory.mktemp("artifacts") / W2V_SECTION / "logs"
-    words = w2v.load_corpus("movie_reviews", max_words=20_000)
-    vocab, model, result = w2v.fit(words, vocab_size=300, dim=16, num_sampled=16, steps=200,
-                                   log_dir=logdir, progress=False)
-    w2v.export_projector(logdir, vocab, model.embeddings())
-    problems = w2v.projector_problems(logdir)
-    assert not problems, problems
-    word = next(w for w in vocab.words[50:] if w.isalpha() and len(w) >= 4)
-    return {"logdir": logdir, "points": len(vocab), "dim": 16, "word": word,
-            "tensor": w2v.EMBEDDING_KEY}
-
-
-@pytest.fixture(scope="module")
-def tensorboard(browser, w2v_logdir, tmp_path_factory):
-    server = h.tensorboard(w2v_logdir["logdir"], tmp_path_factory.mktemp("tensorboard"))
-    with server:
-        h.wait_tensorboard_data(server)
-        yield {"url": f"http://127.0.0.1:{server.port}", "server": server}
 
 
 # ----------------------------------------------------------------------------- JupyterLab
@@ -150,7 +171,8 @@ def test_lab_runs_the_starter_notebook(lab, page):
         h.open_notebook(page, lab["url"], rel, navigate=False)
         state = h.run_all_cells(page, timeout=180)
         text = h.check_notebook(page, expect=[PRODUCT, "Correct!"])
-    h.screenshot(page, "jupyterlab_starter_tf_graph")
+    page.locator(".jp-OutputArea-output", has_text=PRODUCT).first.scroll_into_view_if_needed()
+    h.screenshot(page, "jupyterlab_starter_tf_graph")  # the cell that shows the product
     assert state["kernel"].startswith("Python 3"), state
     assert "quick mode on" in text  # the kernel got the environment of the server
     assert _digest(STARTER) == original, "the test modified the repository's notebook"
@@ -173,7 +195,8 @@ def test_lab_check_fails_with_the_cell_error(lab, page):
 
 
 # ----------------------------------------------------------------------------- TensorBoard
-def test_tensorboard_shows_the_loss_and_the_projector(tensorboard, w2v_logdir, page):
+def test_tensorboard_shows_the_loss_and_the_projector(tensorboard, page):
+    w2v_logdir = tensorboard["logs"]
     with shot_on_failure(page, "tensorboard"):
         h.tensorboard_scalars(page, tensorboard["url"], "loss")
         h.screenshot(page, "tensorboard_scalars")
@@ -182,7 +205,8 @@ def test_tensorboard_shows_the_loss_and_the_projector(tensorboard, w2v_logdir, p
     assert shown["tensor"] == w2v_logdir["tensor"], shown
     assert shown["points"] == w2v_logdir["points"], shown
     assert shown["dimension"] == w2v_logdir["dim"], shown
-    assert w2v_logdir["word"] in shown["labels"], shown  # the metadata labels are loaded
+    # the metadata is loaded: searching a word of metadata.tsv finds its point by its label
+    assert shown["matches"] >= 1 and w2v_logdir["word"] in shown["labels"], shown
 
 
 def test_tensorboard_scalars_check_fails_for_a_missing_tag(tensorboard, page):

@@ -115,6 +115,22 @@ def test_training_reaches_an_accuracy_floor(trained, mnist):
     assert 0 < hist.train_seconds <= hist.total_seconds
 
 
+def test_learning_rate_schedule():
+    assert sm.learning_rate_at(10, 100, 0.5, None) == 0.5
+    assert [sm.learning_rate_at(s, 100, 0.5, 0.0) for s in (1, 50, 75, 100)] == [0.5, 0.5, 0.25, 0.0]
+
+
+def test_decay_reaches_the_final_learning_rate(tmp_path, mnist):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    sm.train(sm.SoftmaxRegression(), mnist, steps=20, eval_every=10, progress=False,
+             final_learning_rate=0.1, logdir=tmp_path)
+    acc = event_accumulator.EventAccumulator(str(next(tmp_path.glob("events.out.tfevents.*"))))
+    acc.Reload()
+    rates = [float(tf.make_ndarray(e.tensor_proto)) for e in acc.Tensors("learning_rate")]
+    assert rates == pytest.approx([0.5, 0.1])
+
+
 def test_train_rejects_bad_arguments(mnist):
     model = sm.SoftmaxRegression()
     with pytest.raises(ValueError, match="steps"):

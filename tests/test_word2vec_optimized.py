@@ -13,7 +13,7 @@ from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
 
 # --------------------------------------------------------------------------- helpers
-def topic_corpus(n_words=40_000, seed=0):
+def topic_corpus(n_words=30_000, seed=0):
     """Sentences drawn from 4 topics of 10 words each, plus 4 function words everywhere:
     words of one topic share contexts, so their vectors should end up close."""
     rng = np.random.default_rng(seed)
@@ -168,7 +168,7 @@ def test_unigram_table_samples_counts_to_the_power_075():
 def trained():
     words = topic_corpus()
     vocab, ids = w2v.build_vocab(words, min_count=1)
-    model = w2v.Word2Vec(vocab, dim=16, window=3, negatives=5, seed=0, batch_centers=256, chunk_words=8192)
+    model = w2v.Word2Vec(vocab, dim=16, window=2, negatives=5, seed=0, batch_pairs=2048, chunk_words=8192)
     result = model.train(ids, epochs=3, lr=0.05, subsample=None, progress=False)
     return model, result
 
@@ -306,13 +306,13 @@ def test_cli_trains_and_writes_vec_and_metrics(tmp_path, capsys):
     corpus = tmp_path / "topics.txt"
     corpus.write_text(" ".join(topic_corpus(12_000, seed=1)) + "\n")
     out = tmp_path / "out"
-    code = cli.main(["--corpus", str(corpus), "--epochs", "1", "--dim", "8", "--window", "2",
+    code = cli.main(["--corpus", str(corpus), "--epochs", "1", "--dim", "16", "--window", "2",
                      "--negatives", "3", "--min-count", "1", "--no-eval", "--quiet", "--out", str(out)])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["vocab_size"] == 44 and metrics["words_per_sec"] > 0 and metrics["seconds"] > 0
     emb = w2v.load_vec(out / "vectors.vec")
-    assert len(emb.words) == 44 and emb.dim == 8
+    assert len(emb.words) == 44 and emb.dim == 16
     # load_or_train finds the vectors and does not train again
     loaded = w2v.load_or_train(str(corpus), out_dir=out)
     assert loaded.words == emb.words

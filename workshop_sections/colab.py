@@ -77,14 +77,14 @@ def set_config_cell(nb) -> bool:
     raise ValueError("the notebook has no code cell (the shared config cell is missing)")
 
 
-def sync(path: Path, write: bool = True) -> list[str]:
+def sync(path: Path, write: bool = True, root: Path | None = None) -> list[str]:
     """Badge + config cell of one notebook; returns what was (or would be) changed."""
     import nbformat
 
     text = Path(path).read_text()
     nb = nbformat.reads(text, as_version=4)
     changes = []
-    if set_badge(nb, repo_path(path)):
+    if set_badge(nb, repo_path(path, root)):
         changes.append("Colab badge")
     if set_config_cell(nb):
         changes.append("config cell")

@@ -165,13 +165,12 @@ def bucket_of(n: int, lengths: Sequence[int]) -> int:
     return lengths[-1]
 
 
-class BucketBatches(keras.utils.PyDataset):
+class BucketBatches:
     """Batches of sentences of similar length, each padded to its bucket's length; the batch
     order (and which sentences share a batch) is reshuffled every epoch when ``shuffle``."""
 
     def __init__(self, id_lists: Sequence[Sequence[int]], labels: np.ndarray | None = None, batch_size: int = 50,
                  max_len: int = MAX_LEN, shuffle: bool = False, seed: int = 0):
-        super().__init__()
         self.ids = [list(ids)[:max_len] for ids in id_lists]
         self.labels = None if labels is None else np.asarray(labels)
         self.batch_size, self.shuffle = int(batch_size), shuffle
@@ -202,6 +201,21 @@ class BucketBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         if self.shuffle:
             self._make_batches()
+
+    def as_dataset(self):
+        """A ``tf.data.Dataset`` of these batches with a variable length axis (Keras would
+        otherwise fix the length from the first batches it sees); reshuffled each pass."""
+        import tensorflow as tf
+
+        def gen():
+            for i in range(len(self)):
+                yield self[i]
+            self.on_epoch_end()
+
+        x_spec = tf.TensorSpec((None, None), tf.int32)
+        sig = x_spec if self.labels is None else (x_spec, tf.TensorSpec((None,), tf.as_dtype(self.labels.dtype)))
+        ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+        return ds.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
 
     def order(self) -> np.ndarray:
         """The sentence indices in batch order (to put predictions back in input order)."""
@@ -394,6 +408,9 @@ class Prediction:
     truncated: bool
     note: str = ""
 
+    def __repr__(self) -> str:
+        return f"Prediction({self})"
+
     def __str__(self) -> str:
         shown = self.text if len(self.text) <= 60 else self.text[:57] + "..."
         extra = f"  [{self.note}]" if self.note else ""
@@ -574,7 +591,7 @@ def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int =
     if progress:
         callbacks.append(EpochProgress(epochs, desc=f"CNN {init}"))
     start = time.perf_counter()
-    hist = model.fit(train_batches, validation_data=dev_batches, epochs=epochs, callbacks=callbacks, verbose=0)
+    hist = model.fit(train_batches.as_dataset(), validation_data=dev_batches.as_dataset(), epochs=epochs, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     val = history.get("val_accuracy", [0.0])
@@ -597,7 +614,7 @@ def tfidf_baseline(split: Split, Cs: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0
         pipe = make_pipeline(
             TfidfVectorizer(tokenizer=str.split, preprocessor=clean_str, token_pattern=None, lowercase=False,
                             ngram_range=(1, 2)),
-            LogisticRegression(C=C, max_iter=2000))
+            LogisticRegression(C=C, solver="liblinear"))
         pipe.fit(split.train_texts, split.train_labels)
         dev = float(pipe.score(split.dev_texts, split.dev_labels))
         if best is None or dev > best[0]:
@@ -647,11 +664,12 @@ def summarize(init: str, runs: list[dict], folds: int) -> dict:
 
 def paired_difference(a: dict, b: dict) -> tuple[float, float, int] | None:
     """Mean and standard error of (a - b) over the folds both were run on (None if none)."""
-    fa, fb = a.get("fold_means", {}), b.get("fold_means", {})
-    common = sorted(set(map(int, fa)) & set(map(int, fb)))
+    fa = {int(k): v for k, v in a.get("fold_means", {}).items()}
+    fb = {int(k): v for k, v in b.get("fold_means", {}).items()}
+    common = sorted(set(fa) & set(fb))
     if len(common) < 2:
         return None
-    diffs = np.array([fa[k] - fb[k] if k in fa else fa[str(k)] - fb[str(k)] for k in common])
+    diffs = np.array([fa[k] - fb[k] for k in common])
     return float(diffs.mean()), float(diffs.std(ddof=1) / math.sqrt(len(diffs))), len(common)
 
 

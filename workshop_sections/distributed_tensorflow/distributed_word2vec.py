@@ -300,6 +300,15 @@ def prepare_corpus(s: TrainSettings):
 
 
 # --------------------------------------------------------------------------- model
+def row_scale(ids, clip: float = 10.0):
+    """Per-example factor min(1, clip / how often its row occurs in the batch): the summed update
+    of a very frequent word stays bounded (large-batch word2vec diverges without it)."""
+    import tensorflow as tf
+
+    _, idx, cnt = tf.unique_with_counts(ids)
+    return tf.minimum(1.0, clip / tf.cast(tf.gather(cnt, idx), tf.float32))
+
+
 def _uniform_init(shape, dtype, scale, seed, partition_shape=None, partition_offset=None, **_):
     """Per-shard initialiser: each parameter server creates its own rows (no full copy on the chief)."""
     import tensorflow as tf
@@ -383,11 +392,9 @@ class ShardedWord2Vec:
         progress = tf.cast(self.step.read_value(), tf.float32) / float(self.total_steps)
         lr = self.learning_rate * tf.maximum(1e-4, 1.0 - progress)
         # a frequent word appears many times in a batch: its summed update is scaled down
-        _, idx, cnt = tf.unique_with_counts(targets)
-        scale_t = tf.minimum(1.0, self.clip_count / tf.cast(tf.gather(cnt, idx), tf.float32))
+        scale_t = row_scale(targets, self.clip_count)
         flat_ids = tf.reshape(ids, [-1])
-        _, idx_c, cnt_c = tf.unique_with_counts(flat_ids)
-        scale_c = tf.minimum(1.0, self.clip_count / tf.cast(tf.gather(cnt_c, idx_c), tf.float32))
+        scale_c = row_scale(flat_ids, self.clip_count)
         self.embedding.scatter_sub(tf.IndexedSlices(lr * scale_t[:, None] * grad_t, targets))
         self.output_weights.scatter_sub(
             tf.IndexedSlices(lr * scale_c[:, None] * tf.reshape(grad_c, [-1, self.dim]), flat_ids)
@@ -462,6 +469,7 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
                 "Use the same --corpus/--max-words/--min-count/--max-vocab to resume, or a new --out-dir."
             )
     vocab_file.write_text("".join(w + "\n" for w in words), encoding="utf-8")
+    np.save(out / "counts.npy", np.asarray(counts, dtype=np.int64))
     table = np.asarray(w2v.unigram_table(counts), dtype=np.int32)
     log(f"chief: corpus {s.corpus}: {len(ids):,} words, vocabulary {len(words):,}")
 
@@ -557,7 +565,7 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
         "settings": {k: v for k, v in asdict(s).items() if k != "extra"},
     }
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    log(RESULT_PREFIX + json.dumps({k: v for k, v in result.items() if k != "losses"}))
+    log(RESULT_PREFIX + json.dumps(result))
     return result
 
 
@@ -572,6 +580,7 @@ def load_run(out_dir) -> dict:
     res = json.loads((out / "result.json").read_text())
     res["words"] = (out / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
     res["vectors"] = np.load(out / "embeddings.npy")
+    res["counts"] = np.load(out / "counts.npy") if (out / "counts.npy").exists() else None
     return res
 
 
@@ -579,6 +588,150 @@ def embeddings_of(out_dir):
     """word2vec_fast.Embeddings of a finished run (``.nearby(...)`` for nearest neighbours)."""
     run = load_run(out_dir)
     return _w2v().Embeddings(run["words"], run["vectors"])
+
+
+# --------------------------------------------------------------------------- for the notebook
+def shard_table(run: dict) -> list[dict]:
+    """Per parameter server: its rows, how many words, the first words, and the share of the
+    corpus' tokens whose rows it holds (rows are sorted by frequency: ps 0 gets the hot words)."""
+    import numpy as np
+
+    counts = run.get("counts")
+    total = float(np.sum(counts)) if counts is not None else None
+    out = []
+    for sh in run["shards"]:
+        a, b = sh["rows"]
+        out.append({
+            "task": sh["task"], "rows": f"{a}-{b - 1}", "words": b - a,
+            "first words": " ".join(run["words"][a:min(b, a + 5)]) if "words" in run else "",
+            "token share": float(np.sum(counts[a:b]) / total) if total else None,
+        })
+    return out
+
+
+def token_shares(run: dict) -> list[float]:
+    """The share of the corpus' tokens whose embedding rows each ps holds (the reference answer)."""
+    return [row["token share"] for row in shard_table(run)]
+
+
+def check_shard_load(answer, run: dict) -> bool:
+    """Exercise check: ``answer`` is a list of one token share per parameter server."""
+    import numpy as np
+
+    expected = token_shares(run)
+    if answer is None:
+        print("Not yet: `shares` is None. Build a list with one number per parameter server.")
+        return False
+    try:
+        got = np.asarray(list(answer), dtype=float)
+    except (TypeError, ValueError):
+        print(f"Not yet: expected a list of {len(expected)} numbers, got {type(answer).__name__}.")
+        return False
+    if got.shape != (len(expected),):
+        print(f"Not yet: expected {len(expected)} numbers (one per ps), got shape {got.shape}.")
+        return False
+    if not np.allclose(got, expected, atol=1e-3):
+        hint = " (they should add up to 1)" if abs(got.sum() - 1) > 1e-3 else ""
+        print(f"Not yet: expected {np.round(expected, 3).tolist()}, got {np.round(got, 3).tolist()}{hint}.")
+        return False
+    print(f"Correct! ps:0 holds {expected[0]:.0%} of the corpus' tokens: the most frequent words "
+          "share one server, so it serves most of the row reads and updates.")
+    return True
+
+
+def simulate_sync_vs_async(num_workers: int = 4, steps: int = 200, straggler_every: int = 10,
+                           slowdown: float = 4.0, seed: int = 0) -> dict:
+    """Steps per second of synchronous vs asynchronous training when a worker is sometimes slow.
+
+    Each worker step takes 1 time unit (times a little noise); now and then a worker straggles
+    (``slowdown`` x). Synchronous: every step waits for the slowest worker. Asynchronous: each
+    worker goes at its own pace. A pure-Python model of the trade-off, no TensorFlow.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0.9, 1.1, size=(steps, num_workers))
+    slow = rng.random((steps, num_workers)) < 1.0 / straggler_every
+    t = np.where(slow, t * slowdown, t)
+    sync_time = float(t.max(axis=1).sum())  # a barrier per step
+    async_time = float(t.sum(axis=0).max())  # every worker runs its own steps; the job ends with the last
+    return {
+        "sync_updates_per_unit": steps * num_workers / sync_time,
+        "async_updates_per_unit": steps * num_workers / async_time,
+        "sync_time": sync_time, "async_time": async_time,
+        "per_step_sync": t.max(axis=1), "worker_times": t,
+    }
+
+
+def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
+    """Synchronous data-parallel word2vec with MultiWorkerMirroredStrategy and a custom loop.
+
+    Without TF_CONFIG the strategy has one worker (this process) and its local devices; with
+    TF_CONFIG it would all-reduce across machines. Every replica computes the gradient of its
+    part of the global batch, the gradients are summed (``all_reduce``) and every copy of the
+    variables applies the same update: deterministic given the seed (same data order, stateless
+    negatives), so two runs give the same numbers. Returns losses, speed and the vectors.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    w2v = _w2v()
+    steps = int(steps or s.steps)
+    vocab, ids, counts = prepare_corpus(s)
+    words = vocab_words(vocab)
+    table = tf.constant(w2v.unigram_table(counts), tf.int32)
+    V, D, K = len(words), s.dim, s.negatives
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    replicas = strategy.num_replicas_in_sync
+    with strategy.scope():
+        agg = tf.VariableAggregation.ONLY_FIRST_REPLICA  # all replicas apply the same reduced update
+        emb = tf.Variable(_uniform_init([V, D], tf.float32, 0.5 / D, s.seed), aggregation=agg, name="embedding")
+        out_w = tf.Variable(tf.zeros([V, D]), aggregation=agg, name="output_weights")
+    ds = w2v.make_dataset(ids, counts, window=s.window, batch_size=s.batch_size, subsample=s.subsample,
+                          seed=s.seed, epochs=1_000_000)
+    dist_ds = strategy.experimental_distribute_dataset(ds)
+
+    @tf.function
+    def step(batch, i):
+        def replica_fn(targets, contexts):
+            ctx = tf.distribute.get_replica_context()
+            targets = tf.cast(targets, tf.int32)
+            contexts = tf.cast(contexts, tf.int32)
+            B = tf.shape(targets)[0]
+            rid = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
+            pick = tf.random.stateless_uniform([B, K], seed=tf.stack([i, rid]), maxval=tf.shape(table)[0],
+                                               dtype=tf.int32)
+            cid = tf.concat([contexts[:, None], tf.gather(table, pick)], axis=1)
+            t, c = tf.gather(emb, targets), tf.gather(out_w, cid)
+            loss, gt, gc = sgns_loss_and_grads(t, c)
+            flat = tf.reshape(cid, [-1])
+            g_emb = tf.tensor_scatter_nd_add(tf.zeros([V, D]), targets[:, None], gt * row_scale(targets)[:, None])
+            g_out = tf.tensor_scatter_nd_add(tf.zeros([V, D]), flat[:, None],
+                                             tf.reshape(gc, [-1, D]) * row_scale(flat)[:, None])
+            # synchronous: sum the gradients of all replicas (a barrier), then the same update everywhere
+            g_emb, g_out, loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [g_emb, g_out, loss])
+            lr = s.learning_rate * tf.maximum(1e-4, 1.0 - tf.cast(i, tf.float32) / steps)
+            emb.assign_sub(lr * g_emb)
+            out_w.assign_sub(lr * g_out)
+            return loss / replicas
+
+        per_replica = strategy.run(replica_fn, args=batch)
+        return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+
+    it = iter(dist_ds)
+    losses = []
+    first = float(step(next(it), tf.constant(0, tf.int64)))  # traces the function
+    losses.append(first)
+    t0 = time.time()
+    for i in range(1, steps):
+        losses.append(float(step(next(it), tf.constant(i, tf.int64))))
+    seconds = max(time.time() - t0, 1e-9)
+    return {
+        "strategy": "MultiWorkerMirroredStrategy", "replicas": replicas, "steps": steps, "losses": losses,
+        "seconds": seconds, "steps_per_second": (steps - 1) / seconds,
+        "pairs_per_second": (steps - 1) * s.batch_size / seconds,
+        "words": words, "vectors": emb.numpy(),
+    }
 
 
 # --------------------------------------------------------------------------- main

@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -272,17 +273,25 @@ def chief_args(steps: int | None = None, corpus: str | None = None, out_dir=None
 
 
 def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, corpus: str = "movie_reviews",
-                      out_dir=None, timeout: float = 900.0, echo: bool = True, **flags) -> dict:
+                      out_dir=None, timeout: float = 900.0, echo: bool = True, fresh: bool = False,
+                      **flags) -> dict:
     """Start chief + ps + workers on 127.0.0.1, train ``steps`` steps, stop everything; return the result.
 
     Extra keyword arguments become flags of the chief (``max_words=50_000, batch_size=256``).
     The result dict is the chief's result (losses, shard layout, speed) plus the launcher's
     ``wall_seconds``. Raises LocalClusterError (with the last log lines) when the chief fails.
+    ``fresh=True`` deletes an earlier run in ``out_dir`` first (otherwise the chief resumes from
+    its checkpoint, which is what a restarted job should do).
     """
     if out_dir is None:
         from workshop_sections import config
 
         out_dir = config.artifacts_dir() / "distributed_tensorflow" / "local_run"
+    out_dir = Path(out_dir)
+    if fresh and out_dir.exists():
+        if not ((out_dir / "checkpoints").exists() or (out_dir / "result.json").exists() or not any(out_dir.iterdir())):
+            raise LocalClusterError(f"{out_dir} exists but is not a run folder; refusing to delete it (fresh=True).")
+        shutil.rmtree(out_dir)
     args = chief_args(steps=steps, corpus=corpus, out_dir=out_dir, **flags)
     t0 = time.time()
     cluster = LocalCluster(num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo)

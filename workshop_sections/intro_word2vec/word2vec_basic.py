@@ -74,11 +74,12 @@ def choose_corpus(quick: bool, verbose: bool = True) -> str:
         data.fetch("text8", quiet=not verbose)
     except data.DataUnavailableError as exc:
         if verbose:
+            tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
             print(
-                "Note: text8 (the talk's corpus) is not available here "
-                f"({str(exc).splitlines()[0]}).\n"
+                "Note: text8 (the talk's corpus) is not available here; tried:\n  "
+                + ("\n  ".join(tried) if tried else str(exc).splitlines()[0]) + "\n"
                 "Falling back to movie_reviews (1.3M words). To use text8, put text8.zip in the data "
-                "cache or set WORKSHOP_DATA_MIRROR; to use your own text, set "
+                "cache (data/corpora/) or set WORKSHOP_DATA_MIRROR; to use your own text, set "
                 f"{CORPUS_ENV}=/path/to/text.txt or assign `corpus` a path."
             )
         return "movie_reviews"
@@ -457,12 +458,16 @@ def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Pa
     Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     n = min(int(n), len(vocab) - 1)
     if n < 5:
         raise Word2VecError(f"t-SNE needs at least 5 words; the vocabulary has {len(vocab) - 1} besides UNK.")
-    points = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed,
-                  max_iter=max_iter).fit_transform(normalize(embeddings[1:n + 1]))
+    tsne = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed, max_iter=max_iter)
+    # one thread: for a few hundred points OpenMP threads only add overhead, and on a busy
+    # machine they spin-wait (measured on 2 busy cores: 29 s with threads, 1.5 s with one)
+    with threadpool_limits(limits=1):
+        points = tsne.fit_transform(normalize(embeddings[1:n + 1]))
     size = 18 if n > 200 else 10
     fig, ax = plt.subplots(figsize=(size, size))
     ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5)

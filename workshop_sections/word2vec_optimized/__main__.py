@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=5, help="drop words seen fewer times")
     p.add_argument("--subsample", type=float, default=1e-3, help="frequent-word subsampling threshold t (0: off)")
     p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (falls linearly)")
-    p.add_argument("--batch-centers", type=int, default=None, help="centre words per compiled step")
+    p.add_argument("--batch-pairs", type=int, default=16384, help="(centre, context) pairs per compiled step")
+    p.add_argument("--neg-group", type=int, default=4, help="neighbouring centres that share their negatives")
+    p.add_argument("--neg-shared", type=int, default=None, help="negatives drawn per group (default 4 x negatives)")
     p.add_argument("--max-words", type=int, default=None, help="use only the first N words of the corpus")
     p.add_argument("--max-vocab", type=int, default=None, help="keep at most N words in the vocabulary")
     p.add_argument("--seed", type=int, default=0)
@@ -45,14 +47,14 @@ def main(argv=None) -> int:
     config.quiet_tensorflow()
     from . import word2vec_fast as w2v
 
-    extra = {} if args.batch_centers is None else {"batch_centers": args.batch_centers}
     try:
         emb, metrics = w2v.train_embeddings(
             args.corpus if len(args.corpus) > 1 else args.corpus[0], epochs=args.epochs, dim=args.dim,
             window=args.window, negatives=args.negatives, min_count=args.min_count, out_dir=args.out,
             subsample=args.subsample, lr=args.lr, max_words=args.max_words, max_vocab=args.max_vocab,
             seed=args.seed, evaluate=not args.no_eval, restrict_vocab=args.restrict_vocab,
-            progress=not args.quiet, **extra)
+            progress=not args.quiet, batch_pairs=args.batch_pairs,
+            neg_group=args.neg_group, neg_shared=args.neg_shared)
     except (w2v.Word2VecError, data.DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -48,7 +48,7 @@ from .. import config, data
 
 SECTION = "word2vec_optimized"
 DEFAULTS = dict(epochs=5, dim=128, window=5, negatives=5, min_count=5, subsample=1e-3,
-                lr=0.025, min_lr=0.0001, batch_centers=2048)
+                lr=0.025, min_lr=0.0001, batch_pairs=16384)
 QUICK = dict(epochs=1, dim=64, max_words=400_000)
 
 
@@ -619,11 +619,23 @@ class Word2Vec:
 
     ``emb`` holds the input (word) vectors, ``out`` the output (context) weights. Use
     :meth:`train`, then :meth:`embeddings` for an :class:`Embeddings`.
+
+    How a step works (all of it compiled with XLA, many steps per call):
+
+    * the centre words of a chunk are grouped by their drawn window size ``b`` (1..window),
+      so each batch is a dense ``[centres, 2b]`` matrix of contexts with no padding;
+    * each centre's vector is gathered once and scored against all its contexts;
+    * negatives are drawn per group of ``neg_group`` neighbouring centres
+      (``neg_shared`` of them, shared by the group: a small matrix product), each weighted
+      so the expected gradient equals word2vec's ``negatives`` per (centre, context) pair;
+    * the updates are scatter-added into the two matrices, each row's summed update scaled
+      by ``min(1, max_row_updates / its count in the batch)``.
     """
 
     def __init__(self, vocab: Vocab, dim: int = 128, window: int = 5, negatives: int = 5,
-                 seed: int = 0, batch_centers: int = 2048, chunk_words: int = 1 << 18,
-                 max_row_updates: float = 10.0, neg_per_center: int | None = None, jit: bool = True):
+                 seed: int = 0, batch_pairs: int = 16384, chunk_words: int = 1 << 18,
+                 max_row_updates: float = 10.0, neg_group: int = 4, neg_shared: int | None = None,
+                 jit: bool = True):
         import tensorflow as tf
 
         _set_threads()
@@ -633,92 +645,114 @@ class Word2Vec:
         check_negatives(negatives, len(vocab))
         self.vocab, self.dim, self.window, self.negatives = vocab, int(dim), int(window), int(negatives)
         self.seed = int(seed)
-        self.batch_centers = int(batch_centers)
+        self.batch_pairs = int(batch_pairs)
         self.chunk_words = int(chunk_words)
         self.max_row_updates = float(max_row_updates)
-        # negatives drawn per centre word, each weighted so the expected gradient equals
-        # `negatives` per (centre, context) pair
-        self.neg_per_center = int(neg_per_center or max(self.negatives, 2 * self.negatives))
+        self.neg_group = int(neg_group)
+        self.neg_shared = int(neg_shared or 4 * self.negatives)
+        if self.neg_shared >= len(vocab):
+            self.neg_shared = max(1, len(vocab) - 1)
         V = len(vocab)
         rng = np.random.default_rng(self.seed)
         self.emb = tf.Variable(((rng.random((V, self.dim), dtype=np.float32) - 0.5) / self.dim), name="emb")
         self.out = tf.Variable(tf.zeros([V, self.dim]), name="out")
         self.table = tf.Variable(unigram_table(vocab.counts), trainable=False, name="unigram_table")
-        self._fn = tf.function(self._train_chunk, jit_compile=jit, reduce_retracing=True)
+        self._fn = tf.function(self._train_bucket, jit_compile=jit)
         self.history: list = []
 
-    # -- the compiled step: a loop over the batches of one chunk
-    def _train_chunk(self, centers, contexts, lrs, n_batches, seed):
+    def centers_per_batch(self, span: int) -> int:
+        """Centres per batch for window size ``span``: about ``batch_pairs`` pairs, whole groups."""
+        G = self.neg_group
+        return max(G, (self.batch_pairs // (2 * span)) // G * G)
+
+    # -- the compiled step: a loop over the batches of one window size
+    def _train_bucket(self, centers, contexts, lrs, n_batches, seed):
         import tensorflow as tf
 
-        B, W2 = self.batch_centers, 2 * self.window
-        Kc = self.neg_per_center
+        Bb, J = centers.shape[1], contexts.shape[2]
+        G, Kg = self.neg_group, self.neg_shared
+        N = Bb // G
+        d = self.dim
         V = tf.shape(self.emb)[0]
         table_size = tf.shape(self.table)[0]
         T = self.max_row_updates
+        neg_scale = self.negatives / Kg
         loss_sum = tf.constant(0.0)
         pairs_sum = tf.constant(0.0)
         for s in tf.range(n_batches):
-            c = centers[s]  # [B]
-            x = contexts[s]  # [B, 2W]
+            c = centers[s]  # [Bb]
+            x = contexts[s]  # [Bb, J]
             lr = lrs[s]
-            mask = tf.cast(x >= 0, tf.float32)
-            n_ctx = tf.reduce_sum(mask, axis=1)  # [B]
+            valid = x >= 0
+            mask = tf.cast(valid, tf.float32)
+            n_ctx = tf.reduce_sum(mask, axis=1)  # [Bb]
             x = tf.maximum(x, 0)
-            r = tf.random.stateless_uniform([B, Kc], seed=tf.stack([seed, tf.cast(s, tf.int32)]),
+            r = tf.random.stateless_uniform([N, Kg], seed=tf.stack([seed, tf.cast(s, tf.int32)]),
                                             minval=0, maxval=table_size, dtype=tf.int32)
-            neg = tf.gather(self.table, r)  # [B, Kc]
-            hit = tf.reduce_any(tf.equal(neg[:, :, None], x[:, None, :]) & (mask[:, None, :] > 0), axis=2)
-            neg_w = tf.where(hit, 0.0, 1.0) * (n_ctx * (self.negatives / Kc))[:, None]
-            ids = tf.concat([x, neg], axis=1)  # [B, J]
-            weights = tf.concat([mask, neg_w], axis=1)  # [B, J]
-            labels = tf.concat([tf.ones([B, W2]), tf.zeros([B, Kc])], axis=1)
-            v = tf.gather(self.emb, c)  # [B, d]
-            u = tf.gather(self.out, ids)  # [B, J, d]
-            logits = tf.einsum("bd,bjd->bj", v, u)
-            sig = tf.sigmoid(logits)
-            g = (labels - sig) * weights * lr  # [B, J]
-            dv = tf.einsum("bj,bjd->bd", g, u)
-            du = g[:, :, None] * v[:, None, :]
-            # scale each row's summed update by min(1, T / how often it occurs in the batch)
+            neg = tf.gather(self.table, r)  # [N, Kg]
+            v = tf.gather(self.emb, c)  # [Bb, d]
+            u = tf.gather(self.out, x)  # [Bb, J, d]
+            un = tf.gather(self.out, neg)  # [N, Kg, d]
+            vg = tf.reshape(v, [N, G, d])
+            lp = tf.einsum("bd,bjd->bj", v, u)  # positives
+            ln = tf.einsum("ngd,nkd->ngk", vg, un)  # negatives
+            # a negative that is one of the centre's true contexts does not count
+            xg = tf.reshape(tf.where(valid, x, -1), [N, G, 1, J])
+            hit = tf.reduce_any(tf.equal(neg[:, None, :, None], xg), axis=3)  # [N, G, Kg]
+            wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * neg_scale, [N, G, 1])
+            gp = (1.0 - tf.sigmoid(lp)) * mask * lr  # [Bb, J]
+            gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
+            dv = tf.einsum("bj,bjd->bd", gp, u) + tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un), [Bb, d])
+            du_p = gp[:, :, None] * v[:, None, :]  # [Bb, J, d]
+            du_n = tf.einsum("ngk,ngd->nkd", gn, vg)  # [N, Kg, d]
+            # scale each row's summed update by min(1, T / how often the row occurs in the batch)
             active = tf.cast(n_ctx > 0, tf.float32)
             cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], active)
             sc_c = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_c, c), 1.0))
-            flat = tf.reshape(ids, [-1])
-            cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), flat[:, None], tf.reshape(tf.cast(weights > 0, tf.float32), [-1]))
+            ids = tf.concat([tf.reshape(x, [-1]), tf.reshape(neg, [-1])], axis=0)
+            used = tf.concat([tf.reshape(mask, [-1]), tf.ones([N * Kg])], axis=0)
+            cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], used)
             sc_o = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_o, ids), 1.0))
+            upd = tf.concat([tf.reshape(du_p, [-1, d]), tf.reshape(du_n, [-1, d])], axis=0)
             self.emb.scatter_nd_add(c[:, None], dv * sc_c[:, None])
-            self.out.scatter_nd_add(ids[:, :, None], du * sc_o[:, :, None])
-            # loss per positive pair: -log s(pos) - sum w log s(-neg)
-            ll = tf.math.log_sigmoid(tf.where(labels > 0, logits, -logits)) * weights
-            loss_sum += -tf.reduce_sum(ll)
+            self.out.scatter_nd_add(ids[:, None], upd * sc_o[:, None])
+            # loss per positive pair: -log s(pos) - sum_neg w log s(-neg)
+            loss_sum += -(tf.reduce_sum(tf.math.log_sigmoid(lp) * mask) + tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn))
             pairs_sum += tf.reduce_sum(mask)
         return loss_sum, pairs_sum
 
-    def _chunks(self, ids: np.ndarray, keep: np.ndarray, rng: np.random.Generator, epoch: int, epochs: int,
-                lr: float, min_lr: float):
-        """Per chunk of raw words: subsampled, windowed, padded to whole batches, with the
-        learning rate of each batch (linear decay over all words of all epochs)."""
-        n = len(ids)
-        B, W = self.batch_centers, self.window
-        S = -(-self.chunk_words // B)
-        total = float(n) * epochs
-        for start in range(0, n, self.chunk_words):
-            raw = ids[start:start + self.chunk_words]
-            pos = np.flatnonzero(rng.random(len(raw)) < keep[raw])
-            centers, ctx = window_matrix(raw[pos], W, rng)
-            has = (ctx >= 0).any(axis=1)
-            centers, ctx, pos = centers[has], ctx[has], pos[has]
-            nb = -(-len(centers) // B)
-            cpad = np.zeros(S * B, np.int32)
-            xpad = np.full((S * B, 2 * W), -1, np.int32)
-            cpad[:len(centers)] = centers
-            xpad[:len(centers)] = ctx
-            first = pos[::B] if len(pos) else np.zeros(0, np.int64)
-            progress = (epoch * n + start + first) / total
-            lrs = np.zeros(S, np.float32)
-            lrs[:nb] = np.maximum(lr * (1.0 - progress), min_lr)
-            yield (cpad.reshape(S, B), xpad.reshape(S, B, 2 * W), lrs, nb, len(raw))
+    def _chunk_batches(self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator,
+                       lr_start: float, lr_end: float):
+        """The batches of one chunk of raw words: subsampled, each centre with a window size
+        drawn in 1..window, grouped by that size into dense ``[centres, 2b]`` matrices.
+        Yields ``(centers [S, Bb], contexts [S, Bb, 2b], lrs [S], n_batches)``."""
+        W = self.window
+        sub = raw[rng.random(len(raw)) < keep[raw]]
+        n = len(sub)
+        if n < 2:
+            return
+        spans = rng.integers(1, W + 1, size=n)
+        for b in range(1, W + 1):
+            rows = np.flatnonzero(spans == b)
+            if len(rows) == 0:
+                continue
+            offs = np.array(window_offsets(b))
+            idx = rows[:, None] + offs[None, :]
+            ok = (idx >= 0) & (idx < n)
+            ctx = np.where(ok, sub[np.clip(idx, 0, n - 1)], -1).astype(np.int32)
+            Bb = self.centers_per_batch(b)
+            S = max(1, -(-(self.chunk_words // W) // Bb))  # batches per call (fixed shape)
+            per_call = S * Bb
+            for s0 in range(0, len(rows), per_call):
+                m = min(per_call, len(rows) - s0)
+                nb = -(-m // Bb)
+                cpad = np.zeros(per_call, np.int32)
+                xpad = np.full((per_call, 2 * b), -1, np.int32)
+                cpad[:m] = sub[rows[s0:s0 + m]]
+                xpad[:m] = ctx[s0:s0 + m]
+                frac = (s0 + np.arange(S) * Bb) / len(rows)
+                lrs = (lr_start + (lr_end - lr_start) * frac).astype(np.float32)
+                yield cpad.reshape(S, Bb), xpad.reshape(S, Bb, 2 * b), lrs, nb
 
     def train(self, ids, epochs: int = 1, lr: float = 0.025, min_lr: float = 0.0001,
               subsample: float | None = 1e-3, progress: bool = True, desc: str = "word2vec",
@@ -740,26 +774,32 @@ class Word2Vec:
             raise Word2VecError(f"epochs must be at least 1, got {epochs}.")
         keep = subsample_keep_prob(self.vocab.counts, subsample)
         rng = np.random.default_rng(self.seed + 1)
-        total_words = len(ids) * epochs
+        n = len(ids)
+        total_words = n * epochs
         losses = []
         done = 0
         bar = tqdm(total=total_words, unit="w", unit_scale=True, desc=desc, disable=not progress,
                    dynamic_ncols=True, smoothing=0.1)
         start = time.perf_counter()
         step = 0
+        lr_at = lambda words: max(lr * (1.0 - words / total_words), min_lr)  # noqa: E731
         try:
             for epoch in range(epochs):
-                for centers, ctx, lrs, nb, nraw in self._chunks(ids, keep, rng, epoch, epochs, lr, min_lr):
-                    if nb:
-                        loss, pairs = self._fn(tf.constant(centers), tf.constant(ctx), tf.constant(lrs),
-                                               tf.constant(nb, tf.int32), tf.constant(self.seed * 7919 + step, tf.int32))
+                for s0 in range(0, n, self.chunk_words):
+                    raw = ids[s0:s0 + self.chunk_words]
+                    loss = pairs = 0.0
+                    for centers, ctx, lrs, nb in self._chunk_batches(raw, keep, rng, lr_at(done), lr_at(done + len(raw))):
+                        l_, p_ = self._fn(tf.constant(centers), tf.constant(ctx), tf.constant(lrs),
+                                          tf.constant(nb, tf.int32), tf.constant((self.seed * 7919 + step) % (2**31 - 1), tf.int32))
                         step += 1
-                        pairs = float(pairs)
-                        losses.append(float(loss) / max(pairs, 1.0))
-                    done += nraw
-                    bar.update(nraw)
+                        loss += float(l_)
+                        pairs += float(p_)
+                    if pairs:
+                        losses.append(loss / pairs)
+                    done += len(raw)
+                    bar.update(len(raw))
                     if losses:
-                        bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lrs[max(nb - 1, 0)]:.4f}", refresh=False)
+                        bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr_at(done):.4f}", refresh=False)
                     if callback is not None:
                         callback(done, losses)
         finally:
@@ -778,14 +818,15 @@ class Word2Vec:
 # =========================================================================== one call
 def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, window: int = 5,
                      negatives: int = 5, min_count: int = 5, out_dir=None, subsample: float = 1e-3,
-                     lr: float = 0.025, min_lr: float = 0.0001, batch_centers: int = 2048,
+                     lr: float = 0.025, min_lr: float = 0.0001, batch_pairs: int = 16384,
                      max_words: int | None = None, max_vocab: int | None = None, seed: int = 0,
                      evaluate: bool = True, restrict_vocab: int = 30000, progress: bool = True,
-                     write_vec: bool = True) -> tuple[Embeddings, dict]:
+                     write_vec: bool = True, **trainer_options) -> tuple[Embeddings, dict]:
     """Build the vocabulary, train, evaluate analogies, and (with ``out_dir``) write
     ``vectors.vec``, ``vectors.npz``, ``vocab.tsv`` and ``metrics.json`` there.
 
     ``corpus``: a name/path or a list of them (several corpora are concatenated).
+    ``trainer_options`` go to :class:`Word2Vec` (``neg_group``, ``neg_shared``, ...).
     Returns ``(embeddings, metrics)``.
     """
     t0 = time.perf_counter()
@@ -796,7 +837,8 @@ def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, wi
     check_corpus(ids, window)
     check_negatives(negatives, len(vocab))
     t_vocab = time.perf_counter() - t0
-    model = Word2Vec(vocab, dim=dim, window=window, negatives=negatives, seed=seed, batch_centers=batch_centers)
+    model = Word2Vec(vocab, dim=dim, window=window, negatives=negatives, seed=seed, batch_pairs=batch_pairs,
+                     **trainer_options)
     res = model.train(ids, epochs=epochs, lr=lr, min_lr=min_lr, subsample=subsample, progress=progress)
     emb = model.embeddings()
     metrics = {
@@ -859,3 +901,89 @@ def load_or_train(corpus="movie_reviews", out_dir=None, quick: bool | None = Non
     emb.save(out)
     (out / "train_info.json").write_text(json.dumps(dict(metrics, quick=quick, fallback=True), indent=2) + "\n")
     return emb
+
+
+# =========================================================================== notebook helpers
+def available_corpora(wanted: Sequence[str] = ("movie_reviews", "news20")) -> list:
+    """The corpora of ``wanted`` that can be had here (news20 comes only from a mirror)."""
+    out = []
+    for name in wanted:
+        try:
+            data.corpus_path(name)
+            out.append(name)
+        except data.DataError as exc:
+            print(f"({name} is not available, training without it: {str(exc).splitlines()[0]})")
+    if not out:
+        raise data.CorpusError(f"None of the corpora {list(wanted)} is available: run `make data`.")
+    return out
+
+
+def show_analogies(emb: Embeddings, triples, k: int = 1) -> None:
+    """Print ``a : b :: c : ?`` for each triple (words missing from the vocabulary are said so)."""
+    for a, b, c in triples:
+        try:
+            print(f"{a:>10} : {b:<10} :: {c:>10} : {emb.analogy(a, b, c)}")
+        except UnknownWordError as exc:
+            print(f"{a:>10} : {b:<10} :: {c:>10} : (skipped: {exc})")
+
+
+def show_evaluation(ev: dict) -> None:
+    """Print analogy accuracy overall, semantic, syntactic and per section."""
+    def pct(x):
+        return "n/a" if x is None else f"{100 * x:.1f}%"
+
+    print(f"analogy accuracy: overall {pct(ev['overall'])}, semantic {pct(ev['semantic'])} "
+          f"({ev['semantic_total']} questions), syntactic {pct(ev['syntactic'])} ({ev['syntactic_total']} questions); "
+          f"{ev['skipped']} questions skipped (a word outside the {ev['restrict_vocab']:,} most frequent)")
+    for sec, s in ev["sections"].items():
+        print(f"  {sec:<28} {s['correct']:>5} / {s['total']:<5} {100 * s['accuracy']:5.1f}%")
+
+
+def write_tensorboard(log_dir, losses: Sequence[float], metrics: dict | None = None) -> Path:
+    """The loss of each chunk (and the headline metrics as text) as TensorBoard scalars."""
+    import tensorflow as tf
+
+    log_dir = Path(log_dir)
+    writer = tf.summary.create_file_writer(str(log_dir))
+    with writer.as_default():
+        for i, loss in enumerate(losses):
+            tf.summary.scalar("loss_per_pair", loss, step=i)
+        for key, value in (metrics or {}).items():
+            if isinstance(value, (int, float)) and value is not None:
+                tf.summary.scalar(f"metrics/{key}", float(value), step=0)
+    writer.flush()
+    writer.close()
+    return log_dir
+
+
+def check_my_analogy(fn, emb: Embeddings, triples=None) -> bool:
+    """The exercise's check: ``fn(a, b, c)`` must answer like :meth:`Embeddings.analogy`."""
+    triples = triples or [("man", "woman", "he"), ("good", "better", "bad"), ("big", "bigger", "small"),
+                          ("actor", "actress", "he")]
+    triples = [t for t in triples if all(w in emb for w in t)][:3]
+    if not callable(fn):
+        print(f"Not yet: my_analogy should be a function of (a, b, c), got {type(fn).__name__}.")
+        return False
+    if not triples:
+        print("Not yet: none of the check words is in this vocabulary (train on a bigger corpus).")
+        return False
+    for a, b, c in triples:
+        expected = emb.analogy(a, b, c)
+        try:
+            got = fn(a, b, c)
+        except Exception as exc:  # the attendee's code: report, never crash
+            print(f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) raised {type(exc).__name__}: {exc}")
+            return False
+        if not isinstance(got, str):
+            print(f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) should return a word (str), got {type(got).__name__}: {got!r}.")
+            return False
+        if got in (a, b, c):
+            print(f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) returned {got!r}, one of the question's words: exclude a, b and c.")
+            return False
+        if got != expected:
+            print(f"Not yet: for {a} : {b} :: {c} : ? expected {expected!r}, got {got!r}. "
+                  "Use the normalised vectors (emb.normalized), b - a + c, cosine similarity.")
+            return False
+    print(f"Correct! my_analogy agrees with emb.analogy on {len(triples)} questions, e.g. "
+          f"{triples[0][0]} : {triples[0][1]} :: {triples[0][2]} : {emb.analogy(*triples[0])}.")
+    return True

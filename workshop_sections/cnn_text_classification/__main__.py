@@ -1,0 +1,145 @@
+"""Benchmark Kim's CNN variants and the TF-IDF baseline on MR, the way Kim (2014) compared them.
+
+    python -m workshop_sections.cnn_text_classification --init random --seeds 3
+    python -m workshop_sections.cnn_text_classification --init random --init word2vec-tuned --folds 10 --seeds 1
+    python -m workshop_sections.cnn_text_classification --init all --folds 10 --fold-ids 0-4 \\
+        --vectors artifacts/cnn_text_classification/vectors_mr_news20/vectors.vec
+
+Without ``--folds`` it uses the notebook's fixed split (fold 1 of 10); with ``--folds K``
+every variant runs on the same K stratified folds (``--fold-ids`` picks some of them). It
+prints mean and standard deviation of test accuracy and training seconds, the standard
+error over folds, the paired difference of each word2vec variant from CNN-rand on the
+folds both ran, and writes them to ``<out>/metrics.json`` (merged with earlier variants;
+default ``artifacts/cnn_text_classification/benchmark``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+
+def _fold_ids(text: str | None, folds: int) -> list[int] | None:
+    """'0-4' or '0,3,7' (0-based) -> list; None -> all folds."""
+    if not text:
+        return None
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out.extend(range(int(a), int(b) + 1))
+        else:
+            out.append(int(part))
+    bad = [i for i in out if not 0 <= i < folds]
+    if bad:
+        raise SystemExit(f"--fold-ids {text}: fold numbers run from 0 to {folds - 1} (got {bad})")
+    return out
+
+
+def table(variants: dict) -> str:
+    from .text_cnn import paired_difference
+
+    lines = [f"{'variant':<16} {'runs':>4} {'folds':>5} {'test acc mean':>13} {'std':>5} {'fold SE':>7} "
+             f"{'train s mean':>12} {'std':>6}", "-" * 78]
+    for name, v in variants.items():
+        se = v.get("fold_sem", float("nan"))
+        lines.append(f"{name:<16} {len(v['runs']):>4} {len(v['fold_ids']):>5} {100 * v['mean_accuracy']:12.2f}% "
+                     f"{100 * v['std_accuracy']:5.2f} {'-' if math.isnan(se) else f'{100 * se:.2f}':>7} "
+                     f"{v['mean_seconds']:12.1f} {v['std_seconds']:6.1f}")
+    base = variants.get("random")
+    if base:
+        for name, v in variants.items():
+            if name == "random":
+                continue
+            d = paired_difference(v, base)
+            if d:
+                lines.append(f"{name} - random on the same {d[2]} folds: {100 * d[0]:+.2f} points "
+                             f"(standard error {100 * d[1]:.2f})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from workshop_sections import config
+
+    p = argparse.ArgumentParser(prog="python -m workshop_sections.cnn_text_classification",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--init", action="append", default=None,
+                   help="random | word2vec-static | word2vec-tuned | tfidf | all (repeat or comma-separate)")
+    p.add_argument("--seeds", type=int, default=3, help="training seeds per split (default 3; tfidf runs once)")
+    p.add_argument("--folds", type=int, default=None, help="k-fold cross-validation (Kim: 10); default one fixed split")
+    p.add_argument("--fold-ids", default=None, help="only these folds, 0-based: '0-4' or '0,2,5'")
+    p.add_argument("--vectors", default=None, help="a word2vec .vec file (default: the word2vec_optimized section's)")
+    p.add_argument("--epochs", type=int, default=10, help="most epochs per run (early stopping on dev; default 10)")
+    p.add_argument("--limit", type=int, default=None, help="use only this many MR sentences (smoke tests)")
+    p.add_argument("--out", default=None, help="folder of metrics.json (default artifacts/cnn_text_classification/benchmark)")
+    args = p.parse_args(argv)
+
+    cfg = config.setup(verbose=False)
+    from . import text_cnn as tc
+
+    inits = []
+    for item in args.init or ["random"]:
+        for name in item.split(","):
+            name = name.strip()
+            inits.extend(tc.VARIANTS if name == "all" else [name])
+    unknown = [n for n in inits if n not in tc.VARIANTS]
+    if unknown:
+        p.error(f"unknown --init {', '.join(unknown)}: use {' | '.join(tc.VARIANTS)} | all")
+    if args.seeds < 1:
+        p.error("--seeds must be 1 or more")
+    folds = args.folds or 10
+    if args.folds is not None and args.folds < 2:
+        p.error("--folds must be 2 or more")
+    fold_ids = _fold_ids(args.fold_ids, folds) if args.folds else [0]
+    fold_ids = fold_ids if fold_ids is not None else list(range(folds))
+
+    vectors = None
+    if any(n.startswith("word2vec") for n in inits):
+        try:
+            vectors = tc.load_vectors(args.vectors)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"word2vec vectors: {vectors!r} from {args.vectors or 'the word2vec_optimized section'}")
+
+    out = Path(args.out) if args.out else cfg.artifacts(tc.SECTION) / "benchmark"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "metrics.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    protocol = {"folds": folds, "cross_validation": bool(args.folds), "seeds": args.seeds, "epochs": args.epochs,
+                "limit": args.limit, "vectors": args.vectors, "split_seed": tc.SPLIT_SEED}
+    if saved.get("protocol") and {k: saved["protocol"].get(k) for k in ("folds", "cross_validation", "limit")} != \
+            {k: protocol[k] for k in ("folds", "cross_validation", "limit")}:
+        saved = {}  # a different protocol: start a fresh table rather than mix them
+    variants = saved.get("variants", {})
+    runs: dict[str, list] = {n: [] for n in inits}
+    what = f"{len(fold_ids)} of {folds} folds" if args.folds else f"the fixed split (fold 1 of {folds})"
+    print(f"MR, {what}, {args.seeds} seed(s) per CNN, variants: {', '.join(inits)}")
+    start = time.perf_counter()
+    for fold in fold_ids:  # fold-major, so an interrupted run still compares variants on the same folds
+        split = tc.load_split(fold=fold, folds=folds, limit=args.limit)
+        for name in inits:
+            for seed in range(1 if name == "tfidf" else args.seeds):
+                if name == "tfidf":
+                    r = tc.tfidf_baseline(split)
+                else:
+                    r = tc.train_cnn(split, init=name, vectors=vectors, epochs=args.epochs, seed=seed,
+                                     progress=False, verbose=False)
+                runs[name].append({"fold": fold, "seed": seed, "test_accuracy": r.test_accuracy,
+                                   "dev_accuracy": r.dev_accuracy, "seconds": r.seconds, "epochs": r.epochs})
+                print(f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
+                      f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s  {r.epochs} epochs", flush=True)
+            variants[name] = tc.summarize(name, runs[name], folds)
+        config.write_metrics("", {"protocol": protocol, "variants": variants,
+                                  "elapsed_seconds": time.perf_counter() - start}, artifacts=out)
+    print()
+    print(table({n: variants[n] for n in tc.VARIANTS if n in variants}))
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
