@@ -591,7 +591,8 @@ def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int =
     if progress:
         callbacks.append(EpochProgress(epochs, desc=f"CNN {init}"))
     start = time.perf_counter()
-    hist = model.fit(train_batches.as_dataset(), validation_data=dev_batches.as_dataset(), epochs=epochs, callbacks=callbacks, verbose=0)
+    hist = model.fit(train_batches.as_dataset(), validation_data=dev_batches.as_dataset(), epochs=epochs, callbacks=callbacks, verbose=0,
+                     shuffle=False)  # BucketBatches shuffles itself
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     val = history.get("val_accuracy", [0.0])

@@ -23,7 +23,6 @@ import collections
 import difflib
 import inspect
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

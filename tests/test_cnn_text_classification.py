@@ -1,0 +1,275 @@
+"""Unit tests of the cnn_text_classification section (text_cnn.py and its CLI)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from workshop_sections.cnn_text_classification import text_cnn as tc
+from workshop_sections.cnn_text_classification.__main__ import _fold_ids, main as cli_main
+
+
+# --------------------------------------------------------------------------- helpers
+def read_vec(path):
+    """Test-only fallback reader of the word2vec text format (the section uses word2vec_fast)."""
+    try:
+        from workshop_sections.word2vec_optimized import word2vec_fast
+    except ImportError:
+        word2vec_fast = None
+    if word2vec_fast is not None:
+        return word2vec_fast.load_vec(path)
+
+    class Emb:
+        pass
+
+    lines = path.read_text().splitlines()[1:]
+    emb = Emb()
+    emb.words = [ln.split()[0] for ln in lines]
+    emb.vectors = np.array([[float(x) for x in ln.split()[1:]] for ln in lines], dtype=np.float32)
+    return emb
+
+
+@pytest.fixture
+def vec_file(tmp_path):
+    rng = np.random.default_rng(1)
+    words = ["good", "bad", "film", "boring", "great"]
+    vectors = rng.normal(0, 0.3, size=(len(words), 6)).astype(np.float32)
+    path = tmp_path / "tiny.vec"
+    path.write_text(f"{len(words)} 6\n" + "".join(
+        w + " " + " ".join(f"{x:.6f}" for x in v) + "\n" for w, v in zip(words, vectors)))
+    return path, dict(zip(words, vectors))
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier():
+    vocab = tc.build_vocab([["good", "film"], ["bad", "film"], ["great", "fun", "good"]])
+    tc.keras.utils.set_random_seed(0)
+    model = tc.build_model(len(vocab), embed_dim=8, maps=4)
+    return tc.TextClassifier(model, vocab)
+
+
+# --------------------------------------------------------------------------- tokenisation
+def test_clean_str_splits_contractions_and_punctuation_like_kim():
+    assert tc.tokenize("Isn't it great? A gripping, beautifully-shot film!") == \
+        ["is", "n't", "it", "great", "?", "a", "gripping", ",", "beautifully", "shot", "film", "!"]
+    assert tc.tokenize("the director's film (2002) we've seen") == \
+        ["the", "director", "'s", "film", "(", "2002", ")", "we", "'ve", "seen"]
+    assert tc.clean_str("  MIXED   Case \t text ") == "mixed case text"
+
+
+def test_tokenize_folds_accents_repairs_mojibake_and_drops_other_scripts():
+    assert tc.tokenize("très naïve café") == ["tres", "naive", "cafe"]
+    assert tc.tokenize("the clichÃ©s disappear") == ["the", "cliches", "disappear"]  # UTF-8 read as Latin-1
+    assert tc.tokenize("映画 ok") == ["ok"]
+    assert tc.tokenize("") == [] and tc.tokenize("...") == []
+    with pytest.raises(TypeError, match="expected a string"):
+        tc.clean_str(None)
+
+
+# --------------------------------------------------------------------------- vocabulary + padding
+def test_vocab_reserves_pad_and_unk_and_orders_by_frequency():
+    vocab = tc.build_vocab([["b", "a", "a"], ["c", "a", "b"]])
+    assert vocab.words == ["<pad>", "<unk>", "a", "b", "c"]
+    assert vocab.encode(["a", "zzz", "c"]) == [2, 1, 4]
+    assert vocab.decode([2, 3, 0, 0]) == ["a", "b"]
+    assert "a" in vocab and "zzz" not in vocab
+    assert tc.build_vocab([["b", "a", "a"]], min_count=2).words == ["<pad>", "<unk>", "a"]
+    again = tc.Vocab.from_json(json.loads(json.dumps(vocab.to_json())))
+    assert again.words == vocab.words
+
+
+def test_vocab_extra_words_are_appended_once_and_capped():
+    vocab = tc.build_vocab([["a", "b"]], extra_words=["b", "x", "y", "z"], max_extra=2)
+    assert vocab.words == ["<pad>", "<unk>", "a", "b", "x", "y"]
+    assert "x" not in vocab.counts  # extra words are not training words
+
+
+def test_pad_truncates_and_zero_pads():
+    x = tc.pad([[5, 6, 7], [1], []], max_len=2)
+    assert x.dtype == np.int32 and x.tolist() == [[5, 6], [1, 0], [0, 0]]
+    assert tc.pad([[3, 4]], max_len=4).tolist() == [[3, 4, 0, 0]]
+    with pytest.raises(ValueError):
+        tc.pad([[1]], max_len=0)
+
+
+def test_bucketed_batches_pad_to_the_smallest_bucket_and_keep_every_sentence():
+    assert tc.bucket_lengths(56) == [8, 16, 24, 32, 40, 48, 56]
+    ids = [[1] * n for n in (3, 9, 20, 56, 80)]
+    b = tc.BucketBatches(ids, np.arange(5), batch_size=2, max_len=56, shuffle=True, seed=0)
+    shapes = {}
+    for i in range(len(b)):
+        x, y = b[i]
+        for row, label in zip(x, y):
+            shapes[int(label)] = x.shape[1]
+            assert int(row.sum()) == min(len(ids[label]), 56)  # the ids survive, padding is zero
+    assert shapes == {0: 8, 1: 16, 2: 24, 3: 56, 4: 56}
+    assert sorted(b.order().tolist()) == [0, 1, 2, 3, 4]
+
+
+# --------------------------------------------------------------------------- splits
+def test_split_indices_are_disjoint_stratified_and_fixed():
+    labels = np.array([0, 1] * 100)
+    tr, dv, te = tc.split_indices(labels, fold=3, folds=10)
+    assert len(set(tr) | set(dv) | set(te)) == 200 and len(tr) + len(dv) + len(te) == 200
+    assert len(te) == 20 and labels[te].mean() == 0.5
+    again = tc.split_indices(labels, fold=3, folds=10)
+    assert all((a == b).all() for a, b in zip((tr, dv, te), again))
+    tests = np.concatenate([tc.split_indices(labels, fold=k, folds=5)[2] for k in range(5)])
+    assert sorted(tests.tolist()) == list(range(200))  # k folds: every example tested once
+    with pytest.raises(ValueError, match="fold must be between"):
+        tc.split_indices(labels, fold=10, folds=10)
+
+
+def test_load_split_quick_subset_is_balanced():
+    s = tc.load_split(limit=400)
+    assert len(s.train_texts) + len(s.dev_texts) + len(s.test_texts) == 400
+    assert abs(s.train_labels.mean() - 0.5) < 0.05
+    assert s.train_tokens[0] == tc.tokenize(s.train_texts[0])
+    assert "train" in s.summary()
+
+
+# --------------------------------------------------------------------------- embeddings
+def test_embedding_matrix_known_word_gets_its_vector_unknown_a_random_one(vec_file):
+    path, vectors = vec_file
+    emb = read_vec(path)
+    vocab = tc.build_vocab([["good", "film", "film", "plot"], ["bad", "zzzz"]])
+    matrix, cov = tc.embedding_matrix(vocab, emb, seed=0)
+    assert matrix.shape == (len(vocab), 6) and matrix.dtype == np.float32
+    for w in ("good", "film", "bad"):
+        np.testing.assert_allclose(matrix[vocab.index[w]], vectors[w], atol=1e-5)
+    a = np.sqrt(3) * np.asarray(emb.vectors).std()
+    for w in ("plot", "zzzz", "<unk>"):
+        row = matrix[vocab.index[w]]
+        assert np.all(np.abs(row) <= a + 1e-6) and np.abs(row).sum() > 0
+    assert not np.allclose(matrix[vocab.index["plot"]], matrix[vocab.index["zzzz"]])
+    assert np.all(matrix[0] == 0)  # padding
+    assert (cov.vocab_words, cov.words_found, cov.tokens, cov.tokens_found) == (5, 3, 6, 4)
+    assert "3 of 5" in str(cov)
+    other, _ = tc.embedding_matrix(vocab, emb, seed=1)
+    assert not np.allclose(other[vocab.index["plot"]], matrix[vocab.index["plot"]])  # random, seeded
+
+
+def test_load_vectors_missing_file_says_how_to_make_one(tmp_path):
+    pytest.importorskip("workshop_sections.word2vec_optimized.word2vec_fast")
+    with pytest.raises(FileNotFoundError, match="word2vec_optimized"):
+        tc.load_vectors(tmp_path / "none.vec")
+
+
+# --------------------------------------------------------------------------- the model
+def test_model_output_shape_any_length_and_kim_layers():
+    model = tc.build_model(50, embed_dim=8)
+    for length in (8, 56):
+        out = np.asarray(model(np.ones((4, length), dtype=np.int32)))
+        assert out.shape == (4, 2)
+        np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+    convs = [l for l in model.layers if isinstance(l, tc.layers.Conv1D)]
+    assert sorted(c.kernel_size[0] for c in convs) == [3, 4, 5] and all(c.filters == 100 for c in convs)
+    assert model.get_layer("dropout").rate == 0.5
+    assert isinstance(model.get_layer("softmax").kernel_constraint, tc.keras.constraints.MaxNorm)
+    with pytest.raises(ValueError, match="widest filter"):
+        tc.build_model(50, max_len=4)
+
+
+def test_model_with_pretrained_embeddings_static_and_tuned():
+    matrix = np.random.default_rng(0).normal(size=(20, 6)).astype(np.float32)
+    static = tc.build_model(20, embeddings=matrix, trainable=False)
+    np.testing.assert_allclose(static.get_layer("embedding").get_weights()[0], matrix)
+    assert not static.get_layer("embedding").trainable
+    assert tc.build_model(20, embeddings=matrix, trainable=True).get_layer("embedding").trainable
+    with pytest.raises(ValueError, match="rows"):
+        tc.build_model(21, embeddings=matrix)
+
+
+def test_train_cnn_learns_a_toy_task():
+    rng = np.random.default_rng(0)
+    filler = ["the", "movie", "was", "a", "plot", "and", "it"]
+
+    def sentences(n):
+        texts, labels = [], []
+        for i in range(n):
+            y = i % 2
+            words = list(rng.choice(filler, 6)) + [("great" if y else "awful")]
+            rng.shuffle(words)
+            texts.append(" ".join(words))
+            labels.append(y)
+        return texts, np.array(labels)
+
+    split = tc.Split(*sentences(200), *sentences(40), *sentences(40))
+    r = tc.train_cnn(split, embed_dim=16, epochs=4, patience=4, seed=0, progress=False)
+    assert r.history["loss"][-1] < r.history["loss"][0]
+    assert r.test_accuracy >= 0.9 and r.epochs == 4
+    assert r.classifier.predict("a great movie").label == "positive"
+
+
+# --------------------------------------------------------------------------- predict's bad input
+@pytest.mark.parametrize("bad, match", [("", "empty"), ("   \n", "empty"), ("映画は素晴らしい", "no words"),
+                                        (None, "a str"), (42, "a str")])
+def test_predict_rejects_unusable_input_with_a_clear_error(tiny_classifier, bad, match):
+    with pytest.raises(tc.PredictError, match=match):
+        tiny_classifier.predict(bad)
+
+
+def test_predict_answers_odd_but_usable_input(tiny_classifier):
+    p = tiny_classifier.predict("a gripping, beautifully shot film")
+    assert p.label in tc.LABELS and 0 <= p.p_positive <= 1 and p.known == 1 and not p.truncated
+    oov = tiny_classifier.predict("xqzt blorf")
+    assert oov.known == 0 and "no word is in the vocabulary" in oov.note
+    long = tiny_classifier.predict("good " * 10_000)
+    assert long.truncated and long.tokens == 10_000 and "first 56" in long.note
+    accents = tiny_classifier.predict("très bon film")
+    assert accents.known == 1 and accents.label in tc.LABELS
+    both = tiny_classifier.predict(["good film", "bad film"])
+    assert [type(x) for x in both] == [tc.Prediction] * 2
+    assert len(repr(long)) < 200  # never dumps 10,000 words
+
+
+# --------------------------------------------------------------------------- save and reload
+def test_save_and_reload_give_the_same_predictions(tiny_classifier, tmp_path):
+    texts = ["good film", "bad film", "great fun " * 40, "unknown words only"]
+    before = tiny_classifier.predict_proba(texts)
+    path = tiny_classifier.save(tmp_path / "clf.keras")
+    assert (tmp_path / "clf.vocab.json").exists()
+    again = tc.TextClassifier.load(path)
+    np.testing.assert_allclose(again.predict_proba(texts), before, atol=1e-6)
+    assert again.vocab.words == tiny_classifier.vocab.words and again.max_len == tiny_classifier.max_len
+    (tmp_path / "clf.vocab.json").unlink()
+    with pytest.raises(FileNotFoundError, match="clf.vocab.json"):
+        tc.TextClassifier.load(path)
+    with pytest.raises(ValueError, match=".keras"):
+        tiny_classifier.save(tmp_path / "clf.h5")
+
+
+# --------------------------------------------------------------------------- baseline, exercise, CLI
+def test_tfidf_baseline_beats_chance_on_a_small_slice():
+    split = tc.load_split(limit=1000)
+    r = tc.tfidf_baseline(split, Cs=(1.0, 4.0))
+    assert r.test_accuracy > 0.6 and r.details["C"] in (1.0, 4.0)
+    cm = tc.confusion(r.classifier, split.test_texts, split.test_labels)
+    assert cm.shape == (2, 2) and cm.sum() == len(split.test_texts)
+
+
+def test_check_conv_branch_accepts_the_answer_and_explains_wrong_ones(capsys):
+    assert tc.check_conv_branch(lambda x, w: tc.conv_branch(x, w)) is True
+    assert "Correct" in capsys.readouterr().out
+    assert tc.check_conv_branch(None) is False
+    assert tc.check_conv_branch(lambda x, w: tc.layers.Conv1D(100, w)(x)) is False  # no pooling
+    assert "GlobalMaxPooling1D" in capsys.readouterr().out
+    assert tc.check_conv_branch(lambda x, w: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(100, 3)(x))) is False
+    assert tc.check_conv_branch(lambda x, w: 1 / 0) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_cli_fold_ids_and_tfidf_run(tmp_path, capsys):
+    assert _fold_ids("0-2,5", 10) == [0, 1, 2, 5] and _fold_ids(None, 10) is None
+    with pytest.raises(SystemExit):
+        _fold_ids("12", 10)
+    assert cli_main(["--init", "tfidf", "--folds", "3", "--fold-ids", "0-1", "--limit", "600",
+                     "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "tfidf" in out and "test acc mean" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    v = metrics["variants"]["tfidf"]
+    assert len(v["runs"]) == 2 and 0.5 < v["mean_accuracy"] <= 1 and metrics["protocol"]["folds"] == 3
+    with pytest.raises(SystemExit):
+        cli_main(["--init", "bogus"])
