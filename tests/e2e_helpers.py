@@ -4,9 +4,10 @@ driven by Playwright, and the checks an attendee does by eye.
 What the attendee does, and what the helpers check:
 
 * JupyterLab: log in with the token, open a notebook, Run > Run All Cells, wait until the
-  kernel is idle, read what the page shows (:func:`run_all_cells`, :func:`cell_errors`).
-* TensorBoard: open the scalars dashboard and the projector (:func:`tensorboard_scalar_tags`,
-  :func:`projector_summary`).
+  kernel is idle, read what the page shows (:func:`lab_login`, :func:`open_notebook`,
+  :func:`run_all_cells`, :func:`check_notebook`).
+* TensorBoard: the Scalars tab lists the loss chart, the Projector tab shows the embedding
+  and finds a word of its metadata (:func:`tensorboard_scalars`, :func:`tensorboard_projector`).
 
 Servers are started with :class:`Server` (a new session, so the whole process tree is one
 process group), stopped with SIGTERM, then SIGKILL after a timeout, and :meth:`Server.stop`
@@ -425,9 +426,35 @@ def open_notebook(page, base_url: str, relpath: str, timeout: float = 90.0, navi
                    f"(kernel {state.get('kernel')!r}, status {state.get('status')!r})")
 
 
+def open_from_file_browser(page, relpath: str, timeout: float = 90.0) -> None:
+    """Open a notebook as an attendee does: the file browser on the left, from its root,
+    double-click each folder, then the notebook; wait until its kernel is idle."""
+    page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").first.click()
+    parts = relpath.strip("/").split("/")
+    for part in parts:
+        item = page.locator(".jp-FileBrowser .jp-DirListing-item").filter(
+            has=page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^\s*{re.escape(part)}\s*$")))
+        try:
+            item.first.wait_for(timeout=timeout * 1000 / 3)
+        except Exception:
+            listed = page.locator(".jp-FileBrowser .jp-DirListing-itemText").all_inner_texts()
+            raise E2EError(f"the file browser does not list {part!r} (it lists {listed})") from None
+        item.first.dblclick()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    deadline = time.monotonic() + timeout / 3
+    while time.monotonic() < deadline:
+        if tab.count() and tab.first.inner_text().strip() == parts[-1]:
+            break
+        time.sleep(0.2)
+    else:
+        raise E2EError(f"double-clicking {relpath} in the file browser opened no tab of that name")
+    open_notebook(page, "", relpath, timeout=timeout, navigate=False)
+
+
 def run_all_cells(page, timeout: float = 120.0) -> dict:
     """Run > Run All Cells from the menu bar, then wait until nothing is queued or running
     and the kernel is idle. Returns the final cell state (prompts, kernel status)."""
+    initial = _notebook_state(page)["prompts"]  # checked cells keep stored counts: [3]:
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     deadline = time.monotonic() + timeout
@@ -440,8 +467,7 @@ def run_all_cells(page, timeout: float = 120.0) -> dict:
             raise E2EError(f"JupyterLab shows a dialog while running the notebook: {state['dialog']!r}")
         prompts = state["prompts"]
         running = any("*" in p for p in prompts)
-        numbered = any(re.search(r"\d", p) for p in prompts)
-        started = started or running or numbered
+        started = started or running or state["status"] == "busy" or prompts != initial
         if started and not running and state["status"] == "idle":
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since > 1.0:  # idle and nothing queued for a second

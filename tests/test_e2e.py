@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 import time
@@ -154,6 +153,21 @@ def lab(browser, tensorboard_starting, tmp_path_factory):
         yield {"url": f"http://127.0.0.1:{server.port}", "token": token, "root": root, "server": server}
 
 
+@pytest.fixture(scope="module")
+def lab_page(browser, lab):
+    """One logged-in JupyterLab page for the notebook tests (the app loads once; each test
+    opens its notebook from the file browser, in a tab of its own)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        h.lab_login(page, lab["url"], lab["token"], next_path="/lab")
+        page.locator(".jp-FileBrowser .jp-DirListing-item").first.wait_for(timeout=90_000)
+        yield page
+    finally:
+        context.close()
+
+
 # ----------------------------------------------------------------------------- JupyterLab
 def test_lab_rejects_a_wrong_token(lab, page):
     with pytest.raises(h.LoginError, match="Invalid credentials"):
@@ -161,14 +175,14 @@ def test_lab_rejects_a_wrong_token(lab, page):
     assert "/login" in page.url
 
 
-def test_lab_runs_the_starter_notebook(lab, page):
+def test_lab_runs_the_starter_notebook(lab, lab_page):
+    page = lab_page
     rel = f"{STARTER.parent.name}/{STARTER.name}"
     original = _digest(STARTER)
     copy = lab["root"] / rel
     before = _digest(copy)
     with shot_on_failure(page, "jupyterlab_starter_tf_graph"):
-        h.lab_login(page, lab["url"], lab["token"], next_path=f"/lab/tree/{rel}")
-        h.open_notebook(page, lab["url"], rel, navigate=False)
+        h.open_from_file_browser(page, rel)
         state = h.run_all_cells(page, timeout=180)
         text = h.check_notebook(page, expect=[PRODUCT, "Correct!"])
     page.locator(".jp-OutputArea-output", has_text=PRODUCT).first.scroll_into_view_if_needed()
@@ -179,10 +193,10 @@ def test_lab_runs_the_starter_notebook(lab, page):
     assert _digest(copy) == before, "the notebook was saved during the run"
 
 
-def test_lab_check_fails_with_the_cell_error(lab, page):
+def test_lab_check_fails_with_the_cell_error(lab_page):
+    page = lab_page
     with shot_on_failure(page, "jupyterlab_cell_error"):
-        h.lab_login(page, lab["url"], lab["token"], next_path="/lab/tree/boom.ipynb")
-        h.open_notebook(page, lab["url"], "boom.ipynb", navigate=False)
+        h.open_from_file_browser(page, "boom.ipynb")
         state = h.run_all_cells(page)
     h.screenshot(page, "jupyterlab_cell_error")
     with pytest.raises(h.NotebookError) as failed:

@@ -200,6 +200,15 @@ def test_check_nearest_to_right_and_wrong(hand_made, capsys):
         assert out.startswith("Not yet") and message in out, (answer, out)
 
 
+def test_check_nearest_to_accepts_unk_kept_or_left_out(capsys):
+    vocab = wb.Vocab(["UNK", "a", "b", "c"], [9, 3, 2, 1])
+    emb = np.array([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.2]], dtype=np.float32)  # UNK is nearest to a
+    assert wb.check_nearest_to(["UNK"], emb, vocab, word="a", k=1) is True
+    assert wb.check_nearest_to(["b"], emb, vocab, word="a", k=1) is True  # UNK left out: b is next
+    assert wb.check_nearest_to(["c"], emb, vocab, word="a", k=1) is False
+    assert "Expected ['b']" in capsys.readouterr().out
+
+
 def test_check_nearest_to_word_missing_from_vocabulary(hand_made, capsys):
     vocab, emb = hand_made
     assert wb.check_nearest_to(["queen"], emb, vocab, word="kingdom", k=1) is False

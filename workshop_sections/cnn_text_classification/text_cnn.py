@@ -309,6 +309,25 @@ def load_vectors(path: str | Path | None = None, quick: bool | None = None):
     return word2vec_fast.load_or_train(corpus="movie_reviews", quick=quick)
 
 
+BENCH_VECTORS = Path("vectors_mr_news20") / "vectors.vec"  # under artifacts/cnn_text_classification/
+TRAIN_VECTORS_COMMAND = (
+    "python -m workshop_sections.word2vec_optimized --corpus movie_reviews --corpus <path>/news20.txt.gz "
+    "--epochs 5 --dim 128 --min-count 3 --out artifacts/cnn_text_classification/vectors_mr_news20")
+
+
+def default_vectors(quick: bool | None = None):
+    """The best vectors at hand: word2vec on movie_reviews + news20 if they were trained
+    (``artifacts/cnn_text_classification/vectors_mr_news20/vectors.vec``, see
+    ``TRAIN_VECTORS_COMMAND``), else the word2vec_optimized section's (trained quickly if missing)."""
+    path = config.artifacts_dir() / SECTION / BENCH_VECTORS
+    if path.exists():
+        print(f"word2vec vectors trained on movie_reviews + news20: {path}")
+        return load_vectors(path)
+    print("using the word2vec_optimized section's vectors (movie_reviews); better ones come from:\n  "
+          + TRAIN_VECTORS_COMMAND)
+    return load_vectors(None, quick=quick)
+
+
 @dataclass
 class Coverage:
     vocab_words: int  # training-vocabulary words (without <pad>, <unk> and extra words)

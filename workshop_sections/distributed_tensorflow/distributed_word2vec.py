@@ -584,10 +584,21 @@ def load_run(out_dir) -> dict:
     return res
 
 
-def embeddings_of(out_dir):
-    """word2vec_fast.Embeddings of a finished run (``.nearby(...)`` for nearest neighbours)."""
+def embeddings_of(out_dir, center: bool = False):
+    """word2vec_fast.Embeddings of a finished run (``.nearby(...)`` for nearest neighbours).
+
+    ``center=True`` subtracts the mean vector first. After a short run every vector still
+    shares one large common direction (all cosine similarities near 1); removing it shows the
+    neighbourhoods more clearly (a standard post-processing step, "all-but-the-top")."""
     run = load_run(out_dir)
-    return _w2v().Embeddings(run["words"], run["vectors"])
+    vectors = run["vectors"] - run["vectors"].mean(axis=0, keepdims=True) if center else run["vectors"]
+    return _w2v().Embeddings(run["words"], vectors, run.get("counts"))
+
+
+def mean_cosine(emb, n: int = 500) -> float:
+    """Mean cosine similarity among the ``n`` most frequent words (near 1: one common direction)."""
+    m = emb.normalized[:n]
+    return float((m @ m.T).mean())
 
 
 # --------------------------------------------------------------------------- for the notebook

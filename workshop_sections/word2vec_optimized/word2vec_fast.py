@@ -677,9 +677,8 @@ class Word2Vec:
         table_size = tf.shape(self.table)[0]
         T = self.max_row_updates
         neg_scale = self.negatives / Kg
-        loss_sum = tf.constant(0.0)
-        pairs_sum = tf.constant(0.0)
-        for s in tf.range(n_batches):
+
+        def step(s, loss_sum, pairs_sum):
             c = centers[s]  # [Bb]
             x = contexts[s]  # [Bb, J]
             lr = lrs[s]
@@ -717,8 +716,14 @@ class Word2Vec:
             self.emb.scatter_nd_add(c[:, None], dv * sc_c[:, None])
             self.out.scatter_nd_add(ids[:, None], upd * sc_o[:, None])
             # loss per positive pair: -log s(pos) - sum_neg w log s(-neg)
-            loss_sum += -(tf.reduce_sum(tf.math.log_sigmoid(lp) * mask) + tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn))
-            pairs_sum += tf.reduce_sum(mask)
+            loss_sum = loss_sum + -(tf.reduce_sum(tf.math.log_sigmoid(lp) * mask) + tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn))
+            pairs_sum = pairs_sum + tf.reduce_sum(mask)
+            return s + 1, loss_sum, pairs_sum
+
+        # an explicit while_loop: the number of batches stays a runtime value (a Python
+        # `for` over tf.range would make XLA compile again for every new count)
+        _, loss_sum, pairs_sum = tf.while_loop(lambda s, *_: s < n_batches, step,
+                                               (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
         return loss_sum, pairs_sum
 
     def _chunk_batches(self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator,
