@@ -60,7 +60,7 @@ e2e: setup
 lab: setup
 	@echo "JupyterLab on http://127.0.0.1:$(LAB_PORT)/ (the URL with the token is printed below)"
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --no-browser \
-		--ServerApp.root_dir=$(CURDIR)
+		--ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 doctor: setup
 	$(PY) -m workshop_sections.doctor

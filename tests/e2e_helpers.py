@@ -326,6 +326,8 @@ class Background(threading.Thread):
 LAB_SETTINGS = {
     # every cell stays in the DOM (the default windowing renders off-screen cells lazily)
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # the run never writes the notebook (the dirty copy would be autosaved after 2 minutes)
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     # no news or update toasts over the notebook (there is no internet anyway)
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false", "checkForUpdates": False,
@@ -412,7 +414,7 @@ def open_notebook(page, base_url: str, relpath: str, timeout: float = 90.0, navi
     Kernel' for a missing kernel spec) is a failure."""
     if navigate:
         page.goto(f"{base_url}/lab/tree/{relpath}", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout * 1000)
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
     state = {}
     while time.monotonic() < deadline:

@@ -73,7 +73,7 @@ def matches(selector: dict, labels: dict) -> bool:
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_renders_and_validates_strictly(target):
-    import kubernetes_validate as kv
+    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate==1.37.0 (strict schema checks)")
 
     docs = rendered(target)
     assert docs, f"{target} rendered nothing"
@@ -94,7 +94,7 @@ def test_renders_and_validates_strictly(target):
 
 def test_strict_validation_catches_a_typo():
     """The validator is really strict: a misspelt field fails."""
-    import kubernetes_validate as kv
+    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate==1.37.0")
 
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
            "spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"runAsNonRot": True}}]}}
@@ -104,7 +104,7 @@ def test_strict_validation_catches_a_typo():
 
 @needs_kubectl
 def test_tfjob_structure_and_pod_templates_validate_as_pods():
-    import kubernetes_validate as kv
+    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate==1.37.0")
 
     docs = rendered("tfjob")
     tfjob = one(docs, "TFJob", "tfw-word2vec")
@@ -379,7 +379,7 @@ class FakeApiServer:
     (the kubernetes client is synchronous, kmock is asyncio)."""
 
     def __enter__(self):
-        kmock = pytest.importorskip("kmock")
+        kmock = pytest.importorskip("kmock", reason="pip install kmock==0.8 (the fake API server)")
         self._kmock = kmock
         self._ready = threading.Event()
         self._error = None
@@ -426,7 +426,7 @@ def _pod(name, component, phase="Pending", ready=False):
 
 @pytest.fixture()
 def fake_api():
-    pytest.importorskip("kmock")
+    pytest.importorskip("kmock", reason="pip install kmock==0.8 (the fake API server)")
     with FakeApiServer() as server:
         yield server
 
@@ -521,3 +521,17 @@ def test_helpers_explain_what_is_wrong(tmp_path, monkeypatch):
         k8s.create([{"kind": "CronJob", "metadata": {"name": "x"}}], object(), out=None)
     with pytest.raises(k8s.K8sError, match="No Kubernetes cluster configured"):
         k8s.api_client(kubeconfig=str(tmp_path / "missing-kubeconfig"))
+
+
+def test_connect_says_when_there_is_no_cluster(fake_api):
+    from workshop_sections.distributed_tensorflow import launcher
+
+    msgs = []
+    port = launcher.free_ports(1)[0]
+    assert k8s.connect(host=f"http://127.0.0.1:{port}", timeout=2, out=msgs.append) is None
+    assert "No cluster answers" in msgs[-1] and "kubectl get nodes" in msgs[-1]
+    fake_api.emu["get /version/"] << {
+        "major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "x", "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}
+    client = k8s.connect(host=fake_api.url, out=msgs.append)
+    assert client is not None and "Kubernetes v1.32.4" in msgs[-1]

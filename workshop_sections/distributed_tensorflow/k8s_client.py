@@ -78,6 +78,29 @@ def api_client(kubeconfig=None, context: str | None = None, host: str | None = N
         ) from None
 
 
+def connect(kubeconfig=None, context: str | None = None, host: str | None = None, timeout: float = 5.0,
+            out: Callable = print):
+    """An ApiClient if a cluster answers, else None with a message saying what to do.
+
+    The notebook's Kubernetes cells call this first and do nothing without a cluster, so the
+    notebook also runs from top to bottom on a laptop without one."""
+    try:
+        client = api_client(kubeconfig, context, host)
+        info = _api(client, "VersionApi").get_code(_request_timeout=timeout)
+    except K8sError as e:
+        if out:
+            out(f"No cluster, the Kubernetes cells will do nothing. {e}")
+        return None
+    except Exception as e:  # unreachable server, TLS, auth
+        if out:
+            out(f"No cluster answers ({type(e).__name__}: {str(e).splitlines()[0][:200]}); the Kubernetes cells "
+                "will do nothing. Check `kubectl get nodes`.")
+        return None
+    if out:
+        out(f"Connected to {client.configuration.host} (Kubernetes {info.git_version})")
+    return client
+
+
 def _api(client, name: str):
     import kubernetes.client as kc
 
