@@ -36,8 +36,6 @@ def pairs_per_word(ids, counts, window, subsample, seed=0) -> float:
 
 def bench_single_step_fn(s, steps: int) -> dict:
     """ShardedWord2Vec's step in this process (plain variables, no cluster)."""
-    import tensorflow as tf
-
     from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
@@ -76,7 +74,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-words", type=int, default=300_000)
     p.add_argument("--max-vocab", type=int, default=10_000)
     p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--clusters", default="1x1,2x2", help="comma-separated PSxWORKERS, e.g. 1x1,2x2")
     p.add_argument("--skip-reference", action="store_true", help="skip word2vec_optimized's own trainer")

@@ -57,8 +57,6 @@ def test_loss_gradients_match_autodiff():
 
 def test_model_learns_in_one_process():
     """The same model and step function without a cluster (plain variables): the loss falls."""
-    import tensorflow as tf
-
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
     rng = np.random.default_rng(1)
@@ -241,7 +239,7 @@ def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
             lines.append(line)
             if line.startswith("[launcher] pids "):
                 pids = dict(p.split("=") for p in line.split("pids ")[1].split(";")[0].split(", "))
-            if line.startswith("[chief] chief: step"):
+            if line.startswith("[worker0] worker 0 serving"):  # tasks are up (the chief may still start)
                 break
             assert time.time() < deadline, "".join(lines[-20:])
         assert set(pids) == {"ps0", "worker0", "chief"}, "".join(lines[-20:])
@@ -287,3 +285,15 @@ def test_run_local_cluster_raises_with_the_chief_log(monkeypatch):
     monkeypatch.setattr(launcher, "LocalCluster", FakeCluster)
     with pytest.raises(launcher.LocalClusterError, match="(?s)exited with code 2.*neither a known corpus"):
         launcher.run_local_cluster(steps=1, out_dir="/tmp/unused", echo=False)
+
+
+def test_all_but_the_top_removes_the_common_directions():
+    rng = np.random.default_rng(0)
+    common = rng.normal(size=8)
+    v = rng.normal(size=(300, 8)) * 0.1 + 5 * common  # every row dominated by one direction
+    out = dw.all_but_the_top(v, components=1, fit_rows=300)
+    assert abs(np.mean(out, axis=0)).max() < 1e-5
+    n = out / np.linalg.norm(out, axis=1, keepdims=True)
+    assert abs(float((n @ n.T).mean())) < 0.1
+    raw = v / np.linalg.norm(v, axis=1, keepdims=True)
+    assert float((raw @ raw.T).mean()) > 0.9

@@ -535,3 +535,22 @@ def test_connect_says_when_there_is_no_cluster(fake_api):
         "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}
     client = k8s.connect(host=fake_api.url, out=msgs.append)
     assert client is not None and "Kubernetes v1.32.4" in msgs[-1]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", k8s.RENDER_TARGETS)
+def test_prerendered_manifests_are_current(target):
+    """k8s/rendered/*.yaml (for machines without kubectl) equal what kubectl kustomize renders now.
+    Refresh with: python -m workshop_sections.distributed_tensorflow.k8s_client render"""
+    path = k8s.rendered_file(target)
+    assert path.exists(), f"{path} is missing: run python -m workshop_sections.distributed_tensorflow.k8s_client render"
+    assert k8s.load_manifests(path) == rendered(target), (
+        f"{path} is out of date: run python -m workshop_sections.distributed_tensorflow.k8s_client render")
+
+
+def test_render_falls_back_to_the_prerendered_file(monkeypatch):
+    monkeypatch.setattr(k8s.shutil, "which", lambda name: None)
+    objects = k8s.render("overlays/local", fallback=True)
+    assert {"StatefulSet", "Job", "NetworkPolicy"} <= {o["kind"] for o in objects}
+    with pytest.raises(k8s.K8sError, match="kubectl is not installed"):
+        k8s.render("overlays/local")

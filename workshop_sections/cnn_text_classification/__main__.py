@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     for fold in fold_ids:  # fold-major, so an interrupted run still compares variants on the same folds
         split = tc.load_split(fold=fold, folds=folds, limit=args.limit)
         for name in inits:
-            for seed in range(1 if name == "tfidf" else args.seeds):
+            for seed in range(1 if name == "tfidf" else args.seeds):  # the baseline is deterministic
                 if name == "tfidf":
                     r = tc.tfidf_baseline(split)
                 else:
@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append({"fold": fold, "seed": seed, "test_accuracy": r.test_accuracy,
                                    "dev_accuracy": r.dev_accuracy, "seconds": r.seconds, "epochs": r.epochs})
                 print(f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
-                      f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s  {r.epochs} epochs", flush=True)
+                      f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s" + (f"  {r.epochs} epochs" if r.epochs else ""),
+                      flush=True)
             variants[name] = tc.summarize(name, runs[name], folds)
         config.write_metrics("", {"protocol": protocol, "variants": variants,
                                   "elapsed_seconds": time.perf_counter() - start}, artifacts=out)

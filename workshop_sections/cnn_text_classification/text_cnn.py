@@ -12,9 +12,12 @@ The pieces, in the order the notebook uses them:
   each, max-over-time pooling, concatenation, dropout 0.5, softmax with max-norm 3);
 * training: :func:`train_cnn` (Adam, batch 50, early stopping on dev, TensorBoard logs, a
   progress bar) returns a :class:`TextClassifier` that predicts on raw text, saves to
-  ``.keras`` (with its vocabulary beside it) and loads back;
+  ``.keras`` (with its vocabulary beside it) and loads back; batches group sentences of
+  similar length (:class:`BucketBatches`), which halves the work of padding to 56;
 * the baseline: :func:`tfidf_baseline` (TF-IDF of unigrams and bigrams + logistic regression);
-* benchmark: :func:`run_variant` (k folds x seeds, same folds for every variant);
+* benchmark: :func:`summarize` and :func:`paired_difference` for the CLI
+  (``python -m workshop_sections.cnn_text_classification``: k folds x seeds, the same folds
+  for every variant);
 * plots and checks: :func:`plot_confusion`, :func:`misclassified`, :func:`check_conv_branch`.
 """
 from __future__ import annotations
@@ -256,6 +259,7 @@ class Split:
 def load_mr(limit: int | None = None, seed: int = SPLIT_SEED) -> tuple[list[str], np.ndarray]:
     """MR texts and labels (1 = positive); ``limit`` takes a stratified random subset."""
     texts, labels = data.load_sentence_polarity(quiet=True)
+    texts = [_fix_mojibake(t) for t in texts]
     if limit is not None and limit < len(texts):
         if limit < 20:
             raise ValueError(f"limit={limit} is too small for a train/dev/test split; use 20 or more")
@@ -441,9 +445,6 @@ class TextClassifier:
 
     def __init__(self, model: keras.Model, vocab: Vocab, max_len: int = MAX_LEN, labels: Sequence[str] = LABELS):
         self.model, self.vocab, self.max_len, self.labels = model, vocab, int(max_len), tuple(labels)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return pad([self.vocab.encode(tokenize(t)) for t in texts], self.max_len)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """[n, 2] class probabilities for raw texts (no checks; see :meth:`predict`)."""
@@ -645,29 +646,7 @@ def tfidf_baseline(split: Split, Cs: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0
     return Result("tfidf", test, dev, seconds, classifier=pipe, details={"C": C})
 
 
-# --------------------------------------------------------------------------- benchmark
-def run_variant(init: str, folds: int = 10, seeds: int = 1, fold_ids: Sequence[int] | None = None,
-                vectors=None, epochs: int = 10, limit: int | None = None, progress: bool = False,
-                log: Callable[[str], None] = print) -> dict:
-    """Test accuracy of one variant over ``folds`` (or only ``fold_ids`` of them) x ``seeds``,
-    on the same folds as every other variant. Returns per-run numbers and their summary."""
-    _check_variant(init)
-    fold_ids = list(range(folds)) if fold_ids is None else list(fold_ids)
-    runs = []
-    for fold in fold_ids:
-        split = load_split(fold=fold, folds=folds, limit=limit)
-        for s in range(seeds if init != "tfidf" else 1):  # the baseline is deterministic
-            if init == "tfidf":
-                r = tfidf_baseline(split)
-            else:
-                r = train_cnn(split, init=init, vectors=vectors, epochs=epochs, seed=s, progress=progress, verbose=False)
-            runs.append({"fold": fold, "seed": s, "test_accuracy": r.test_accuracy, "dev_accuracy": r.dev_accuracy,
-                         "seconds": r.seconds, "epochs": r.epochs})
-            log(f"  {init:<16} fold {fold + 1:>2}/{folds} seed {s}: test {100 * r.test_accuracy:.1f}% "
-                f"dev {100 * r.dev_accuracy:.1f}% {r.seconds:.0f} s {r.epochs} epochs")
-    return summarize(init, runs, folds)
-
-
+# --------------------------------------------------------------------------- benchmark (the CLI)
 def summarize(init: str, runs: list[dict], folds: int) -> dict:
     acc = np.array([r["test_accuracy"] for r in runs])
     secs = np.array([r["seconds"] for r in runs])
@@ -718,6 +697,26 @@ def plot_confusion(results: Sequence[Result], split: Split):
         cm = confusion(r.classifier, split.test_texts, split.test_labels)
         ConfusionMatrixDisplay(cm, display_labels=LABELS).plot(ax=ax, colorbar=False, cmap="Blues")
         ax.set_title(f"{r.variant}: {100 * r.test_accuracy:.1f}%")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(results: Sequence[Result]):
+    """Train (dashed) and dev (solid) accuracy per epoch of several CNN runs, in one plot
+    (the same curves TensorBoard shows)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for r in results:
+        if not r.history:
+            continue
+        epochs = np.arange(1, len(r.history["accuracy"]) + 1)
+        line, = ax.plot(epochs, r.history["val_accuracy"], marker="o", label=f"{r.variant} dev")
+        ax.plot(epochs, r.history["accuracy"], ls="--", color=line.get_color(), alpha=0.6, label=f"{r.variant} train")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
 

@@ -33,7 +33,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SECTION = "distributed_tensorflow"
@@ -173,7 +173,7 @@ class TrainSettings:
     dim: int = 64
     window: int = 5
     negatives: int = 5
-    batch_size: int = 256
+    batch_size: int = 1024
     subsample: float = 1e-3
     learning_rate: float = 0.05
     steps: int = 2000
@@ -182,7 +182,6 @@ class TrainSettings:
     checkpoint_every: int = 500
     seed: int = 42
     out_dir: str = "artifacts/distributed_tensorflow/run"
-    extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainSettings":
         checks = [
@@ -562,7 +561,7 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
         "pairs_per_second": steps_done * s.batch_size / elapsed if steps_done > 0 else None,
         "shards": layout,
         "out_dir": str(out),
-        "settings": {k: v for k, v in asdict(s).items() if k != "extra"},
+        "settings": asdict(s),
     }
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     log(RESULT_PREFIX + json.dumps(result))
@@ -584,14 +583,28 @@ def load_run(out_dir) -> dict:
     return res
 
 
-def embeddings_of(out_dir, center: bool = False):
+def all_but_the_top(vectors, components: int = 2, fit_rows: int = 5000):
+    """Subtract the mean vector and the ``components`` strongest directions ("all-but-the-top",
+    Mu & Viswanath 2018), fitted on the ``fit_rows`` most frequent words."""
+    import numpy as np
+
+    v = np.asarray(vectors, dtype=np.float32)
+    v = v - v.mean(axis=0, keepdims=True)
+    if components:
+        _, _, vt = np.linalg.svd(v[:fit_rows], full_matrices=False)
+        top = vt[:components]
+        v = v - (v @ top.T) @ top
+    return v
+
+
+def embeddings_of(out_dir, center: bool = False, components: int = 2):
     """word2vec_fast.Embeddings of a finished run (``.nearby(...)`` for nearest neighbours).
 
-    ``center=True`` subtracts the mean vector first. After a short run every vector still
-    shares one large common direction (all cosine similarities near 1); removing it shows the
-    neighbourhoods more clearly (a standard post-processing step, "all-but-the-top")."""
+    ``center=True`` post-processes the vectors with :func:`all_but_the_top`. After a short run
+    every vector still shares a few large common directions (all cosine similarities near 1);
+    removing them shows the neighbourhoods more clearly."""
     run = load_run(out_dir)
-    vectors = run["vectors"] - run["vectors"].mean(axis=0, keepdims=True) if center else run["vectors"]
+    vectors = all_but_the_top(run["vectors"], components) if center else run["vectors"]
     return _w2v().Embeddings(run["words"], vectors, run.get("counts"))
 
 
@@ -683,7 +696,6 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
     variables applies the same update: deterministic given the seed (same data order, stateless
     negatives), so two runs give the same numbers. Returns losses, speed and the vectors.
     """
-    import numpy as np
     import tensorflow as tf
 
     w2v = _w2v()

@@ -657,7 +657,7 @@ class Word2Vec:
         self.emb = tf.Variable(((rng.random((V, self.dim), dtype=np.float32) - 0.5) / self.dim), name="emb")
         self.out = tf.Variable(tf.zeros([V, self.dim]), name="out")
         self.table = tf.Variable(unigram_table(vocab.counts), trainable=False, name="unigram_table")
-        self._fn = tf.function(self._train_bucket, jit_compile=jit)
+        self._fn = tf.function(self._train_bucket, jit_compile=jit, autograph=False)
         self.history: list = []
         # profiling only (benchmarks/profile_word2vec.py): parts of the step to leave out
         self._skip: frozenset = frozenset()
@@ -714,6 +714,8 @@ class Word2Vec:
             used = tf.concat([tf.reshape(mask, [-1]), tf.ones([N * Kg])], axis=0)
             cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], used)
             sc_o = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_o, ids), 1.0))
+            if "counts" in self._skip:  # profiling: no per-row scaling
+                sc_c, sc_o = tf.ones_like(sc_c), tf.ones_like(sc_o)
             upd = tf.concat([tf.reshape(du_p, [-1, d]), tf.reshape(du_n, [-1, d])], axis=0)
             if "scatter" in self._skip:  # profiling: keep the values alive, skip the writes
                 loss_sum = loss_sum + 0.0 * (tf.reduce_sum(dv * sc_c[:, None]) + tf.reduce_sum(upd * sc_o[:, None]))
