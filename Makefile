@@ -80,7 +80,7 @@ bench: setup
 
 DIST_ARGS ?= --steps 2000
 distributed-local: setup
-	$(PY) -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 -- $(DIST_ARGS)
+	$(PY) -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 --fresh -- $(DIST_ARGS)
 
 clean:
 	rm -rf artifacts build .pytest_cache

@@ -297,3 +297,16 @@ def test_all_but_the_top_removes_the_common_directions():
     assert abs(float((n @ n.T).mean())) < 0.1
     raw = v / np.linalg.norm(v, axis=1, keepdims=True)
     assert float((raw @ raw.T).mean()) > 0.9
+
+
+def test_fresh_only_deletes_run_folders(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    launcher._remove_run(run)
+    assert not run.exists()
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "important.txt").write_text("keep me")
+    with pytest.raises(launcher.LocalClusterError, match="not a run folder"):
+        launcher._remove_run(other)
+    assert (other / "important.txt").exists()

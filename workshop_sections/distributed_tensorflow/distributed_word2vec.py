@@ -216,7 +216,8 @@ def parse_args(argv=None) -> TrainSettings:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--subsample", type=float, default=d.subsample)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--steps", type=int, default=d.steps, help="total training steps (batches), across restarts")
+    p.add_argument("--steps", type=int, default=d.steps,
+                   help="total training steps (batches) across restarts, rounded up to whole --steps-per-call")
     p.add_argument("--steps-per-call", type=int, default=d.steps_per_call, help="steps per function sent to a worker")
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)

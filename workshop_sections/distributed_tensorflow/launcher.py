@@ -1,6 +1,6 @@
 """A parameter-server cluster of local processes on 127.0.0.1 (laptops, tests, the notebook).
 
-    python -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 -- --steps 2000
+    python -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 --fresh -- --steps 2000
     make distributed-local
 
 Each task (chief, ps 0..N-1, worker 0..M-1) is a separate ``python -m
@@ -109,6 +109,7 @@ class LocalCluster:
         self._lock = threading.Lock()
         self._new_line = threading.Condition(self._lock)
         self._pumps: list[threading.Thread] = []
+        self._pump_of: dict[str, threading.Thread] = {}
         self.started_at: float | None = None
 
     # ---------------------------------------------------------------- processes
@@ -138,6 +139,7 @@ class LocalCluster:
         pump = threading.Thread(target=self._pump, args=(name, proc), daemon=True)
         pump.start()
         self._pumps.append(pump)
+        self._pump_of[name] = pump
         return proc
 
     def _pump(self, name: str, proc: subprocess.Popen) -> None:
@@ -241,9 +243,7 @@ class LocalCluster:
             code = self.procs[name].wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise LocalClusterError(f"{name} did not finish within {timeout:.0f} s.\n" + self.tail(40)) from None
-        for pump in self._pumps:
-            pump.join(timeout=2) if not pump.is_alive() else None
-        time.sleep(0.2)
+        self._pump_of[name].join(timeout=5)  # its last lines are in self.lines now
         return code
 
     def ready_seconds(self) -> float | None:
@@ -272,6 +272,16 @@ def chief_args(steps: int | None = None, corpus: str | None = None, out_dir=None
     return args
 
 
+def _remove_run(out_dir: Path) -> None:
+    """Delete an earlier run folder (only if it looks like one: checkpoints/, result.json or empty)."""
+    out_dir = Path(out_dir)
+    if not out_dir.exists():
+        return
+    if not ((out_dir / "checkpoints").exists() or (out_dir / "result.json").exists() or not any(out_dir.iterdir())):
+        raise LocalClusterError(f"{out_dir} exists but is not a run folder; refusing to delete it (fresh).")
+    shutil.rmtree(out_dir)
+
+
 def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, corpus: str = "movie_reviews",
                       out_dir=None, timeout: float = 900.0, echo: bool = True, fresh: bool = False,
                       **flags) -> dict:
@@ -288,10 +298,8 @@ def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, 
 
         out_dir = config.artifacts_dir() / "distributed_tensorflow" / "local_run"
     out_dir = Path(out_dir)
-    if fresh and out_dir.exists():
-        if not ((out_dir / "checkpoints").exists() or (out_dir / "result.json").exists() or not any(out_dir.iterdir())):
-            raise LocalClusterError(f"{out_dir} exists but is not a run folder; refusing to delete it (fresh=True).")
-        shutil.rmtree(out_dir)
+    if fresh:
+        _remove_run(out_dir)
     args = chief_args(steps=steps, corpus=corpus, out_dir=out_dir, **flags)
     t0 = time.time()
     cluster = LocalCluster(num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo)
@@ -320,11 +328,22 @@ def main(argv=None) -> int:
     p.add_argument("--num-ps", type=int, default=2)
     p.add_argument("--num-workers", type=int, default=2)
     p.add_argument("--timeout", type=float, default=3600.0)
+    p.add_argument("--fresh", action="store_true",
+                   help="delete the previous run in the chief's --out-dir first (default: resume from its checkpoint)")
     a = p.parse_args(argv)
-    if not any(r.startswith("--out-dir") for r in rest):
+    out_dir = None
+    for i, r in enumerate(rest):
+        if r == "--out-dir" and i + 1 < len(rest):
+            out_dir = Path(rest[i + 1])
+        elif r.startswith("--out-dir="):
+            out_dir = Path(r.split("=", 1)[1])
+    if out_dir is None:
         from workshop_sections import config
 
-        rest += ["--out-dir", str(config.artifacts_dir() / "distributed_tensorflow" / "local_run")]
+        out_dir = config.artifacts_dir() / "distributed_tensorflow" / "cli_run"
+        rest += ["--out-dir", str(out_dir)]
+    if a.fresh:
+        _remove_run(out_dir)
     cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest)
 
     def _terminate(signum, frame):  # `kill`, a CI timeout: stop like Ctrl-C
