@@ -164,11 +164,44 @@ def test_unigram_table_samples_counts_to_the_power_075():
 
 
 # --------------------------------------------------------------------------- training
+def test_compiled_step_matches_a_brute_force_sgd_reference():
+    """One compiled batch (blocked score products, band cut by reshapes, summed scatter-adds)
+    gives exactly the updates of plain per-pair SGD on the same pairs and negatives."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    vocab, ids = w2v.build_vocab([f"w{i}" for i in rng.integers(0, 50, size=3000)], min_count=1)
+    W, L, lr, K = 3, 128, 0.1, 2
+    model = w2v.Word2Vec(vocab, dim=8, window=W, negatives=K, batch_words=L, chunk_words=256,
+                         max_row_updates=1e9, neg_group=4, neg_shared=1)
+    model.out.assign(np.random.default_rng(1).normal(size=(len(vocab), 8)).astype(np.float32) * 0.3)
+    model.table.assign(np.zeros_like(model.table.numpy()))  # every negative is word 0
+    seqs, spans, lrs, _ = next(model._chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr))
+    E0, O0 = model.emb.numpy().copy(), model.out.numpy().copy()
+    model._fn(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
+    dE, dO = np.zeros_like(E0), np.zeros_like(O0)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    seq, span = seqs[0], spans[0]
+    for i in range(L):
+        c = seq[W + i]
+        ctxs = [seq[W + i + o] for o in w2v.window_offsets(W) if abs(o) <= span[i] and seq[W + i + o] >= 0]
+        for x in ctxs:
+            g = (1 - sig(E0[c] @ O0[x])) * lr
+            dE[c] += g * O0[x]
+            dO[x] += g * E0[c]
+        if ctxs and 0 not in ctxs:  # the shared negative, weighted to `negatives` per pair
+            g = -sig(E0[c] @ O0[0]) * len(ctxs) * K * lr
+            dE[c] += g * O0[0]
+            dO[0] += g * E0[c]
+    np.testing.assert_allclose(model.emb.numpy() - E0, dE, atol=1e-5)
+    np.testing.assert_allclose(model.out.numpy() - O0, dO, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def trained():
     words = topic_corpus()
     vocab, ids = w2v.build_vocab(words, min_count=1)
-    model = w2v.Word2Vec(vocab, dim=16, window=2, negatives=5, seed=0, batch_pairs=2048, chunk_words=8192)
+    model = w2v.Word2Vec(vocab, dim=16, window=2, negatives=5, seed=0, batch_words=256, chunk_words=8192)
     result = model.train(ids, epochs=3, lr=0.05, subsample=None, progress=False)
     return model, result
 

@@ -12,13 +12,13 @@ done with ordinary ops, and fast:
 * **negative sampling** from the unigram distribution raised to 0.75 (:func:`unigram_table`);
 * **a streaming tf.data pipeline** in pure TensorFlow ops (:func:`make_dataset`);
 * **the trainer** (:class:`Word2Vec`): plain SGD with a linearly decaying learning rate, as
-  in word2vec. Each step takes a batch of centre words with all their window contexts at
-  once; the centre's vector is gathered once for its whole window and the negatives are
-  drawn per centre word (``negatives`` x window-size of them in expectation, as word2vec,
-  re-weighted to the same expected gradient). The whole step (sampling, gathers, dot
-  products, the scatter-add updates) is compiled with XLA and a loop over many batches
-  runs inside one compiled call. Each row's summed update in a batch is scaled by
-  ``min(1, max_row_updates / count)`` so frequent words cannot blow up a large batch;
+  in word2vec. A step takes a run of consecutive words: each matrix row is read once per
+  word and updated with one scatter-add per word; the scores are small dense matrix products
+  (blocks of centres against their neighbourhoods); negatives are shared by small groups of
+  neighbouring centres and re-weighted to word2vec's expected gradient. The whole step is
+  compiled with XLA and a loop over many batches runs inside one compiled call. Each row's
+  summed update in a batch is scaled by ``min(1, max_row_updates / count)`` so frequent
+  words cannot blow up a large batch (see :class:`Word2Vec`);
 * **evaluation**: :class:`Embeddings` with ``nearby`` and ``analogy`` (the talk's
   cat : kitten :: dog : ?) and analogy accuracy on questions-words restricted to the
   30,000 most frequent words, like gensim's ``evaluate_word_analogies``;
@@ -48,7 +48,7 @@ from .. import config, data
 
 SECTION = "word2vec_optimized"
 DEFAULTS = dict(epochs=5, dim=128, window=5, negatives=5, min_count=5, subsample=1e-3,
-                lr=0.025, min_lr=0.0001, batch_pairs=16384)
+                lr=0.025, min_lr=0.0001, batch_words=2048)
 QUICK = dict(epochs=1, dim=64, max_words=400_000)
 
 
@@ -620,22 +620,28 @@ class Word2Vec:
     ``emb`` holds the input (word) vectors, ``out`` the output (context) weights. Use
     :meth:`train`, then :meth:`embeddings` for an :class:`Embeddings`.
 
-    How a step works (all of it compiled with XLA, many steps per call):
+    How a step works (all of it compiled with XLA, about a hundred steps per call):
 
-    * the centre words of a chunk are grouped by their drawn window size ``b`` (1..window),
-      so each batch is a dense ``[centres, 2b]`` matrix of contexts with no padding;
-    * each centre's vector is gathered once and scored against all its contexts;
+    * a batch is a run of ``batch_words`` consecutive centre words of the subsampled corpus
+      (plus ``window`` words of context on each side), each with its window size drawn in
+      1..window. Both matrices are read **once per word**, not once per pair, and the
+      updates of a row from all its pairs are summed before **one scatter-add per word**;
+    * scores are small dense matrix products, blocks of 64 centres against their 64 + 2W
+      run rows; the band of 2W + 1 diagonals is cut out with a reshape, and each centre's
+      window size masks it. The updates go back through the same products;
     * negatives are drawn per group of ``neg_group`` neighbouring centres
-      (``neg_shared`` of them, shared by the group: a small matrix product), each weighted
-      so the expected gradient equals word2vec's ``negatives`` per (centre, context) pair;
-    * the updates are scatter-added into the two matrices, each row's summed update scaled
-      by ``min(1, max_row_updates / its count in the batch)``.
+      (``neg_shared`` of them, shared by the group: another small matrix product), each
+      weighted so the expected gradient equals word2vec's ``negatives`` per pair;
+    * each row's summed update in a batch is scaled by ``min(1, max_row_updates / n)``,
+      ``n`` the number of pair updates it got, which keeps large batches stable.
     """
 
     def __init__(self, vocab: Vocab, dim: int = 128, window: int = 5, negatives: int = 5,
-                 seed: int = 0, batch_pairs: int = 16384, chunk_words: int = 1 << 18,
-                 max_row_updates: float = 10.0, neg_group: int = 4, neg_shared: int | None = None,
+                 seed: int = 0, batch_words: int = 2048, chunk_words: int = 1 << 18,
+                 max_row_updates: float = 10.0, neg_group: int = 8, neg_shared: int | None = None,
                  jit: bool = True):
+        """``batch_words`` centres per step (rounded to whole blocks of 64), corpus read in
+        chunks of ``chunk_words`` words (one compiled call each); see the class docstring."""
         import tensorflow as tf
 
         _set_threads()
@@ -645,11 +651,15 @@ class Word2Vec:
         check_negatives(negatives, len(vocab))
         self.vocab, self.dim, self.window, self.negatives = vocab, int(dim), int(window), int(negatives)
         self.seed = int(seed)
-        self.batch_pairs = int(batch_pairs)
+        self.neg_group = int(neg_group)
+        # centres per block of the score matrix products: a multiple of the negative groups,
+        # at least 2 * window (a block's contexts reach 2 * window rows past it)
+        self.block = max(64, -(-2 * self.window // self.neg_group) * self.neg_group)
+        self.block = -(-self.block // self.neg_group) * self.neg_group
+        self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
         self.chunk_words = int(chunk_words)
         self.max_row_updates = float(max_row_updates)
-        self.neg_group = int(neg_group)
-        self.neg_shared = int(neg_shared or 4 * self.negatives)
+        self.neg_shared = int(neg_shared or 5 * self.negatives)
         if self.neg_shared >= len(vocab):
             self.neg_shared = max(1, len(vocab) - 1)
         V = len(vocab)
@@ -657,74 +667,95 @@ class Word2Vec:
         self.emb = tf.Variable(((rng.random((V, self.dim), dtype=np.float32) - 0.5) / self.dim), name="emb")
         self.out = tf.Variable(tf.zeros([V, self.dim]), name="out")
         self.table = tf.Variable(unigram_table(vocab.counts), trainable=False, name="unigram_table")
-        self._fn = tf.function(self._train_bucket, jit_compile=jit, autograph=False)
+        self._fn = tf.function(self._train_run, jit_compile=jit, autograph=False)
         self.history: list = []
         # profiling only (benchmarks/profile_word2vec.py): parts of the step to leave out
         self._skip: frozenset = frozenset()
 
-    def centers_per_batch(self, span: int) -> int:
-        """Centres per batch for window size ``span``: about ``batch_pairs`` pairs, whole groups."""
-        G = self.neg_group
-        return max(G, (self.batch_pairs // (2 * span)) // G * G)
-
-    # -- the compiled step: a loop over the batches of one window size
-    def _train_bucket(self, centers, contexts, lrs, n_batches, seed):
+    # -- the compiled step: a loop over the batches of one chunk
+    def _train_run(self, seqs, spans, lrs, n_batches, seed):
         import tensorflow as tf
 
-        Bb, J = centers.shape[1], contexts.shape[2]
-        G, Kg = self.neg_group, self.neg_shared
-        N = Bb // G
-        d = self.dim
+        L, W = spans.shape[1], self.window
+        G, Kg, d = self.neg_group, self.neg_shared, self.dim
+        N = L // G
         V = tf.shape(self.emb)[0]
         table_size = tf.shape(self.table)[0]
         T = self.max_row_updates
         neg_scale = self.negatives / Kg
+        offsets = window_offsets(W)
+        Bk = self.block
+        nb, R = L // Bk, Bk + 2 * W
 
         def step(s, loss_sum, pairs_sum):
-            c = centers[s]  # [Bb]
-            x = contexts[s]  # [Bb, J]
+            seq = seqs[s]  # [L + 2W] word ids of the run, -1 outside the corpus
+            sp = spans[s]  # [L] window size of each centre, 0 for padding
             lr = lrs[s]
-            valid = x >= 0
-            mask = tf.cast(valid, tf.float32)
-            n_ctx = tf.reduce_sum(mask, axis=1)  # [Bb]
-            x = tf.maximum(x, 0)
-            r = tf.random.stateless_uniform([N, Kg], seed=tf.stack([seed, tf.cast(s, tf.int32)]),
-                                            minval=0, maxval=table_size, dtype=tf.int32)
+            ok = seq >= 0
+            x = tf.maximum(seq, 0)
+            c = x[W:W + L]  # the centres
+            v = tf.gather(self.emb, c)  # [L, d]   one read per word
+            u = tf.gather(self.out, x)  # [L+2W, d] one read per word
+            # the contexts of centre l at offset o are row l + W + o of the run. Scores come from
+            # blocks of Bk centres against their Bk + 2W run rows (small dense matrix products,
+            # which XLA runs far faster than thousands of 10-element dot products); the band
+            # of the 2W + 1 diagonals is then cut out with a reshape.
+            m = tf.cast(tf.stack([(sp >= abs(o)) & ok[W + o:W + o + L] for o in offsets], axis=1),
+                        tf.float32)  # [L, 2W] which (centre, context) pairs exist
+            u_blk = tf.concat([tf.reshape(u[:L], [nb, Bk, d]),
+                               tf.reshape(tf.pad(u[Bk:], [[0, Bk - 2 * W], [0, 0]]), [nb, Bk, d])[:, :2 * W]],
+                              axis=1)  # [nb, R, d]: block k holds run rows k*Bk .. k*Bk + R - 1
+            v_blk = tf.reshape(v, [nb, Bk, d])
+            scores = tf.einsum("nbd,nrd->nbr", v_blk, u_blk)  # [nb, Bk, R]
+            band = tf.reshape(tf.pad(tf.reshape(scores, [nb, Bk * R]), [[0, 0], [0, Bk]]), [nb, Bk, R + 1])
+            band = tf.reshape(band[:, :, :2 * W + 1], [L, 2 * W + 1])  # column a: offset a - W
+            lp = tf.concat([band[:, :W], band[:, W + 1:]], axis=1)  # [L, 2W], offsets -W..-1, 1..W
+            g = (1.0 - tf.sigmoid(lp)) * m * lr  # [L, 2W]
+            g_band = tf.concat([g[:, :W], tf.zeros([L, 1]), g[:, W:]], axis=1)
+            g_band = tf.pad(tf.reshape(g_band, [nb, Bk, 2 * W + 1]), [[0, 0], [0, 0], [0, R - 2 * W]])
+            g_blk = tf.reshape(tf.reshape(g_band, [nb, Bk * (R + 1)])[:, :Bk * R], [nb, Bk, R])
+            dv = tf.reshape(tf.einsum("nbr,nrd->nbd", g_blk, u_blk), [L, d])
+            du_blk = tf.einsum("nbr,nbd->nrd", g_blk, v_blk)  # [nb, R, d] updates of the run rows
+            du_tail = tf.reshape(tf.pad(du_blk[:, Bk:], [[0, 0], [0, Bk - 2 * W], [0, 0]]), [L, d])
+            du = tf.pad(tf.reshape(du_blk[:, :Bk], [L, d]), [[0, 2 * W], [0, 0]]) + tf.pad(du_tail, [[Bk, 0], [0, 0]])[:L + 2 * W]
+            ctx_pairs = tf.zeros([L + 2 * W])
+            for j, o in enumerate(offsets):
+                ctx_pairs += tf.pad(m[:, j], [[W + o, W - o]])
+            n_ctx = tf.reduce_sum(m, axis=1)
+            pos_loss = tf.reduce_sum(tf.math.log_sigmoid(lp) * m)
+            ctx_ids = [tf.where(m[:, j] > 0, seq[W + o:W + o + L], -1) for j, o in enumerate(offsets)]
+            # negatives, shared by groups of G neighbouring centres
+            r = tf.random.stateless_uniform([N, Kg], seed=tf.stack([seed, s]), minval=0, maxval=table_size,
+                                            dtype=tf.int32)
             neg = tf.gather(self.table, r)  # [N, Kg]
-            v = tf.gather(self.emb, c)  # [Bb, d]
-            u = tf.gather(self.out, x)  # [Bb, J, d]
             un = tf.gather(self.out, neg)  # [N, Kg, d]
             vg = tf.reshape(v, [N, G, d])
-            lp = tf.einsum("bd,bjd->bj", v, u)  # positives
-            ln = tf.einsum("ngd,nkd->ngk", vg, un)  # negatives
-            # a negative that is one of the centre's true contexts does not count
-            xg = tf.reshape(tf.where(valid, x, -1), [N, G, 1, J])
-            hit = tf.reduce_any(tf.equal(neg[:, None, :, None], xg), axis=3)  # [N, G, Kg]
+            ln = tf.einsum("ngd,nkd->ngk", vg, un, name="neg_logits")
+            ctx = tf.reshape(tf.stack(ctx_ids, axis=1), [N, G, 1, 2 * W])
+            hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
             wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * neg_scale, [N, G, 1])
-            gp = (1.0 - tf.sigmoid(lp)) * mask * lr  # [Bb, J]
             gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
-            dv = tf.einsum("bj,bjd->bd", gp, u) + tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un), [Bb, d])
-            du_p = gp[:, :, None] * v[:, None, :]  # [Bb, J, d]
-            du_n = tf.einsum("ngk,ngd->nkd", gn, vg)  # [N, Kg, d]
-            # scale each row's summed update by min(1, T / how often the row occurs in the batch)
-            active = tf.cast(n_ctx > 0, tf.float32)
-            cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], active)
+            dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), [L, d])
+            du_n = tf.einsum("ngk,ngd->nkd", gn, vg, name="neg_du")  # [N, Kg, d]
+            # scale each row's summed update by min(1, T / its number of pair updates in the batch)
+            c_w = tf.cast(n_ctx > 0, tf.float32)
+            cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], c_w)
             sc_c = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_c, c), 1.0))
-            ids = tf.concat([tf.reshape(x, [-1]), tf.reshape(neg, [-1])], axis=0)
-            used = tf.concat([tf.reshape(mask, [-1]), tf.ones([N * Kg])], axis=0)
-            cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], used)
+            ids = tf.concat([x, tf.reshape(neg, [-1])], axis=0)
+            o_w = tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0)
+            cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], o_w)
             sc_o = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_o, ids), 1.0))
             if "counts" in self._skip:  # profiling: no per-row scaling
                 sc_c, sc_o = tf.ones_like(sc_c), tf.ones_like(sc_o)
-            upd = tf.concat([tf.reshape(du_p, [-1, d]), tf.reshape(du_n, [-1, d])], axis=0)
+            upd = tf.concat([du, tf.reshape(du_n, [N * Kg, d])], axis=0)
             if "scatter" in self._skip:  # profiling: keep the values alive, skip the writes
                 loss_sum = loss_sum + 0.0 * (tf.reduce_sum(dv * sc_c[:, None]) + tf.reduce_sum(upd * sc_o[:, None]))
             else:
                 self.emb.scatter_nd_add(c[:, None], dv * sc_c[:, None])
                 self.out.scatter_nd_add(ids[:, None], upd * sc_o[:, None])
             # loss per positive pair: -log s(pos) - sum_neg w log s(-neg)
-            loss_sum = loss_sum + -(tf.reduce_sum(tf.math.log_sigmoid(lp) * mask) + tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn))
-            pairs_sum = pairs_sum + tf.reduce_sum(mask)
+            loss_sum = loss_sum - pos_loss - tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn)
+            pairs_sum = pairs_sum + tf.reduce_sum(n_ctx)
             return s + 1, loss_sum, pairs_sum
 
         # an explicit while_loop: the number of batches stays a runtime value (a Python
@@ -736,35 +767,24 @@ class Word2Vec:
     def _chunk_batches(self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator,
                        lr_start: float, lr_end: float):
         """The batches of one chunk of raw words: subsampled, each centre with a window size
-        drawn in 1..window, grouped by that size into dense ``[centres, 2b]`` matrices.
-        Yields ``(centers [S, Bb], contexts [S, Bb, 2b], lrs [S], n_batches)``."""
-        W = self.window
+        drawn in 1..window, cut into runs of ``batch_words`` centres with ``window`` words of
+        context on each side. Yields ``(seqs [S, L+2W], spans [S, L], lrs [S], n_batches)``."""
+        W, L = self.window, self.batch_words
         sub = raw[rng.random(len(raw)) < keep[raw]]
         n = len(sub)
         if n < 2:
             return
         spans = rng.integers(1, W + 1, size=n)
-        for b in range(1, W + 1):
-            rows = np.flatnonzero(spans == b)
-            if len(rows) == 0:
-                continue
-            offs = np.array(window_offsets(b))
-            idx = rows[:, None] + offs[None, :]
-            ok = (idx >= 0) & (idx < n)
-            ctx = np.where(ok, sub[np.clip(idx, 0, n - 1)], -1).astype(np.int32)
-            Bb = self.centers_per_batch(b)
-            S = max(1, -(-(self.chunk_words // W) // Bb))  # batches per call (fixed shape)
-            per_call = S * Bb
-            for s0 in range(0, len(rows), per_call):
-                m = min(per_call, len(rows) - s0)
-                nb = -(-m // Bb)
-                cpad = np.zeros(per_call, np.int32)
-                xpad = np.full((per_call, 2 * b), -1, np.int32)
-                cpad[:m] = sub[rows[s0:s0 + m]]
-                xpad[:m] = ctx[s0:s0 + m]
-                frac = (s0 + np.arange(S) * Bb) / len(rows)
-                lrs = (lr_start + (lr_end - lr_start) * frac).astype(np.float32)
-                yield cpad.reshape(S, Bb), xpad.reshape(S, Bb, 2 * b), lrs, nb
+        S = max(1, -(-self.chunk_words // L))  # batches per call (a fixed shape: one compilation)
+        nb = -(-n // L)
+        starts = np.arange(S) * L
+        idx = starts[:, None] - W + np.arange(L + 2 * W)[None, :]
+        seqs = np.where((idx >= 0) & (idx < n) & (starts[:, None] < n), sub[np.clip(idx, 0, n - 1)], -1).astype(np.int32)
+        cidx = starts[:, None] + np.arange(L)[None, :]
+        sp = np.where(cidx < n, spans[np.clip(cidx, 0, n - 1)], 0).astype(np.int32)
+        frac = np.arange(S) / max(nb, 1)
+        lrs = (lr_start + (lr_end - lr_start) * frac).astype(np.float32)
+        yield seqs, sp, lrs, nb
 
     def train(self, ids, epochs: int = 1, lr: float = 0.025, min_lr: float = 0.0001,
               subsample: float | None = 1e-3, progress: bool = True, desc: str = "word2vec",
@@ -830,7 +850,7 @@ class Word2Vec:
 # =========================================================================== one call
 def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, window: int = 5,
                      negatives: int = 5, min_count: int = 5, out_dir=None, subsample: float = 1e-3,
-                     lr: float = 0.025, min_lr: float = 0.0001, batch_pairs: int = 16384,
+                     lr: float = 0.025, min_lr: float = 0.0001, batch_words: int = 2048,
                      max_words: int | None = None, max_vocab: int | None = None, seed: int = 0,
                      evaluate: bool = True, restrict_vocab: int = 30000, progress: bool = True,
                      write_vec: bool = True, **trainer_options) -> tuple[Embeddings, dict]:
@@ -849,7 +869,7 @@ def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, wi
     check_corpus(ids, window)
     check_negatives(negatives, len(vocab))
     t_vocab = time.perf_counter() - t0
-    model = Word2Vec(vocab, dim=dim, window=window, negatives=negatives, seed=seed, batch_pairs=batch_pairs,
+    model = Word2Vec(vocab, dim=dim, window=window, negatives=negatives, seed=seed, batch_words=batch_words,
                      **trainer_options)
     res = model.train(ids, epochs=epochs, lr=lr, min_lr=min_lr, subsample=subsample, progress=progress)
     emb = model.embeddings()
