@@ -150,30 +150,38 @@ def test_make_dataset_yields_exactly_the_window_pairs():
 
 
 # --------------------------------------------------------------------------- negatives
-def test_unigram_table_samples_counts_to_the_power_075():
+def test_negative_sampling_follows_counts_to_the_power_075():
     from scipy import stats
 
     counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
     table = w2v.unigram_table(counts, power=0.75, size=200_000)
     p = counts ** 0.75 / (counts ** 0.75).sum()
     np.testing.assert_allclose(np.bincount(table, minlength=7) / len(table), p, atol=1e-4)
-    draws = table[np.random.default_rng(0).integers(0, len(table), size=100_000)]
+    # the sampler the compiled step uses (XLA-compiled here too), against p: a chi-square test
+    import tensorflow as tf
+
+    draw = tf.function(lambda seed: w2v.draw_negatives(tf.constant(table), [400, 250], seed), jit_compile=True)
+    draws = draw(tf.constant([3, 4])).numpy().ravel()
     observed = np.bincount(draws, minlength=7)
     chi2, pval = stats.chisquare(observed, p * len(draws))
     assert pval > 0.001, (observed, p * len(draws))
+    # a wrong distribution (counts ** 1, no smoothing) is rejected by the same test
+    p_raw = counts / counts.sum()
+    assert stats.chisquare(observed, p_raw * len(draws))[1] < 1e-6
 
 
 # --------------------------------------------------------------------------- training
 def test_compiled_step_matches_a_brute_force_sgd_reference():
     """One compiled batch (blocked score products, band cut by reshapes, summed scatter-adds)
-    gives exactly the updates of plain per-pair SGD on the same pairs and negatives."""
+    gives exactly the updates of plain per-pair SGD on the same pairs and negatives (row
+    scaling off); with curvature damping, the same directions, each row's step shrunk."""
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
     vocab, ids = w2v.build_vocab([f"w{i}" for i in rng.integers(0, 50, size=3000)], min_count=1)
     W, L, lr, K = 3, 128, 0.1, 2
     model = w2v.Word2Vec(vocab, dim=8, window=W, negatives=K, batch_words=L, chunk_words=256,
-                         max_row_updates=1e9, neg_group=4, neg_shared=1)
+                         damping="count", max_row_updates=1e9, neg_group=4, neg_shared=1)
     model.out.assign(np.random.default_rng(1).normal(size=(len(vocab), 8)).astype(np.float32) * 0.3)
     model.table.assign(np.zeros_like(model.table.numpy()))  # every negative is word 0
     seqs, spans, lrs, _ = next(model._chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr))
@@ -195,6 +203,19 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
             dO[0] += g * E0[c]
     np.testing.assert_allclose(model.emb.numpy() - E0, dE, atol=1e-5)
     np.testing.assert_allclose(model.out.numpy() - O0, dO, atol=1e-5)
+    damped = w2v.Word2Vec(vocab, dim=8, window=W, negatives=K, batch_words=L, chunk_words=256,
+                          damping="curvature", neg_group=4, neg_shared=1)
+    damped.emb.assign(E0)
+    damped.out.assign(O0)
+    damped.table.assign(np.zeros_like(damped.table.numpy()))
+    damped._fn(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
+    for got, want in ((damped.emb.numpy() - E0, dE), (damped.out.numpy() - O0, dO)):
+        rows = np.linalg.norm(want, axis=1) > 1e-6
+        ratio = np.linalg.norm(got[rows], axis=1) / np.linalg.norm(want[rows], axis=1)
+        cosine = (got[rows] * want[rows]).sum(1) / np.linalg.norm(got[rows], axis=1) / np.linalg.norm(want[rows], axis=1)
+        assert np.all(ratio <= 1 + 1e-5) and np.all(ratio > 0.05) and np.all(cosine > 0.9999)
+    with pytest.raises(w2v.Word2VecError, match="damping"):
+        w2v.Word2Vec(vocab, dim=8, damping="newton")
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=5, help="drop words seen fewer times")
     p.add_argument("--subsample", type=float, default=1e-3, help="frequent-word subsampling threshold t (0: off)")
     p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (falls linearly)")
+    p.add_argument("--damping", choices=["curvature", "count"], default="curvature",
+                   help="how a row's summed update in a batch is kept stable")
     p.add_argument("--batch-words", type=int, default=2048, help="centre words per training step")
     p.add_argument("--neg-group", type=int, default=8, help="neighbouring centres that share their negatives")
     p.add_argument("--neg-shared", type=int, default=None, help="negatives drawn per group (default 5 x negatives)")
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
             subsample=args.subsample, lr=args.lr, max_words=args.max_words, max_vocab=args.max_vocab,
             seed=args.seed, evaluate=not args.no_eval, restrict_vocab=args.restrict_vocab,
             progress=not args.quiet, batch_words=args.batch_words,
-            neg_group=args.neg_group, neg_shared=args.neg_shared)
+            neg_group=args.neg_group, neg_shared=args.neg_shared, damping=args.damping)
     except (w2v.Word2VecError, data.DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,8 +17,8 @@ done with ordinary ops, and fast:
   (blocks of centres against their neighbourhoods); negatives are shared by small groups of
   neighbouring centres and re-weighted to word2vec's expected gradient. The whole step is
   compiled with XLA and a loop over many batches runs inside one compiled call. Each row's
-  summed update in a batch is scaled by ``min(1, max_row_updates / count)`` so frequent
-  words cannot blow up a large batch (see :class:`Word2Vec`);
+  summed update in a batch is damped by its curvature so frequent words cannot blow up a
+  large batch (see :class:`Word2Vec`);
 * **evaluation**: :class:`Embeddings` with ``nearby`` and ``analogy`` (the talk's
   cat : kitten :: dog : ?) and analogy accuracy on questions-words restricted to the
   30,000 most frequent words, like gensim's ``evaluate_word_analogies``;
@@ -49,7 +49,7 @@ from .. import config, data
 SECTION = "word2vec_optimized"
 DEFAULTS = dict(epochs=5, dim=128, window=5, negatives=5, min_count=5, subsample=1e-3,
                 lr=0.025, min_lr=0.0001, batch_words=2048)
-QUICK = dict(epochs=1, dim=64, max_words=400_000)
+QUICK = dict(epochs=3, dim=64, max_words=800_000)
 
 
 # =========================================================================== errors
@@ -294,6 +294,15 @@ def unigram_table(counts, power: float = 0.75, size: int | None = None) -> np.nd
     slots = np.arange(size, dtype=np.float64) + 0.5
     table = np.searchsorted(bounds, slots, side="right").astype(np.int32)
     return np.minimum(table, len(counts) - 1)
+
+
+def draw_negatives(table, shape, seed):
+    """Negative samples inside the compiled step: uniform slots of the unigram table
+    (stateless random numbers, so XLA can compile it; ``seed`` is a pair of ints)."""
+    import tensorflow as tf
+
+    r = tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=tf.shape(table)[0], dtype=tf.int32)
+    return tf.gather(table, r)
 
 
 def check_negatives(negatives: int, vocab_size: int) -> None:
@@ -632,14 +641,18 @@ class Word2Vec:
     * negatives are drawn per group of ``neg_group`` neighbouring centres
       (``neg_shared`` of them, shared by the group: another small matrix product), each
       weighted so the expected gradient equals word2vec's ``negatives`` per pair;
-    * each row's summed update in a batch is scaled by ``min(1, max_row_updates / n)``,
-      ``n`` the number of pair updates it got, which keeps large batches stable.
+    * a row's summed update in a batch is damped so a large batch cannot overshoot:
+      ``damping="curvature"`` (default) divides it by ``1 + lr * h``, ``h`` the row's share of
+      the loss's curvature (sum over its pairs of sigmoid'(score) * |other vector|^2), which
+      leaves single updates almost unchanged and turns many stale ones into a Newton-like
+      step; ``damping="count"`` scales it by ``min(1, max_row_updates / n)``, ``n`` its
+      number of pair updates.
     """
 
     def __init__(self, vocab: Vocab, dim: int = 128, window: int = 5, negatives: int = 5,
                  seed: int = 0, batch_words: int = 2048, chunk_words: int = 1 << 18,
                  max_row_updates: float = 10.0, neg_group: int = 8, neg_shared: int | None = None,
-                 jit: bool = True):
+                 damping: str = "curvature", jit: bool = True):
         """``batch_words`` centres per step (rounded to whole blocks of 64), corpus read in
         chunks of ``chunk_words`` words (one compiled call each); see the class docstring."""
         import tensorflow as tf
@@ -659,6 +672,9 @@ class Word2Vec:
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
         self.chunk_words = int(chunk_words)
         self.max_row_updates = float(max_row_updates)
+        if damping not in ("curvature", "count"):
+            raise Word2VecError(f"damping must be 'curvature' or 'count', got {damping!r}.")
+        self.damping = damping
         self.neg_shared = int(neg_shared or 5 * self.negatives)
         if self.neg_shared >= len(vocab):
             self.neg_shared = max(1, len(vocab) - 1)
@@ -680,7 +696,6 @@ class Word2Vec:
         G, Kg, d = self.neg_group, self.neg_shared, self.dim
         N = L // G
         V = tf.shape(self.emb)[0]
-        table_size = tf.shape(self.table)[0]
         T = self.max_row_updates
         neg_scale = self.negatives / Kg
         offsets = window_offsets(W)
@@ -725,9 +740,7 @@ class Word2Vec:
             pos_loss = tf.reduce_sum(tf.math.log_sigmoid(lp) * m)
             ctx_ids = [tf.where(m[:, j] > 0, seq[W + o:W + o + L], -1) for j, o in enumerate(offsets)]
             # negatives, shared by groups of G neighbouring centres
-            r = tf.random.stateless_uniform([N, Kg], seed=tf.stack([seed, s]), minval=0, maxval=table_size,
-                                            dtype=tf.int32)
-            neg = tf.gather(self.table, r)  # [N, Kg]
+            neg = draw_negatives(self.table, [N, Kg], tf.stack([seed, s]))  # [N, Kg]
             un = tf.gather(self.out, neg)  # [N, Kg, d]
             vg = tf.reshape(v, [N, G, d])
             ln = tf.einsum("ngd,nkd->ngk", vg, un, name="neg_logits")
@@ -737,14 +750,39 @@ class Word2Vec:
             gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
             dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), [L, d])
             du_n = tf.einsum("ngk,ngd->nkd", gn, vg, name="neg_du")  # [N, Kg, d]
-            # scale each row's summed update by min(1, T / its number of pair updates in the batch)
-            c_w = tf.cast(n_ctx > 0, tf.float32)
-            cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], c_w)
-            sc_c = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_c, c), 1.0))
             ids = tf.concat([x, tf.reshape(neg, [-1])], axis=0)
-            o_w = tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0)
-            cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], o_w)
-            sc_o = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_o, ids), 1.0))
+            if self.damping == "count":
+                # scale each row's summed update by min(1, T / its number of pair updates in the batch)
+                c_w = tf.cast(n_ctx > 0, tf.float32)
+                cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], c_w)
+                sc_c = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_c, c), 1.0))
+                o_w = tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0)
+                cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], o_w)
+                sc_o = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_o, ids), 1.0))
+            else:
+                # curvature damping: a row's summed step is divided by 1 + lr * h, h the sum over
+                # its pairs of sigmoid'(score) * |other vector|^2 (the diagonal of the loss's
+                # curvature). One pair: almost no change; many pairs on a row that has grown: the
+                # step shrinks towards a Newton step instead of overshooting as a plain sum would.
+                u2 = tf.reduce_sum(u * u, axis=1)  # [L + 2W]
+                v2 = tf.reduce_sum(v * v, axis=1)  # [L]
+                un2 = tf.reduce_sum(un * un, axis=2)  # [N, Kg]
+                sp_ = tf.sigmoid(lp)
+                curv = sp_ * (1.0 - sp_) * m  # [L, 2W]
+                sn_ = tf.sigmoid(ln)
+                curv_n = sn_ * (1.0 - sn_) * wn  # [N, G, Kg]
+                u2_ctx = tf.stack([u2[W + o:W + o + L] for o in offsets], axis=1)  # [L, 2W]
+                h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
+                    tf.reduce_sum(curv_n * un2[:, None, :], axis=2), [L])
+                h_run = tf.zeros([L + 2 * W])
+                for j, o in enumerate(offsets):
+                    h_run += tf.pad(curv[:, j] * v2, [[W + o, W - o]])
+                h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
+                H_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], h_c)
+                sc_c = 1.0 / (1.0 + lr * tf.gather(H_c, c))
+                H_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None],
+                                               tf.concat([h_run, tf.reshape(h_neg, [-1])], axis=0))
+                sc_o = 1.0 / (1.0 + lr * tf.gather(H_o, ids))
             if "counts" in self._skip:  # profiling: no per-row scaling
                 sc_c, sc_o = tf.ones_like(sc_c), tf.ones_like(sc_o)
             upd = tf.concat([du, tf.reshape(du_n, [N * Kg, d])], axis=0)
@@ -910,8 +948,8 @@ def load_or_train(corpus="movie_reviews", out_dir=None, quick: bool | None = Non
     Loads ``<out_dir>/vectors.vec`` (default ``artifacts/word2vec_optimized``) if it is
     there; otherwise trains a quick version on ``corpus`` (so a later notebook never fails
     because this one was not run), saves it there and returns it. ``quick`` (default:
-    ``WORKSHOP_QUICK``) trains 1 epoch of 64 dimensions on the first 400k words;
-    otherwise 3 epochs of 128 on the whole corpus. ``hparams`` go to :func:`train_embeddings`.
+    ``WORKSHOP_QUICK``) trains 3 epochs of 64 dimensions on the first 800k words;
+    otherwise 5 epochs of 128 on the whole corpus. ``hparams`` go to :func:`train_embeddings`.
     """
     out = Path(out_dir) if out_dir is not None else default_dir()
     vec = out / "vectors.vec"
@@ -925,7 +963,7 @@ def load_or_train(corpus="movie_reviews", out_dir=None, quick: bool | None = Non
         except (Word2VecError, OSError, ValueError) as exc:
             print(f"Could not read {vec} ({exc}); training a new one.", file=sys.stderr)
     quick = config.is_quick() if quick is None else quick
-    params = dict(epochs=1, dim=64, max_words=400_000) if quick else dict(epochs=3, dim=128)
+    params = dict(QUICK) if quick else dict(epochs=5, dim=128)
     params.update(hparams)
     print(f"No word2vec vectors at {vec}: training a {'quick ' if quick else ''}version on {corpus} "
           f"({params}).", file=sys.stderr)
