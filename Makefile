@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 DATA_HOST ?= 127.0.0.1
 DATA_PORT ?= 8000
 

@@ -652,7 +652,7 @@ class Word2Vec:
     def __init__(self, vocab: Vocab, dim: int = 128, window: int = 5, negatives: int = 5,
                  seed: int = 0, batch_words: int = 2048, chunk_words: int = 1 << 18,
                  max_row_updates: float = 10.0, neg_group: int = 8, neg_shared: int | None = None,
-                 damping: str = "curvature", jit: bool = True):
+                 damping: str = "curvature", block: int | None = None, jit: bool = True):
         """``batch_words`` centres per step (rounded to whole blocks of 64), corpus read in
         chunks of ``chunk_words`` words (one compiled call each); see the class docstring."""
         import tensorflow as tf
@@ -667,7 +667,7 @@ class Word2Vec:
         self.neg_group = int(neg_group)
         # centres per block of the score matrix products: a multiple of the negative groups,
         # at least 2 * window (a block's contexts reach 2 * window rows past it)
-        self.block = max(64, -(-2 * self.window // self.neg_group) * self.neg_group)
+        self.block = max(int(block or 64), 2 * self.window)
         self.block = -(-self.block // self.neg_group) * self.neg_group
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
         self.chunk_words = int(chunk_words)
