@@ -667,7 +667,7 @@ class Word2Vec:
         self.neg_group = int(neg_group)
         # centres per block of the score matrix products: a multiple of the negative groups,
         # at least 2 * window (a block's contexts reach 2 * window rows past it)
-        self.block = max(int(block or 64), 2 * self.window)
+        self.block = max(int(block or 32), 2 * self.window)
         self.block = -(-self.block // self.neg_group) * self.neg_group
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
         self.chunk_words = int(chunk_words)
