@@ -15,10 +15,16 @@ import sys
 import time
 from pathlib import Path
 
-from . import SECTIONS, config
+from . import REPO_URL, SECTIONS, config
 
+# The first code cell of every notebook. Its guard installs the workshop package on Colab
+# (only there, only when it is missing); `python -m workshop_sections.colab sync` rewrites it.
 CONFIG_CELL = (
     "# Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)\n"
+    "import importlib.util, subprocess, sys\n"
+    'if "google.colab" in sys.modules and importlib.util.find_spec("workshop_sections") is None:\n'
+    "    # on Colab only: install the workshop package from GitHub first (once per runtime)\n"
+    f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{REPO_URL}"], check=True)\n'
     "from workshop_sections import config\n"
     "cfg = config.setup()"
 )
