@@ -1,6 +1,6 @@
-"""The backend of the shared config cell, the first code cell of every notebook::
+"""The backend of the shared config cell, the first code cell of every notebook
+(``workshop_sections.notebooks.CONFIG_CELL``; on Colab it installs this package first)::
 
-    # Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)
     from workshop_sections import config
     cfg = config.setup()
 

@@ -168,21 +168,25 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     root = config.find_root()
     if args.cmd == "run":
-        out = Path(args.out) if args.out else root / "build" / "executed"
+        out = Path(args.out).resolve() if args.out else root / "build" / "executed"
+
+        def shown(p: Path) -> str:
+            return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
         timings, failed = {}, None
         for nb in list_notebooks():
             section = nb.parent.name
             if args.sections and section not in args.sections:
                 continue
             mode = "quick" if config.is_quick() else "full"
-            print(f"==> {section}: running {nb.relative_to(root)} ({mode} mode)", flush=True)
+            print(f"==> {section}: running {shown(nb)} ({mode} mode)", flush=True)
             try:
                 timings[section] = execute(nb, out / nb.name)
             except Exception as exc:  # report which notebook failed, keep the executed copy
                 failed = (section, exc)
                 print(f"!! {section} failed; the executed copy is {out / nb.name}\n{exc}", file=sys.stderr)
                 break
-            print(f"    done in {timings[section]:.0f} s -> {(out / nb.name).relative_to(root)}", flush=True)
+            print(f"    done in {timings[section]:.0f} s -> {shown(out / nb.name)}", flush=True)
         print()
         print(report(timings=timings))
         return 1 if failed else 0
