@@ -35,17 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_shared = ROOT.parent / "shared" / "workshop-data"
-if not os.environ.get("WORKSHOP_DATA_MIRROR") and _shared.is_dir():
-    os.environ["WORKSHOP_DATA_MIRROR"] = str(_shared)
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from _common import ROOT, cpu_seconds  # noqa: E402  (repo on sys.path, data mirror default)
 
 
 def peak_mb() -> float:

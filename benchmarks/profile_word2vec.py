@@ -12,23 +12,9 @@ wall clock on a shared machine mostly measures the other users.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_shared = ROOT.parent / "shared" / "workshop-data"
-if not os.environ.get("WORKSHOP_DATA_MIRROR") and _shared.is_dir():
-    os.environ["WORKSHOP_DATA_MIRROR"] = str(_shared)
-
-
-def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from _common import cpu_seconds as cpu  # noqa: E402  (repo on sys.path, data mirror default)
 
 
 def main(argv=None) -> int:
