@@ -150,6 +150,40 @@ def test_embedding_matrix_known_word_gets_its_vector_unknown_a_random_one(vec_fi
     assert not np.allclose(other[vocab.index["plot"]], matrix[vocab.index["plot"]])  # random, seeded
 
 
+def test_postprocess_vectors_centres_removes_the_top_direction_and_equalises_lengths():
+    rng = np.random.default_rng(0)
+    common = rng.normal(size=16)
+    freq_scale = np.linspace(5, 1, 400)[:, None]  # frequent words (first rows) get longer vectors
+    raw = (rng.normal(size=(400, 16)) + 3 * common) * freq_scale
+    out = tc.postprocess_vectors(raw, remove_top=1)
+    assert out.shape == raw.shape and out.dtype == np.float32
+    target = 0.25 / np.sqrt(3) * np.sqrt(16)  # the average length of a CNN-rand vector
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), target, rtol=1e-5)
+    centred = raw - raw.mean(0)
+    top = np.linalg.svd(centred, full_matrices=False)[2][0]
+    assert np.abs(out @ top).max() < 1e-4  # nothing left along the strongest direction
+    kept = tc.postprocess_vectors(raw, remove_top=0, norm=1.0)  # only centred and rescaled
+    cos = np.sum(kept * centred, axis=1) / np.linalg.norm(centred, axis=1)
+    np.testing.assert_allclose(cos, 1.0, rtol=1e-5)
+    for bad, match in ((np.ones(5), "2 or more rows"), (raw[:1], "2 or more rows")):
+        with pytest.raises(ValueError, match=match):
+            tc.postprocess_vectors(bad)
+    with pytest.raises(ValueError, match="remove_top"):
+        tc.postprocess_vectors(raw, remove_top=16)
+
+
+def test_embedding_matrix_with_postprocessing_uses_the_processed_vectors(vec_file):
+    path, _ = vec_file
+    emb = read_vec(path)
+    vocab = tc.build_vocab([["good", "film", "plot"]])
+    matrix, _ = tc.embedding_matrix(vocab, emb, seed=0, postprocess=True)
+    processed = tc.postprocess_vectors(np.asarray(emb.vectors), remove_top=1)
+    for w in ("good", "film"):
+        np.testing.assert_allclose(matrix[vocab.index[w]], processed[list(emb.words).index(w)], atol=1e-6)
+    a = np.sqrt(3) * processed.std()  # an unknown word: random, at the scale of the processed vectors
+    assert 0 < np.abs(matrix[vocab.index["plot"]]).max() <= a + 1e-6
+
+
 def test_load_vectors_missing_file_says_how_to_make_one(tmp_path):
     pytest.importorskip("workshop_sections.word2vec_optimized.word2vec_fast")
     with pytest.raises(FileNotFoundError, match="word2vec_optimized"):
@@ -273,3 +307,27 @@ def test_cli_fold_ids_and_tfidf_run(tmp_path, capsys):
     assert len(v["runs"]) == 2 and 0.5 < v["mean_accuracy"] <= 1 and metrics["protocol"]["folds"] == 3
     with pytest.raises(SystemExit):
         cli_main(["--init", "bogus"])
+
+
+def test_cli_runs_on_other_folds_merge_into_one_table(tmp_path, capsys):
+    args = ["--init", "tfidf", "--folds", "3", "--limit", "600", "--out", str(tmp_path)]
+    assert cli_main(args + ["--fold-ids", "0"]) == 0
+    assert cli_main(args + ["--fold-ids", "1-2"]) == 0
+    v = json.loads((tmp_path / "metrics.json").read_text())["variants"]["tfidf"]
+    assert v["fold_ids"] == [0, 1, 2] and len(v["runs"]) == 3
+    first = v["fold_means"]["0"]
+    assert cli_main(args + ["--fold-ids", "0"]) == 0  # the same fold again replaces, not adds
+    v = json.loads((tmp_path / "metrics.json").read_text())["variants"]["tfidf"]
+    assert len(v["runs"]) == 3 and v["fold_means"]["0"] == first
+    assert cli_main(["--init", "tfidf", "--folds", "2", "--limit", "600", "--out", str(tmp_path)]) == 0
+    v = json.loads((tmp_path / "metrics.json").read_text())["variants"]["tfidf"]
+    assert v["fold_ids"] == [0, 1] and v["folds"] == 2  # another protocol starts a fresh table
+
+
+def test_merge_runs_keeps_other_runs_and_replaces_the_same_fold_and_seed():
+    from workshop_sections.cnn_text_classification.__main__ import merge_runs
+
+    old = [{"fold": 0, "seed": 0, "test_accuracy": 0.7}, {"fold": 1, "seed": 0, "test_accuracy": 0.8}]
+    new = [{"fold": 1, "seed": 0, "test_accuracy": 0.9}, {"fold": 1, "seed": 1, "test_accuracy": 0.6}]
+    merged = merge_runs(old, new)
+    assert [(r["fold"], r["seed"], r["test_accuracy"]) for r in merged] == [(0, 0, 0.7), (1, 0, 0.9), (1, 1, 0.6)]

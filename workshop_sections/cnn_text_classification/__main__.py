@@ -9,8 +9,10 @@ Without ``--folds`` it uses the notebook's fixed split (fold 1 of 10); with ``--
 every variant runs on the same K stratified folds (``--fold-ids`` picks some of them). It
 prints mean and standard deviation of test accuracy and training seconds, the standard
 error over folds, the paired difference of each word2vec variant from CNN-rand on the
-folds both ran, and writes them to ``<out>/metrics.json`` (merged with earlier variants;
-default ``artifacts/cnn_text_classification/benchmark``).
+folds both ran, and writes them to ``<out>/metrics.json`` (default
+``artifacts/cnn_text_classification/benchmark``). Runs merge into that file: run the folds
+in two processes at once (``--fold-ids 0-4`` and ``--fold-ids 5-9``) and either one prints
+the whole table at the end; a re-run of the same fold and seed replaces the old run.
 """
 from __future__ import annotations
 
@@ -61,6 +63,54 @@ def table(variants: dict) -> str:
     return "\n".join(lines)
 
 
+def merge_runs(saved: list[dict], new: list[dict]) -> list[dict]:
+    """Saved runs plus new ones; a new run replaces a saved run of the same fold and seed."""
+    keyed = {(r["fold"], r["seed"]): r for r in saved}
+    keyed.update({(r["fold"], r["seed"]): r for r in new})
+    return [keyed[k] for k in sorted(keyed)]
+
+
+def save_merged(path: Path, protocol: dict, setup: dict, runs: dict[str, list], folds: int,
+                elapsed: float) -> dict:
+    """Merge this process's runs into ``path`` (so runs on other folds, other variants or
+    from another process at the same time add up to one table) and return the variants.
+
+    Saved results from a different protocol (folds, epochs, subset) are dropped; a word2vec
+    variant's saved runs are dropped when they used other vectors or other postprocessing."""
+    from workshop_sections import config
+
+    from .text_cnn import summarize
+
+    lock = None
+    try:
+        import fcntl
+
+        lock = open(path.with_name(".metrics.lock"), "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be merging into the same file
+    except ImportError:  # Windows: no lock, runs from one process at a time
+        pass
+    try:
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        if saved.get("protocol") != protocol:
+            saved = {}  # a different protocol: start a fresh table rather than mix them
+        variants = saved.get("variants", {})
+        for name, new in runs.items():
+            if not new:
+                continue
+            old = variants.get(name, {})
+            same = not name.startswith("word2vec") or old.get("setup") == setup
+            merged = merge_runs(old.get("runs", []) if same else [], new)
+            variants[name] = {**summarize(name, merged, folds),
+                              **({"setup": setup} if name.startswith("word2vec") else {})}
+        config.write_metrics("", {"protocol": protocol, "variants": variants,
+                                  "elapsed_seconds": elapsed + saved.get("elapsed_seconds", 0.0)},
+                             artifacts=path.parent)
+    finally:
+        if lock is not None:
+            lock.close()
+    return variants
+
+
 def main(argv: list[str] | None = None) -> int:
     from workshop_sections import config
 
@@ -72,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=None, help="k-fold cross-validation (Kim: 10); default one fixed split")
     p.add_argument("--fold-ids", default=None, help="only these folds, 0-based: '0-4' or '0,2,5'")
     p.add_argument("--vectors", default=None, help="a word2vec .vec file (default: the word2vec_optimized section's)")
+    p.add_argument("--raw-vectors", action="store_true",
+                   help="use the word2vec vectors as they are (default: centred, top direction removed, equal lengths)")
     p.add_argument("--epochs", type=int, default=10, help="most epochs per run (early stopping on dev; default 10)")
     p.add_argument("--limit", type=int, default=None, help="use only this many MR sentences (smoke tests)")
     p.add_argument("--out", default=None, help="folder of metrics.json (default artifacts/cnn_text_classification/benchmark)")
@@ -108,17 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else cfg.artifacts(tc.SECTION) / "benchmark"
     out.mkdir(parents=True, exist_ok=True)
     path = out / "metrics.json"
-    saved = json.loads(path.read_text()) if path.exists() else {}
-    protocol = {"folds": folds, "cross_validation": bool(args.folds), "seeds": args.seeds, "epochs": args.epochs,
-                "limit": args.limit, "vectors": args.vectors, "split_seed": tc.SPLIT_SEED}
-    if saved.get("protocol") and {k: saved["protocol"].get(k) for k in ("folds", "cross_validation", "limit")} != \
-            {k: protocol[k] for k in ("folds", "cross_validation", "limit")}:
-        saved = {}  # a different protocol: start a fresh table rather than mix them
-    variants = saved.get("variants", {})
+    protocol = {"folds": folds, "cross_validation": bool(args.folds), "epochs": args.epochs, "limit": args.limit,
+                "split_seed": tc.SPLIT_SEED}
+    setup = {"vectors": str(Path(args.vectors).expanduser().resolve()) if args.vectors else None,
+             "postprocess_vectors": not args.raw_vectors}
     runs: dict[str, list] = {n: [] for n in inits}
     what = f"{len(fold_ids)} of {folds} folds" if args.folds else f"the fixed split (fold 1 of {folds})"
     print(f"MR, {what}, {args.seeds} seed(s) per CNN, variants: {', '.join(inits)}")
     start = time.perf_counter()
+    variants: dict = {}
     for fold in fold_ids:  # fold-major, so an interrupted run still compares variants on the same folds
         split = tc.load_split(fold=fold, folds=folds, limit=args.limit)
         for name in inits:
@@ -127,15 +177,13 @@ def main(argv: list[str] | None = None) -> int:
                     r = tc.tfidf_baseline(split)
                 else:
                     r = tc.train_cnn(split, init=name, vectors=vectors, epochs=args.epochs, seed=seed,
-                                     progress=False, verbose=False)
+                                     postprocess=not args.raw_vectors, progress=False, verbose=False)
                 runs[name].append({"fold": fold, "seed": seed, "test_accuracy": r.test_accuracy,
                                    "dev_accuracy": r.dev_accuracy, "seconds": r.seconds, "epochs": r.epochs})
                 print(f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
                       f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s" + (f"  {r.epochs} epochs" if r.epochs else ""),
                       flush=True)
-            variants[name] = tc.summarize(name, runs[name], folds)
-        config.write_metrics("", {"protocol": protocol, "variants": variants,
-                                  "elapsed_seconds": time.perf_counter() - start}, artifacts=out)
+        variants = save_merged(path, protocol, setup, runs, folds, time.perf_counter() - start)
     print()
     print(table({n: variants[n] for n in tc.VARIANTS if n in variants}))
     print(f"\nwrote {path}")

@@ -347,14 +347,49 @@ class Coverage:
                 f"{self.extra_words:,} more words come from the word2vec vocabulary")
 
 
-def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | None = None
-                     ) -> tuple[np.ndarray, Coverage]:
+RAND_SCALE = 0.25  # CNN-rand's embeddings start uniform in [-0.25, 0.25] (Kim 2014)
+
+
+def postprocess_vectors(vectors: np.ndarray, remove_top: int = 1, norm: float | None = None,
+                        fit_rows: int = 30_000) -> np.ndarray:
+    """word2vec vectors made ready for a classifier ("all-but-the-top", Mu & Viswanath 2018,
+    plus equal lengths): subtract the mean vector, project out the ``remove_top`` strongest
+    principal directions (fitted on the first ``fit_rows`` rows, the most frequent words),
+    and rescale every row to length ``norm`` (default: the length a CNN-rand vector has on
+    average, 0.25 / sqrt(3) x sqrt(dim)).
+
+    Why: word2vec vectors on a small corpus share a large common component (on our
+    movie_reviews + news20 vectors the mean vector and the first principal direction carry
+    about a quarter of the variance), and frequent words get vectors 3-5x longer than rare
+    ones. A CNN started from such vectors first spends its epochs undoing that; started from
+    centred, equal-length vectors it learns faster and ends better (measured in the notebook)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] < 2:
+        raise ValueError(f"postprocess_vectors needs a [words, dim] matrix of 2 or more rows, got shape {v.shape}")
+    if not 0 <= remove_top < v.shape[1]:
+        raise ValueError(f"remove_top must be between 0 and dim - 1 = {v.shape[1] - 1}, got {remove_top}")
+    v = v - v.mean(axis=0)
+    if remove_top:
+        _, _, vt = np.linalg.svd(v[:fit_rows], full_matrices=False)
+        top = vt[:remove_top]
+        v = v - (v @ top.T) @ top
+    if norm is None:
+        norm = RAND_SCALE / math.sqrt(3.0) * math.sqrt(v.shape[1])
+    lengths = np.linalg.norm(v, axis=1, keepdims=True)
+    return (v / np.maximum(lengths, 1e-12) * norm).astype(np.float32)
+
+
+def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | None = None,
+                     postprocess: bool = False) -> tuple[np.ndarray, Coverage]:
     """[len(vocab), dim] float32: a word the embeddings know gets its vector; an unknown word
     a random vector, uniform in [-a, a] with a chosen so it has the variance of the known
-    vectors (Kim's recipe; ``scale`` sets a by hand); the padding row is zero."""
+    vectors (Kim's recipe; ``scale`` sets a by hand); the padding row is zero. With
+    ``postprocess`` the known vectors first go through :func:`postprocess_vectors`."""
     words, vectors = list(embeddings.words), np.asarray(embeddings.vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"embeddings hold {len(words)} words but vectors of shape {vectors.shape}")
+    if postprocess:
+        vectors = postprocess_vectors(vectors)
     lookup = {w: i for i, w in enumerate(words)}
     dim = vectors.shape[1]
     a = float(scale) if scale is not None else float(np.sqrt(3.0) * vectors.std())
@@ -386,7 +421,7 @@ def conv_branch(x, width: int, maps: int = 100, name: str | None = None):
 
 def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, widths: Sequence[int] = (3, 4, 5),
                 maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0, num_classes: int = 2,
-                embeddings: np.ndarray | None = None, trainable: bool = True, rand_scale: float = 0.25,
+                embeddings: np.ndarray | None = None, trainable: bool = True, rand_scale: float = RAND_SCALE,
                 name: str = "kim_cnn") -> keras.Model:
     """Kim's CNN: token ids [batch, length] -> class probabilities [batch, num_classes].
 
@@ -574,12 +609,14 @@ def _check_variant(init: str) -> str:
 
 def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int = 300, max_len: int = MAX_LEN,
               epochs: int = 10, batch_size: int = 50, patience: int = 2, learning_rate: float = 1e-3,
-              max_extra_words: int = 40_000, seed: int | None = None, log_dir: str | Path | None = None,
-              progress: bool = True, verbose: bool = True) -> Result:
+              max_extra_words: int = 40_000, postprocess: bool = True, seed: int | None = None,
+              log_dir: str | Path | None = None, progress: bool = True, verbose: bool = True) -> Result:
     """Train Kim's CNN on ``split``: ``init`` is ``random`` (CNN-rand), ``word2vec-static``
     (frozen pretrained embeddings) or ``word2vec-tuned`` (pretrained, fine-tuned). Adam,
-    batch 50, early stopping on dev accuracy (best epoch kept). ``log_dir`` gets TensorBoard
-    curves in ``train/`` and ``validation/`` (cleared first, so a re-run replaces them)."""
+    batch 50, early stopping on dev accuracy (best epoch kept). The word2vec vectors go
+    through :func:`postprocess_vectors` first unless ``postprocess=False`` (the raw vectors).
+    ``log_dir`` gets TensorBoard curves in ``train/`` and ``validation/`` (cleared first, so
+    a re-run replaces them)."""
     _check_variant(init)
     if init == "tfidf":
         raise ValueError("train_cnn trains the CNNs; use tfidf_baseline(split) for the TF-IDF baseline")
@@ -593,7 +630,8 @@ def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int =
         if vectors is None:
             raise ValueError(f"init={init!r} needs word vectors: pass vectors=load_vectors(...)")
         vocab = build_vocab(split.train_tokens, extra_words=vectors.words, max_extra=max_extra_words)
-        matrix, coverage = embedding_matrix(vocab, vectors, seed=0 if seed is None else seed)
+        matrix, coverage = embedding_matrix(vocab, vectors, seed=0 if seed is None else seed,
+                                            postprocess=postprocess)
         if verbose:
             print(coverage)
         model = build_model(len(vocab), max_len=max_len, embeddings=matrix, trainable=(init == "word2vec-tuned"))
@@ -619,7 +657,8 @@ def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int =
     best = int(np.argmax(val))
     return Result(init, clf.evaluate(split.test_texts, split.test_labels), float(val[best]), seconds,
                   epochs=len(val), classifier=clf, history=history, coverage=coverage,
-                  details={"best_epoch": best + 1, "vocab": len(vocab)})
+                  details={"best_epoch": best + 1, "vocab": len(vocab),
+                           **({} if init == "random" else {"postprocess": postprocess})})
 
 
 # --------------------------------------------------------------------------- the baseline
