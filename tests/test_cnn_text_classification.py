@@ -184,6 +184,15 @@ def test_embedding_matrix_with_postprocessing_uses_the_processed_vectors(vec_fil
     assert 0 < np.abs(matrix[vocab.index["plot"]]).max() <= a + 1e-6
 
 
+def test_contraction_pieces_get_the_vector_of_their_word2vec_form():
+    lookup = {"not": 0, "s": 1, "film": 2, "are": 3}
+    assert tc.vector_index("film", lookup) == 2
+    assert tc.vector_index("n't", lookup) == 0  # Kim's "is n't" -> "not"
+    assert tc.vector_index("'s", lookup) == 1 and tc.vector_index("film'", lookup) == 2
+    assert tc.vector_index("'re", lookup) == 3
+    assert tc.vector_index(",", lookup) is None and tc.vector_index("'ll", lookup) is None
+
+
 def test_load_vectors_missing_file_says_how_to_make_one(tmp_path):
     pytest.importorskip("workshop_sections.word2vec_optimized.word2vec_fast")
     with pytest.raises(FileNotFoundError, match="word2vec_optimized"):

@@ -379,11 +379,27 @@ def postprocess_vectors(vectors: np.ndarray, remove_top: int = 1, norm: float | 
     return (v / np.maximum(lengths, 1e-12) * norm).astype(np.float32)
 
 
+# Kim's clean_str splits "isn't" into "is n't" and "film's" into "film 's"; a word2vec corpus
+# tokenised another way ("isn ' t", "film ' s", "isn't") has no vector for these pieces.
+CONTRACTION_ALIASES = {"n't": "not", "'m": "am", "'re": "are", "'ve": "have", "'ll": "will", "'d": "would"}
+
+
+def vector_index(word: str, lookup: dict[str, int]) -> int | None:
+    """Row of ``word`` in the word2vec vocabulary ``lookup``: the word itself, else the word
+    without its leading/trailing apostrophes (``'s`` -> ``s``, ``characters'`` -> ``characters``),
+    else the full form of a contraction piece (``n't`` -> ``not``); None if none is known."""
+    for key in (word, word.strip("'`"), CONTRACTION_ALIASES.get(word)):
+        if key and key in lookup:
+            return lookup[key]
+    return None
+
+
 def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | None = None,
                      postprocess: bool = False) -> tuple[np.ndarray, Coverage]:
-    """[len(vocab), dim] float32: a word the embeddings know gets its vector; an unknown word
-    a random vector, uniform in [-a, a] with a chosen so it has the variance of the known
-    vectors (Kim's recipe; ``scale`` sets a by hand); the padding row is zero. With
+    """[len(vocab), dim] float32: a word the embeddings know (see :func:`vector_index`) gets
+    its vector; an unknown word a random vector, uniform in [-a, a] with a chosen so it has
+    the variance of the known vectors (Kim's recipe; ``scale`` sets a by hand); the padding
+    row is zero. With
     ``postprocess`` the known vectors first go through :func:`postprocess_vectors`."""
     words, vectors = list(embeddings.words), np.asarray(embeddings.vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
@@ -398,7 +414,7 @@ def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | Non
     matrix[0] = 0.0
     words_found = tokens = tokens_found = vocab_words = 0
     for i, w in enumerate(vocab.words):
-        j = lookup.get(w)
+        j = vector_index(w, lookup)
         if j is not None:
             matrix[i] = vectors[j]
         if i >= 2 and w in vocab.counts:
