@@ -172,6 +172,20 @@ def test_postprocess_vectors_centres_removes_the_top_direction_and_equalises_len
         tc.postprocess_vectors(raw, remove_top=16)
 
 
+def test_vector_stats_show_the_common_direction_and_the_frequency_lengths():
+    rng = np.random.default_rng(0)
+    raw = (rng.normal(size=(3000, 8)) + 4 * rng.normal(size=8)) * np.linspace(4, 1, 3000)[:, None]
+    st = tc.vector_stats(raw, bands=(1000,))
+    assert list(st["length_by_frequency_rank"]) == ["1-1,000", "1,001-3,000"]
+    first, rest = st["length_by_frequency_rank"].values()
+    assert first > 1.5 * rest and st["top_direction_variance"] > 0.5 and st["mean_vector_length"] > 5
+    table = tc.vector_stats_table(raw)
+    assert "raw" in table and "processed" in table and "frequency rank 1-1,000" in table
+    after = tc.vector_stats(tc.postprocess_vectors(raw), bands=(1000,))
+    assert after["mean_vector_length"] < 0.2 * st["mean_vector_length"]
+    np.testing.assert_allclose(list(after["length_by_frequency_rank"].values()), 0.25 / np.sqrt(3) * np.sqrt(8), rtol=1e-5)
+
+
 def test_embedding_matrix_with_postprocessing_uses_the_processed_vectors(vec_file):
     path, _ = vec_file
     emb = read_vec(path)
@@ -212,6 +226,16 @@ def test_model_output_shape_any_length_and_kim_layers():
     assert isinstance(model.get_layer("softmax").kernel_constraint, tc.keras.constraints.MaxNorm)
     with pytest.raises(ValueError, match="widest filter"):
         tc.build_model(50, max_len=4)
+
+
+def test_model_pads_both_ends_of_a_sentence_like_kim():
+    model = tc.build_model(50, embed_dim=8)
+    assert tuple(model.get_layer("edge_padding").padding) == (4, 4)  # widest filter (5) - 1
+    x = model.get_layer("edge_padding")(np.ones((1, 2, 8), dtype=np.float32))
+    assert x.shape == (1, 10, 8) and float(np.abs(np.asarray(x)[0, :4]).sum()) == 0.0
+    assert np.asarray(model(np.array([[3, 7]], dtype=np.int32))).shape == (1, 2)  # 2 words fill a 5-word filter
+    plain = tc.build_model(50, embed_dim=8, edge_padding=0)
+    assert "edge_padding" not in [l.name for l in plain.layers]
 
 
 def test_model_with_pretrained_embeddings_static_and_tuned():

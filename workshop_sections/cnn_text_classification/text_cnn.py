@@ -350,11 +350,12 @@ class Coverage:
 RAND_SCALE = 0.25  # CNN-rand's embeddings start uniform in [-0.25, 0.25] (Kim 2014)
 
 
-def postprocess_vectors(vectors: np.ndarray, remove_top: int = 1, norm: float | None = None,
+def postprocess_vectors(vectors: np.ndarray, remove_top: int | None = None, norm: float | None = None,
                         fit_rows: int = 30_000) -> np.ndarray:
     """word2vec vectors made ready for a classifier ("all-but-the-top", Mu & Viswanath 2018,
     plus equal lengths): subtract the mean vector, project out the ``remove_top`` strongest
-    principal directions (fitted on the first ``fit_rows`` rows, the most frequent words),
+    principal directions (default dim / 100, at least 1, as the paper suggests; fitted on
+    the first ``fit_rows`` rows, the most frequent words),
     and rescale every row to length ``norm`` (default: the length a CNN-rand vector has on
     average, 0.25 / sqrt(3) x sqrt(dim)).
 
@@ -366,6 +367,8 @@ def postprocess_vectors(vectors: np.ndarray, remove_top: int = 1, norm: float | 
     v = np.asarray(vectors, dtype=np.float64)
     if v.ndim != 2 or v.shape[0] < 2:
         raise ValueError(f"postprocess_vectors needs a [words, dim] matrix of 2 or more rows, got shape {v.shape}")
+    if remove_top is None:
+        remove_top = max(1, v.shape[1] // 100)
     if not 0 <= remove_top < v.shape[1]:
         raise ValueError(f"remove_top must be between 0 and dim - 1 = {v.shape[1] - 1}, got {remove_top}")
     v = v - v.mean(axis=0)
@@ -377,6 +380,34 @@ def postprocess_vectors(vectors: np.ndarray, remove_top: int = 1, norm: float | 
         norm = RAND_SCALE / math.sqrt(3.0) * math.sqrt(v.shape[1])
     lengths = np.linalg.norm(v, axis=1, keepdims=True)
     return (v / np.maximum(lengths, 1e-12) * norm).astype(np.float32)
+
+
+def vector_stats(vectors: np.ndarray, bands: Sequence[int] = (1_000, 5_000, 20_000)) -> dict:
+    """What :func:`postprocess_vectors` fixes, in numbers: the share of the variance along
+    the strongest principal direction, the length of the mean vector, and the average
+    vector length of the most frequent words, band by band (rows are most frequent first)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    lengths = np.linalg.norm(v, axis=1)
+    sv = np.linalg.svd(v[:30_000] - v[:30_000].mean(axis=0), compute_uv=False)
+    edges = [0] + [b for b in bands if b < len(v)] + [len(v)]
+    names = [f"{a + 1:,}-{b:,}" for a, b in zip(edges, edges[1:])]
+    return {"top_direction_variance": float(sv[0] ** 2 / np.sum(sv ** 2)),
+            "mean_vector_length": float(np.linalg.norm(v.mean(axis=0))),
+            "average_length": float(lengths.mean()),
+            "length_by_frequency_rank": {n: float(lengths[a:b].mean()) for n, a, b in zip(names, edges, edges[1:])}}
+
+
+def vector_stats_table(raw: np.ndarray, processed: np.ndarray | None = None) -> str:
+    """:func:`vector_stats` of the raw and the postprocessed vectors, side by side."""
+    processed = postprocess_vectors(raw) if processed is None else processed
+    a, b = vector_stats(raw), vector_stats(processed)
+    rows = [("variance along the top direction", f"{100 * a['top_direction_variance']:.0f}%",
+             f"{100 * b['top_direction_variance']:.0f}%"),
+            ("length of the mean vector", f"{a['mean_vector_length']:.2f}", f"{b['mean_vector_length']:.2f}")]
+    rows += [(f"average length, frequency rank {k}", f"{a['length_by_frequency_rank'][k]:.2f}",
+              f"{b['length_by_frequency_rank'][k]:.2f}") for k in a["length_by_frequency_rank"]]
+    w = max(len(r[0]) for r in rows)
+    return "\n".join([f"{'':<{w}}  {'raw':>8}  {'processed':>9}"] + [f"{r[0]:<{w}}  {r[1]:>8}  {r[2]:>9}" for r in rows])
 
 
 # Kim's clean_str splits "isn't" into "is n't" and "film's" into "film 's"; a word2vec corpus
@@ -438,11 +469,14 @@ def conv_branch(x, width: int, maps: int = 100, name: str | None = None):
 def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, widths: Sequence[int] = (3, 4, 5),
                 maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0, num_classes: int = 2,
                 embeddings: np.ndarray | None = None, trainable: bool = True, rand_scale: float = RAND_SCALE,
-                name: str = "kim_cnn") -> keras.Model:
+                edge_padding: int | None = None, name: str = "kim_cnn") -> keras.Model:
     """Kim's CNN: token ids [batch, length] -> class probabilities [batch, num_classes].
 
     The length may vary from batch to batch (max-over-time pooling makes the output size
-    independent of it); ``max_len`` only checks that the widest filter fits."""
+    independent of it); ``max_len`` only checks that the widest filter fits. Like Kim's
+    code, the embedded sentence gets ``edge_padding`` zero vectors at each end (default:
+    the widest filter minus one), so the first and last words are seen by as many filter
+    positions as the words in the middle, and a 2-word sentence still fills a 5-word filter."""
     if vocab_size < 3:
         raise ValueError(f"vocab_size must count <pad>, <unk> and at least one word, got {vocab_size}")
     if max_len < max(widths):
@@ -456,6 +490,9 @@ def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, w
     embed = layers.Embedding(vocab_size, embed_dim, name="embedding", trainable=trainable,
                              embeddings_initializer=keras.initializers.RandomUniform(-rand_scale, rand_scale))
     x = embed(inputs)
+    edge_padding = max(widths) - 1 if edge_padding is None else int(edge_padding)
+    if edge_padding > 0:
+        x = layers.ZeroPadding1D(edge_padding, name="edge_padding")(x)
     pooled = [conv_branch(x, w, maps, name=f"width{w}") for w in widths]
     x = layers.Concatenate(name="concat")(pooled) if len(pooled) > 1 else pooled[0]
     x = layers.Dropout(dropout, name="dropout")(x)
