@@ -123,8 +123,9 @@ def seed_everything(seed: int) -> None:
 
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's start-up noise (must run before ``import tensorflow`` to be complete)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # also hides the "oneDNN custom operations are on" line
+    # oneDNN stays on: turning it off (TF_ENABLE_ONEDNN_OPTS=0) made the text CNN's epochs
+    # 2.4x slower on CPU (58 s against 24 s for 2 epochs of CNN-rand on one core).
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
