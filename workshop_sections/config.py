@@ -121,14 +121,52 @@ def seed_everything(seed: int) -> None:
     tf.keras.utils.set_random_seed(seed)  # seeds python, numpy and tf together
 
 
+# Lines TensorFlow's C++ core writes to stderr at import, before its log level applies.
+IMPORT_NOISE = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
+
+
 def quiet_tensorflow() -> None:
-    """Silence TensorFlow's start-up noise (must run before ``import tensorflow`` to be complete)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # also hides the "oneDNN custom operations are on" line
-    # oneDNN stays on: turning it off (TF_ENABLE_ONEDNN_OPTS=0) made the text CNN's epochs
-    # 2.4x slower on CPU (58 s against 24 s for 2 epochs of CNN-rand on one core).
+    """Silence TensorFlow's start-up noise, and import it if that has not happened yet.
+
+    oneDNN stays on: turning it off (``TF_ENABLE_ONEDNN_OPTS=0``, the usual way to lose its
+    start-up line) made the text CNN's epochs 2.4x slower on CPU (58 s against 24 s for 2
+    epochs of CNN-rand on one core). Its line is written to stderr before the log level
+    applies, so the import runs with stderr caught and every other line passed on."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    if "tensorflow" not in sys.modules:
+        _import_without_noise("tensorflow")
+
+
+def _import_without_noise(module: str, noise: Sequence[str] = IMPORT_NOISE) -> None:
+    """Import ``module`` with file descriptor 2 caught; write back every line except ``noise``
+    (everything, if the import fails, so no error message is ever lost)."""
+    import importlib
+    import tempfile
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: import plainly
+        importlib.import_module(module)
+        return
+    failed = True
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            importlib.import_module(module)
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            lines = caught.read().decode("utf-8", "replace").splitlines(keepends=True)
+            kept = lines if failed else [ln for ln in lines if not any(n in ln for n in noise)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
 
 
 @dataclass
