@@ -5,10 +5,11 @@ The pieces, in the order the notebook uses them:
 * data: :func:`load_split` (the MR snippets, a fixed seeded train/dev/test split that is
   fold ``k`` of a stratified k-fold, or a quick subset), :func:`clean_str` and
   :func:`tokenize` (Kim's ``clean_str``), :class:`Vocab` and :func:`pad`;
-* embeddings: :func:`load_vectors` (through the word2vec_optimized section's helper) and
+* embeddings: :func:`load_vectors` (through the word2vec_optimized section's helper),
+  :func:`postprocess_vectors` (centred, top principal direction removed, equal lengths) and
   :func:`embedding_matrix` (a known word gets its word2vec vector, an unknown word a random
   uniform one, like Kim);
-* the model: :func:`build_model` (embedding, parallel Conv1D of widths 3, 4, 5 with 100 maps
+* the model: :func:`build_model` (embedding, zero padding at both ends, parallel Conv1D of widths 3, 4, 5 with 100 maps
   each, max-over-time pooling, concatenation, dropout 0.5, softmax with max-norm 3);
 * training: :func:`train_cnn` (Adam, batch 50, early stopping on dev, TensorBoard logs, a
   progress bar) returns a :class:`TextClassifier` that predicts on raw text, saves to
