@@ -9,8 +9,9 @@ The pieces, in the order the notebook uses them:
   :func:`postprocess_vectors` (centred, top principal direction removed, equal lengths) and
   :func:`embedding_matrix` (a known word gets its word2vec vector, an unknown word a random
   uniform one, like Kim);
-* the model: :func:`build_model` (embedding, zero padding at both ends, parallel Conv1D of widths 3, 4, 5 with 100 maps
-  each, max-over-time pooling, concatenation, dropout 0.5, softmax with max-norm 3);
+* the model: :func:`build_model` (embedding, zero padding at both ends, parallel Conv1D of
+  widths 3, 4, 5 with 100 maps each, max-over-time pooling, concatenation, dropout 0.5,
+  softmax with max-norm 3);
 * training: :func:`train_cnn` (Adam, batch 50, early stopping on dev, TensorBoard logs, a
   progress bar) returns a :class:`TextClassifier` that predicts on raw text, saves to
   ``.keras`` (with its vocabulary beside it) and loads back; batches group sentences of
