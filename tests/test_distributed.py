@@ -231,7 +231,10 @@ def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
     cmd = [sys.executable, "-u", "-m", "workshop_sections.distributed_tensorflow.launcher", "--num-ps", "1",
            "--num-workers", "1", "--", "--steps", "100000", "--out-dir", str(tmp_path / "run"),
            "--corpus", "movie_reviews", "--max-words", "20000", "--max-vocab", "500"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    # started with SIGINT ignored, as a background job of a non-interactive shell is: the
+    # launcher must take Ctrl-C back (this failed in a CI run started with `... &`)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     pids, lines = {}, []
     try:
         deadline = time.time() + 240

@@ -350,6 +350,10 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # Started in the background by a non-interactive shell (`cmd &`, nohup, some CI runners),
+    # a process inherits SIGINT *ignored* and Python then never raises KeyboardInterrupt:
+    # Ctrl-C (or kill -INT) must still stop every task, so take SIGINT back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cluster.start()
         pids = ", ".join(f"{n}={p.pid}" for n, p in cluster.procs.items())
