@@ -355,10 +355,10 @@ RAND_SCALE = 0.25  # CNN-rand's embeddings start uniform in [-0.25, 0.25] (Kim 2
 def postprocess_vectors(vectors: np.ndarray, remove_top: int | None = None, norm: float | None = None,
                         fit_rows: int = 30_000) -> np.ndarray:
     """word2vec vectors made ready for a classifier ("all-but-the-top", Mu & Viswanath 2018,
-    plus equal lengths): subtract the mean vector, project out the ``remove_top`` strongest
-    principal directions (default dim / 100, at least 1, as the paper suggests; fitted on
-    the first ``fit_rows`` rows, the most frequent words),
-    and rescale every row to length ``norm`` (default: the length a CNN-rand vector has on
+    plus equal lengths): subtract the mean vector and project out the ``remove_top``
+    strongest principal directions (``word2vec_fast.all_but_the_top``; default dim / 100, at
+    least 1, as the paper suggests; fitted on the first ``fit_rows`` rows, the most frequent
+    words), then rescale every row to length ``norm`` (default: the length a CNN-rand vector has on
     average, 0.25 / sqrt(3) x sqrt(dim)).
 
     Why: word2vec vectors on a small corpus share a large common component (on our
@@ -373,11 +373,9 @@ def postprocess_vectors(vectors: np.ndarray, remove_top: int | None = None, norm
         remove_top = max(1, v.shape[1] // 100)
     if not 0 <= remove_top < v.shape[1]:
         raise ValueError(f"remove_top must be between 0 and dim - 1 = {v.shape[1] - 1}, got {remove_top}")
-    v = v - v.mean(axis=0)
-    if remove_top:
-        _, _, vt = np.linalg.svd(v[:fit_rows], full_matrices=False)
-        top = vt[:remove_top]
-        v = v - (v @ top.T) @ top
+    from workshop_sections.word2vec_optimized import word2vec_fast
+
+    v = word2vec_fast.all_but_the_top(v, remove_top, fit_rows).astype(np.float64)
     if norm is None:
         norm = RAND_SCALE / math.sqrt(3.0) * math.sqrt(v.shape[1])
     lengths = np.linalg.norm(v, axis=1, keepdims=True)

@@ -584,28 +584,14 @@ def load_run(out_dir) -> dict:
     return res
 
 
-def all_but_the_top(vectors, components: int = 2, fit_rows: int = 5000):
-    """Subtract the mean vector and the ``components`` strongest directions ("all-but-the-top",
-    Mu & Viswanath 2018), fitted on the ``fit_rows`` most frequent words."""
-    import numpy as np
-
-    v = np.asarray(vectors, dtype=np.float32)
-    v = v - v.mean(axis=0, keepdims=True)
-    if components:
-        _, _, vt = np.linalg.svd(v[:fit_rows], full_matrices=False)
-        top = vt[:components]
-        v = v - (v @ top.T) @ top
-    return v
-
-
 def embeddings_of(out_dir, center: bool = False, components: int = 2):
     """word2vec_fast.Embeddings of a finished run (``.nearby(...)`` for nearest neighbours).
 
-    ``center=True`` post-processes the vectors with :func:`all_but_the_top`. After a short run
+    ``center=True`` post-processes the vectors with ``word2vec_fast.all_but_the_top``. After a short run
     every vector still shares a few large common directions (all cosine similarities near 1);
     removing them shows the neighbourhoods more clearly."""
     run = load_run(out_dir)
-    vectors = all_but_the_top(run["vectors"], components) if center else run["vectors"]
+    vectors = _w2v().all_but_the_top(run["vectors"], components) if center else run["vectors"]
     return _w2v().Embeddings(run["words"], vectors, run.get("counts"))
 
 

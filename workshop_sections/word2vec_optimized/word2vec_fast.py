@@ -553,6 +553,20 @@ class Embeddings:
         return cls(words, z["vectors"], counts)
 
 
+def all_but_the_top(vectors, components: int = 2, fit_rows: int = 5000) -> np.ndarray:
+    """Subtract the mean vector and the ``components`` strongest directions ("all-but-the-top",
+    Mu & Viswanath 2018), fitted on the ``fit_rows`` most frequent words (the first rows).
+    Vectors trained on little text share a few large common directions; this removes them.
+    Used by the later sections (cnn_text_classification, distributed_tensorflow)."""
+    v = np.asarray(vectors, dtype=np.float32)
+    v = v - v.mean(axis=0, keepdims=True)
+    if components:
+        _, _, vt = np.linalg.svd(v[:fit_rows], full_matrices=False)
+        top = vt[:components]
+        v = v - (v @ top.T) @ top
+    return v
+
+
 def save_vec(path, words: Sequence[str], vectors) -> Path:
     """Write the word2vec text format: a ``"<count> <dim>"`` line, then ``word v1 ... vD`` lines."""
     vectors = np.asarray(vectors, dtype=np.float32)
