@@ -12,7 +12,7 @@ DATA_HOST ?= 127.0.0.1
 DATA_PORT ?= 8000
 
 .PHONY: help setup data run test test-unit test-notebooks e2e lab doctor bench clean distclean \
-	exercises slides serve-data distributed-local
+	exercises export slides serve-data distributed-local
 
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
@@ -24,6 +24,7 @@ help:
 	@echo "make doctor   check Python, TensorFlow, devices, data cache, ports"
 	@echo "make bench    word2vec against gensim (benchmarks/)"
 	@echo "make distributed-local  word2vec on chief + 2 ps + 2 workers on 127.0.0.1 (DIST_ARGS='--steps 2000')"
+	@echo "make export   copy the notebook cells marked '#| export' into their section's helper module"
 	@echo "make exercises  attendee copies exercises/<section>.ipynb from the solution notebooks"
 	@echo "make slides   one reveal.js deck per notebook in build/slides/ (works offline)"
 	@echo "make serve-data  serve the verified data cache (DATA_HOST=0.0.0.0 for the room, DATA_PORT=8000)"
@@ -64,6 +65,9 @@ lab: setup
 
 doctor: setup
 	$(PY) -m workshop_sections.doctor
+
+export: setup
+	$(PY) -m workshop_sections.export
 
 exercises: setup
 	$(PY) -m workshop_sections.exercises

@@ -152,6 +152,7 @@ def transform(nb, exercise_path: str | None = None):
     out = copy.deepcopy(nb)
     exercises: list[Exercise] = []
     number = 0
+    check_indices = set()
     for index, cell in enumerate(out.cells):
         if cell.get("cell_type") == "code":
             source = _source(cell)
@@ -170,8 +171,12 @@ def transform(nb, exercise_path: str | None = None):
                     last = end + 1
                     exercises.append(Exercise(number, hint, index, solution, names, _next_code_cell(out.cells, index),
                                               "\n".join(stub_lines)))
+                    if exercises[-1].check_index is not None:
+                        check_indices.add(exercises[-1].check_index)
                 new_lines += lines[last:]
                 cell.source = "\n".join(new_lines)
+            if index in check_indices:  # the solution's verified output is not the attendee's
+                cell.source = "\n".join(ln for ln in _source(cell).split("\n") if ln.strip() != "# NBVAL_CHECK_OUTPUT")
             cell.outputs = []
             cell.execution_count = None
             for key in ("execution", "collapsed", "scrolled"):
@@ -180,6 +185,47 @@ def transform(nb, exercise_path: str | None = None):
             cell.source = COLAB_RE.sub(lambda m: m.group(1) + exercise_path, _source(cell))
     out.metadata.pop("widgets", None)
     return out, exercises
+
+
+# --------------------------------------------------------------------------- hands-on rules
+TF_IMPORT_RE = re.compile(r"^\s*from\s+(?:tensorflow|keras)[\w.]*\s+import\s+(.+)$", re.M)
+TF_ALIAS_RE = re.compile(r"^\s*import\s+(?:tensorflow|keras)[\w.]*\s+as\s+(\w+)\s*$", re.M)
+
+
+def tensorflow_names(nb) -> set[str]:
+    """The names a notebook's code calls TensorFlow/Keras through: tf, keras, and every name
+    imported from them (``from tensorflow import keras``, ``from keras import layers``)."""
+    src = "\n".join(_source(c) for c in nb.cells if c.get("cell_type") == "code")
+    names = {"tf", "keras"}
+    for m in TF_IMPORT_RE.finditer(src):
+        names |= {n.split(" as ")[-1].strip(" ()\\") for n in m.group(1).split(",") if n.strip(" ()\\")}
+    names |= set(TF_ALIAS_RE.findall(src))
+    return names
+
+
+def tensorflow_line_re(names: set[str]) -> re.Pattern:
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\s*[.(]")
+
+
+def code_lines(source: str) -> list[str]:
+    """The lines of a cell that count as code: not blank, not a comment, not an import or magic."""
+    return [ln for ln in source.split("\n")
+            if ln.strip() and not ln.strip().startswith(("#", "import ", "from ", "%", "!"))]
+
+
+def tensorflow_share(nb) -> tuple[int, int]:
+    """(lines that call TensorFlow/Keras, code lines) over a notebook's code cells after the shared
+    config cell (comments, blank lines, imports and magics aside)."""
+    pattern = tensorflow_line_re(tensorflow_names(nb))
+    cells = [c for c in nb.cells if c.get("cell_type") == "code"][1:]
+    lines = [ln for c in cells for ln in code_lines(_source(c))]
+    return sum(1 for ln in lines if pattern.search(ln)), len(lines)
+
+
+def is_tensorflow_exercise(ex: Exercise, names: set[str]) -> bool:
+    """Whether an exercise's solution is TensorFlow/Keras code (it calls tf, keras or a name from them)."""
+    pattern = tensorflow_line_re(names)
+    return any(pattern.search(ln) for ln in code_lines(ex.solution))
 
 
 def check_cells_missing(exercises: list[Exercise], nb) -> list[str]:
