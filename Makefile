@@ -12,7 +12,7 @@ DATA_HOST ?= 127.0.0.1
 DATA_PORT ?= 8000
 
 .PHONY: help setup data run test test-unit test-notebooks e2e lab doctor bench clean distclean \
-	exercises export slides serve-data distributed-local
+	exercises my-work export slides serve-data distributed-local
 
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
@@ -24,6 +24,7 @@ help:
 	@echo "make doctor   check Python, TensorFlow, devices, data cache, ports"
 	@echo "make bench    word2vec against gensim (benchmarks/)"
 	@echo "make distributed-local  word2vec on chief + 2 ps + 2 workers on 127.0.0.1 (DIST_ARGS='--steps 2000')"
+	@echo "make my-work  copy the exercise notebooks to my-work/ (yours: git ignores it, nothing overwrites it)"
 	@echo "make export   copy the notebook cells marked '#| export' into their section's helper module"
 	@echo "make exercises  attendee copies exercises/<section>.ipynb from the solution notebooks"
 	@echo "make slides   one reveal.js deck per notebook in build/slides/ (works offline)"
@@ -65,6 +66,13 @@ lab: setup
 
 doctor: setup
 	$(PY) -m workshop_sections.doctor
+
+# Attendees' own copies: never overwritten (cp -n), ignored by git, so `git pull` never conflicts with them.
+my-work:
+	@mkdir -p my-work
+	@for f in exercises/*.ipynb; do \
+	  if [ -e "my-work/$$(basename $$f)" ]; then echo "kept    my-work/$$(basename $$f) (yours)"; \
+	  else cp "$$f" my-work/ && echo "copied  my-work/$$(basename $$f)"; fi; done
 
 export: setup
 	$(PY) -m workshop_sections.export

@@ -184,3 +184,60 @@ def test_check_cells_call_helpers_that_exist(path):
                     assert callable(getattr(module, node.func.attr, None)), (
                         f"exercise {ex.number}: the check cell calls {node.func.value.id}.{node.func.attr}, "
                         f"which {module_file.name} does not define")
+
+
+# --------------------------------------------------------------------------- attendees' work is kept
+def test_regenerating_keeps_a_copy_the_attendee_edited(tmp_path, capsys):
+    src = tmp_path / "workshop_sections" / "tiny" / "tiny.ipynb"
+    src.parent.mkdir(parents=True)
+    nbformat.write(tiny_notebook(), src)
+    dest = tmp_path / "exercises"
+    exercises.generate([src], dest)
+    copy_path = dest / "tiny.ipynb"
+    # running the cells (outputs, counts) is not an edit: an updated solution still regenerates it
+    nb = nbformat.read(copy_path, as_version=4)
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="Not yet\n")]
+    nb.cells[3].execution_count = 1
+    nbformat.write(nb, copy_path)
+    assert not exercises.attendee_changed(copy_path)
+    solution = nbformat.read(src, as_version=4)
+    solution.cells[2].source = solution.cells[2].source.replace("print(m3)", "print('m3 =', m3)")
+    nbformat.write(solution, src)
+    res = exercises.generate([src], dest)
+    assert res["written"] == ["tiny.ipynb"] and res["kept"] == []
+    # an answer typed in is an edit: the copy is kept, and said so
+    nb = nbformat.read(copy_path, as_version=4)
+    nb.cells[3].source = nb.cells[3].source.replace("m3 = None  # TODO 1", "m3 = m1 @ m1.T  # my answer")
+    nbformat.write(nb, copy_path)
+    mine = copy_path.read_text()
+    assert exercises.attendee_changed(copy_path)
+    solution.cells[2].source += "\n# updated"
+    nbformat.write(solution, src)
+    res = exercises.generate([src], dest)
+    assert res["kept"] == ["tiny.ipynb"] and res["written"] == []
+    assert copy_path.read_text() == mine, "the attendee's answer must survive `make exercises`"
+    assert exercises.main(["--out", str(dest), str(src)]) == 0
+    assert "KEPT" in capsys.readouterr().out
+    assert copy_path.read_text() == mine
+    # --force overwrites, on purpose
+    res = exercises.generate([src], dest, force=True)
+    assert res["written"] == ["tiny.ipynb"] and "my answer" not in copy_path.read_text()
+
+
+def test_a_copy_without_a_generation_record_is_treated_as_the_attendees(tmp_path):
+    path = tmp_path / "old.ipynb"
+    nbformat.write(tiny_notebook(), path)
+    assert exercises.attendee_changed(path)
+    path.write_text("{not json")
+    assert exercises.attendee_changed(path)
+
+
+def test_no_notebook_prints_its_own_code_instead_of_teaching_it():
+    for path in NOTEBOOKS:
+        assert "getsource" not in path.read_text(), (f"{path.name}: inspect.getsource prints module code; "
+                                                    "write the code in the cell instead (#| export if it is reused)")
+
+
+def test_readme_tells_attendees_where_to_keep_their_work():
+    readme = (ROOT / "README.md").read_text()
+    assert "make my-work" in readme and "my-work/" in (ROOT / ".gitignore").read_text()
