@@ -5,7 +5,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# GPU=1: `make setup GPU=1` installs tensorflow[and-cuda] (same version) instead of tensorflow-cpu
+# in the same .venv; the choice is remembered in .venv/.gpu (make setup GPU=0 goes back).
+GPU ?= $(shell cat $(VENV)/.gpu 2>/dev/null || echo 0)
+STAMP := $(VENV)/.installed-gpu$(GPU)
 LAB_PORT ?= 8888
 PYTEST_ARGS ?= --durations=15
 DATA_HOST ?= 127.0.0.1
@@ -17,7 +20,7 @@ DATA_PORT ?= 8000
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
 	@echo "make test     set up, unit tests + every notebook under nbval (quick mode)"
-	@echo "make setup    .venv with the pinned packages, the workshop installed editable"
+	@echo "make setup    .venv with the pinned packages, the workshop installed editable (GPU=1: tensorflow[and-cuda])"
 	@echo "make e2e      JupyterLab and TensorBoard in headless Chromium, as an attendee uses them"
 	@echo "make data     fetch the data sets (WORKSHOP_DATA_MIRROR=folder-or-url to use a mirror)"
 	@echo "make lab      JupyterLab on 127.0.0.1:$(LAB_PORT) with a token"
@@ -34,9 +37,12 @@ help:
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m workshop_sections.doctor --write-requirements $(VENV)/requirements-gpu$(GPU).txt --gpu $(GPU)
+	@$(PY) -m pip uninstall --quiet -y $(if $(filter 1,$(GPU)),tensorflow-cpu,tensorflow) 2>/dev/null || true
+	$(PY) -m pip install --quiet -r $(VENV)/requirements-gpu$(GPU).txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	@touch $(STAMP)
+	@echo $(GPU) > $(VENV)/.gpu
+	@rm -f $(VENV)/.installed*; touch $(STAMP)
 
 setup: $(STAMP)
 

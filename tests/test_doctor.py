@@ -135,3 +135,87 @@ def test_command_line_prints_one_table(tmp_path):
     lines = out.stdout.splitlines()
     assert lines[0].split()[:4] == ["check", "status", "found", "what"]
     assert any(ln.startswith("data: mnist") and "FAIL" in ln for ln in lines)
+
+
+# --------------------------------------------------------------------------- GPU switch (make setup GPU=1)
+def test_gpu_switch_installs_tensorflow_and_cuda_at_the_pinned_version(tmp_path):
+    pin = doctor.tf_pin(ROOT / "requirements.txt")
+    gpu = doctor.requirements_for(True)
+    cpu = doctor.requirements_for(False)
+    assert cpu == (ROOT / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith(f"tensorflow[and-cuda]=={pin}") for line in gpu)
+    assert not any(line.startswith("tensorflow-cpu") for line in gpu)
+    assert len(gpu) == len(cpu), "only the TensorFlow line changes"
+    # the pip command lines make runs (dry run: nothing is installed)
+    out = subprocess.run(["make", "-n", "setup", "GPU=1", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert f"--write-requirements {tmp_path / 'venv'}/requirements-gpu1.txt --gpu 1" in out
+    assert "pip uninstall --quiet -y tensorflow-cpu" in out
+    assert f"pip install --quiet -r {tmp_path / 'venv'}/requirements-gpu1.txt" in out
+    target = tmp_path / "req.txt"
+    assert doctor.main(["--write-requirements", str(target), "--gpu", "1"]) == 0
+    assert f"tensorflow[and-cuda]=={pin}" in target.read_text()
+    out0 = subprocess.run(["make", "-n", "setup", "GPU=0", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+    assert "requirements-gpu0.txt --gpu 0" in out0 and "uninstall --quiet -y tensorflow " in out0
+
+
+def test_gpu_switch_without_a_cpu_pin_is_a_clear_error(tmp_path):
+    req = tmp_path / "requirements.txt"
+    req.write_text("numpy==2.0.0\n")
+    with pytest.raises(ValueError, match="pins no tensorflow-cpu"):
+        doctor.requirements_for(True, req)
+
+
+@pytest.mark.parametrize("dist, cuda, devices, status, words", [
+    ("tensorflow-cpu", False, ["CPU:0"], "ok", "CPU only"),
+    ("tensorflow-cpu", False, ["CPU:0", "GPU:0"], "WARN", "make setup GPU=1"),
+    ("tensorflow", True, ["CPU:0", "GPU:0"], "ok", "sees GPU:0"),
+    ("tensorflow", True, ["CPU:0"], "WARN", "nvidia-smi"),
+    ("tensorflow", True, None, "FAIL", "could not start"),
+    (None, False, None, "FAIL", "none installed"),
+])
+def test_build_row_says_which_tensorflow_and_whether_it_sees_a_gpu(dist, cuda, devices, status, words):
+    rows = quiet_run(devices=devices if devices is not None else ["CPU:0"], build=(dist, cuda))
+    r = row(rows, "tensorflow build")
+    if devices is None:
+        r = doctor.check_build(dist, cuda, None)
+    assert r.status == status and words in (r.found + " " + r.todo)
+
+
+# --------------------------------------------------------------------------- the notebook kernel
+def _kernel_spec(tmp_path, name, argv):
+    spec = tmp_path / "jupyter" / "kernels" / name
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(__import__("json").dumps(
+        {"argv": argv, "display_name": name, "language": "python"}))
+    return tmp_path / "jupyter"
+
+
+def test_kernel_without_tensorflow_is_a_fail_row_that_says_what_to_do(tmp_path, monkeypatch):
+    no_tf = ("import sys; sys.modules['tensorflow'] = None; "
+             "from ipykernel import kernelapp; kernelapp.launch_new_instance()")
+    monkeypatch.setenv("JUPYTER_PATH", str(_kernel_spec(tmp_path, "notf", [sys.executable, "-c", no_tf,
+                                                                           "-f", "{connection_file}"])))
+    result = doctor.probe_kernel("notf", timeout=60)
+    assert result["python"] == sys.executable and "tensorflow" not in result, result
+    r = doctor.check_kernel(result, sys.executable, "notf")
+    assert r.status == "FAIL" and "TensorFlow fails there" in r.found and "make setup" in r.todo
+    # the same kernel seen from another Python's doctor: the wrong interpreter is named
+    other = doctor.check_kernel(result, "/opt/other/bin/python", "notf")
+    assert other.status == "FAIL" and "not this workshop's Python" in other.found and "ipykernel install" in other.todo
+
+
+def test_kernel_that_dies_is_a_fail_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_PATH", str(_kernel_spec(tmp_path, "dies", [sys.executable, "-c", "raise SystemExit(3)",
+                                                                           "-f", "{connection_file}"])))
+    r = doctor.check_kernel(doctor.probe_kernel("dies", timeout=20), sys.executable, "dies")
+    assert r.status == "FAIL" and "died" in r.found
+    r = doctor.check_kernel(doctor.probe_kernel("no-such-kernel", timeout=5), sys.executable, "no-such-kernel")
+    assert r.status == "FAIL" and "did not start" in r.found
+
+
+def test_kernel_row_on_a_good_answer():
+    good = {"python": sys.executable, "version": "3.11.7", "tensorflow": "2.21.0", "sum": 3.0}
+    r = doctor.check_kernel(good, sys.executable)
+    assert r.status == "ok" and "TensorFlow 2.21.0 runs" in r.found

@@ -1,6 +1,9 @@
 """The set-up doctor: is this machine ready for the workshop? (``make doctor``)
 
-Checks Python, TensorFlow against the pin in requirements.txt, the devices TensorFlow sees,
+Checks Python, TensorFlow against the pin in requirements.txt, the TensorFlow build (CPU, or
+``tensorflow[and-cuda]`` from ``make setup GPU=1``) and whether it sees a GPU, the Jupyter
+kernel attendees will use (started for real: its Python, TensorFlow and one op in it), the
+devices TensorFlow sees,
 the data cache (every data set: verified, missing or corrupt; required or optional), the
 ports JupyterLab (8888) and TensorBoard (6006) use on 127.0.0.1, and free disk space.
 Prints one table with what to do for each problem, and exits 1 when something would stop
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import re
 import shutil
@@ -102,6 +106,154 @@ def check_tensorflow(version: str | None, pin: str | None) -> Check:
                      f"the notebooks need TensorFlow {want[0]}.{want[1]}: {fix}")
     return Check("tensorflow", WARN, f"{version}, newer than the pin {pin}",
                  f"probably fine (CI runs the newest weekly); to match the tested set: {fix}")
+
+
+# --------------------------------------------------------------------------- GPU or CPU build
+CUDA_MARKERS = ("nvidia-cudnn-cu12", "nvidia-cublas-cu12", "nvidia-cuda-runtime-cu12")
+
+
+def requirements_for(gpu: bool, requirements: Path | None = None) -> list[str]:
+    """The lines ``make setup`` installs: requirements.txt as it is, or with GPU=1 the same
+    TensorFlow version as ``tensorflow[and-cuda]==X`` (CUDA and cuDNN wheels from PyPI, Linux)
+    instead of ``tensorflow-cpu==X``. Raises ValueError when requirements.txt pins no tensorflow-cpu."""
+    req = requirements or Path(__file__).resolve().parents[1] / "requirements.txt"  # no imports: runs before setup
+    lines = req.read_text().splitlines()
+    if not gpu:
+        return lines
+    out, swapped = [], False
+    for line in lines:
+        m = re.match(r"^\s*tensorflow-cpu\s*==\s*([0-9][^\s;#]*)", line)
+        if m:
+            out.append(f"tensorflow[and-cuda]=={m.group(1)}  # GPU=1: instead of tensorflow-cpu=={m.group(1)}")
+            swapped = True
+        else:
+            out.append(line)
+    if not swapped:
+        raise ValueError(f"{req} pins no tensorflow-cpu==X to swap for tensorflow[and-cuda]")
+    return out
+
+
+def installed_tf_build() -> tuple[str | None, bool]:
+    """(the installed TensorFlow distribution, whether the CUDA wheels of tensorflow[and-cuda] are installed)."""
+    from importlib import metadata
+
+    dist = None
+    for name in TF_DISTS:
+        try:
+            metadata.version(name)
+            dist = name
+            break
+        except metadata.PackageNotFoundError:
+            continue
+    cuda = False
+    for name in CUDA_MARKERS:
+        try:
+            metadata.version(name)
+            cuda = True
+        except metadata.PackageNotFoundError:
+            pass
+    return dist, cuda
+
+
+def check_build(dist: str | None, cuda: bool, devices: list[str] | None) -> Check:
+    """Which TensorFlow build is installed and whether it sees a GPU (devices as from tf_devices)."""
+    if dist is None:
+        return Check("tensorflow build", FAIL, "none installed", "make setup (GPU=1 for an NVIDIA GPU)")
+    gpus = [d for d in (devices or []) if d.upper().startswith("GPU")]
+    if dist == "tensorflow-cpu":
+        found = "tensorflow-cpu (CPU only)"
+        if gpus:
+            return Check("tensorflow build", WARN, f"{found}, but {len(gpus)} GPU(s) are there",
+                         "to use the GPU: make setup GPU=1 (tensorflow[and-cuda], same version)")
+        return Check("tensorflow build", OK, found)
+    found = f"{dist}{' with CUDA wheels' if cuda else ''}"
+    if devices is None:
+        return Check("tensorflow build", FAIL, found + ", TensorFlow could not start", "fix the tensorflow row first")
+    if gpus:
+        return Check("tensorflow build", OK, f"{found}, sees {', '.join(gpus)}")
+    if cuda:
+        return Check("tensorflow build", WARN, f"{found}, sees no GPU",
+                     "check the NVIDIA driver (nvidia-smi); or go back to the CPU build: make setup GPU=0")
+    return Check("tensorflow build", OK, f"{found}, sees no GPU (CPU is fine)")
+
+
+# --------------------------------------------------------------------------- the notebook kernel
+KERNEL_PROBE = """
+import json, sys
+out = {"python": sys.executable, "version": sys.version.split()[0]}
+try:
+    import tensorflow as tf
+    out["tensorflow"] = tf.__version__
+    out["sum"] = float(tf.reduce_sum(tf.ones([3])).numpy())
+except BaseException as exc:
+    out["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+print("WORKSHOP_KERNEL " + json.dumps(out))
+"""
+
+
+def probe_kernel(kernel_name: str = "python3", timeout: float = 120.0) -> dict:
+    """Start the Jupyter kernel ``kernel_name`` (as JupyterLab would), import TensorFlow in it
+    and run one op. Returns {"python", "version", "tensorflow", "sum"} or {"error": ...} when the
+    kernel cannot start, dies, or TensorFlow fails in it."""
+    import queue
+
+    try:
+        from jupyter_client.manager import KernelManager
+    except ImportError as exc:
+        return {"error": f"jupyter_client is not installed ({exc})"}
+    km = KernelManager(kernel_name=kernel_name)
+    try:
+        km.start_kernel(stderr=open(os.devnull, "w"), stdout=open(os.devnull, "w"))
+    except Exception as exc:  # noqa: BLE001 - no such kernel spec, a broken argv
+        return {"error": f"the kernel {kernel_name!r} did not start: {type(exc).__name__}: {exc}".splitlines()[0][:200]}
+    kc = km.client()
+    kc.start_channels()
+    try:
+        try:
+            kc.wait_for_ready(timeout=min(timeout, 60))
+        except RuntimeError as exc:
+            return {"error": f"the kernel {kernel_name!r} died while starting ({str(exc).splitlines()[0][:120]})"}
+        msg_id = kc.execute(KERNEL_PROBE)
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not km.is_alive():
+                return {"error": f"the kernel {kernel_name!r} died while importing TensorFlow "
+                                 "(a broken wheel, or too little memory)"}
+            try:
+                msg = kc.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            content = msg.get("content", {})
+            if msg["msg_type"] == "stream" and "WORKSHOP_KERNEL " in content.get("text", ""):
+                line = content["text"].split("WORKSHOP_KERNEL ", 1)[1].splitlines()[0]
+                return json.loads(line)
+            if msg["msg_type"] == "error":
+                return {"error": f"{content.get('ename')}: {content.get('evalue')}"[:200]}
+        return {"error": f"the kernel {kernel_name!r} gave no answer within {timeout:.0f} s"}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def check_kernel(result: dict, expected_python: str | None = None, kernel_name: str = "python3") -> Check:
+    """The notebook kernel's row from :func:`probe_kernel`'s result: FAIL when it did not start,
+    died, runs another Python than this workshop's, or cannot run TensorFlow."""
+    name = f"kernel {kernel_name}"
+    fix_python = (f"use the workshop's kernel: make lab (JupyterLab from .venv), or register it: "
+                  f"{expected_python or '.venv/bin/python'} -m ipykernel install --user --name {kernel_name}")
+    if "python" not in result:
+        return Check(name, FAIL, result.get("error", "no answer"), fix_python)
+    found = f"Python {result['version']} at {result['python']}"
+    if expected_python and os.path.realpath(result["python"]) != os.path.realpath(expected_python):
+        return Check(name, FAIL, f"{found}: not this workshop's Python ({expected_python})", fix_python)
+    if "error" in result:
+        return Check(name, FAIL, f"{found}: TensorFlow fails there: {result['error']}",
+                     "reinstall in that Python: make setup (a fresh .venv: rm -rf .venv && make setup)")
+    return Check(name, OK, f"{found}, TensorFlow {result['tensorflow']} runs")
 
 
 # --------------------------------------------------------------------------- devices
@@ -217,23 +369,30 @@ def check_disk(path: Path | None = None, free_bytes: int | None = None) -> Check
 def run_checks(*, version_info=None, tf_version: str | None = "auto", pin: str | None = "auto",
                devices: list[str] | None | str = "auto", data_status=None, registry=None,
                ports: Iterable[int] = tuple(PORTS), host: str = "127.0.0.1", disk_free: int | None = None,
-               with_tensorflow: bool = True) -> list[Check]:
+               with_tensorflow: bool = True, build="skip") -> list[Check]:
     """Every check; each argument injects a value instead of asking the machine (tests)."""
     rows = [check_python(version_info)]
     version = installed_tf_version() if tf_version == "auto" else tf_version
     rows.append(check_tensorflow(version, tf_pin() if pin == "auto" else pin))
+    seen: list[str] | None = None
     if devices != "auto":
+        seen = devices
         rows.append(check_devices(devices))
     elif not with_tensorflow:
+        seen = []
         rows.append(Check("devices", OK, "not checked (--no-tensorflow)"))
     elif not version:
         rows.append(check_devices(None))
     else:
         try:
-            rows.append(check_devices(tf_devices()))
+            seen = tf_devices()
+            rows.append(check_devices(seen))
         except Exception as exc:  # noqa: BLE001 - report, don't crash
             rows.append(Check("devices", FAIL, f"import tensorflow failed: {exc}".splitlines()[0][:120],
                               "reinstall: make setup (a fresh .venv: rm -rf .venv && make setup)"))
+    if build != "skip":
+        dist, cuda = installed_tf_build() if build == "auto" else build
+        rows.append(check_build(dist, cuda, seen))
     rows += check_data(data_status, registry)
     rows += [check_port(p, host, PORTS.get(p, "")) for p in ports]
     rows.append(check_disk(free_bytes=disk_free))
@@ -268,8 +427,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop_sections.doctor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
     parser.add_argument("--no-tensorflow", action="store_true", help="do not import TensorFlow (skips the devices row)")
+    parser.add_argument("--write-requirements", metavar="FILE",
+                        help="write the requirements make setup installs (with --gpu: tensorflow[and-cuda]) and exit")
+    parser.add_argument("--kernel", default="python3", help="the Jupyter kernel attendees use (default python3)")
+    parser.add_argument("--gpu", type=int, default=0, choices=(0, 1), help="with --write-requirements: 1 for the GPU build")
     args = parser.parse_args(argv)
-    rows = run_checks(with_tensorflow=not args.no_tensorflow)
+    if args.write_requirements:
+        target = Path(args.write_requirements)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.write_text("\n".join(requirements_for(bool(args.gpu))) + "\n")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    rows = run_checks(with_tensorflow=not args.no_tensorflow, build="auto")
+    if not args.no_tensorflow:
+        rows.insert(3, check_kernel(probe_kernel(args.kernel), sys.executable, args.kernel))
     print(render(rows))
     return exit_code(rows, args.strict)
 
