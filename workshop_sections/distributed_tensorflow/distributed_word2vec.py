@@ -43,47 +43,17 @@ CHIEF_DEVICE = "/job:chief/replica:0/task:0/device:CPU:0"
 RESULT_PREFIX = "RESULT "
 
 
-class ClusterConfigError(ValueError):
-    """TF_CONFIG (or the pod environment it is built from) is missing or inconsistent."""
+# TF_CONFIG parsing, the chief's wait for its peers and the run-folder marker: plumbing in .cluster
+from . import cluster as cluster_lib
+from .cluster import ClusterConfigError, PeersNotReadyError  # noqa: F401  (raised by the functions below)
 
 
 # --------------------------------------------------------------------------- TF_CONFIG
 def validate_tf_config(conf: dict) -> dict:
-    """Check a TF_CONFIG dict for a parameter-server job; return it (normalised) or raise."""
-    if not isinstance(conf, dict) or "cluster" not in conf or "task" not in conf:
-        raise ClusterConfigError(
-            "TF_CONFIG must be a JSON object with 'cluster' and 'task', e.g. "
-            '{"cluster": {"chief": ["h:2222"], "ps": ["h:2223"], "worker": ["h:2224"]}, '
-            '"task": {"type": "worker", "index": 0}}'
-        )
-    cluster, task = conf["cluster"], conf["task"]
-    unknown = sorted(set(cluster) - set(ROLES) - {"evaluator"})
-    if unknown:
-        raise ClusterConfigError(f"TF_CONFIG cluster has unknown job(s) {unknown}; use chief, ps and worker.")
-    for job, minimum in (("chief", 1), ("ps", 1), ("worker", 1)):
-        addrs = cluster.get(job) or []
-        if len(addrs) < minimum:
-            raise ClusterConfigError(
-                f"TF_CONFIG cluster needs at least {minimum} {job} address(es), got {len(addrs)}: "
-                "a parameter-server job has one chief, one or more ps and one or more workers."
-            )
-        for a in addrs:
-            if not isinstance(a, str) or not re.fullmatch(r"[^:\s]+:\d{1,5}", a):
-                raise ClusterConfigError(f"TF_CONFIG {job} address {a!r} is not host:port.")
-    if len(cluster["chief"]) != 1:
-        raise ClusterConfigError(f"TF_CONFIG must have exactly one chief, got {len(cluster['chief'])}.")
-    ttype = str(task.get("type", "")).lower()
-    if ttype not in ROLES:
-        raise ClusterConfigError(f"TF_CONFIG task type {task.get('type')!r} is not one of {', '.join(ROLES)}.")
-    try:
-        index = int(task.get("index", 0))
-    except (TypeError, ValueError):
-        raise ClusterConfigError(f"TF_CONFIG task index {task.get('index')!r} is not a number.") from None
-    if not 0 <= index < len(cluster[ttype]):
-        raise ClusterConfigError(
-            f"TF_CONFIG task {ttype}:{index} does not exist: the cluster has {len(cluster[ttype])} {ttype} task(s)."
-        )
-    return {"cluster": {k: list(v) for k, v in cluster.items()}, "task": {"type": ttype, "index": index}}
+    """Check a TF_CONFIG dict for a parameter-server job; return it (normalised) or raise
+    ClusterConfigError (one line quoting the offending part). Every form TensorFlow's
+    TFConfigClusterResolver accepts works: see :func:`.cluster.validate_tf_config`."""
+    return cluster_lib.validate_tf_config(conf)
 
 
 def pod_ordinal(pod_name: str) -> int:
@@ -133,11 +103,7 @@ def tf_config_from_env(environ=None) -> dict:
     env = os.environ if environ is None else environ
     raw = env.get("TF_CONFIG", "").strip()
     if raw:
-        try:
-            conf = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise ClusterConfigError(f"TF_CONFIG is not valid JSON ({e}).") from None
-        return validate_tf_config(conf)
+        return cluster_lib.parse_tf_config(raw)
     if env.get("TFW_ROLE"):
         missing = [k for k in ("TFW_NUM_PS", "TFW_NUM_WORKERS") if not env.get(k)]
         if env["TFW_ROLE"].lower() != "chief" and not env.get("POD_NAME"):
@@ -182,6 +148,7 @@ class TrainSettings:
     checkpoint_every: int = 500
     seed: int = 42
     out_dir: str = "artifacts/distributed_tensorflow/run"
+    startup_deadline: float = cluster_lib.DEFAULT_STARTUP_DEADLINE  # s the chief waits for every ps/worker (0: no limit)
 
     def validate(self) -> "TrainSettings":
         checks = [
@@ -193,6 +160,7 @@ class TrainSettings:
             (self.log_every >= 1, f"--log-every must be at least 1, got {self.log_every}"),
             (self.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {self.checkpoint_every}"),
             (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
+            (self.startup_deadline >= 0, f"--startup-deadline must be 0 (no limit) or more seconds, got {self.startup_deadline}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -223,6 +191,10 @@ def parse_args(argv=None) -> TrainSettings:
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out-dir", default=os.environ.get("TFW_OUT_DIR", d.out_dir), help="checkpoints, logs, embeddings")
+    p.add_argument("--startup-deadline", type=float,
+                   default=float(os.environ.get("TFW_STARTUP_DEADLINE") or d.startup_deadline),
+                   help="seconds the chief waits for every ps and worker to answer before it gives up "
+                        f"naming the missing ones (0 = wait forever; default {d.startup_deadline:g})")
     a = p.parse_args(argv)
     return TrainSettings(
         corpus=a.corpus,
@@ -241,6 +213,7 @@ def parse_args(argv=None) -> TrainSettings:
         checkpoint_every=a.checkpoint_every,
         seed=a.seed,
         out_dir=a.out_dir,
+        startup_deadline=a.startup_deadline,
     ).validate()
 
 
@@ -455,7 +428,7 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
     t_start = time.time()
     out = Path(s.out_dir)
     ckpt_dir, log_dir = out / "checkpoints", out / "logs"
-    out.mkdir(parents=True, exist_ok=True)
+    cluster_lib.mark_run_folder(out)  # mkdir + marker: `--fresh` may clear it at every stage of the run
     w2v = _w2v()
 
     vocab, ids, counts = prepare_corpus(s)
@@ -473,6 +446,9 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
     table = np.asarray(w2v.unigram_table(counts), dtype=np.int32)
     log(f"chief: corpus {s.corpus}: {len(ids):,} words, vocabulary {len(words):,}")
 
+    # every ps and worker must accept a connection first: TensorFlow would otherwise wait
+    # silently for a missing peer (progress lines, then PeersNotReadyError at the deadline)
+    cluster_lib.wait_for_peers(conf["cluster"], deadline=s.startup_deadline, log=log)
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec(conf["cluster"]), task_type="chief", task_id=0, rpc_layer="grpc"
     )

@@ -1,0 +1,348 @@
+"""Cluster plumbing of the parameter-server job: TF_CONFIG, waiting for peers, run folders.
+
+- :func:`validate_tf_config` / :func:`parse_tf_config` accept ``TF_CONFIG`` in every form
+  :class:`tf.distribute.cluster_resolver.TFConfigClusterResolver` accepts (``task`` as an object,
+  jobs as lists or as the sparse ``{"0": "host:port"}`` object, bracketed IPv6 ``[::1]:2222``,
+  the index as a number or a numeric string, extra keys such as ``rpc_layer``) and refuse anything
+  else with one :class:`ClusterConfigError` line that quotes the offending part.
+- :func:`wait_for_peers` is the chief's start-up check: a TCP connection to every ps and worker
+  until all of them answer, a progress line every few seconds, and a :class:`PeersNotReadyError`
+  naming the peers that never answered when the start-up deadline passes (without it the chief
+  hangs silently inside TensorFlow's connection set-up).
+- :func:`mark_run_folder` / :func:`is_run_folder` / :func:`remove_run_folder`: a run folder the
+  workshop created carries a marker file from its first moment, so ``--fresh`` can clear it at
+  every stage (even after a Ctrl-C before the first checkpoint), and never deletes a folder the
+  workshop did not write.
+
+No TensorFlow import here: the module is cheap to import in the launcher and in tests.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+
+ROLES = ("chief", "ps", "worker")
+OPTIONAL_JOBS = ("evaluator",)
+EXAMPLE = ('{"cluster": {"chief": ["host:2222"], "ps": ["host:2223"], "worker": ["host:2224"]}, '
+           '"task": {"type": "worker", "index": 0}}')
+DEFAULT_STARTUP_DEADLINE = 120.0  # seconds; the chief's --startup-deadline
+
+RUN_MARKER = ".workshop-run"
+# what the chief writes into its run folder (a folder holding only these is a run folder too,
+# e.g. one left by an interrupted run of a version that wrote no marker)
+RUN_ENTRIES = frozenset({RUN_MARKER, "checkpoints", "logs", "vocab.txt", "counts.npy", "embeddings.npy",
+                         "result.json"})
+
+
+class ClusterConfigError(ValueError):
+    """TF_CONFIG (or the pod environment it is built from) is missing or inconsistent."""
+
+
+class PeersNotReadyError(ClusterConfigError):
+    """Some ps/worker tasks did not accept a connection before the start-up deadline.
+
+    ``missing`` lists them as ``(job, index, address, reason)``."""
+
+    def __init__(self, message: str, missing=()):
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+# --------------------------------------------------------------------------- TF_CONFIG
+def _quote(value, limit: int = 120) -> str:
+    """The offending part as the user wrote it (JSON), shortened."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind(value) -> str:
+    return {str: "the string", list: "the list", dict: "the object", bool: "the boolean", type(None): ""}.get(
+        type(value), "the number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def parse_address(addr, where: str = "address") -> tuple[str, int]:
+    """``"host:port"`` or ``"[ipv6]:port"`` -> (host, port); ClusterConfigError otherwise.
+
+    ``where`` names the address in the message (``TF_CONFIG worker 1 address``)."""
+    if not isinstance(addr, str):
+        raise ClusterConfigError(f'{where} {_quote(addr)} is not a "host:port" string.')
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.%\w]+)\]:(\d{1,5})", addr) or re.fullmatch(r"([^:\s\[\]/]+):(\d{1,5})", addr)
+    if not m:
+        if "://" in addr:
+            hint = " (no scheme: write just host:port)"
+        elif addr.count(":") > 1 and not addr.startswith("["):
+            hint = " (an IPv6 address goes in brackets: \"[::1]:2222\")"
+        elif ":" not in addr:
+            hint = " (the port is missing)"
+        else:
+            hint = ""
+        raise ClusterConfigError(f'{where} {_quote(addr)} is not "host:port"{hint}.')
+    port = int(m.group(2))
+    if not 0 < port < 65536:
+        raise ClusterConfigError(f"{where} {_quote(addr)} has port {port}, outside 1-65535.")
+    return m.group(1), port
+
+
+def _index(value, message: str) -> int:
+    """A task index (a number or a numeric string); ``message`` has a ``{}`` for the quoted value."""
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"\d+", value.strip()))):
+        raise ClusterConfigError(message.format(_quote(value)) + " is not a task number (0, 1, ...).")
+    return int(value)
+
+
+def normalise_tasks(job: str, tasks) -> list[str] | dict[int, str]:
+    """The addresses of one job: a list stays a list; the sparse form ``{"0": "h:p", "2": "h:p"}``
+    becomes ``{0: "h:p", 2: "h:p"}`` (a list when its indices are exactly 0..n-1).
+
+    Every address is checked with :func:`parse_address`."""
+    if isinstance(tasks, (list, tuple)):
+        pairs = list(enumerate(tasks))
+    elif isinstance(tasks, dict):
+        pairs = [(_index(k, f"TF_CONFIG cluster {_quote(job)}: the task index {{}}"), v) for k, v in tasks.items()]
+        pairs.sort()
+    else:
+        example = f" (write {_quote(job)}: [{_quote(tasks)}])" if isinstance(tasks, str) else ""
+        raise ClusterConfigError(
+            f'TF_CONFIG cluster {_quote(job)} must be a list of "host:port" addresses or an object '
+            f'{{"0": "host:port", ...}}, got {_kind(tasks)} {_quote(tasks)}{example}.'.replace("  ", " ")
+        )
+    for i, addr in pairs:
+        parse_address(addr, f"TF_CONFIG {job} {i} address")
+    if [i for i, _ in pairs] == list(range(len(pairs))):
+        return [a for _, a in pairs]
+    return dict(pairs)
+
+
+def task_addresses(tasks) -> list[tuple[int, str]]:
+    """[(index, address)] of a job given as a list or as the sparse {index: address} form."""
+    if isinstance(tasks, dict):
+        return sorted((int(k), v) for k, v in tasks.items())
+    return list(enumerate(tasks))
+
+
+def validate_tf_config(conf) -> dict:
+    """Check a TF_CONFIG dict for a parameter-server job; return it normalised or raise.
+
+    Accepts what ``TFConfigClusterResolver`` accepts: ``cluster`` maps job names (chief, ps,
+    worker, optionally evaluator) to a list of addresses or to the sparse ``{"<index>":
+    "host:port"}`` object; ``task`` is ``{"type": ..., "index": ...}`` (index a number or a
+    numeric string, 0 when missing; the type case-insensitive); other top-level keys
+    (``rpc_layer``, ``environment``) are kept. The parameter-server job needs exactly one chief
+    and at least one ps and one worker; the chief, which connects to all of them, needs every ps
+    and worker index 0..n-1 (a sparse job with gaps is fine for a ps or worker task, which only
+    serves). Returns ``{"cluster": {job: list or {int: address}}, "task": {"type": str,
+    "index": int}, ...}``. Raises :class:`ClusterConfigError` (one line quoting the offending
+    part) otherwise.
+    """
+    if not isinstance(conf, dict):
+        raise ClusterConfigError(f"TF_CONFIG must be a JSON object such as {EXAMPLE}; got {_kind(conf)} {_quote(conf)}.")
+    for key in ("cluster", "task"):
+        if key not in conf:
+            raise ClusterConfigError(f'TF_CONFIG has no {_quote(key)}: it needs "cluster" and "task", e.g. {EXAMPLE}.')
+    cluster, task = conf["cluster"], conf["task"]
+    if not isinstance(cluster, dict):
+        raise ClusterConfigError(
+            f'TF_CONFIG "cluster" must be an object of job names to addresses, e.g. '
+            f'{{"chief": ["host:2222"], "ps": [...], "worker": [...]}}; got {_kind(cluster)} {_quote(cluster)}.'
+        )
+    if not isinstance(task, dict):
+        raise ClusterConfigError(
+            f'TF_CONFIG "task" must be an object such as {{"type": "worker", "index": 0}}; '
+            f"got {_kind(task)} {_quote(task)}."
+        )
+    unknown = [j for j in cluster if j not in ROLES + OPTIONAL_JOBS]
+    if "master" in unknown:
+        raise ClusterConfigError(
+            'TF_CONFIG cluster has a "master" job, the TensorFlow 1 name of the chief: '
+            'rename it "chief" (ParameterServerStrategy needs a chief).'
+        )
+    if unknown:
+        raise ClusterConfigError(
+            f"TF_CONFIG cluster has unknown job(s) {_quote(unknown)}; a parameter-server job uses chief, ps and worker."
+        )
+    jobs = {job: normalise_tasks(job, tasks) for job, tasks in cluster.items()}
+    for job in ROLES:
+        n = len(jobs.get(job) or [])
+        if n < 1:
+            raise ClusterConfigError(
+                f"TF_CONFIG cluster needs at least 1 {job} address(es), got {n}: "
+                "a parameter-server job has one chief, one or more ps and one or more workers."
+            )
+    if len(jobs["chief"]) != 1:
+        raise ClusterConfigError(f"TF_CONFIG must have exactly one chief, got {len(jobs['chief'])}: {_quote(cluster['chief'])}.")
+    if "type" not in task:
+        raise ClusterConfigError(f'TF_CONFIG task {_quote(task)} has no "type" (one of {", ".join(ROLES)}).')
+    ttype = task["type"].lower() if isinstance(task["type"], str) else task["type"]
+    if ttype not in ROLES:
+        raise ClusterConfigError(f"TF_CONFIG task type {_quote(task['type'])} is not one of {', '.join(ROLES)}.")
+    index = _index(task.get("index", 0), "TF_CONFIG task index {}")
+    own = dict(task_addresses(jobs[ttype]))
+    if index not in own:
+        listed = ", ".join(str(i) for i in own)
+        raise ClusterConfigError(
+            f"TF_CONFIG task {ttype}:{index} does not exist: the cluster has {len(own)} {ttype} task(s) "
+            f"(index {listed})."
+        )
+    if ttype == "chief":
+        for job in ("ps", "worker"):
+            if isinstance(jobs[job], dict):
+                have = sorted(jobs[job])
+                gaps = sorted(set(range(max(have) + 1)) - set(have))
+                raise ClusterConfigError(
+                    f"TF_CONFIG cluster {_quote(job)} lists tasks {have} but not {gaps}: the chief connects to every "
+                    f"{job} task, so it needs all of them, numbered from 0 ({_quote(cluster[job])})."
+                )
+    out = {k: v for k, v in conf.items() if k not in ("cluster", "task")}
+    out.update({"cluster": jobs, "task": {"type": ttype, "index": index}})
+    return out
+
+
+def parse_tf_config(raw: str) -> dict:
+    """The TF_CONFIG environment variable (JSON text) -> :func:`validate_tf_config` of it."""
+    try:
+        conf = json.loads(raw)
+    except json.JSONDecodeError as e:
+        near = raw[max(0, e.pos - 20): e.pos + 20].replace("\n", " ")
+        raise ClusterConfigError(f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos}, near {near!r}).") from None
+    return validate_tf_config(conf)
+
+
+# --------------------------------------------------------------------------- waiting for peers
+def _probe(host: str, port: int, timeout: float) -> str | None:
+    """None when ``host:port`` accepts a TCP connection, else why not (a few words)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return "name does not resolve"
+    reason = "no answer"
+    for family, kind, proto, _, sockaddr in infos:
+        s = socket.socket(family, kind, proto)
+        s.settimeout(timeout)
+        try:
+            s.connect(sockaddr)
+            return None
+        except ConnectionRefusedError:
+            reason = "connection refused"
+        except socket.timeout:
+            reason = "no answer"
+        except OSError as e:
+            reason = (e.strerror or str(e)).lower()
+        finally:
+            s.close()
+    return reason
+
+
+def peers_of(cluster_spec, jobs=("ps", "worker")) -> list[tuple[str, int, str]]:
+    """[(job, index, address)] of the given jobs of a cluster (dict or ``tf.train.ClusterSpec``)."""
+    spec = cluster_spec.as_dict() if hasattr(cluster_spec, "as_dict") else cluster_spec
+    return [(job, i, addr) for job in jobs for i, addr in task_addresses(spec.get(job) or [])]
+
+
+def wait_for_peers(cluster_spec, deadline: float | None = DEFAULT_STARTUP_DEADLINE, log=print, jobs=("ps", "worker"),
+                   report_every: float = 5.0, first_report: float = 2.0, interval: float = 0.5,
+                   who: str = "chief") -> float:
+    """Block until every ``jobs`` task of ``cluster_spec`` accepts a TCP connection; return the seconds waited.
+
+    A TCP connection is what gRPC needs first: a task that refuses it (not started yet, crashed,
+    wrong address) would make TensorFlow's connection set-up wait silently. While waiting, ``log``
+    gets a line after ``first_report`` seconds and then every ``report_every`` seconds::
+
+        chief: waiting for ps 0 at 10.0.0.5:2222 (connection refused), worker 1 at ... ... 4 s of the 120 s start-up deadline
+
+    ``deadline`` (seconds; None or <= 0: wait forever) -> :class:`PeersNotReadyError` naming each
+    peer that never answered, and why (connection refused, name does not resolve, no answer).
+    """
+    peers = peers_of(cluster_spec, jobs)
+    pending = {(job, i): (addr, parse_address(addr, f"{job} {i} address"), "not tried") for job, i, addr in peers}
+    t0 = time.monotonic()
+    limit = float(deadline) if deadline and deadline > 0 else None
+    next_report = t0 + first_report
+    reported = False
+    while True:
+        for key in list(pending):
+            addr, (host, port), _ = pending[key]
+            reason = _probe(host, port, timeout=1.0)
+            if reason is None:
+                del pending[key]
+            else:
+                pending[key] = (addr, (host, port), reason)
+        now = time.monotonic()
+        waited = now - t0
+        if not pending:
+            if reported:
+                log(f"{who}: all {len(peers)} ps/worker tasks answered after {waited:.0f} s")
+            return waited
+        described = ", ".join(f"{job} {i} at {addr} ({reason})" for (job, i), (addr, _, reason) in sorted(pending.items()))
+        if limit is not None and waited >= limit:
+            raise PeersNotReadyError(
+                f"the cluster did not start: no answer within the {limit:g} s start-up deadline from {described}. "
+                "Check that these tasks run and that TF_CONFIG gives their right addresses "
+                "(or allow more time with --startup-deadline).",
+                [(job, i, addr, reason) for (job, i), (addr, _, reason) in sorted(pending.items())],
+            )
+        if now >= next_report:
+            of = f" of the {limit:g} s start-up deadline" if limit is not None else " (no deadline)"
+            log(f"{who}: waiting for {described} ... {waited:.0f} s{of}")
+            reported = True
+            next_report = now + report_every
+        sleep = interval if limit is None else min(interval, max(0.0, limit - waited))
+        time.sleep(sleep)
+
+
+# --------------------------------------------------------------------------- run folders
+def mark_run_folder(out_dir) -> Path:
+    """Create ``out_dir`` (parents too) and mark it as a run folder the workshop wrote.
+
+    The marker is written only into a folder that is new, empty or already a run folder
+    (:func:`is_run_folder`): a folder holding other files is left unmarked, so ``--fresh`` will
+    never delete it. Returns the folder."""
+    out = Path(out_dir)
+    existed = out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / RUN_MARKER
+    if not marker.exists() and (not existed or is_run_folder(out)):
+        marker.write_text("A run folder of the workshop's distributed word2vec: `--fresh` may delete it.\n")
+    return out
+
+
+def foreign_entries(out_dir) -> list[str]:
+    """The names in ``out_dir`` the chief does not write (empty for a run folder)."""
+    return sorted(p.name for p in Path(out_dir).iterdir() if p.name not in RUN_ENTRIES)
+
+
+def is_run_folder(out_dir) -> bool:
+    """True when ``out_dir`` carries the run marker, or holds only what the chief writes
+    (checkpoints/, logs/, vocab.txt, counts.npy, embeddings.npy, result.json), or is empty."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return False
+    return (out / RUN_MARKER).exists() or not foreign_entries(out)
+
+
+def remove_run_folder(out_dir, error=ClusterConfigError) -> bool:
+    """Delete an earlier run folder (``--fresh``); False when there was none.
+
+    Raises ``error`` (one line naming the folder) for a path that is not a run folder."""
+    out = Path(out_dir)
+    if not out.exists() and not out.is_symlink():
+        return False
+    if not is_run_folder(out):
+        if not out.is_dir():
+            raise error(f"{out} exists but is not a run folder (it is a file); refusing to delete it (fresh): "
+                        "choose another --out-dir.")
+        names = foreign_entries(out)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise error(f"{out} exists but is not a run folder (it holds {shown}, which no run wrote); refusing to "
+                    "delete it (fresh): choose another --out-dir or delete it yourself.")
+    if out.is_symlink():
+        out.unlink()
+    else:
+        shutil.rmtree(out)
+    return True
