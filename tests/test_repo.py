@@ -91,3 +91,26 @@ def test_makefile_has_the_documented_targets():
 def test_readme_starts_with_the_two_commands():
     head = (ROOT / "README.md").read_text()[:3000]
     assert "make run" in head and "make test" in head
+
+
+def test_runner_kernels_talk_over_ipc_without_the_tcp_warning(tmp_path):
+    """`make run` executes notebooks with kernels on Unix sockets: no "running over TCP without
+    encryption" warning in its output, and the notebook still runs."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint('sum', 1 + 2)")]
+    src = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, src)
+    code = ("import sys; from pathlib import Path; from workshop_sections import notebooks; "
+            "notebooks.execute(Path(sys.argv[1]), Path(sys.argv[2]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "without encryption" not in proc.stderr + proc.stdout
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"] == "sum 3\n"
+    assert not list(tmp_path.glob("kernel-ipc*")), "no socket files left behind"

@@ -194,14 +194,22 @@ print("WORKSHOP_KERNEL " + json.dumps(out))
 def probe_kernel(kernel_name: str = "python3", timeout: float = 120.0) -> dict:
     """Start the Jupyter kernel ``kernel_name`` (as JupyterLab would), import TensorFlow in it
     and run one op. Returns {"python", "version", "tensorflow", "sum"} or {"error": ...} when the
-    kernel cannot start, dies, or TensorFlow fails in it."""
-    import queue
+    kernel cannot start, dies, or TensorFlow fails in it. The kernel talks over IPC sockets."""
+
+    import tempfile
 
     try:
-        from jupyter_client.manager import KernelManager
+        from .notebooks import kernel_manager
     except ImportError as exc:
         return {"error": f"jupyter_client is not installed ({exc})"}
-    km = KernelManager(kernel_name=kernel_name)
+    with tempfile.TemporaryDirectory(prefix="workshop-doctor-") as sockets:
+        return _probe(kernel_manager(sockets, kernel_name), kernel_name, timeout)
+
+
+def _probe(km, kernel_name: str, timeout: float) -> dict:
+    import queue
+    import time
+
     try:
         km.start_kernel(stderr=open(os.devnull, "w"), stdout=open(os.devnull, "w"))
     except Exception as exc:  # noqa: BLE001 - no such kernel spec, a broken argv
@@ -214,8 +222,6 @@ def probe_kernel(kernel_name: str = "python3", timeout: float = 120.0) -> dict:
         except RuntimeError as exc:
             return {"error": f"the kernel {kernel_name!r} died while starting ({str(exc).splitlines()[0][:120]})"}
         msg_id = kc.execute(KERNEL_PROBE)
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not km.is_alive():

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -113,18 +114,30 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
     old_env = dict(os.environ)
     os.environ.update(env or {})
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        start = time.perf_counter()
-        try:
-            client.execute()
-        finally:
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, out_path)
-        return time.perf_counter() - start
+        with tempfile.TemporaryDirectory(prefix="workshop-kernel-") as sockets:
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=kernel_manager(sockets),
+                                    resources={"metadata": {"path": str(path.parent)}})
+            start = time.perf_counter()
+            try:
+                client.execute()
+            finally:
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, out_path)
+            return time.perf_counter() - start
     finally:
         os.environ.clear()
         os.environ.update(old_env)
+
+
+def kernel_manager(socket_dir: str, kernel_name: str = "python3"):
+    """A Jupyter kernel manager whose kernel talks over Unix sockets in ``socket_dir`` (IPC, on
+    this machine only) instead of TCP ports: nothing listens on the network, and ipykernel has no
+    reason to warn "Kernel is running over TCP without encryption". TCP on Windows (no IPC there)."""
+    from jupyter_client.manager import KernelManager
+
+    if os.name == "nt":
+        return KernelManager(kernel_name=kernel_name)
+    return KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(socket_dir, "kernel"))
 
 
 def _fmt(value) -> str:
