@@ -5,10 +5,19 @@
 trained with plain gradient descent (learning rate 0.5) on mini-batches of 100, the loss
 being the cross-entropy computed the numerically stable way
 (``tf.nn.softmax_cross_entropy_with_logits``) rather than the talk's
-``-reduce_sum(y_ * log(y))``; :func:`fragile_vs_stable` shows why.
+``-reduce_sum(y_ * log(y))``.
+
+The lesson is written in the notebook ``mnist_softmax.ipynb``: the model
+(:class:`SoftmaxRegression`), the accuracy (Exercise 1's answer), both losses, the
+``GradientTape`` step (:func:`make_train_step`) and the checkpoint calls are its cells
+marked ``#| export``, copied into the block below by ``make export`` (one source; edit the
+notebook, not the block). The training loop itself is a notebook cell. This module keeps
+the plumbing: data preparation, the progress bar and timings (:class:`History`), the
+learning-rate schedule, plots, :func:`load_or_train` and the exercise checks.
 
 Later sections call :func:`load_or_train`: it restores the checkpoint this section saved
-under ``artifacts/mnist_softmax/checkpoints/`` or, if there is none, trains a quick model.
+under ``artifacts/mnist_softmax/checkpoints/`` or, if there is none, trains a quick model
+with the exported step.
 """
 from __future__ import annotations
 
@@ -21,11 +30,107 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
+
 SECTION = "mnist_softmax"
-N_PIXELS = 784
-N_CLASSES = 10
 BATCH_SIZE = 100
 LEARNING_RATE = 0.5
+
+# >>> BEGIN EXPORT from mnist_softmax.ipynb (written by `make export`: edit the notebook, not this block)
+N_PIXELS, N_CLASSES = 784, 10          # 28 x 28 grey pixels in, one probability per digit out
+
+
+class SoftmaxRegression(tf.Module):
+    """softmax(x W + b): x float32 (batch, 784) in [0, 1] -> probabilities float32 (batch, 10).
+
+    W (784, 10) and b (10,) are tf.Variable's that start at zero, as in the 2016 tutorial
+    (a single linear layer has no symmetry to break). Inputs of another shape raise
+    a ValueError (the input signature).
+    """
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.W = tf.Variable(tf.zeros([N_PIXELS, N_CLASSES]), name="W")
+        self.b = tf.Variable(tf.zeros([N_CLASSES]), name="b")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32)])
+    def logits(self, x):
+        return tf.matmul(x, self.W) + self.b            # (batch, 10): the evidence for each digit
+
+    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32)])
+    def __call__(self, x):
+        return tf.nn.softmax(self.logits(x))             # (batch, 10): each row sums to 1
+
+    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32, name="x")])
+    def serve(self, x):
+        """The SavedModel signature: probabilities and the most probable class."""
+        probabilities = self(x)
+        return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=1)}
+
+
+def accuracy(probabilities, labels):
+    """Fraction (float32 scalar) of rows whose most probable class is the one-hot label's class.
+
+    probabilities, labels: (batch, classes); labels one-hot.
+    """
+    correct = tf.equal(tf.argmax(probabilities, axis=1), tf.argmax(labels, axis=1))
+    return tf.reduce_mean(tf.cast(correct, tf.float32))
+
+
+def naive_cross_entropy(labels, probabilities):
+    """The talk's loss, mean over the batch of -sum(labels * log(probabilities)); labels and
+    probabilities float32 (batch, classes). Fragile: a probability of exactly 0 gives nan or inf."""
+    return tf.reduce_mean(-tf.reduce_sum(labels * tf.math.log(probabilities), axis=1))
+
+
+def stable_cross_entropy(labels, logits):
+    """The same mean cross-entropy (float32 scalar) from the logits (batch, classes), computed
+    without overflow or log(0)."""
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def make_train_step(model, learning_rate):
+    """A tf.function doing one step of plain gradient descent on a mini-batch of ``model``
+    (a SoftmaxRegression): x float32 (batch, 784), y one-hot float32 (batch, 10) -> the loss
+    before the step. The step size is the variable ``train_step.learning_rate``.
+    Raises ValueError unless learning_rate > 0."""
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
+    rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False, name="learning_rate")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32),
+                                  tf.TensorSpec([None, N_CLASSES], tf.float32)])
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = stable_cross_entropy(y, model.logits(x))
+        grad_W, grad_b = tape.gradient(loss, [model.W, model.b])
+        model.W.assign_sub(rate * grad_W)               # W <- W - learning_rate * dLoss/dW
+        model.b.assign_sub(rate * grad_b)
+        return loss
+
+    train_step.learning_rate = rate
+    return train_step
+
+
+def save_checkpoint(model, directory, step=None):
+    """Save the variables of ``model`` with tf.train.Checkpoint under ``directory`` (keeps the
+    latest checkpoint only); returns the checkpoint's path prefix, e.g. .../ckpt-3000."""
+    checkpoint = tf.train.Checkpoint(model=model)
+    manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=1)
+    return manager.save(checkpoint_number=step)
+
+
+def restore_checkpoint(directory, model=None):
+    """A SoftmaxRegression (fresh, unless ``model`` is given) with the variables of the latest
+    checkpoint in ``directory``. Raises FileNotFoundError when there is none."""
+    path = tf.train.latest_checkpoint(str(directory))
+    if path is None:
+        raise FileNotFoundError(f"no checkpoint in {directory}. Run the mnist_softmax notebook "
+                                "(or softmax_model.load_or_train()) first.")
+    model = model or SoftmaxRegression()
+    tf.train.Checkpoint(model=model).restore(path).assert_existing_objects_matched()
+    return model
+# <<< END EXPORT
 
 
 # --------------------------------------------------------------------------- data
@@ -34,7 +139,8 @@ def prepare(mnist: dict, train_size: int | None = None, test_size: int | None = 
 
     Returns x_train/x_test float32 (N, 784) in [0, 1], y_train/y_test one-hot float32
     (N, 10), and labels_train/labels_test int64 (N,). ``train_size``/``test_size`` keep
-    only the first N examples (quick mode).
+    only the first N examples (quick mode). Raises ValueError on missing keys or when
+    images and labels differ in number.
     """
     missing = {"x_train", "y_train", "x_test", "y_test"} - set(mnist)
     if missing:
@@ -53,7 +159,9 @@ def prepare(mnist: dict, train_size: int | None = None, test_size: int | None = 
 
 
 def flatten_images(images) -> np.ndarray:
-    """uint8 images (N, 28, 28) or (N, 784) -> float32 (N, 784) in [0, 1]."""
+    """uint8 images (N, 28, 28) or (N, 784) -> float32 (N, 784) in [0, 1].
+
+    Raises ValueError for other shapes, or float pixels outside [0, 1]."""
     x = np.asarray(images)
     if x.ndim == 3 and x.shape[1:] == (28, 28):
         x = x.reshape(len(x), N_PIXELS)
@@ -68,7 +176,10 @@ def flatten_images(images) -> np.ndarray:
 
 
 def make_dataset(x, y, batch_size: int = BATCH_SIZE, seed: int | None = None, repeat: bool = True) -> tf.data.Dataset:
-    """Shuffled mini-batches of ``(images, one-hot labels)``; repeats forever by default."""
+    """Shuffled mini-batches of ``(images, one-hot labels)``: float32 (batch, 784), (batch, 10).
+
+    Repeats forever by default (then every batch is full). Raises ValueError when images
+    and labels differ in number or ``batch_size`` < 1."""
     if len(x) != len(y):
         raise ValueError(f"{len(x)} images but {len(y)} labels.")
     if batch_size < 1:
@@ -80,108 +191,21 @@ def make_dataset(x, y, batch_size: int = BATCH_SIZE, seed: int | None = None, re
     return ds.batch(batch_size, drop_remainder=repeat).prefetch(tf.data.AUTOTUNE)
 
 
-# --------------------------------------------------------------------------- the model
-class SoftmaxRegression(tf.Module):
-    """``softmax(x W + b)`` with ``W`` (784, 10) and ``b`` (10,) as ``tf.Variable``'s.
-
-    Like the 2016 tutorial the weights start at zero (a single linear layer has no
-    symmetry to break). ``logits(x)`` is ``x W + b``; calling the model gives the
-    probabilities; ``serve`` is the SavedModel signature.
-    """
-
-    def __init__(self, n_inputs: int = N_PIXELS, n_classes: int = N_CLASSES, name: str | None = None):
-        super().__init__(name=name)
-        self.W = tf.Variable(tf.zeros([n_inputs, n_classes]), name="W")
-        self.b = tf.Variable(tf.zeros([n_classes]), name="b")
-
-    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32, name="x")])
-    def logits(self, x):
-        return tf.matmul(x, self.W) + self.b
-
-    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32, name="x")])
-    def __call__(self, x):
-        return tf.nn.softmax(self.logits(x))
-
-    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32, name="x")])
-    def serve(self, x):
-        probabilities = tf.nn.softmax(self.logits(x))
-        return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=1)}
-
-
 def predict(model, images) -> np.ndarray:
-    """Class predictions (int64) for images as uint8 (N, 28, 28) or float (N, 784) in [0, 1]."""
+    """Class predictions, int64 (N,), for images as uint8 (N, 28, 28) or float (N, 784) in [0, 1]."""
     x = flatten_images(images)
     return np.argmax(model(tf.constant(x)).numpy(), axis=1)
 
 
-# --------------------------------------------------------------------------- losses
-def naive_cross_entropy(y_true, probabilities):
-    """The talk's loss: ``mean(-reduce_sum(y_ * log(y), axis=1))``. Fragile: log(0) = -inf."""
-    return tf.reduce_mean(-tf.reduce_sum(y_true * tf.math.log(probabilities), axis=1))
-
-
-def stable_cross_entropy(y_true, logits):
-    """The same cross-entropy from the logits, computed without overflow or log(0)."""
-    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_true, logits=logits))
-
-
-def fragile_vs_stable(logits=None, labels=None) -> dict:
-    """Both losses and their gradients on a tiny batch where the naive one breaks.
-
-    The default batch: a confident *right* answer (logits 200 vs 0: softmax gives exactly
-    1 and 0 in float32, so ``0 * log(0) = 0 * -inf = nan``) and a confident *wrong* one
-    (``1 * log(0) = -inf``, loss inf). The stable loss gives 0 and 200.
-    """
-    if logits is None:
-        logits = [[200.0, 0.0], [0.0, 200.0]]
-        labels = [[1.0, 0.0], [1.0, 0.0]]
-    logits = tf.Variable(tf.constant(logits, tf.float32))
-    labels = tf.constant(labels, tf.float32)
-    with tf.GradientTape(persistent=True) as tape:
-        probs = tf.nn.softmax(logits)
-        naive_rows = -tf.reduce_sum(labels * tf.math.log(probs), axis=1)
-        stable_rows = tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-        naive, stable = tf.reduce_mean(naive_rows), tf.reduce_mean(stable_rows)
-    return {
-        "probabilities": probs.numpy(),
-        "naive_per_example": naive_rows.numpy(),
-        "stable_per_example": stable_rows.numpy(),
-        "naive_loss": float(naive),
-        "stable_loss": float(stable),
-        "naive_gradient_finite": bool(np.all(np.isfinite(tape.gradient(naive, logits).numpy()))),
-        "stable_gradient_finite": bool(np.all(np.isfinite(tape.gradient(stable, logits).numpy()))),
-    }
-
-
-# --------------------------------------------------------------------------- training
-def make_train_step(model: SoftmaxRegression, learning_rate: float = LEARNING_RATE):
-    """A ``tf.function`` doing one step of plain gradient descent on a mini-batch; returns the loss.
-
-    The step size lives in a variable, ``train_step.learning_rate``, so a schedule can
-    change it between steps without retracing.
-    """
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
-    lr = tf.Variable(learning_rate, dtype=tf.float32, trainable=False, name="learning_rate")
-
-    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32),
-                                  tf.TensorSpec([None, N_CLASSES], tf.float32)])
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            loss = stable_cross_entropy(y, model.logits(x))
-        grad_W, grad_b = tape.gradient(loss, [model.W, model.b])
-        model.W.assign_sub(lr * grad_W)     # W <- W - learning_rate * dLoss/dW
-        model.b.assign_sub(lr * grad_b)
-        return loss
-
-    train_step.learning_rate = lr
-    return train_step
-
-
+# --------------------------------------------------------------------------- training plumbing
 def learning_rate_at(step: int, steps: int, learning_rate: float, final_learning_rate: float | None,
                      decay_from: float = 0.5) -> float:
-    """Constant ``learning_rate``; with ``final_learning_rate``, linear decay to it over the
-    steps after ``decay_from`` (a fraction of the run)."""
+    """The step size at ``step`` (1-based) of a run of ``steps``.
+
+    Constant ``learning_rate`` when ``final_learning_rate`` is None (the talk); otherwise
+    ``learning_rate`` up to ``decay_from * steps`` and then a linear decay that reaches
+    ``final_learning_rate`` at the last step.
+    """
     if final_learning_rate is None:
         return learning_rate
     start = int(steps * decay_from)
@@ -191,17 +215,15 @@ def learning_rate_at(step: int, steps: int, learning_rate: float, final_learning
     return learning_rate + frac * (final_learning_rate - learning_rate)
 
 
-def accuracy(model, x, y) -> float:
-    """Fraction of images whose most probable class is the label (``y`` one-hot or int)."""
-    probs = model(x if isinstance(x, tf.Tensor) else tf.constant(x, tf.float32))
-    y = np.asarray(y)
-    labels = np.argmax(y, axis=1) if y.ndim == 2 else y
-    return float(np.mean(np.argmax(probs.numpy(), axis=1) == labels))
-
-
 @dataclass
 class History:
-    """What :func:`train` measured: evaluations every ``eval_every`` steps and the time."""
+    """What the notebook's training loop measured, with its progress bar.
+
+    ``for step in history.progress(steps)`` yields 1..steps behind a tqdm bar;
+    ``add_loss(loss)`` records a mini-batch loss (and the time since the step began: the
+    evaluations are not counted in ``train_seconds``); ``add_evaluation(step, train, test)``
+    records the accuracies, the mean loss since the last evaluation, and shows them on the bar.
+    """
 
     steps: list = field(default_factory=list)
     loss: list = field(default_factory=list)  # mean mini-batch loss since the last evaluation
@@ -210,72 +232,65 @@ class History:
     batch_loss: list = field(default_factory=list)  # every step
     train_seconds: float = 0.0  # gradient steps only (evaluations excluded)
     total_seconds: float = 0.0
+    _since_eval: list = field(default_factory=list, repr=False)
+    _step_start: float = field(default=0.0, repr=False)
+    _bar: object = field(default=None, repr=False)
+
+    def progress(self, steps: int, progress: bool = True, desc: str = "training"):
+        """Yield the steps 1..``steps`` behind a progress bar; times the whole run."""
+        if steps < 1:
+            raise ValueError(f"steps must be at least 1, got {steps}.")
+        with warnings.catch_warnings():  # "IProgress not found" without ipywidgets: the text bar is fine
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+        start = time.perf_counter()
+        self._bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, unit="step")
+        try:
+            for step in self._bar:
+                self._step_start = time.perf_counter()
+                yield step
+        finally:
+            self._bar.close()
+            self.total_seconds += time.perf_counter() - start
+
+    def add_loss(self, loss) -> float:
+        """Record one mini-batch loss (a scalar tensor or number); returns it as a float."""
+        value = float(loss)  # waits for the step to finish
+        self.train_seconds += time.perf_counter() - self._step_start
+        self.batch_loss.append(value)
+        self._since_eval.append(value)
+        return value
+
+    def add_evaluation(self, step: int, train_accuracy, test_accuracy) -> None:
+        """Record the accuracies at ``step`` and the mean loss since the last evaluation."""
+        self.steps.append(int(step))
+        self.loss.append(float(np.mean(self._since_eval)) if self._since_eval else float("nan"))
+        self.train_accuracy.append(float(train_accuracy))
+        self.test_accuracy.append(float(test_accuracy))
+        self._since_eval = []
+        if self._bar is not None:
+            self._bar.set_postfix(loss=f"{self.loss[-1]:.3f}", train=f"{self.train_accuracy[-1]:.3f}",
+                                  test=f"{self.test_accuracy[-1]:.3f}")
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("steps", "loss", "train_accuracy", "test_accuracy",
                                                "train_seconds", "total_seconds")}
 
 
-def train(model: SoftmaxRegression, data: dict, steps: int = 1000, batch_size: int = BATCH_SIZE,
-          learning_rate: float = LEARNING_RATE, eval_every: int = 100, seed: int | None = None,
-          logdir=None, progress: bool = True, final_learning_rate: float | None = None) -> History:
-    """Train ``model`` on ``data`` (from :func:`prepare`) with mini-batch gradient descent.
-
-    The step size is ``learning_rate`` throughout (the talk), or, with
-    ``final_learning_rate``, ``learning_rate`` for the first half and then a linear decay to
-    ``final_learning_rate``: with a constant 0.5 the test accuracy of the last step jitters
-    by about half a percent from one evaluation to the next; the decay settles it.
-
-    Every ``eval_every`` steps (and at the end) records train and test accuracy, shows
-    them on the tqdm bar and, with ``logdir``, writes TensorBoard scalars.
-    """
+def train_quietly(model, data: dict, steps: int, learning_rate: float = LEARNING_RATE,
+                  final_learning_rate: float | None = 0.0, batch_size: int = BATCH_SIZE,
+                  seed: int | None = None) -> float:
+    """Train ``model`` for ``steps`` mini-batches with the notebook's exported
+    :func:`make_train_step` and schedule, without evaluations or bar; returns the test
+    accuracy (for :func:`load_or_train`; the notebook writes its loop in a cell)."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
-    if eval_every < 1:
-        raise ValueError(f"eval_every must be at least 1, got {eval_every}.")
-    with warnings.catch_warnings():  # "IProgress not found" without ipywidgets: the text bar is fine
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-
-    step_fn = make_train_step(model, learning_rate)
-    # evaluation sets as tensors once (not re-converted at every evaluation)
-    x_train_t, x_test_t = tf.constant(data["x_train"]), tf.constant(data["x_test"])
-    batches = iter(make_dataset(data["x_train"], data["y_train"], batch_size, seed=seed))
-    writer = tf.summary.create_file_writer(str(logdir)) if logdir else None
-    hist = History()
-    since_eval: list[float] = []
-    start = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc="training", disable=not progress, unit="step")
-    for step in bar:
-        t0 = time.perf_counter()
-        x, y = next(batches)
-        if final_learning_rate is not None:
-            step_fn.learning_rate.assign(learning_rate_at(step, steps, learning_rate, final_learning_rate))
-        loss = float(step_fn(x, y))
-        hist.train_seconds += time.perf_counter() - t0
-        hist.batch_loss.append(loss)
-        since_eval.append(loss)
-        if step % eval_every == 0 or step == steps:
-            train_acc = accuracy(model, x_train_t, data["y_train"])
-            test_acc = accuracy(model, x_test_t, data["y_test"])
-            hist.steps.append(step)
-            hist.loss.append(float(np.mean(since_eval)))
-            hist.train_accuracy.append(train_acc)
-            hist.test_accuracy.append(test_acc)
-            since_eval = []
-            bar.set_postfix(loss=f"{hist.loss[-1]:.3f}", train=f"{train_acc:.3f}", test=f"{test_acc:.3f}")
-            if writer:
-                with writer.as_default(step=step):
-                    tf.summary.scalar("loss", hist.loss[-1])
-                    tf.summary.scalar("accuracy/train", train_acc)
-                    tf.summary.scalar("accuracy/test", test_acc)
-                    tf.summary.scalar("learning_rate", float(step_fn.learning_rate.numpy()))
-    bar.close()
-    if writer:
-        writer.flush()
-        writer.close()
-    hist.total_seconds = time.perf_counter() - start
-    return hist
+    train_step = make_train_step(model, learning_rate)
+    batches = make_dataset(data["x_train"], data["y_train"], batch_size, seed=seed).take(steps)
+    for step, (x, y) in enumerate(batches, start=1):
+        train_step.learning_rate.assign(learning_rate_at(step, steps, learning_rate, final_learning_rate))
+        train_step(x, y)
+    return float(accuracy(model(tf.constant(data["x_test"])), tf.constant(data["y_test"])))
 
 
 # --------------------------------------------------------------------------- plots
@@ -302,7 +317,8 @@ def plot_history(history: History):
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
     ax_loss.plot(np.arange(1, len(history.batch_loss) + 1), history.batch_loss, alpha=0.3, label="mini-batch")
-    ax_loss.plot(history.steps, history.loss, marker="o", label=f"mean over {history.steps[0]} steps" if history.steps else "mean")
+    ax_loss.plot(history.steps, history.loss, marker="o",
+                 label=f"mean over {history.steps[0]} steps" if history.steps else "mean")
     ax_loss.set(xlabel="step", ylabel="cross-entropy", title="loss")
     ax_loss.legend()
     ax_acc.plot(history.steps, history.train_accuracy, marker="o", label="train")
@@ -314,7 +330,7 @@ def plot_history(history: History):
     return fig
 
 
-def plot_weights(model: SoftmaxRegression):
+def plot_weights(model):
     """The ten columns of W as 28x28 images (2x5 grid): red is evidence for the digit, blue against."""
     import matplotlib.pyplot as plt
 
@@ -329,50 +345,15 @@ def plot_weights(model: SoftmaxRegression):
     return fig
 
 
-# --------------------------------------------------------------------------- saving
-def save_checkpoint(model: SoftmaxRegression, directory, step: int | None = None) -> str:
-    """Save W and b with ``tf.train.Checkpoint`` (keeps the latest one); returns its path."""
-    directory = Path(directory)
-    ckpt = tf.train.Checkpoint(model=model)
-    manager = tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=1)
-    return manager.save(checkpoint_number=step)
-
-
-def restore_checkpoint(directory_or_path, model: SoftmaxRegression | None = None) -> SoftmaxRegression:
-    """A (fresh, unless given) model with the weights of the latest checkpoint in a folder
-    (or of a checkpoint path). Clear error when there is none."""
-    target = Path(directory_or_path)
-    path = tf.train.latest_checkpoint(str(target)) if target.is_dir() else str(target)
-    if not path or not (Path(path + ".index").exists()):
-        raise FileNotFoundError(
-            f"no checkpoint at {target}. Run the mnist_softmax notebook (or softmax_model.load_or_train()) first.")
-    model = model or SoftmaxRegression()
-    tf.train.Checkpoint(model=model).restore(path).assert_existing_objects_matched()
-    return model
-
-
-def export_saved_model(model: SoftmaxRegression, directory) -> Path:
-    """``tf.saved_model.save`` with the ``serving_default`` signature (x -> probabilities, classes)."""
-    directory = Path(directory)
-    tf.saved_model.save(model, str(directory), signatures={"serving_default": model.serve})
-    return directory
-
-
-def load_saved_model(directory):
-    """``tf.saved_model.load``; call ``.signatures['serving_default'](x=...)`` or the object itself."""
-    directory = Path(directory)
-    if not (directory / "saved_model.pb").exists():
-        raise FileNotFoundError(f"no SavedModel in {directory} (saved_model.pb missing); export one first.")
-    return tf.saved_model.load(str(directory))
-
-
+# --------------------------------------------------------------------------- for later sections
 def load_or_train(artifacts_dir=None, steps: int | None = None, quick: bool | None = None,
-                  seed: int | None = None, progress: bool = False) -> SoftmaxRegression:
-    """The trained MNIST softmax model for later sections.
+                  seed: int | None = None, progress: bool = False):
+    """The trained MNIST softmax model (a :class:`SoftmaxRegression`) for later sections.
 
     Restores ``<artifacts>/mnist_softmax/checkpoints`` if it is there; otherwise trains
-    one (``steps``, default 3000, or 300 on 10,000 images in quick mode), saves the
-    checkpoint and returns the model.
+    one with the notebook's step (``steps``, default 3000, or 300 on 10,000 images in quick
+    mode; step size 0.5 decaying to 0 over the second half), saves the checkpoint, writes
+    ``load_or_train.json`` and returns the model. ``progress`` is accepted for compatibility.
     """
     from .. import config, data
 
@@ -384,49 +365,210 @@ def load_or_train(artifacts_dir=None, steps: int | None = None, quick: bool | No
     mnist = prepare(data.load_mnist(quiet=True), train_size=10_000 if cfg_quick else None)
     steps = steps or (300 if cfg_quick else 3000)
     model = SoftmaxRegression()
-    hist = train(model, mnist, steps=steps, eval_every=steps, seed=seed, progress=progress,
-                 final_learning_rate=0.0)
+    test_accuracy = train_quietly(model, mnist, steps=steps, seed=seed, final_learning_rate=0.0)
     save_checkpoint(model, ckpt_dir, step=steps)
     (base / SECTION).mkdir(parents=True, exist_ok=True)
     (base / SECTION / "load_or_train.json").write_text(json.dumps(
-        {"steps": steps, "test_accuracy": hist.test_accuracy[-1], "quick": cfg_quick}, indent=2) + "\n")
+        {"steps": steps, "test_accuracy": test_accuracy, "quick": cfg_quick}, indent=2) + "\n")
     return model
 
 
-# --------------------------------------------------------------------------- exercise
-def check_accuracy(my_accuracy, probabilities, labels, verbose: bool = True) -> bool:
-    """Check the exercise: the accuracy of ``probabilities`` (N, 10) against ``labels``
-    (one-hot (N, 10) or int (N,)). Prints what is right or wrong; returns True/False."""
+# --------------------------------------------------------------------------- exercise checks
+# Small fixed inputs: a check's verdict depends only on the attendee's function.
+_ACC_PROBS = [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]]
+_ACC_LABELS = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]]  # 3 of 5 right
+_ACC_PROBS_2 = [[0.1, 0.9], [0.6, 0.4], [0.45, 0.55], [0.2, 0.8]]
+_ACC_LABELS_2 = [[0, 1], [0, 1], [1, 0], [0, 1]]  # 2 of 4 right
 
-    def say(ok: bool, msg: str) -> bool:
-        if verbose:
-            print(("Correct! " if ok else "Not yet: ") + msg)
-        return ok
+_CE_LOGITS = [[200.0, 0.0, 0.0], [0.0, 200.0, 0.0], [1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]
+_CE_LABELS = [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
 
-    probs = np.asarray(probabilities.numpy() if hasattr(probabilities, "numpy") else probabilities)
-    y = np.asarray(labels.numpy() if hasattr(labels, "numpy") else labels)
-    true = np.argmax(y, axis=1) if y.ndim == 2 else y
-    expected = float(np.mean(np.argmax(probs, axis=1) == true))
-    if my_accuracy is None:
-        return say(False, "my_accuracy is None: compute it between the BEGIN/END lines.")
-    try:
-        value = np.asarray(my_accuracy.numpy() if hasattr(my_accuracy, "numpy") else my_accuracy)
-    except Exception:
-        return say(False, f"my_accuracy should be a number, got a {type(my_accuracy).__name__}.")
-    if value.dtype == object or not np.issubdtype(value.dtype, np.number) and value.dtype != bool:
-        return say(False, f"my_accuracy should be a number, got {type(my_accuracy).__name__} {my_accuracy!r}.")
-    if value.size != 1:
-        return say(False, f"my_accuracy should be one number, got shape {value.shape}: "
-                          "average the per-image 0/1 correctness with tf.reduce_mean.")
-    got = float(value.reshape(()))
-    if value.dtype == bool or np.issubdtype(value.dtype, np.integer):
-        return say(False, f"got the integer {got:g}: cast the booleans to float32 before averaging "
-                          "(tf.cast(..., tf.float32)); the mean of integers rounds down.")
-    if abs(got - expected) < 1e-4:
-        return say(True, f"accuracy = {got:.4f} ({int(round(got * len(true)))} of {len(true)} images).")
-    if abs(got * 100 - expected) < 1e-4 or abs(got - expected * 100) < 1e-2:
-        return say(False, f"got {got:.4f}: give a fraction between 0 and 1, expected {expected:.4f}.")
-    if abs(got - (1 - expected)) < 1e-4:
-        return say(False, f"got {got:.4f}, which is the error rate: expected the accuracy {expected:.4f}.")
-    return say(False, f"expected {expected:.4f}, got {got:.4f}. Compare tf.argmax(probabilities, axis=1) "
-                      "with tf.argmax(labels, axis=1), cast to float32, average.")
+_STEP_X = [[1.0, 0.0, 0.5], [0.2, 1.0, 0.0], [0.0, 0.3, 1.0], [0.6, 0.6, 0.6]]
+_STEP_LABELS = [[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0]]
+_STEP_W = [[0.3, -0.2], [0.1, 0.4], [-0.5, 0.2]]
+_STEP_B = [0.1, -0.1]
+_STEP_LR, _STEP_L2 = 0.5, 0.1
+
+
+def _ce_rows(logits, labels) -> np.ndarray:
+    """Per-example cross-entropy from logits in float64 (log-sum-exp), the reference of the checks."""
+    z = np.asarray(logits, np.float64)
+    y = np.asarray(labels, np.float64)
+    top = z.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return lse - (y * z).sum(axis=1)
+
+
+def _scalar(value, name: str) -> tuple[float | None, str | None]:
+    """(the float, None) when ``value`` is one number, else (None, what is wrong)."""
+    arr = checks.to_numpy(value)
+    if arr is None or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        return None, f"{name} should return one number (a scalar tensor), got a {type(value).__name__}."
+    if arr.size != 1:
+        return None, (f"{name} returned shape {arr.shape}, one number wanted: average over the batch with "
+                      "tf.reduce_mean.")
+    return float(arr.reshape(())), None
+
+
+def check_accuracy(accuracy, verbose: bool = True) -> bool:
+    """Check Exercise 1: ``accuracy(probabilities, labels)``, the fraction of images whose most
+    probable class is the label.
+
+    Calls it on two small fixed batches (float32 probabilities (N, C), one-hot labels (N, C));
+    prints one "Correct! ..." or "Not yet: ..." line and returns True/False, never raises.
+    """
+    if (msg := checks.placeholder("accuracy", accuracy)):
+        return checks.not_yet(msg, verbose)
+    expected = 0.6
+    got, err = checks.call(accuracy, tf.constant(_ACC_PROBS, tf.float32), tf.constant(_ACC_LABELS, tf.float32))
+    if err and "bool" in err and "Mean" in err:
+        return checks.not_yet("tf.reduce_mean cannot average booleans: tf.cast(..., tf.float32) them first.", verbose)
+    if err:
+        return checks.not_yet(err, verbose)
+    arr = checks.to_numpy(got)
+    if arr is not None and arr.dtype == bool:
+        return checks.not_yet("accuracy returned booleans: cast them to float32 (tf.cast(..., tf.float32)) and "
+                              "average with tf.reduce_mean.", verbose)
+    value, err = _scalar(got, "accuracy")
+    if err:
+        return checks.not_yet(err, verbose)
+    if arr.dtype.kind in "iu":
+        return checks.not_yet(f"accuracy returned the integer {value:g}: cast the booleans to tf.float32 before "
+                              "tf.reduce_mean (the mean of integers rounds down).", verbose)
+    if not np.isfinite(value):
+        return checks.not_yet(f"accuracy returned {value}: expected a fraction between 0 and 1.", verbose)
+    if abs(value - expected) > 1e-5:
+        if abs(value - 100 * expected) < 1e-3:
+            return checks.not_yet(f"got {value:g}, a percentage: give a fraction between 0 and 1 ({expected}).",
+                                  verbose)
+        if abs(value - (1 - expected)) < 1e-5:
+            return checks.not_yet(f"got {value:g}, the error rate: expected the accuracy, {expected} (3 of 5 "
+                                  "right on the fixed batch).", verbose)
+        return checks.not_yet(f"on 5 fixed images (3 right) expected {expected}, got {value:.4g}. Compare "
+                              "tf.argmax(probabilities, axis=1) with tf.argmax(labels, axis=1), cast to float32, "
+                              "average.", verbose)
+    got2, err = checks.call(accuracy, tf.constant(_ACC_PROBS_2, tf.float32), tf.constant(_ACC_LABELS_2, tf.float32))
+    value2, err2 = (None, err) if err else _scalar(got2, "accuracy")
+    if err2 or abs(value2 - 0.5) > 1e-5:
+        return checks.not_yet("right on the first fixed batch but not on a second one (2 classes, 2 of 4 right): "
+                              f"{err2 or f'expected 0.5, got {value2:.4g}'}", verbose)
+    return checks.correct("accuracy is 0.6 on 5 fixed images (3 right) and 0.5 on 4 more (2 right): "
+                          "argmax, equal, cast, mean.", verbose)
+
+
+def check_cross_entropy(cross_entropy, verbose: bool = True) -> bool:
+    """Check Exercise 2: ``cross_entropy(logits, labels)``, the mean cross-entropy of a batch
+    computed from the logits without forming log(0).
+
+    Calls it on 4 fixed images (float32 logits (4, 3), one-hot labels (4, 3)), two of them
+    with saturated logits (200 vs 0) where ``-reduce_sum(y_ * log(softmax))`` gives nan/inf,
+    and compares with ``tf.nn.softmax_cross_entropy_with_logits``. Prints one line, returns
+    True/False, never raises.
+    """
+    if (msg := checks.placeholder("cross_entropy", cross_entropy)):
+        return checks.not_yet(msg, verbose)
+    rows = _ce_rows(_CE_LOGITS, _CE_LABELS)
+    expected = float(rows.mean())
+    reference = float(tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(
+        labels=tf.constant(_CE_LABELS), logits=tf.constant(_CE_LOGITS))))
+    got, err = checks.call(cross_entropy, tf.constant(_CE_LOGITS, tf.float32), tf.constant(_CE_LABELS, tf.float32))
+    if err:
+        return checks.not_yet(err, verbose)
+    arr = checks.to_numpy(got)
+    if arr is None or not np.issubdtype(arr.dtype, np.number):
+        return checks.not_yet(f"cross_entropy should return one number, got a {type(got).__name__}.", verbose)
+    if not np.all(np.isfinite(arr.astype(np.float64))):
+        return checks.not_yet("the loss is nan or inf on confident logits (200 vs 0): there the softmax rounds to "
+                              "exactly 1 and 0 in float32 and log(0) = -inf. Stay with the logits: per image "
+                              "tf.reduce_logsumexp(logits, axis=1) - tf.reduce_sum(labels * logits, axis=1).", verbose)
+    if arr.shape == rows.shape and np.allclose(arr, rows, rtol=1e-4, atol=1e-4):
+        return checks.not_yet("these are the right losses per image; return their mean over the batch "
+                              "(tf.reduce_mean).", verbose)
+    value, err = _scalar(got, "cross_entropy")
+    if err:
+        return checks.not_yet(err, verbose)
+    if abs(value - expected) > 1e-3 * max(1.0, abs(expected)):
+        if abs(value - rows.sum()) < 1e-3 * rows.sum():
+            return checks.not_yet(f"got {value:.4f}, the sum over the 4 images: take the mean "
+                                  f"(tf.reduce_mean), {expected:.4f}.", verbose)
+        if abs(value + expected) < 1e-3 * abs(expected):
+            return checks.not_yet(f"got {value:.4f}, the right size with the wrong sign: the cross-entropy is "
+                                  "logsumexp(logits) - (logit of the true class), never negative.", verbose)
+        return checks.not_yet(f"on the 4 fixed images expected {expected:.4f} (the mean of "
+                              f"{np.round(rows, 4).tolist()}), got {value:.4f}.", verbose)
+    return checks.correct(f"cross_entropy = {value:.4f} on 4 fixed images, finite on the confident ones "
+                          f"(0 and 200 for them), the same as tf.nn.softmax_cross_entropy_with_logits "
+                          f"({reference:.4f}).", verbose)
+
+
+def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
+    """Check Exercise 3: ``regularized_step(W, b, x, labels, learning_rate, l2)``, one step of
+    gradient descent on ``mean cross-entropy(softmax(x W + b)) + l2 * sum(W ** 2)`` that updates
+    the variables ``W`` (in, out) and ``b`` (out,) in place and returns the loss before the update.
+
+    Runs it on fresh variables of a tiny fixed model (3 inputs, 2 classes, 4 examples,
+    learning_rate 0.5, l2 0.1) and compares with the update computed by hand (float64).
+    Prints one line, returns True/False, never raises.
+    """
+    if (msg := checks.placeholder("regularized_step", regularized_step)):
+        return checks.not_yet(msg, verbose)
+    x, y = np.asarray(_STEP_X, np.float64), np.asarray(_STEP_LABELS, np.float64)
+    W0, b0 = np.asarray(_STEP_W, np.float64), np.asarray(_STEP_B, np.float64)
+    lr, l2 = _STEP_LR, _STEP_L2
+    logits = x @ W0 + b0
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    ce = float(_ce_rows(logits, y).mean())
+    loss = ce + l2 * float((W0 ** 2).sum())
+    d_logits = (p - y) / len(x)
+    grad_W_ce, grad_b = x.T @ d_logits, d_logits.sum(axis=0)
+    W1, b1 = W0 - lr * (grad_W_ce + 2 * l2 * W0), b0 - lr * grad_b
+
+    W = tf.Variable(np.asarray(_STEP_W, np.float32), name="W")
+    b = tf.Variable(np.asarray(_STEP_B, np.float32), name="b")
+    got, err = checks.call(regularized_step, W, b, tf.constant(_STEP_X), tf.constant(_STEP_LABELS), lr, l2)
+    Wn, bn = W.numpy().astype(np.float64), b.numpy().astype(np.float64)
+    near = lambda a, e: a.shape == e.shape and np.allclose(a, e, rtol=1e-4, atol=1e-5)  # noqa: E731
+    if near(Wn, W0) and near(bn, b0):
+        return checks.not_yet((err + " Also: " if err else "") + "W and b did not change: update them in place with "
+                              "W.assign_sub(learning_rate * grad_W) and b.assign_sub(...) (`W = W - ...` only "
+                              "makes a new local tensor).", verbose)
+    if not near(Wn, W1):
+        if near(Wn, W0 - lr * grad_W_ce):
+            return checks.not_yet("W moved as without regularisation: add l2 * tf.reduce_sum(W * W) (or "
+                                  "tf.square) to the loss inside the tape, so its gradient 2 * l2 * W joins in.",
+                                  verbose)
+        if near(Wn, W0 - lr * (grad_W_ce + l2 * W0)):
+            return checks.not_yet("W moved with half the weight decay: the penalty is l2 * sum(W ** 2), whose "
+                                  "gradient is 2 * l2 * W.", verbose)
+        if near(Wn, W0 + lr * (grad_W_ce + 2 * l2 * W0)):
+            return checks.not_yet("W moved uphill: gradient descent subtracts the gradient "
+                                  "(W.assign_sub(learning_rate * grad_W)).", verbose)
+        if near(Wn, W0):
+            return checks.not_yet("b changed but W did not: update W too (W.assign_sub(learning_rate * grad_W)).",
+                                  verbose)
+        worst = float(np.max(np.abs(Wn - W1))) if Wn.shape == W1.shape else float("nan")
+        return checks.not_yet(f"W after the step differs from W - learning_rate * (dCE/dW + 2 * l2 * W) (largest "
+                              f"difference {worst:.4g}).", verbose)
+    if not near(bn, b1):
+        if near(bn, b0):
+            return checks.not_yet("W is right, but b did not change: update it too "
+                                  "(b.assign_sub(learning_rate * grad_b)).", verbose)
+        if near(bn, b0 - lr * (grad_b + 2 * l2 * b0)):
+            return checks.not_yet("W is right, but b was regularised too: weight decay applies to W only "
+                                  "(the penalty is l2 * sum(W ** 2)).", verbose)
+        return checks.not_yet(f"W is right, but b after the step is {np.round(bn, 4).tolist()}, expected "
+                              f"{np.round(b1, 4).tolist()}.", verbose)
+    if err:
+        return checks.not_yet(f"W and b are updated right, but: {err}", verbose)
+    value, err = _scalar(got, "regularized_step")
+    if err:
+        return checks.not_yet(err, verbose)
+    if abs(value - loss) > 1e-4:
+        if abs(value - ce) < 1e-4:
+            return checks.not_yet(f"W and b are right, but the returned loss {value:.4f} lacks the penalty: "
+                                  f"return cross-entropy + l2 * sum(W ** 2) = {loss:.4f}.", verbose)
+        return checks.not_yet(f"W and b are right, but return the loss computed before the update, {loss:.4f} "
+                              f"(got {value:.4f}).", verbose)
+    return checks.correct(f"one step moved W and b as expected (W by learning_rate * (dCE/dW + 2 * l2 * W), b "
+                          f"without decay) and returned the loss {loss:.4f}, penalty included.", verbose)
