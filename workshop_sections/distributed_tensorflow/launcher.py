@@ -10,6 +10,17 @@ and a free port of 127.0.0.1. Their output is merged line by line with a role pr
 that started the cluster dies, every process of the cluster is stopped: no orphans
 (``LocalCluster.stop`` plus ``PR_SET_PDEATHSIG`` on Linux).
 
+The launcher is the parent of every task, so it watches them while it waits for the chief: a ps
+or worker that exits before the cluster is ready (or a ps at any time, or the last worker) stops
+the whole cluster at once, with that task's exit code and the last lines of its log
+(:class:`TaskExitedError`), instead of leaving the chief waiting for it. With ``--restarts N``
+such a task is restarted instead, up to N times, as Kubernetes restarts a failed pod. A worker
+that dies while training runs is only noted: the chief goes on with the others.
+
+``--fresh`` deletes the previous run folder: the chief marks every run folder when it creates
+it (:func:`.cluster.mark_run_folder`), so even a run stopped before its first checkpoint is
+recognised; a folder no run wrote is refused in one line (exit code 2).
+
 In Python::
 
     from workshop_sections.distributed_tensorflow import launcher
@@ -28,7 +39,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +47,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import cluster as cluster_lib
 from .distributed_word2vec import RESULT_PREFIX
 
 ENTRY_MODULE = "workshop_sections.distributed_tensorflow.distributed_word2vec"
@@ -44,6 +55,34 @@ ENTRY_MODULE = "workshop_sections.distributed_tensorflow.distributed_word2vec"
 
 class LocalClusterError(RuntimeError):
     """A task of the local cluster failed, or it did not finish in time."""
+
+
+class TaskExitedError(LocalClusterError):
+    """A ps or worker exited while the launcher waited for the chief; the cluster was stopped.
+
+    ``task`` is its name (``worker0``), ``returncode`` its Popen return code (negative: killed
+    by that signal) and ``exit_status`` the shell-style code (128 + signal number)."""
+
+    def __init__(self, message: str, task: str, returncode: int):
+        super().__init__(message)
+        self.task, self.returncode = task, returncode
+        self.exit_status = exit_status(returncode)
+
+
+def exit_status(returncode: int) -> int:
+    """A Popen return code as a shell reports it: -9 (SIGKILL) -> 137."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def describe_exit(returncode: int) -> str:
+    """'exit code 1' or 'killed by SIGKILL, exit code 137'."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name}, exit code {exit_status(returncode)}"
+    return f"exit code {returncode}"
 
 
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
@@ -94,8 +133,14 @@ class LocalCluster:
     """chief + ``num_ps`` ps + ``num_workers`` workers as processes of this machine."""
 
     def __init__(self, num_ps: int = 2, num_workers: int = 2, chief_args=(), host: str = "127.0.0.1",
-                 env: dict | None = None, echo: bool = True, threads: int | None = 1):
+                 env: dict | None = None, echo: bool = True, threads: int | None = 1, restarts: int = 0):
+        """``restarts``: how often :meth:`wait` restarts a ps/worker that exited before the
+        cluster was ready (or a worker at any time), per task; 0 stops the cluster instead."""
         self.spec = cluster_spec(num_ps, num_workers, host)
+        self.restarts = max(0, int(restarts))
+        self._restarts_done: dict[str, int] = {}
+        self._seen_exit: dict[str, subprocess.Popen] = {}
+        self._ready_at: float | None = None
         self.chief_args = [str(a) for a in chief_args]
         self.echo = echo
         self.env = dict(os.environ)
@@ -121,17 +166,19 @@ class LocalCluster:
         return ([f"ps{i}" for i in range(len(self.spec["ps"]))]
                 + [f"worker{i}" for i in range(len(self.spec["worker"]))] + ["chief"])
 
+    def task_command(self, name: str) -> list[str]:
+        """The command line of task ``name`` (the same entry point for every task; flags for the chief)."""
+        cmd = [sys.executable, "-u", "-m", ENTRY_MODULE]
+        return cmd + self.chief_args if name == "chief" else cmd
+
     def start_task(self, name: str) -> subprocess.Popen:
         """Start (or restart) one task with its TF_CONFIG."""
         old = self.procs.get(name)
         if old is not None and old.poll() is None:
             raise LocalClusterError(f"{name} is still running (pid {old.pid}); kill it first.")
         env = dict(self.env, TF_CONFIG=json.dumps(self.tf_config(name)))
-        cmd = [sys.executable, "-u", "-m", ENTRY_MODULE]
-        if name == "chief":
-            cmd += self.chief_args
         proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.task_command(name), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, errors="replace", bufsize=1, start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
@@ -237,21 +284,80 @@ class LocalCluster:
                     raise LocalClusterError(f"No line matching /{pattern}/ from {name or 'any task'} within {timeout:.0f} s.\n" + self.tail(40))
                 self._new_line.wait(timeout=min(left, 1.0))
 
-    def wait(self, name: str = "chief", timeout: float = 600.0) -> int:
-        """Wait until task ``name`` exits; return its exit code (LocalClusterError on timeout)."""
-        try:
-            code = self.procs[name].wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise LocalClusterError(f"{name} did not finish within {timeout:.0f} s.\n" + self.tail(40)) from None
+    def wait(self, name: str = "chief", timeout: float = 600.0, poll: float = 0.2) -> int:
+        """Wait until task ``name`` exits; return its exit code (LocalClusterError on timeout).
+
+        While waiting for the chief, the other tasks are watched (:meth:`check_tasks`): a ps or
+        worker that exits is restarted or stops the cluster with :class:`TaskExitedError`."""
+        proc = self.procs[name]
+        deadline = time.time() + timeout
+        while True:
+            try:
+                code = proc.wait(timeout=max(0.01, min(poll, deadline - time.time())))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if name == "chief":
+                self.check_tasks()
+            if time.time() >= deadline:
+                raise LocalClusterError(f"{name} did not finish within {timeout:.0f} s.\n" + self.tail(40))
         self._pump_of[name].join(timeout=5)  # its last lines are in self.lines now
         return code
 
+    def note(self, msg: str) -> None:
+        """A line of the launcher itself, in the merged log (task ``launcher``)."""
+        with self._new_line:
+            self.lines.append((time.time(), "launcher", msg))
+            self._new_line.notify_all()
+        if self.echo:
+            print(f"[launcher] {msg}", flush=True)
+
+    def check_tasks(self) -> None:
+        """Look at every ps and worker once (the launcher is their parent, it sees them exit).
+
+        A task that exited is restarted while it has restarts left (``restarts``, as Kubernetes
+        restarts a failed pod); a worker that exits after the cluster is ready, while another
+        worker still runs, is only noted (the chief carries on without it); otherwise every task
+        is stopped and :class:`TaskExitedError` says which task exited, how, and its last lines."""
+        for name, proc in list(self.procs.items()):
+            if name == "chief" or proc.poll() is None or self._seen_exit.get(name) is proc:
+                continue
+            self._seen_exit[name] = proc
+            self._pump_of[name].join(timeout=2)  # its last lines
+            role, _ = _parse_name(name)
+            how = describe_exit(proc.returncode)
+            ready = self.ready_seconds() is not None
+            done = self._restarts_done.get(name, 0)
+            if done < self.restarts:
+                self._restarts_done[name] = done + 1
+                self.note(f"{name} exited ({how}); restarting it ({done + 1} of {self.restarts} restarts), "
+                          "as Kubernetes restarts a failed pod")
+                self.start_task(name)
+                continue
+            others = [n for n, p in self.procs.items() if n.startswith("worker") and n != name and p.poll() is None]
+            if role == "worker" and ready and others:
+                self.note(f"{name} exited ({how}) while training ran: the chief goes on with {', '.join(others)}")
+                continue
+            when = "before the cluster was ready" if not ready else "while training ran"
+            why = {"ps": "the variables it held are gone", "worker": "no worker is left"}[role] if ready else \
+                "the chief would wait for it"
+            last = self.tail(15, name) or f"({name} printed nothing)"
+            self.note(f"{name} exited ({how}) {when} ({why}): stopping every task")
+            self.stop()
+            raise TaskExitedError(
+                f"{name} exited ({how}) {when}; the cluster was stopped. Last lines of {name}:\n{last}",
+                name, proc.returncode,
+            )
+
     def ready_seconds(self) -> float | None:
         """Seconds from start() until the chief reported its first finished steps (None: not yet)."""
+        if self._ready_at is not None:
+            return self._ready_at
         with self._lock:
             for t, n, line in self.lines:
                 if n == "chief" and "cluster ready" in line and self.started_at is not None:
-                    return t - self.started_at
+                    self._ready_at = t - self.started_at
+                    return self._ready_at
         return None
 
     def result(self) -> dict:
@@ -273,25 +379,24 @@ def chief_args(steps: int | None = None, corpus: str | None = None, out_dir=None
 
 
 def _remove_run(out_dir: Path) -> None:
-    """Delete an earlier run folder (only if it looks like one: checkpoints/, result.json or empty)."""
-    out_dir = Path(out_dir)
-    if not out_dir.exists():
-        return
-    if not ((out_dir / "checkpoints").exists() or (out_dir / "result.json").exists() or not any(out_dir.iterdir())):
-        raise LocalClusterError(f"{out_dir} exists but is not a run folder; refusing to delete it (fresh).")
-    shutil.rmtree(out_dir)
+    """Delete an earlier run folder (``fresh``): one the chief marked when it created it, or one
+    holding only what a run writes, at any stage (even stopped before its first checkpoint).
+    Anything else raises LocalClusterError naming the folder (see :func:`.cluster.remove_run_folder`)."""
+    cluster_lib.remove_run_folder(out_dir, error=LocalClusterError)
 
 
 def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, corpus: str = "movie_reviews",
                       out_dir=None, timeout: float = 900.0, echo: bool = True, fresh: bool = False,
-                      **flags) -> dict:
+                      restarts: int = 0, **flags) -> dict:
     """Start chief + ps + workers on 127.0.0.1, train ``steps`` steps, stop everything; return the result.
 
     Extra keyword arguments become flags of the chief (``max_words=50_000, batch_size=256``).
     The result dict is the chief's result (losses, shard layout, speed) plus the launcher's
     ``wall_seconds``. Raises LocalClusterError (with the last log lines) when the chief fails.
     ``fresh=True`` deletes an earlier run in ``out_dir`` first (otherwise the chief resumes from
-    its checkpoint, which is what a restarted job should do).
+    its checkpoint, which is what a restarted job should do). A ps or worker that exits before
+    the cluster is ready raises :class:`TaskExitedError` at once (``restarts=N``: restart it up
+    to N times instead).
     """
     if out_dir is None:
         from workshop_sections import config
@@ -302,7 +407,7 @@ def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, 
         _remove_run(out_dir)
     args = chief_args(steps=steps, corpus=corpus, out_dir=out_dir, **flags)
     t0 = time.time()
-    cluster = LocalCluster(num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo)
+    cluster = LocalCluster(num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo, restarts=restarts)
     with cluster:
         code = cluster.wait("chief", timeout=timeout)
         if code != 0:
@@ -330,6 +435,9 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=3600.0)
     p.add_argument("--fresh", action="store_true",
                    help="delete the previous run in the chief's --out-dir first (default: resume from its checkpoint)")
+    p.add_argument("--restarts", type=int, default=0,
+                   help="restart a ps/worker that exits before the cluster is ready up to N times, as Kubernetes "
+                        "would (default 0: stop every task at once, with its exit code and last lines)")
     a = p.parse_args(argv)
     out_dir = None
     for i, r in enumerate(rest):
@@ -343,8 +451,12 @@ def main(argv=None) -> int:
         out_dir = config.artifacts_dir() / "distributed_tensorflow" / "cli_run"
         rest += ["--out-dir", str(out_dir)]
     if a.fresh:
-        _remove_run(out_dir)
-    cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest)
+        try:
+            _remove_run(out_dir)
+        except LocalClusterError as e:  # a folder no run wrote: one line, no traceback
+            print(f"[launcher] error: {e}", file=sys.stderr, flush=True)
+            return 2
+    cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest, restarts=a.restarts)
 
     def _terminate(signum, frame):  # `kill`, a CI timeout: stop like Ctrl-C
         raise KeyboardInterrupt
@@ -363,6 +475,16 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("[launcher] interrupted: stopping every task", flush=True)
         code = 130
+    except TaskExitedError as e:  # a ps/worker died before the cluster was ready (its lines are above)
+        cluster.stop()
+        last = str(e).split("\n", 1)[1] if "\n" in str(e) else ""
+        print(f"[launcher] last lines of {e.task}:\n{last}", flush=True)
+        print(f"[launcher] {e.task} exited ({describe_exit(e.returncode)}); all tasks stopped", flush=True)
+        return e.exit_status
+    except LocalClusterError as e:  # --timeout
+        cluster.stop()
+        print(f"[launcher] error: {str(e).splitlines()[0]}; all tasks stopped", flush=True)
+        return 1
     finally:
         cluster.stop()
     print(f"[launcher] chief exited with code {code}; all tasks stopped", flush=True)
