@@ -114,12 +114,15 @@ def test_dynamic_window_draws_every_size_uniformly():
 def test_subsampling_matches_word2vec_formula_and_a_brute_force_reference():
     counts = np.array([1000, 100, 10, 1], dtype=np.int64)
     t = 0.01
-    keep = w2v.subsample_keep_prob(counts, t)
+    keep = w2v.subsample_keep_prob(counts, t).numpy()
+    assert keep.dtype == np.float64
     total = counts.sum()
     for f, p in zip(counts, keep):  # word2vec.c: (sqrt(f / (t N)) + 1) * (t N) / f
         assert p == pytest.approx(min(1.0, (np.sqrt(f / (t * total)) + 1) * (t * total) / f))
     assert keep[0] < keep[1] < 1.0 and keep[3] == 1.0
-    assert np.all(w2v.subsample_keep_prob(counts, 0) == 1.0)
+    assert np.all(w2v.subsample_keep_prob(counts, 0).numpy() == 1.0)
+    with pytest.raises(w2v.Word2VecError, match=">= 0"):
+        w2v.check_subsample(-1e-3)
     ids = np.repeat(np.arange(4), counts).astype(np.int32)
     kept = w2v.subsample(ids, keep, np.random.default_rng(3))
     draws = np.random.default_rng(3).random(len(ids))
@@ -154,7 +157,8 @@ def test_negative_sampling_follows_counts_to_the_power_075():
     from scipy import stats
 
     counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
-    table = w2v.unigram_table(counts, power=0.75, size=200_000)
+    table = w2v.unigram_table(counts, power=0.75, size=200_000).numpy()
+    assert table.dtype == np.int32 and table.shape == (200_000,)
     p = counts ** 0.75 / (counts ** 0.75).sum()
     np.testing.assert_allclose(np.bincount(table, minlength=7) / len(table), p, atol=1e-4)
     # the sampler the compiled step uses (XLA-compiled here too), against p: a chi-square test
@@ -184,9 +188,9 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
                          damping="count", max_row_updates=1e9, neg_group=4, neg_shared=1)
     model.out.assign(np.random.default_rng(1).normal(size=(len(vocab), 8)).astype(np.float32) * 0.3)
     model.table.assign(np.zeros_like(model.table.numpy()))  # every negative is word 0
-    seqs, spans, lrs, _ = next(model._chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr))
+    seqs, spans, lrs, _ = next(model.chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr))
     E0, O0 = model.emb.numpy().copy(), model.out.numpy().copy()
-    model._fn(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
+    model.train_run(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
     dE, dO = np.zeros_like(E0), np.zeros_like(O0)
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     seq, span = seqs[0], spans[0]
@@ -208,7 +212,7 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
     damped.emb.assign(E0)
     damped.out.assign(O0)
     damped.table.assign(np.zeros_like(damped.table.numpy()))
-    damped._fn(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
+    damped.train_run(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
     for got, want in ((damped.emb.numpy() - E0, dE), (damped.out.numpy() - O0, dO)):
         rows = np.linalg.norm(want, axis=1) > 1e-6
         ratio = np.linalg.norm(got[rows], axis=1) / np.linalg.norm(want[rows], axis=1)

@@ -44,7 +44,197 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .. import config, data
+from .. import checks, config, data
+
+config.quiet_tensorflow()  # import TensorFlow without its start-up noise (the exported cells use `tf`)
+import tensorflow as tf  # noqa: E402
+
+# >>> BEGIN EXPORT from word2vec_optimized.ipynb (written by `make export`: edit the notebook, not this block)
+def subsample_keep_prob(counts, t=1e-3):
+    """word2vec's probability of keeping each occurrence of a word when subsampling frequent words
+    (Mikolov et al. 2013; the formula of the C tool and gensim): a word seen ``f`` times among
+    ``N`` words is kept with probability ``min(1, (sqrt(f / (t N)) + 1) * t N / f)``.
+
+    ``counts``: [V] word counts (any numbers). ``t``: the threshold (1e-3 in the C tool; 0 or
+    None keeps every word). Returns a float64 tensor [V] of probabilities in (0, 1].
+    """
+    counts = tf.cast(counts, tf.float64)
+    if not t:
+        return tf.ones_like(counts)
+    thresh = t * tf.reduce_sum(counts)
+    keep = (tf.sqrt(counts / thresh) + 1.0) * thresh / counts
+    return tf.minimum(keep, 1.0)
+
+
+def unigram_table(counts, power=0.75, size=None):
+    """word2vec's negative-sampling table (Mikolov et al. 2013; ``InitUnigramTable`` in the C
+    tool): word ``w`` fills a share ``p_w = counts_w ** power / sum(counts ** power)`` of the
+    table's slots, so a uniformly drawn slot is a sample from the unigram distribution raised
+    to 0.75.
+
+    ``counts``: [V] word counts; ``size``: slots (default ``max(1e6, 100 V)``).
+    Returns an int32 tensor [size] of word ids, each word's slots together.
+    """
+    counts = tf.cast(counts, tf.float64)
+    size = int(size or max(1_000_000, 100 * int(counts.shape[0])))
+    p = counts ** power
+    p = p / tf.reduce_sum(p)
+    bounds = tf.cumsum(p) * size  # word w owns the slots between bounds[w - 1] and bounds[w]
+    slots = tf.range(size, dtype=tf.float64) + 0.5
+    table = tf.searchsorted(bounds, slots, side="right", out_type=tf.int32)
+    return tf.minimum(table, int(counts.shape[0]) - 1)  # rounding at the very end
+
+
+def draw_negatives(table, shape, seed):
+    """Negative samples: uniform slots of the unigram table (``unigram_table``), gathered.
+
+    Stateless random numbers (``seed``: two int32s), so the draw can live inside the
+    XLA-compiled step and the same seed gives the same words. Returns int32 ids of ``shape``.
+    """
+    slots = tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=tf.shape(table)[0], dtype=tf.int32)
+    return tf.gather(table, slots)
+
+
+def band_scores(v, u, window, block):
+    """The scores ``v_l . u_{l+o}`` of every centre ``l`` of a run with its ``2 window`` neighbours.
+
+    ``v``: [L, d] the centres' word vectors; ``u``: [L + 2W, d] the output rows of the whole run
+    (run row ``l + W`` is centre ``l``). Computed per block of ``block`` centres against their
+    ``block + 2W`` run rows (small dense matrix products: XLA runs them far faster than
+    ``L * 2W`` separate dot products); the band of the ``2W + 1`` diagonals is then cut out with
+    a pad and a reshape. ``L`` must be a multiple of ``block`` and ``block >= 2W``.
+    Returns ``(scores [L, 2W]`` for the offsets -W..-1, 1..W, ``v_blk [nb, Bk, d], u_blk [nb, R, d])``.
+    """
+    W, Bk = window, block
+    L, d = v.shape
+    nb, R = L // Bk, Bk + 2 * W
+    u_blk = tf.concat([tf.reshape(u[:L], [nb, Bk, d]),
+                       tf.reshape(tf.pad(u[Bk:], [[0, Bk - 2 * W], [0, 0]]), [nb, Bk, d])[:, :2 * W]],
+                      axis=1)  # block k holds the run rows k*Bk .. k*Bk + R - 1
+    v_blk = tf.reshape(v, [nb, Bk, d])
+    scores = tf.einsum("nbd,nrd->nbr", v_blk, u_blk)  # [nb, Bk, R]
+    # shift row b of each block left by b (pad each row by one, reshape): the diagonals become columns
+    band = tf.reshape(tf.pad(tf.reshape(scores, [nb, Bk * R]), [[0, 0], [0, Bk]]), [nb, Bk, R + 1])
+    band = tf.reshape(band[:, :, :2 * W + 1], [L, 2 * W + 1])  # column a: offset a - W
+    return tf.concat([band[:, :W], band[:, W + 1:]], axis=1), v_blk, u_blk
+
+
+def band_updates(g, v_blk, u_blk, window):
+    """The way back through :func:`band_scores`: with ``g`` [L, 2W] the gradient factor of each
+    (centre, context) pair, ``dv_l = sum_o g[l, o] u_{l+o}`` [L, d] for the centres and
+    ``du_r = sum of g[l, o] v_l`` over the pairs whose context is run row ``r`` [L + 2W, d],
+    with the same small matrix products. Returns ``(dv, du)``."""
+    nb, Bk, d = v_blk.shape
+    W = window
+    L, R = nb * Bk, Bk + 2 * W
+    g_band = tf.concat([g[:, :W], tf.zeros([L, 1]), g[:, W:]], axis=1)
+    g_band = tf.pad(tf.reshape(g_band, [nb, Bk, 2 * W + 1]), [[0, 0], [0, 0], [0, R - 2 * W]])
+    g_blk = tf.reshape(tf.reshape(g_band, [nb, Bk * (R + 1)])[:, :Bk * R], [nb, Bk, R])  # back into blocks
+    dv = tf.reshape(tf.einsum("nbr,nrd->nbd", g_blk, u_blk), [L, d])
+    du_blk = tf.einsum("nbr,nbd->nrd", g_blk, v_blk)  # [nb, R, d]: block k's updates of its run rows
+    du_tail = tf.reshape(tf.pad(du_blk[:, Bk:], [[0, 0], [0, Bk - 2 * W], [0, 0]]), [L, d])
+    du = (tf.pad(tf.reshape(du_blk[:, :Bk], [L, d]), [[0, 2 * W], [0, 0]])
+          + tf.pad(du_tail, [[Bk, 0], [0, 0]])[:L + 2 * W])  # rows shared by two blocks get both parts
+    return dv, du
+
+
+def sgns_step(emb, out, table, seq, span, lr, seed, *, window, negatives, neg_group=8, neg_shared=25,
+              block=32, damping="curvature", max_row_updates=10.0, skip=frozenset()):
+    """One batch of skip-gram with negative sampling (Mikolov et al. 2013) as one SGD update.
+
+    ``emb``, ``out``: the [V, d] ``tf.Variable`` s (word vectors, output weights), updated in
+    place; ``table``: :func:`unigram_table`. ``seq`` [L + 2W] int32: a run of the subsampled
+    corpus, -1 outside it (centre ``l`` is ``seq[l + W]``); ``span`` [L] int32: each centre's
+    window size (1..W; 0 for padding); ``lr``: the learning rate; ``seed``: two int32s.
+    ``neg_shared`` negatives are drawn per group of ``neg_group`` neighbouring centres and
+    weighted so that the expected update is word2vec's ``negatives`` per pair. ``damping``:
+    "curvature" (each row's summed update divided by ``1 + lr h``) or "count" (scaled by
+    ``min(1, max_row_updates / n)``). ``skip``: parts to leave out, for profiling only.
+    Returns ``(loss_sum, pairs)``: the summed loss of the positive pairs and their number.
+    """
+    W, G, Kg = window, neg_group, neg_shared
+    L, d = span.shape[0], emb.shape[1]
+    N = L // G  # groups of centres sharing negatives
+    V = tf.shape(emb)[0]
+    offsets = [o for o in range(-W, W + 1) if o != 0]
+    # 1. gathers: each word of the run is read once from each matrix
+    ok = seq >= 0
+    x = tf.maximum(seq, 0)
+    c = x[W:W + L]                      # the centre words
+    v = tf.gather(emb, c)               # [L, d]
+    u = tf.gather(out, x)               # [L + 2W, d]
+    # which (centre, context) pairs exist: inside the centre's window and inside the corpus
+    m = tf.cast(tf.stack([(span >= abs(o)) & ok[W + o:W + o + L] for o in offsets], axis=1), tf.float32)  # [L, 2W]
+    n_ctx = tf.reduce_sum(m, axis=1)    # contexts per centre
+    # 2. positives: scores, then the gradient of log sigmoid(score), 1 - sigmoid(score)
+    lp, v_blk, u_blk = band_scores(v, u, W, block)         # [L, 2W]
+    g = (1.0 - tf.sigmoid(lp)) * m * lr
+    dv, du = band_updates(g, v_blk, u_blk, W)               # [L, d], [L + 2W, d]
+    # 3. negatives: Kg words per group of G centres; the gradient of log sigmoid(-score) is -sigmoid(score)
+    neg = draw_negatives(table, [N, Kg], seed)              # [N, Kg]
+    un = tf.gather(out, neg)                                # [N, Kg, d]
+    vg = tf.reshape(v, [N, G, d])
+    ln = tf.einsum("ngd,nkd->ngk", vg, un, name="neg_logits")  # [N, G, Kg]
+    ctx = tf.reshape(tf.stack([tf.where(m[:, j] > 0, seq[W + o:W + o + L], -1) for j, o in enumerate(offsets)],
+                              axis=1), [N, G, 1, 2 * W])
+    hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
+    wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * (negatives / Kg), [N, G, 1])  # expected word2vec weight
+    gn = -tf.sigmoid(ln) * wn * lr                          # [N, G, Kg]
+    dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), [L, d])
+    du_n = tf.einsum("ngk,ngd->nkd", gn, vg, name="neg_du")  # [N, Kg, d]
+    rows = tf.concat([x, tf.reshape(neg, [-1])], axis=0)    # the output rows to update
+    upd = tf.concat([du, tf.reshape(du_n, [N * Kg, d])], axis=0)
+    # 4. damping: a row's summed update over the whole batch must not overshoot
+    if damping == "count":  # scale by min(1, T / the row's number of pair updates)
+        ctx_pairs = tf.add_n([tf.pad(m[:, j], [[W + o, W - o]]) for j, o in enumerate(offsets)])
+        cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], tf.cast(n_ctx > 0, tf.float32))
+        sc_c = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_c, c), 1.0))
+        cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), rows[:, None],
+                                         tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0))
+        sc_o = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_o, rows), 1.0))
+    else:  # divide by 1 + lr h, h = sum over the row's pairs of sigmoid'(score) |other vector|^2
+        u2, v2 = tf.reduce_sum(u * u, axis=1), tf.reduce_sum(v * v, axis=1)
+        sp, sn = tf.sigmoid(lp), tf.sigmoid(ln)
+        curv, curv_n = sp * (1.0 - sp) * m, sn * (1.0 - sn) * wn       # sigmoid'(s) = s (1 - s)
+        u2_ctx = tf.stack([u2[W + o:W + o + L] for o in offsets], axis=1)  # [L, 2W]
+        h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
+            tf.reduce_sum(curv_n * tf.reduce_sum(un * un, axis=2)[:, None, :], axis=2), [L])
+        h_run = tf.add_n([tf.pad(curv[:, j] * v2, [[W + o, W - o]]) for j, o in enumerate(offsets)])
+        h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
+        H_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], h_c)   # summed over a word's occurrences
+        H_o = tf.tensor_scatter_nd_add(tf.zeros([V]), rows[:, None], tf.concat([h_run, tf.reshape(h_neg, [-1])], 0))
+        sc_c = 1.0 / (1.0 + lr * tf.gather(H_c, c))
+        sc_o = 1.0 / (1.0 + lr * tf.gather(H_o, rows))
+    if "counts" in skip:
+        sc_c, sc_o = tf.ones_like(sc_c), tf.ones_like(sc_o)
+    # 5. scatter-adds: one per word read (the updates of repeated words add up)
+    loss = -tf.reduce_sum(tf.math.log_sigmoid(lp) * m) - tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn)
+    if "scatter" in skip:  # keep the values alive, skip the writes
+        loss += 0.0 * (tf.reduce_sum(dv * sc_c[:, None]) + tf.reduce_sum(upd * sc_o[:, None]))
+    else:
+        emb.scatter_nd_add(c[:, None], dv * sc_c[:, None])
+        out.scatter_nd_add(rows[:, None], upd * sc_o[:, None])
+    return loss, tf.reduce_sum(n_ctx)
+
+
+def make_train_run(emb, out, table, *, jit=True, **step_options):
+    """The compiled training call: ``run(seqs [S, L + 2W], spans [S, L], lrs [S], n_batches, seed)``
+    applies :func:`sgns_step` to the first ``n_batches`` batches, one after the other, inside one
+    ``tf.function(jit_compile=True)`` call (XLA compiles the whole loop once).
+    ``step_options`` go to :func:`sgns_step`. Returns ``(loss_sum, pairs_sum)``."""
+    def run(seqs, spans, lrs, n_batches, seed):
+        def body(s, loss_sum, pairs_sum):
+            loss, pairs = sgns_step(emb, out, table, seqs[s], spans[s], lrs[s], tf.stack([seed, s]), **step_options)
+            return s + 1, loss_sum + loss, pairs_sum + pairs
+
+        # an explicit while_loop: the number of batches stays a runtime value (a Python loop
+        # would be unrolled, and a new count would compile again)
+        _, loss_sum, pairs_sum = tf.while_loop(lambda s, *_: s < n_batches, body,
+                                               (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
+        return loss_sum, pairs_sum
+
+    return tf.function(run, jit_compile=jit, autograph=False)
+# <<< END EXPORT
 
 SECTION = "word2vec_optimized"
 DEFAULTS = dict(epochs=5, dim=128, window=5, negatives=5, min_count=5, subsample=1e-3,
@@ -204,25 +394,18 @@ def _looks_like_sources(items) -> bool:
 
 
 # =========================================================================== sampling
-def subsample_keep_prob(counts, t: float | None = 1e-3) -> np.ndarray:
-    """word2vec's probability of keeping each occurrence of a word with count ``f`` among
-    ``N`` words: ``min(1, (sqrt(f / (t N)) + 1) * t N / f)``. ``t`` = 0 or None keeps all."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if not t:
-        return np.ones(len(counts), dtype=np.float64)
-    if t < 0:
-        raise Word2VecError(f"the subsampling threshold t must be >= 0, got {t}.")
-    thresh = t * counts.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        keep = (np.sqrt(counts / thresh) + 1.0) * thresh / counts
-    keep[counts == 0] = 1.0
-    return np.minimum(keep, 1.0)
-
-
 def subsample(ids: np.ndarray, keep_prob: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The ids that survive subsampling: ``ids[rng.random(len(ids)) < keep_prob[ids]]``."""
+    """The ids that survive subsampling: ``ids[rng.random(len(ids)) < keep_prob[ids]]``
+    (``keep_prob`` from :func:`subsample_keep_prob`)."""
     ids = np.asarray(ids)
-    return ids[rng.random(len(ids)) < keep_prob[ids]]
+    return ids[rng.random(len(ids)) < np.asarray(keep_prob)[ids]]
+
+
+def check_subsample(t):
+    """``t`` if it is a valid subsampling threshold (a number >= 0, or None), else Word2VecError."""
+    if t is not None and not (isinstance(t, (int, float, np.floating, np.integer)) and t >= 0):
+        raise Word2VecError(f"the subsampling threshold t must be a number >= 0 (or 0/None: off), got {t!r}.")
+    return t
 
 
 def _check_window(window: int) -> None:
@@ -274,37 +457,6 @@ def skipgram_pairs(ids: np.ndarray, window: int, rng: np.random.Generator | None
     return centers[rows], ctx[rows, cols]
 
 
-def unigram_probs(counts, power: float = 0.75) -> np.ndarray:
-    """The negative-sampling distribution: counts ** power, normalised."""
-    p = np.asarray(counts, dtype=np.float64) ** power
-    return p / p.sum()
-
-
-def unigram_table(counts, power: float = 0.75, size: int | None = None) -> np.ndarray:
-    """word2vec's negative-sampling table: word ``w`` fills a share ``p_w`` of the table
-    (``p = counts**power / sum``). A uniform index into it samples from ``p``.
-    ``size`` defaults to ``max(1e6, 100 * vocab)`` entries (int32)."""
-    counts = np.asarray(counts)
-    if len(counts) == 0:
-        raise Word2VecError("the vocabulary is empty: there is nothing to sample negatives from.")
-    size = int(size or max(1_000_000, 100 * len(counts)))
-    p = unigram_probs(counts, power)
-    # cumulative boundaries, then each table slot takes the word whose interval holds it
-    bounds = np.cumsum(p) * size
-    slots = np.arange(size, dtype=np.float64) + 0.5
-    table = np.searchsorted(bounds, slots, side="right").astype(np.int32)
-    return np.minimum(table, len(counts) - 1)
-
-
-def draw_negatives(table, shape, seed):
-    """Negative samples inside the compiled step: uniform slots of the unigram table
-    (stateless random numbers, so XLA can compile it; ``seed`` is a pair of ints)."""
-    import tensorflow as tf
-
-    r = tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=tf.shape(table)[0], dtype=tf.int32)
-    return tf.gather(table, r)
-
-
 def check_negatives(negatives: int, vocab_size: int) -> None:
     if int(negatives) != negatives or negatives < 1:
         raise Word2VecError(f"negatives must be a positive whole number, got {negatives!r}.")
@@ -343,7 +495,7 @@ def make_dataset(ids, counts, window: int = 5, batch_size: int = 16384, subsampl
     check_corpus(ids, window)
     if batch_size < 1:
         raise Word2VecError(f"batch_size must be positive, got {batch_size}.")
-    keep = tf.constant(subsample_keep_prob(counts, subsample), dtype=tf.float32)
+    keep = tf.cast(subsample_keep_prob(counts, check_subsample(subsample)), tf.float32)
     ids_t = tf.constant(ids)
     n = len(ids)
     n_chunks = -(-n // chunk_size)
@@ -593,34 +745,20 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def load_vec(path) -> Embeddings:
-    """Read a word2vec text-format file (``.vec``, also gzipped) into :class:`Embeddings`."""
-    import gzip
-
+def load_vec(path, limit: int | None = None) -> Embeddings:
+    """Read word vectors into :class:`Embeddings` with :func:`workshop_sections.data.load_word_vectors`:
+    word2vec text (``.vec``, fastText's too), word2vec binary or GloVe text, gzipped or not;
+    ``limit``: only the first ``limit`` words. Raises ``FileNotFoundError`` for a missing file and
+    :class:`Word2VecError` (one line: the file, the line, the format expected) for a bad one."""
     path = Path(path)
-    if not path.exists():
+    if str(path).strip() and not path.exists():
         raise FileNotFoundError(f"No vector file at {path}: train one with "
                                 f"python -m workshop_sections.word2vec_optimized --out {path.parent}.")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-        header = f.readline().split()
-        if len(header) != 2 or not all(h.isdigit() for h in header):
-            raise Word2VecError(f"{path} is not in the word2vec text format: the first line must be "
-                                f"'<count> <dim>', got {' '.join(header)[:60]!r}.")
-        n, dim = int(header[0]), int(header[1])
-        words, values = [], []
-        for line in f:
-            parts = line.rstrip("\n").rstrip(" ").split(" ")
-            if len(parts) < 2:
-                continue
-            words.append(parts[0])
-            values.append(" ".join(parts[1:]))
-    if len(words) != n:
-        raise Word2VecError(f"{path}: the header says {n} words but the file holds {len(words)}.")
-    vectors = np.array(" ".join(values).split(), dtype=np.float32) if values else np.zeros(0, np.float32)
-    if vectors.size != n * dim:
-        raise Word2VecError(f"{path}: expected {n} x {dim} numbers, found {vectors.size}.")
-    return Embeddings(words, vectors.reshape(n, dim))
+    try:
+        words, vectors = data.load_word_vectors(path, limit=limit)
+    except data.VectorFileError as exc:
+        raise Word2VecError(str(exc)) from None
+    return Embeddings(words, vectors)
 
 
 # =========================================================================== the trainer
@@ -693,130 +831,29 @@ class Word2Vec:
         if self.neg_shared >= len(vocab):
             self.neg_shared = max(1, len(vocab) - 1)
         V = len(vocab)
-        rng = np.random.default_rng(self.seed)
-        self.emb = tf.Variable(((rng.random((V, self.dim), dtype=np.float32) - 0.5) / self.dim), name="emb")
+        self.emb = tf.Variable(self._initial_vectors(), name="emb")
         self.out = tf.Variable(tf.zeros([V, self.dim]), name="out")
         self.table = tf.Variable(unigram_table(vocab.counts), trainable=False, name="unigram_table")
-        self._fn = tf.function(self._train_run, jit_compile=jit, autograph=False)
+        # the options of the compiled step (sgns_step, exported from the notebook)
+        self.step_options = dict(window=self.window, negatives=self.negatives, neg_group=self.neg_group,
+                                 neg_shared=self.neg_shared, block=self.block, damping=self.damping,
+                                 max_row_updates=self.max_row_updates)
+        # the compiled call (make_train_run): traced and compiled by XLA on its first call
+        self.train_run = make_train_run(self.emb, self.out, self.table, jit=jit, **self.step_options)
         self.history: list = []
-        # profiling only (benchmarks/profile_word2vec.py): parts of the step to leave out
-        self._skip: frozenset = frozenset()
 
-    # -- the compiled step: a loop over the batches of one chunk
-    def _train_run(self, seqs, spans, lrs, n_batches, seed):
-        import tensorflow as tf
+    def _initial_vectors(self) -> np.ndarray:
+        """word2vec's start: word vectors uniform in [-0.5, 0.5) / dim (seeded), output weights 0."""
+        rng = np.random.default_rng(self.seed)
+        return (rng.random((len(self.vocab), self.dim), dtype=np.float32) - 0.5) / self.dim
 
-        L, W = spans.shape[1], self.window
-        G, Kg, d = self.neg_group, self.neg_shared, self.dim
-        N = L // G
-        V = tf.shape(self.emb)[0]
-        T = self.max_row_updates
-        neg_scale = self.negatives / Kg
-        offsets = window_offsets(W)
-        Bk = self.block
-        nb, R = L // Bk, Bk + 2 * W
+    def reset(self) -> None:
+        """Back to the untrained start (same seed); the compiled call is kept."""
+        self.emb.assign(self._initial_vectors())
+        self.out.assign(tf.zeros_like(self.out))
+        self.history = []
 
-        def step(s, loss_sum, pairs_sum):
-            seq = seqs[s]  # [L + 2W] word ids of the run, -1 outside the corpus
-            sp = spans[s]  # [L] window size of each centre, 0 for padding
-            lr = lrs[s]
-            ok = seq >= 0
-            x = tf.maximum(seq, 0)
-            c = x[W:W + L]  # the centres
-            v = tf.gather(self.emb, c)  # [L, d]   one read per word
-            u = tf.gather(self.out, x)  # [L+2W, d] one read per word
-            # the contexts of centre l at offset o are row l + W + o of the run. Scores come from
-            # blocks of Bk centres against their Bk + 2W run rows (small dense matrix products,
-            # which XLA runs far faster than thousands of 10-element dot products); the band
-            # of the 2W + 1 diagonals is then cut out with a reshape.
-            m = tf.cast(tf.stack([(sp >= abs(o)) & ok[W + o:W + o + L] for o in offsets], axis=1),
-                        tf.float32)  # [L, 2W] which (centre, context) pairs exist
-            u_blk = tf.concat([tf.reshape(u[:L], [nb, Bk, d]),
-                               tf.reshape(tf.pad(u[Bk:], [[0, Bk - 2 * W], [0, 0]]), [nb, Bk, d])[:, :2 * W]],
-                              axis=1)  # [nb, R, d]: block k holds run rows k*Bk .. k*Bk + R - 1
-            v_blk = tf.reshape(v, [nb, Bk, d])
-            scores = tf.einsum("nbd,nrd->nbr", v_blk, u_blk)  # [nb, Bk, R]
-            band = tf.reshape(tf.pad(tf.reshape(scores, [nb, Bk * R]), [[0, 0], [0, Bk]]), [nb, Bk, R + 1])
-            band = tf.reshape(band[:, :, :2 * W + 1], [L, 2 * W + 1])  # column a: offset a - W
-            lp = tf.concat([band[:, :W], band[:, W + 1:]], axis=1)  # [L, 2W], offsets -W..-1, 1..W
-            g = (1.0 - tf.sigmoid(lp)) * m * lr  # [L, 2W]
-            g_band = tf.concat([g[:, :W], tf.zeros([L, 1]), g[:, W:]], axis=1)
-            g_band = tf.pad(tf.reshape(g_band, [nb, Bk, 2 * W + 1]), [[0, 0], [0, 0], [0, R - 2 * W]])
-            g_blk = tf.reshape(tf.reshape(g_band, [nb, Bk * (R + 1)])[:, :Bk * R], [nb, Bk, R])
-            dv = tf.reshape(tf.einsum("nbr,nrd->nbd", g_blk, u_blk), [L, d])
-            du_blk = tf.einsum("nbr,nbd->nrd", g_blk, v_blk)  # [nb, R, d] updates of the run rows
-            du_tail = tf.reshape(tf.pad(du_blk[:, Bk:], [[0, 0], [0, Bk - 2 * W], [0, 0]]), [L, d])
-            du = tf.pad(tf.reshape(du_blk[:, :Bk], [L, d]), [[0, 2 * W], [0, 0]]) + tf.pad(du_tail, [[Bk, 0], [0, 0]])[:L + 2 * W]
-            ctx_pairs = tf.zeros([L + 2 * W])
-            for j, o in enumerate(offsets):
-                ctx_pairs += tf.pad(m[:, j], [[W + o, W - o]])
-            n_ctx = tf.reduce_sum(m, axis=1)
-            pos_loss = tf.reduce_sum(tf.math.log_sigmoid(lp) * m)
-            ctx_ids = [tf.where(m[:, j] > 0, seq[W + o:W + o + L], -1) for j, o in enumerate(offsets)]
-            # negatives, shared by groups of G neighbouring centres
-            neg = draw_negatives(self.table, [N, Kg], tf.stack([seed, s]))  # [N, Kg]
-            un = tf.gather(self.out, neg)  # [N, Kg, d]
-            vg = tf.reshape(v, [N, G, d])
-            ln = tf.einsum("ngd,nkd->ngk", vg, un, name="neg_logits")
-            ctx = tf.reshape(tf.stack(ctx_ids, axis=1), [N, G, 1, 2 * W])
-            hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
-            wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * neg_scale, [N, G, 1])
-            gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
-            dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), [L, d])
-            du_n = tf.einsum("ngk,ngd->nkd", gn, vg, name="neg_du")  # [N, Kg, d]
-            ids = tf.concat([x, tf.reshape(neg, [-1])], axis=0)
-            if self.damping == "count":
-                # scale each row's summed update by min(1, T / its number of pair updates in the batch)
-                c_w = tf.cast(n_ctx > 0, tf.float32)
-                cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], c_w)
-                sc_c = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_c, c), 1.0))
-                o_w = tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0)
-                cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None], o_w)
-                sc_o = tf.minimum(1.0, T / tf.maximum(tf.gather(cnt_o, ids), 1.0))
-            else:
-                # curvature damping: a row's summed step is divided by 1 + lr * h, h the sum over
-                # its pairs of sigmoid'(score) * |other vector|^2 (the diagonal of the loss's
-                # curvature). One pair: almost no change; many pairs on a row that has grown: the
-                # step shrinks towards a Newton step instead of overshooting as a plain sum would.
-                u2 = tf.reduce_sum(u * u, axis=1)  # [L + 2W]
-                v2 = tf.reduce_sum(v * v, axis=1)  # [L]
-                un2 = tf.reduce_sum(un * un, axis=2)  # [N, Kg]
-                sp_ = tf.sigmoid(lp)
-                curv = sp_ * (1.0 - sp_) * m  # [L, 2W]
-                sn_ = tf.sigmoid(ln)
-                curv_n = sn_ * (1.0 - sn_) * wn  # [N, G, Kg]
-                u2_ctx = tf.stack([u2[W + o:W + o + L] for o in offsets], axis=1)  # [L, 2W]
-                h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
-                    tf.reduce_sum(curv_n * un2[:, None, :], axis=2), [L])
-                h_run = tf.zeros([L + 2 * W])
-                for j, o in enumerate(offsets):
-                    h_run += tf.pad(curv[:, j] * v2, [[W + o, W - o]])
-                h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
-                H_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], h_c)
-                sc_c = 1.0 / (1.0 + lr * tf.gather(H_c, c))
-                H_o = tf.tensor_scatter_nd_add(tf.zeros([V]), ids[:, None],
-                                               tf.concat([h_run, tf.reshape(h_neg, [-1])], axis=0))
-                sc_o = 1.0 / (1.0 + lr * tf.gather(H_o, ids))
-            if "counts" in self._skip:  # profiling: no per-row scaling
-                sc_c, sc_o = tf.ones_like(sc_c), tf.ones_like(sc_o)
-            upd = tf.concat([du, tf.reshape(du_n, [N * Kg, d])], axis=0)
-            if "scatter" in self._skip:  # profiling: keep the values alive, skip the writes
-                loss_sum = loss_sum + 0.0 * (tf.reduce_sum(dv * sc_c[:, None]) + tf.reduce_sum(upd * sc_o[:, None]))
-            else:
-                self.emb.scatter_nd_add(c[:, None], dv * sc_c[:, None])
-                self.out.scatter_nd_add(ids[:, None], upd * sc_o[:, None])
-            # loss per positive pair: -log s(pos) - sum_neg w log s(-neg)
-            loss_sum = loss_sum - pos_loss - tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn)
-            pairs_sum = pairs_sum + tf.reduce_sum(n_ctx)
-            return s + 1, loss_sum, pairs_sum
-
-        # an explicit while_loop: the number of batches stays a runtime value (a Python
-        # `for` over tf.range would make XLA compile again for every new count)
-        _, loss_sum, pairs_sum = tf.while_loop(lambda s, *_: s < n_batches, step,
-                                               (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
-        return loss_sum, pairs_sum
-
-    def _chunk_batches(self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator,
+    def chunk_batches(self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator,
                        lr_start: float, lr_end: float):
         """The batches of one chunk of raw words: subsampled, each centre with a window size
         drawn in 1..window, cut into runs of ``batch_words`` centres with ``window`` words of
@@ -856,7 +893,7 @@ class Word2Vec:
             raise Word2VecError("ids hold values outside the vocabulary: build them with build_vocab.")
         if epochs < 1:
             raise Word2VecError(f"epochs must be at least 1, got {epochs}.")
-        keep = subsample_keep_prob(self.vocab.counts, subsample)
+        keep = subsample_keep_prob(self.vocab.counts, check_subsample(subsample)).numpy()
         rng = np.random.default_rng(self.seed + 1)
         n = len(ids)
         total_words = n * epochs
@@ -872,8 +909,8 @@ class Word2Vec:
                 for s0 in range(0, n, self.chunk_words):
                     raw = ids[s0:s0 + self.chunk_words]
                     loss = pairs = 0.0
-                    for centers, ctx, lrs, nb in self._chunk_batches(raw, keep, rng, lr_at(done), lr_at(done + len(raw))):
-                        l_, p_ = self._fn(tf.constant(centers), tf.constant(ctx), tf.constant(lrs),
+                    for centers, ctx, lrs, nb in self.chunk_batches(raw, keep, rng, lr_at(done), lr_at(done + len(raw))):
+                        l_, p_ = self.train_run(tf.constant(centers), tf.constant(ctx), tf.constant(lrs),
                                           tf.constant(nb, tf.int32), tf.constant((self.seed * 7919 + step) % (2**31 - 1), tf.int32))
                         step += 1
                         loss += float(l_)
@@ -1071,3 +1108,222 @@ def check_my_analogy(fn, emb: Embeddings, triples=None) -> bool:
     print(f"Correct! my_analogy agrees with emb.analogy on {len(triples)} questions, e.g. "
           f"{triples[0][0]} : {triples[0][1]} :: {triples[0][2]} : {emb.analogy(*triples[0])}.")
     return True
+
+
+# =========================================================================== the hand-on from intro_word2vec
+def intro_words_per_sec(metrics: dict | None, batch_size: int = 128, window: int = 2) -> float | None:
+    """intro_word2vec's training speed in corpus words per second, from its ``metrics.json``:
+    its own ``words_per_sec`` if it has one, else ``steps x batch_size`` pairs over ``2 window``
+    pairs per word (it uses every pair of a window of ``window`` on each side) over ``seconds``.
+    None when the figures are missing."""
+    m = metrics or {}
+    if m.get("words_per_sec"):
+        return float(m["words_per_sec"])
+    try:
+        steps, seconds = float(m["steps"]), float(m["seconds"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    batch = float(m.get("batch_size", batch_size))
+    pairs_per_word = 2 * float(m.get("window", window))
+    return steps * batch / pairs_per_word / seconds if seconds > 0 else None
+
+
+def vocab_from_words(words: Sequence[str], corpus="movie_reviews", max_words: int | None = None) -> tuple[Vocab, np.ndarray]:
+    """A given vocabulary (e.g. intro_word2vec's, ``UNK`` aside) on a corpus: ``(vocab, ids)``
+    with the words in the given order, their counts in the first ``max_words`` words of
+    ``corpus`` (a name or path), and the corpus as int32 ids (words outside the vocabulary dropped)."""
+    words = [w for w in words if w != "UNK"]
+    if not words:
+        raise Word2VecError("the vocabulary is empty: give at least one word.")
+    index = {w: i for i, w in enumerate(words)}
+    parts = [np.fromiter((index[w] for w in chunk if w in index), dtype=np.int32)
+             for chunk in iter_corpus_tokens(corpus, max_words)]
+    ids = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    if len(ids) == 0:
+        raise data.CorpusError(f"no word of the vocabulary occurs in {corpus}: is it the same corpus?")
+    return Vocab(list(words), np.bincount(ids, minlength=len(words))), ids
+
+
+# =========================================================================== exercise checks
+def _tensor_answer(name: str, got, want_tf: str):
+    """(array, None) when ``got`` is a TensorFlow tensor, else (None, a "not yet" message)."""
+    import tensorflow as tf
+
+    if isinstance(got, np.ndarray) or not (tf.is_tensor(got) or isinstance(got, tf.Variable)):
+        return None, (f"{name} returned a {type(got).__name__}; write it with TensorFlow ops ({want_tf}) "
+                      "so that it returns a tf.Tensor.")
+    return got.numpy(), None
+
+
+def check_keep_prob(fn) -> bool:
+    """Exercise 1: ``fn(counts, t)`` is word2vec's subsampling keep probability, as a tensor."""
+    if (msg := checks.placeholder("subsample_keep_prob", fn)):
+        return checks.not_yet(msg)
+    counts = np.array([50_000, 5_000, 500, 50, 5], dtype=np.int64)
+    t = 1e-3
+    got, err = checks.call(fn, counts, t)
+    if err:
+        return checks.not_yet(err)
+    got, err = _tensor_answer("subsample_keep_prob", got, "tf.sqrt, tf.reduce_sum, tf.minimum")
+    if err:
+        return checks.not_yet(err)
+    tn = t * counts.sum()
+    want = np.minimum((np.sqrt(counts / tn) + 1) * tn / counts, 1.0)
+    if got.shape != want.shape:
+        return checks.not_yet(f"for 5 counts expected 5 probabilities, got shape {got.shape}.")
+    got = got.astype(np.float64)
+    if not np.all(np.isfinite(got)):
+        return checks.not_yet("the result holds nan or inf (divide the counts by the threshold t * N, not by 0).")
+    if np.any(got > 1 + 1e-9):
+        return checks.not_yet(f"some probabilities are above 1 ({got.max():.3g}): cap them with tf.minimum(keep, 1.0).")
+    if np.allclose(got, np.minimum(np.sqrt(tn / counts), 1.0), rtol=1e-4):
+        return checks.not_yet("that is the paper's sqrt(t / f) alone; the C tool and gensim keep with "
+                              "sqrt(t / f) + t / f (f: the word's share of the corpus).")
+    if np.allclose(got, np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0), rtol=1e-4):
+        return checks.not_yet("the threshold must be t times the corpus size N (tf.reduce_sum(counts)), not t alone.")
+    ok, diff = checks.close(got, want, atol=1e-6, rtol=1e-4)
+    if not ok:
+        return checks.not_yet(f"for counts {counts.tolist()} with t = {t}: {diff}; expected "
+                              f"{np.round(want, 4).tolist()}.")
+    off, err = checks.call(fn, counts, 0)
+    if err:
+        return checks.not_yet(f"with t = 0 (no subsampling): {err}")
+    off = checks.to_numpy(off)
+    if off is None or off.shape != counts.shape or not np.allclose(off, 1.0):
+        return checks.not_yet("with t = 0 (no subsampling) every word should be kept: return tf.ones_like(counts).")
+    return checks.correct(f"for counts {counts.tolist()} (t = {t}) the keep probabilities are "
+                          f"{np.round(want, 3).tolist()}: the most frequent word is kept {want[0]:.1%} of the time.")
+
+
+def check_unigram_table(fn) -> bool:
+    """Exercise 2: ``fn(counts, power, size)`` is an int tensor in which word w fills ~p_w of the slots."""
+    import tensorflow as tf
+
+    if (msg := checks.placeholder("unigram_table", fn)):
+        return checks.not_yet(msg)
+    counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
+    size = 100_000
+    got, err = checks.call(fn, counts, 0.75, size)
+    if err:
+        return checks.not_yet(err)
+    got, err = _tensor_answer("unigram_table", got, "tf.cumsum, tf.searchsorted")
+    if err:
+        return checks.not_yet(err)
+    if got.shape != (size,):
+        return checks.not_yet(f"unigram_table(counts, 0.75, size={size:,}) should have {size:,} slots, got shape {got.shape}.")
+    if not np.issubdtype(got.dtype, np.integer):
+        return checks.not_yet(f"the slots should hold integer word ids (tf.int32), got {got.dtype}.")
+    if got.min() < 0 or got.max() >= len(counts):
+        return checks.not_yet(f"the slots hold ids from {got.min()} to {got.max()}, outside 0..{len(counts) - 1}.")
+    share = np.bincount(got, minlength=len(counts)) / size
+    p = counts ** 0.75 / (counts ** 0.75).sum()
+    p1 = counts / counts.sum()
+    tol = 0.006  # a table filled by random draws (tf.random.categorical) passes too
+    if np.abs(share - p).max() > tol:
+        if np.abs(share - p1).max() <= tol:
+            return checks.not_yet("the shares follow the raw counts: raise them to the power 0.75 first.")
+        if np.abs(share - share[::-1]).max() < tol and np.abs(share - p[::-1]).max() <= tol:
+            return checks.not_yet("the shares are reversed: the most frequent word (id 0) should fill the most slots.")
+        return checks.not_yet(f"word 0 fills {share[0]:.3f} of the slots, expected {p[0]:.3f} "
+                              f"(shares {np.round(share, 3).tolist()} against {np.round(p, 3).tolist()}).")
+    default, err = checks.call(fn, counts)
+    if err:
+        return checks.not_yet(f"with the default size: {err}")
+    n = int(tf.size(default)) if tf.is_tensor(default) else len(np.asarray(default))
+    if n != 1_000_000:
+        return checks.not_yet(f"with the default size the table should have max(1e6, 100 V) = 1,000,000 slots, got {n:,}.")
+    return checks.correct(f"each word fills its share of the {size:,} slots: {np.round(share, 3).tolist()} "
+                          f"(counts ** 0.75, normalised).")
+
+
+def check_pair_update(fn) -> bool:
+    """Exercise 3: ``fn(v, u, negs, lr)`` -> the SGD updates (dv, du, dnegs) of one skip-gram
+    negative-sampling pair."""
+    import tensorflow as tf
+
+    if (msg := checks.placeholder("sgns_pair_update", fn)):
+        return checks.not_yet(msg)
+    v = tf.constant([0.3, -0.2, 0.5, 0.1])
+    u = tf.constant([0.4, 0.1, -0.3, 0.2])
+    negs = tf.constant([[0.2, 0.3, 0.1, -0.1], [-0.5, 0.2, 0.4, 0.3], [0.1, -0.4, 0.2, 0.6]])
+    lr = 0.1
+    got, err = checks.call(fn, v, u, negs, lr)
+    if err:
+        return checks.not_yet(err)
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        return checks.not_yet(f"return three updates (dv, du, dnegs), got {type(got).__name__}"
+                              + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "") + ".")
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    V, U, Nn = v.numpy().astype(np.float64), u.numpy().astype(np.float64), negs.numpy().astype(np.float64)
+    g, gn = (1 - sig(V @ U)) * lr, -sig(Nn @ V) * lr
+    want = (g * U + gn @ Nn, g * V, gn[:, None] * V[None, :])
+    names = ("dv", "du", "dnegs")
+    for name, x, w in zip(names, got, want):
+        a = checks.to_numpy(x)
+        if a is None:
+            return checks.not_yet(f"{name} should be a tensor, got a {type(x).__name__}.")
+        if a.shape != w.shape:
+            return checks.not_yet(f"{name} should have shape {w.shape}, got {a.shape}.")
+        if np.allclose(a, w, atol=1e-5):
+            continue
+        if np.allclose(a, -w, atol=1e-5):
+            return checks.not_yet(f"{name} has the wrong sign: the updates are added (they climb the log-likelihood).")
+        if np.allclose(a, w / lr, atol=1e-4):
+            return checks.not_yet(f"{name} is missing the learning rate lr.")
+        if name == "dv" and np.allclose(a, g * U, atol=1e-5):
+            return checks.not_yet("dv has the true context's part but not the negatives' (- sum_k lr sigmoid(v.n_k) n_k).")
+        if name == "dv" and np.allclose(a, gn @ Nn, atol=1e-5):
+            return checks.not_yet("dv has the negatives' part but not the true context's (lr (1 - sigmoid(v.u)) u).")
+        return checks.not_yet(f"{name} is {np.round(a, 4).tolist()}, expected {np.round(w, 4).tolist()}: "
+                              "1 - sigmoid(score) for the true context, -sigmoid(score) for a negative.")
+    return checks.correct(f"dv, du and dnegs are the SGD updates of the pair (the true context's factor "
+                          f"lr (1 - sigmoid(v.u)) = {g:.4f}).")
+
+
+def _analogy_check_vectors():
+    """Small fixed vectors of different lengths (cosine, not the dot product, must decide) in
+    which man : woman :: king : queen and big : bigger :: small : smaller hold."""
+    axes = np.eye(8, dtype=np.float32)
+    male, female, royal, person, size_, comp, small_, other = axes
+    vecs = {"man": person + male, "woman": person + female, "king": 2 * (royal + male),
+            "queen": 0.5 * (royal + female), "big": size_, "bigger": 3 * (size_ + comp), "small": small_,
+            "smaller": small_ + comp, "crown": 6 * (royal + 0.6 * female + 0.7 * male + 0.3 * other),
+            "tree": other}
+    return list(vecs), np.stack(list(vecs.values()))
+
+
+def check_analogy_ids(fn) -> bool:
+    """Exercise 4: ``fn(vectors, a, b, c, k)`` -> [Q, k] ids nearest (cosine) to b - a + c, inputs excluded."""
+    import tensorflow as tf
+
+    if (msg := checks.placeholder("analogy_ids", fn)):
+        return checks.not_yet(msg)
+    words, vectors = _analogy_check_vectors()
+    ix = {w: i for i, w in enumerate(words)}
+    qs = [("man", "woman", "king", "queen"), ("big", "bigger", "small", "smaller"), ("king", "queen", "man", "woman")]
+    a, b, c = (tf.constant([ix[q[j]] for q in qs], tf.int32) for j in range(3))
+    got, err = checks.call(fn, tf.constant(vectors), a, b, c, 1)
+    if err:
+        return checks.not_yet(err)
+    arr = checks.to_numpy(got)
+    if arr is None or arr.shape != (len(qs), 1):
+        return checks.not_yet(f"for {len(qs)} questions and k = 1 expected ids of shape ({len(qs)}, 1), got "
+                              f"{getattr(arr, 'shape', type(got).__name__)}.")
+    for q, row in zip(qs, arr.astype(np.int64)):
+        answer = words[int(row[0])] if 0 <= row[0] < len(words) else f"id {row[0]}"
+        if answer in q[:3]:
+            return checks.not_yet(f"{q[0]} : {q[1]} :: {q[2]} : ? answered {answer!r}, one of the question's words: "
+                                  "give a, b and c a similarity of -inf before top_k.")
+        if answer != q[3]:
+            return checks.not_yet(f"{q[0]} : {q[1]} :: {q[2]} : ? answered {answer!r}, expected {q[3]!r}: normalise the "
+                                  "vectors to unit length (cosine similarity, not the dot product) before b - a + c.")
+    top3, err = checks.call(fn, tf.constant(vectors), a, b, c, 3)
+    if err:
+        return checks.not_yet(f"with k = 3: {err}")
+    top3 = checks.to_numpy(top3)
+    if top3 is None or top3.shape != (len(qs), 3):
+        return checks.not_yet(f"with k = 3 expected ids of shape ({len(qs)}, 3), got {getattr(top3, 'shape', None)}.")
+    if any(int(i) in (int(a[j]), int(b[j]), int(c[j])) for j, row in enumerate(top3) for i in row):
+        return checks.not_yet("with k = 3 a question's own word is among the answers: exclude a, b and c.")
+    return checks.correct(f"man : woman :: king : {words[int(arr[0, 0])]}, big : bigger :: small : "
+                          f"{words[int(arr[1, 0])]}, king : queen :: man : {words[int(arr[2, 0])]} (cosine, inputs excluded).")
