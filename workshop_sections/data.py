@@ -21,6 +21,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import codecs
 import gzip
 import hashlib
 import http.client
@@ -425,46 +426,367 @@ def load_questions_words(quiet: bool = False) -> list[tuple[str, str, str, str, 
 
 
 # --------------------------------------------------------------------------- corpora
-TOKEN_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 CORPORA = ("text8", "movie_reviews", "news20")
+ENCODING_ENV = "WORKSHOP_CORPUS_ENCODING"  # force the encoding of every corpus file (e.g. cp1251)
+TEXT_SUFFIXES = (".txt", ".text")  # plain text files a corpus folder is read for
+MAGIC = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".xz": b"\xfd7zXZ\x00", ".zip": b"PK"}  # + their compressed forms
+SKIP_DIRS = {"venv", ".venv", "site-packages", "dist-packages", "__pycache__", "node_modules", "__MACOSX"}
+SAMPLE_CHARS = 1 << 16  # characters of each file checked for spaces
+UNSPACED = 20  # fewer than one space per this many letters: "almost no spaces"
+UNSPACED_REFUSE = 25  # ... and "words" this long on average: every line would be one word
+NOTE_LIMIT = 5  # per read: notes of each kind printed one by one, then one summary line
+
+
+def _mark_ranges() -> str:
+    """A regex character-class body of the Unicode combining marks (categories M*) of the BMP:
+    the vowel signs of Devanagari, Bengali, Tamil... and the accents of decomposed text."""
+    import unicodedata
+
+    out, start = [], None
+    for c in range(0x300, 0x10000):
+        mark = unicodedata.category(chr(c))[0] == "M"
+        if mark and start is None:
+            start = c
+        elif not mark and start is not None:
+            out.append(f"\\u{start:04x}-\\u{c - 1:04x}" if c - 1 > start else f"\\u{start:04x}")
+            start = None
+    return "".join(out)
+
+
+_MARKS = _mark_ranges()
+TOKEN_RE = re.compile(rf"\w[\w{_MARKS}]*(?:'[\w{_MARKS}]+)?")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words (letters and digits, inner apostrophes kept), any language."""
-    return TOKEN_RE.findall(text.lower())
+    """Lower-cased words (letters and digits with their combining marks, inner apostrophes
+    kept), any language: ``"हिन्दी"`` stays one word, a decomposed ``"café"`` reads as ``"café"``
+    (NFC). Underscores and other punctuation separate words."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text.lower()).replace("_", " ")
+    return TOKEN_RE.findall(text)
 
 
-def _open_text_chunks(p: Path) -> Iterator[str]:
-    """Text of a plain, .gz or .zip file in chunks of about 1 MB (decoded as UTF-8)."""
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+class NotTextError(CorpusError):
+    """A corpus file that holds binary data, not text (skipped with a warning inside a folder or zip)."""
+
+    def __init__(self, label: str, why: str):
+        super().__init__(f"The corpus file {label} is {why}: give a text file.")
+        self.label, self.why = label, why
+
+
+class _ReadLog:
+    """The notes of one corpus read: printed one line each (the first ``NOTE_LIMIT`` of a kind),
+    then one summary line per kind, on stderr."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def say(self, kind: str, line: str) -> None:
+        n = self.counts[kind] = self.counts.get(kind, 0) + 1
+        if n <= NOTE_LIMIT:
+            print(line, file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        what = {"recoded": "more files were not UTF-8 either (each was read as the note above says for its kind)",
+                "skipped": "more files were skipped as above",
+                "unspaced": "more files have almost no spaces either"}
+        for kind, n in self.counts.items():
+            if n > NOTE_LIMIT:
+                print(f"note: {n - NOTE_LIMIT} {what.get(kind, kind)}", file=sys.stderr, flush=True)
+
+
+def _latin1_for_undefined(exc: UnicodeDecodeError):
+    """Codec error handler: the 5 bytes cp1252 leaves undefined read as Latin-1 (as browsers do)."""
+    return exc.object[exc.start:exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("workshop-latin1", _latin1_for_undefined)
+
+
+def _non_ascii_letters(text: str) -> int:
+    return sum(1 for ch in text if ord(ch) > 127 and ch.isalpha())
+
+
+def _guess_encoding(sample: bytes) -> str:
+    """The encoding of bytes that are not UTF-8: cp1252 (Windows Western European, a superset of
+    Latin-1's printable range, the usual culprit) unless ``charset_normalizer`` (installed with
+    ``requests``) proposes one whose decoding holds more letters (Cyrillic KOI8-R, Shift-JIS, GBK,
+    Polish cp1250...). Ties go to cp1252: for Western European text the detectors are unreliable
+    (they read French "très" as cp1250 "trčs")."""
+    if sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    best = "cp1252"
+    score = _non_ascii_letters(sample.decode("cp1252", errors="workshop-latin1"))
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # optional: without it, every non-UTF-8 file reads as cp1252
+        return best
+    try:
+        guess = from_bytes(sample).best()
+    except Exception:  # a detector failure must not stop the reading: cp1252 it is
+        return best
+    if guess is not None and guess.encoding not in ("utf_8", "ascii", "cp1252", "windows_1252"):
+        try:
+            other = _non_ascii_letters(sample.decode(guess.encoding, errors="strict"))
+        except (UnicodeDecodeError, LookupError):
+            other = -1
+        if other > score:
+            best = guess.encoding
+    return best
+
+
+def _encoding_name(enc: str) -> str:
+    names = {"cp1252": "cp1252 (Windows Western European; its 5 unused bytes as Latin-1)"}
+    return names.get(enc, enc)
+
+
+def _decode_chunks(label: str, raw: Iterator[bytes], log: _ReadLog) -> Iterator[str]:
+    """Decode a file's byte chunks: strict UTF-8 (a BOM dropped); at the first byte that is not
+    UTF-8, the rest of the file in the encoding :func:`_guess_encoding` picks, with ONE note
+    naming the file and the encoding. ``WORKSHOP_CORPUS_ENCODING`` forces one encoding.
+    Raises :class:`NotTextError` for binary data (NUL bytes without a UTF-16 BOM)."""
+    raw = iter(raw)
+    first = next(raw, b"")
+    forced = os.environ.get(ENCODING_ENV, "").strip() or None
+    if first.startswith(codecs.BOM_UTF8):
+        first = first[len(codecs.BOM_UTF8):]
+    elif first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        forced = forced or "utf-16"
+    if forced is None and b"\0" in first[:1 << 16]:
+        raise NotTextError(label, "not text (it holds NUL bytes: binary data)")
+    chunks = _chain_first(first, raw)
+    if forced:
+        yield from _decode_rest(label, chunks, forced, 0)
+        return
+    pending, offset, was_unicode = b"", 0, False
+    for block in chunks:
+        buf = pending + block
+        try:
+            text, pending = buf.decode("utf-8"), b""
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data" and exc.end == len(buf):
+                text, pending = buf[:exc.start].decode("utf-8"), buf[exc.start:]  # a character cut by the chunk
+            else:
+                head = buf[:exc.start].decode("utf-8")
+                was_unicode = was_unicode or not head.isascii()
+                yield head
+                yield from _switch(label, buf[exc.start:], chunks, offset + exc.start, was_unicode, log)
+                return
+        was_unicode = was_unicode or not text.isascii()
+        offset += len(buf) - len(pending)
+        yield text
+    if pending:  # the file ends inside a UTF-8 sequence: those last bytes are not UTF-8
+        yield from _switch(label, pending, iter(()), offset, was_unicode, log)
+
+
+def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _switch(label, buf: bytes, rest: Iterator[bytes], offset: int, was_unicode: bool, log: _ReadLog) -> Iterator[str]:
+    enc = _guess_encoding(buf[:1 << 16])
+    where = (f"from byte {offset:,} on (the text before it was UTF-8)" if was_unicode
+             else f"(byte 0x{buf[0]:02x} at offset {offset:,})")
+    log.say("recoded", f"note: {label} is not UTF-8 {where}; read it as {_encoding_name(enc)}. "
+                       f"If that is wrong, set {ENCODING_ENV} to its encoding.")
+    yield from _decode_rest(label, _chain_first(buf, rest), enc, offset)
+
+
+def _decode_rest(label: str, chunks: Iterator[bytes], enc: str, offset: int) -> Iterator[str]:
+    try:
+        errors = "workshop-latin1" if codecs.lookup(enc).name == "cp1252" else "strict"
+        decoder = codecs.getincrementaldecoder(enc)(errors=errors)
+    except LookupError:
+        raise CorpusError(f"{ENCODING_ENV}={enc!r} is not an encoding Python knows (e.g. utf-8, cp1252, cp1251, "
+                          "latin-1, shift_jis, gb18030).") from None
+    try:
+        for block in chunks:
+            yield decoder.decode(block)
+            offset += len(block)
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{label} is not valid {enc} either (near byte {offset + exc.start:,}): "
+                          f"set {ENCODING_ENV} to its encoding.") from None
+
+
+def _check_spacing(label: str, text_chunks: Iterator[str], log: _ReadLog) -> Iterator[str]:
+    """Pass the chunks through; on the first ``SAMPLE_CHARS`` characters, say when the text has
+    almost no spaces (Chinese, Japanese, Thai, a minified file): every run between spaces or
+    punctuation becomes one "word". Refuse (:class:`CorpusError`) when those "words" are whole lines."""
+    held: list[str] | None = []
+    size = 0
+    for chunk in text_chunks:
+        if held is None:
+            yield chunk
+            continue
+        held.append(chunk)
+        size += len(chunk)
+        if size >= SAMPLE_CHARS:
+            _spacing_verdict(label, "".join(held), log)
+            yield from held
+            held = None
+    if held:
+        _spacing_verdict(label, "".join(held), log)
+        yield from held
+
+
+def _spacing_verdict(label: str, sample: str, log: _ReadLog) -> None:
+    sample = sample[:SAMPLE_CHARS]
+    words = tokenize(sample)
+    letters = sum(map(len, words))
+    spaces = sum(1 for ch in sample if ch.isspace())
+    if letters < 40 or spaces * UNSPACED >= letters:
+        return
+    mean = letters / max(len(words), 1)
+    example = max(words[:200], key=len)
+    example = example if len(example) <= 24 else example[:24] + "..."
+    per = f"1 space per {letters // max(spaces, 1):,} letters" if spaces else "no spaces"
+    fix = ("put spaces between its words first (a word segmenter: jieba for Chinese, fugashi/MeCab for "
+           "Japanese, PyThaiNLP for Thai)")
+    if mean >= UNSPACED_REFUSE:
+        raise CorpusError(f"{label} has almost no spaces ({per}): its \"words\" would be whole lines or "
+                          f"phrases ({mean:.0f} letters on average, e.g. {example!r}), a meaningless vocabulary; {fix}.")
+    log.say("unspaced", f"warning: {label} has almost no spaces ({per} in its first {len(sample):,} characters): "
+                        f"every run of text between spaces or punctuation becomes one \"word\" ({mean:.0f} letters "
+                        f"on average, e.g. {example!r}); for real words, {fix}.")
+
+
+def _raw_chunks(label: str, opener) -> Iterator[bytes]:
+    """The bytes of a file (decompressed), in ``CHUNK`` blocks; a damaged file -> CorpusError naming it."""
+    import lzma
+    import zlib
+
+    try:
+        with opener() as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                yield block
+    except (gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise CorpusError(f"{label} is damaged: {exc or type(exc).__name__} (a broken or cut-short download? "
+                          "fetch it again or remove it)") from None
+    except OSError as exc:  # bz2's "Invalid data stream" (no errno), permissions, a file that vanished...
+        kind = "is damaged" if exc.errno is None else "cannot be read"
+        raise CorpusError(f"{label} {kind}: {exc.strerror or exc}") from None
+
+
+def _magic_kind(p: Path) -> str:
+    """'gz', 'bz2', 'xz', 'zip' or 'plain', from the first bytes of the file."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise CorpusError(f"Cannot read the corpus file {p}: {exc.strerror or exc}") from None
+    for suffix, magic in MAGIC.items():
+        if head.startswith(magic):
+            if (suffix == ".zip" and not zipfile.is_zipfile(p)) or (suffix == ".bz2" and head[3:4] not in b"123456789"):
+                continue
+            return suffix[1:]
+    return "plain"
+
+
+def _file_sources(p: Path, in_folder: bool, log: _ReadLog):
+    """(label, raw chunk iterator, skippable) for a file: plain or compressed text, or each
+    member of a zip. A file named .gz/.bz2/.xz/.zip that is not one is named: skipped with a
+    warning inside a folder, an error when it was given by name."""
+    import bz2
+    import lzma
+
+    kind = _magic_kind(p)
+    suffix = p.suffix.lower()
+    if suffix in MAGIC and kind != suffix[1:]:
+        names = {"gz": "gzip", "bz2": "bzip2", "xz": "xz", "zip": "zip", "plain": "plain, uncompressed"}
+        why = f"named {suffix} but not a {names[suffix[1:]]} file (its content is {names[kind]} data)"
+        if not in_folder:
+            raise CorpusError(f"The corpus file {p} is {why}: rename or remove it.")
+        log.say("skipped", f"warning: skipped {p}: {why}.")
+        return
+    if kind == "zip":
+        yield from _zip_sources(p)
+        return
+    openers = {"gz": lambda: gzip.open(p, "rb"), "bz2": lambda: bz2.open(p, "rb"), "xz": lambda: lzma.open(p, "rb"),
+               "plain": lambda: open(p, "rb")}
+    yield str(p), _raw_chunks(str(p), openers[kind]), in_folder
+
+
+def _zip_sources(p: Path):
+    try:
+        z = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CorpusError(f"{p} is not a readable zip file: {exc}") from None
+    with z:
+        for info in sorted(z.infolist(), key=lambda i: i.filename):
+            name = info.filename
+            parts = name.split("/")
+            if (info.is_dir() or any(part.startswith(".") or part in SKIP_DIRS for part in parts)
+                    or parts[-1].upper().startswith("README")):
+                continue
+            label = f"{p}:{name}"
+            yield label, _raw_chunks(label, lambda info=info: z.open(info)), True
+
+
+def _folder_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The text files of a corpus folder (sorted) and the names of the files skipped. Hidden
+    folders and files, virtual environments (any folder with ``pyvenv.cfg``, ``venv``,
+    ``site-packages``...), ``__pycache__`` and ``node_modules`` are not entered."""
+    files, skipped = [], []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS
+                         and not (Path(root) / d / "pyvenv.cfg").exists())
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            low = name.lower()
+            if low.endswith(TEXT_SUFFIXES) or Path(low).suffix in MAGIC:
+                files.append(Path(root) / name)
+            else:
+                skipped.append(os.path.relpath(os.path.join(root, name), folder))
+    return files, skipped
+
+
+def _open_text_chunks(p: Path, log: _ReadLog | None = None) -> Iterator[str]:
+    """Text of a corpus (a plain/.gz/.bz2/.xz/.zip file or a folder of them) in chunks of
+    about ``CHUNK`` characters, one file after the other (a newline between files); see
+    :func:`iter_tokens` for the decoding and the checks."""
+    own_log = log is None
+    log = log or _ReadLog()
+    in_folder = p.is_dir()
+    if in_folder:
+        files, skipped = _folder_files(p)
         if not files:
-            raise CorpusError(f"The corpus folder {p} holds no files.")
-        for f in files:
-            yield from _open_text_chunks(f)
+            raise CorpusError(
+                f"The corpus folder {p} holds no text files to read (named .txt, .text, .gz, .bz2, .xz or .zip"
+                + (f"; it holds {len(skipped)} other files, e.g. {', '.join(skipped[:3])})" if skipped else ")")
+                + ": name its text files .txt or give a file.")
+        if skipped:
+            log.say("folder", f"note: {p}: reading {len(files)} text file(s); skipped {len(skipped)} file(s) not "
+                              f"named .txt/.text/.gz/.bz2/.xz/.zip (e.g. {', '.join(skipped[:3])}).")
+    sources = (s for f in (files if in_folder else [p]) for s in _file_sources(f, in_folder, log))
+    read = 0
+    for label, raw, skippable in sources:
+        try:
+            for chunk in _check_spacing(label, _decode_chunks(label, raw, log), log):
+                yield chunk
             yield "\n"
-        return
-    if p.suffix == ".zip":
-        with zipfile.ZipFile(p) as z:
-            for info in sorted(z.infolist(), key=lambda i: i.filename):
-                name = info.filename
-                if info.is_dir() or "/." in name or name.rsplit("/", 1)[-1].upper().startswith("README"):
-                    continue
-                with z.open(info) as f:
-                    reader = io.TextIOWrapper(f, encoding="utf-8", errors="replace")
-                    for block in iter(lambda: reader.read(CHUNK), ""):
-                        yield block
-                yield "\n"
-        return
-    opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rt", encoding="utf-8", errors="replace") as f:
-        for block in iter(lambda: f.read(CHUNK), ""):
-            yield block
+            read += 1
+        except NotTextError as exc:
+            if not skippable:
+                raise
+            log.say("skipped", f"warning: skipped {exc.label}: {exc.why}.")
+    if read == 0 and in_folder:
+        raise CorpusError(f"The corpus folder {p} holds no readable text file (see the warnings above).")
+    if own_log:
+        log.finish()
 
 
 def corpus_path(source: str | os.PathLike) -> Path:
-    """A registered corpus name (fetched if needed) or a path to a text/.gz/.zip file or folder."""
+    """A registered corpus name (fetched if needed) or a path to a text/.gz/.zip file or folder.
+    Raises :class:`CorpusError` for an empty path, a missing path or a data set that is not text."""
     s = str(source)
+    if not s.strip():
+        raise CorpusError("The corpus path is empty: give a corpus name (" + ", ".join(CORPORA)
+                          + ") or the path of a text file (.txt, .gz, .zip) or folder.")
     try:
         dataset = get(s)
     except UnknownDatasetError:
@@ -474,6 +796,8 @@ def corpus_path(source: str | os.PathLike) -> Path:
                 f"Corpus {s!r} is neither a known corpus ({', '.join(CORPORA)}) nor an existing file. "
                 "Give a data set name or the path of a plain text file (.txt, .gz, .zip or a folder)."
             ) from None
+        if not (p.is_file() or p.is_dir()):
+            raise CorpusError(f"Corpus {s!r} is neither a file nor a folder (a device, socket or pipe?).")
         return p
     if dataset.name not in CORPORA:
         raise CorpusError(f"Data set {dataset.name!r} is not a text corpus; use one of {', '.join(CORPORA)} or a path.")
@@ -481,11 +805,25 @@ def corpus_path(source: str | os.PathLike) -> Path:
 
 
 def iter_tokens(source: str | os.PathLike) -> Iterator[list[str]]:
-    """Stream the words of a corpus, a list per chunk (words never split across chunks)."""
+    """Stream the words of a corpus, a list per chunk (words never split across chunks).
+
+    ``source``: a registered corpus name or a path: a text file (plain, .gz, .bz2, .xz, .zip
+    of text files) or a folder, read for its files named .txt/.text/.gz/.bz2/.xz/.zip (hidden
+    folders, virtual environments, ``__pycache__`` and ``node_modules`` skipped).
+    Each file is decoded as strict UTF-8; a file that is not UTF-8 is read in the encoding
+    guessed for it (cp1252 for Western European text), with one note on stderr naming the file
+    and the encoding (``WORKSHOP_CORPUS_ENCODING`` forces one). A file with almost no spaces
+    gets a one-line warning (every phrase would be a "word"), or a :class:`CorpusError` when
+    its "words" are whole lines. Raises :class:`CorpusError` (one line, naming the file) for an
+    empty or missing path, a damaged .gz/.zip, or a binary file given by name; inside a folder
+    a binary or misnamed file is skipped with a warning naming it.
+    """
     carry = ""
     for block in _open_text_chunks(corpus_path(source)):
         block = carry + block
         cut = max(block.rfind(" "), block.rfind("\n"))
+        if cut < 0 and len(block) > 4 * CHUNK:
+            cut = len(block)  # text without spaces (already warned about): cut anywhere, memory stays bounded
         if cut < 0:
             carry = block
             continue
@@ -500,7 +838,7 @@ def iter_tokens(source: str | os.PathLike) -> Iterator[list[str]]:
 
 
 def read_words(source: str | os.PathLike, max_words: int | None = None) -> list[str]:
-    """All words of a corpus (or the first ``max_words``), lower-cased."""
+    """All words of a corpus (or the first ``max_words``), lower-cased (see :func:`iter_tokens`)."""
     out: list[str] = []
     for words in iter_tokens(source):
         out.extend(words)
@@ -509,6 +847,331 @@ def read_words(source: str | os.PathLike, max_words: int | None = None) -> list[
     if not out:
         raise CorpusError(f"The corpus {source!s} holds no words.")
     return out
+
+
+# --------------------------------------------------------------------------- word vectors
+VECTOR_FORMATS = ("the word2vec text format (a '<count> <dim>' line, then 'word v1 ... vD' lines; fastText .vec), "
+                  "word2vec binary (gensim binary=True) or GloVe text (no header)")
+FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
+_BLOCK = 1024  # text lines parsed at once (numpy's C parser)
+
+
+class VectorFileError(DataError, ValueError):
+    """A word-vector file that cannot be read; the message names the file, the line and the
+    format expected."""
+
+
+def _vector_source(path) -> Path:
+    if path is None or not str(path).strip():
+        raise VectorFileError("No word-vector file given (an empty path): give the path of a .vec, .txt or .bin file.")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        hint = next((str(p / n) for n in ("vectors.vec", "vectors.txt", "vectors.bin") if (p / n).exists()), None)
+        raise VectorFileError(f"{p} is a folder, not a word-vector file"
+                              + (f": did you mean {hint}?" if hint else f"; expected {VECTOR_FORMATS}."))
+    if not p.exists():
+        raise FileNotFoundError(f"No word-vector file at {p}.")
+    return p
+
+
+def _vector_opener(p: Path):
+    """A function opening ``p`` for binary reading (gzip/bz2/xz undone); refuses archives and
+    fastText models in one line."""
+    import bz2
+    import lzma
+
+    kind = _magic_kind(p)
+    if kind == "zip":
+        with zipfile.ZipFile(p) as z:
+            members = [n for n in z.namelist() if not n.endswith("/")]
+        if members and all(n.endswith(".npy") for n in members):
+            raise VectorFileError(f"{p} is a NumPy .npz archive, not a word-vector file: pass the .vec file "
+                                  f"written next to it (e.g. {p.with_name('vectors.vec')}).")
+        raise VectorFileError(f"{p} is a zip archive ({len(members)} file(s): {', '.join(members[:4])}): "
+                              "unzip it and pass one of its vector files.")
+    opener = {"gz": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(kind, open)
+    return lambda: opener(p, "rb")
+
+
+def _parse_header(line: bytes) -> tuple[int, int] | None:
+    parts = line.split()
+    if len(parts) == 2 and all(x.isdigit() for x in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def _is_number(field: bytes) -> bool:
+    try:
+        float(field)
+        return True
+    except ValueError:
+        return False
+
+
+def _trailing_numbers(line: bytes) -> tuple[int, int]:
+    """(number of fields, how many of the last ones are numbers)."""
+    parts = line.split()
+    n = 0
+    for field in reversed(parts):
+        if not _is_number(field):
+            break
+        n += 1
+    return len(parts), n
+
+
+def _decode_word(raw: bytes, where: str, bad: list) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        bad.append(where)
+        return raw.decode("latin-1")
+
+
+def load_word_vectors(path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """Read word vectors in the formats other tools write, streaming into one preallocated array.
+
+    Formats (recognised from the content, gzip/bz2/xz compressed or not):
+
+    * word2vec text / fastText ``.vec``: a ``"<count> <dim>"`` line, then ``word v1 ... vD``;
+    * word2vec binary (Mikolov's C tool, gensim's ``save_word2vec_format(binary=True)``): the
+      same header, then for each word its UTF-8 bytes, a space and ``dim`` little-endian
+      float32 (an optional newline between records), as gensim's ``load_word2vec_format``
+      reads it;
+    * GloVe text: ``word v1 ... vD`` lines without a header (``dim`` from the first lines).
+
+    A token may contain spaces (``new york 0.4 0.5 0.6``): the last ``dim`` fields are the vector.
+    ``limit``: read only the first ``limit`` words. Duplicate words keep their first vector
+    (as gensim does) with one warning; words that are not UTF-8 are read as Latin-1 with one note.
+
+    Returns ``(words, vectors)``: a list of ``n`` str and a float32 array ``(n, dim)``.
+    Memory: the array plus the words (the file is read in blocks, never held whole).
+    Raises ``FileNotFoundError`` for a missing file and :class:`VectorFileError` (one line
+    naming the file, the line and the format expected) for anything else it cannot read.
+    """
+    p = _vector_source(path)
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 0):
+        raise VectorFileError(f"limit must be a number of words (0 or more), got {limit!r}.")
+    opener = _vector_opener(p)
+    try:
+        with opener() as f:
+            head = f.read(1 << 16)
+        if not head.strip():
+            raise VectorFileError(f"{p} is empty: expected {VECTOR_FORMATS}.")
+        if head.startswith(FASTTEXT_MAGIC):
+            raise VectorFileError(f"{p} is a fastText model (.bin), not a vector file: use the .vec file fastText "
+                                  "writes next to it (or `fasttext print-word-vectors`).")
+        first, _, rest = head.partition(b"\n")
+        header = _parse_header(first)
+        compressed = _magic_kind(p) != "plain"
+        if header is not None:
+            n, dim = header
+            if dim == 0:
+                raise VectorFileError(f"{p} line 1: the header says vectors of 0 dimensions; expected '<count> <dim>'.")
+            binary = _looks_binary(rest, dim)
+            n_alloc = n if limit is None else min(n, limit)
+            if not compressed:
+                least = n_alloc * (dim * 4 + 2) if binary else n_alloc * dim * 2
+                if least > p.stat().st_size:
+                    raise VectorFileError(
+                        f"{p} line 1: the header says {n:,} words of {dim} numbers, more than its "
+                        f"{p.stat().st_size:,} bytes can hold: the header is wrong or the file is cut short.")
+            reader = _read_binary_vectors if binary else _read_text_vectors
+            with opener() as f:
+                f.readline()
+                return reader(p, f, n, dim, n_alloc, limit)
+        dim = _glove_dim(p, head)
+        with opener() as f:
+            lines = _count_lines(f, limit)
+        with opener() as f:
+            return _read_text_vectors(p, f, None, dim, lines, limit, first_line=1)
+    except (OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise VectorFileError(f"{p} cannot be read: {getattr(exc, 'strerror', None) or exc} (damaged or cut short?)") from None
+    except MemoryError:
+        raise VectorFileError(f"{p}: not enough memory for its vectors: pass a limit on the words read.") from None
+
+
+def _looks_binary(rest: bytes, dim: int) -> bool:
+    """After a '<count> <dim>' header: word2vec binary unless the next line reads as text."""
+    line = rest.split(b"\n", 1)[0]
+    if b"\0" not in line and len(line) < len(rest):  # a whole line: text if it ends with dim numbers
+        fields, numbers = _trailing_numbers(line)
+        if numbers >= dim and fields > dim:
+            return False
+    if b"\0" not in rest and not any(b < 9 for b in rest[:4096]):
+        try:
+            rest[:4096].decode("utf-8")
+            return False  # printable text that is not vectors: the text reader names the line
+        except UnicodeDecodeError:
+            pass
+    return True
+
+
+def _glove_dim(p: Path, head: bytes) -> int:
+    """The dimension of a header-less text file: the most common count of trailing numbers on
+    its first lines (a token with spaces or a number as token does not fool it)."""
+    if b"\0" in head:
+        raise VectorFileError(f"{p} line 1: binary data without a '<count> <dim>' header; expected {VECTOR_FORMATS}.")
+    lines = [ln for ln in head.split(b"\n")[:-1][:200] if ln.strip()] or [head]
+    counts, numbers_only = {}, 0
+    for ln in lines:
+        fields, numbers = _trailing_numbers(ln)
+        counts[numbers] = counts.get(numbers, 0) + 1
+        numbers_only += fields == numbers
+    dim = max(counts, key=lambda k: (counts[k], -k))
+    if numbers_only > len(lines) // 2:
+        raise VectorFileError(f"{p} line 1: every field is a number, there are no words (a TensorFlow projector "
+                              f"vectors.tsv? its words are in metadata.tsv); expected {VECTOR_FORMATS}.")
+    if dim == 0:
+        preview = lines[0][:60].decode("utf-8", "replace")
+        raise VectorFileError(f"{p} line 1: {preview!r} is not a word and its numbers; expected {VECTOR_FORMATS}.")
+    return dim
+
+
+def _count_lines(f, limit: int | None) -> int:
+    n, last = 0, b"\n"
+    for block in iter(lambda: f.read(CHUNK), b""):
+        n += block.count(b"\n")
+        last = block[-1:]
+        if limit is not None and n >= limit:
+            return limit
+    return n + (last != b"\n")
+
+
+def _read_text_vectors(p: Path, f, n: int | None, dim: int, n_alloc: int, limit: int | None,
+                       first_line: int = 2) -> tuple[list[str], np.ndarray]:
+    """Stream ``word v1 ... vD`` lines into a preallocated (n_alloc, dim) float32 array,
+    ``_BLOCK`` lines parsed at once (numpy's C parser); a block that does not parse is read
+    line by line, to split a token that contains spaces or to name the faulty line."""
+    import warnings
+
+    vectors = np.empty((n_alloc, dim), dtype=np.float32)
+    words: list[str] = []
+    seen: set = set()
+    dups: list[tuple[str, int]] = []
+    bad_utf8: list[str] = []
+    block: list[tuple[bytes, bytes, int]] = []  # (word, numbers, line number)
+    expected = (f"a word and {dim} numbers (" + ("word2vec text, as its header says" if n is not None
+                                                  else "GloVe text, as its first lines") + ")")
+
+    def line_error(lineno_: int, line: bytes, why: str) -> VectorFileError:
+        preview = line[:70].decode("utf-8", "replace") + ("..." if len(line) > 70 else "")
+        return VectorFileError(f"{p} line {lineno_}: {why}; expected {expected}: {preview!r}")
+
+    def slow(line: bytes, lineno_: int) -> tuple[bytes, np.ndarray]:
+        parts = line.rsplit(None, dim)
+        if len(parts) < dim + 1 or not parts[0].strip():
+            raise line_error(lineno_, line, f"{len(line.split())} fields")
+        try:
+            return parts[0].strip(), np.array([float(x) for x in parts[1:]], dtype=np.float32)
+        except ValueError:
+            badf = next(x for x in parts[1:] if not _is_number(x)).decode("utf-8", "replace")
+            raise line_error(lineno_, line, f"{badf!r} is not a number") from None
+
+    def flush() -> None:
+        if not block:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                values = np.fromstring(b" ".join(t for _, t, _ in block), dtype=np.float32, sep=" ")
+            except (ValueError, DeprecationWarning):
+                values = None
+        if values is not None and values.size == len(block) * dim:
+            pairs = zip((w for w, _, _ in block), values.reshape(len(block), dim))
+        else:  # a token with spaces, a bad number or a short line somewhere in the block
+            pairs = [slow(w + b" " + t, ln) for w, t, ln in block]
+        for (word_b, vec), (_, _, ln) in zip(pairs, block):
+            word = _decode_word(word_b, f"line {ln}", bad_utf8)
+            if word in seen:
+                dups.append((word, ln))
+                continue
+            seen.add(word)
+            vectors[len(words)] = vec
+            words.append(word)
+        block.clear()
+
+    records, lineno = 0, first_line - 1
+    for line in f:
+        lineno += 1
+        line = line.rstrip()
+        if not line:
+            continue
+        if records >= n_alloc:
+            if limit is not None and records >= limit:
+                break
+            raise line_error(lineno, line, f"more vectors than the header's count {n:,}" if n is not None
+                             else "more lines than were counted (did the file change while it was read?)")
+        records += 1
+        word, _, tail = line.partition(b" ")
+        if tail.count(b" ") != dim - 1:  # tabs, double spaces or a token with spaces
+            parts = line.split()
+            word, tail = (parts[0], b" ".join(parts[1:])) if len(parts) == dim + 1 else (b"", b"")
+            if not word:
+                word, tail = slow(line, lineno)[0], b" ".join(parts[-dim:])
+        block.append((word, tail, lineno))
+        if len(block) >= _BLOCK:
+            flush()
+    flush()
+    if n is not None and records < n_alloc:
+        raise VectorFileError(f"{p}: the header says {n:,} words but the file ends after {records:,} "
+                              f"(line {lineno}): it is cut short (an interrupted download?).")
+    _vector_notes(p, dups, bad_utf8)
+    return words, vectors[:len(words)]
+
+
+def _read_binary_vectors(p: Path, f, n: int, dim: int, n_alloc: int, limit: int | None) -> tuple[list[str], np.ndarray]:
+    """Records ``word<space><dim float32>`` (an optional newline before the word), as gensim
+    reads them, into a preallocated float32 array."""
+    vectors = np.empty((n_alloc, dim), dtype=np.float32)
+    size = dim * 4
+    words: list[str] = []
+    seen: set = set()
+    dups: list[tuple[str, int]] = []
+    bad_utf8: list[str] = []
+    buf, start, row, record = b"", 0, 0, 0
+    eof = False
+    while record < n_alloc:
+        space = buf.find(b" ", start)
+        if space < 0 or len(buf) - space - 1 < size:
+            if eof:
+                got = f"after {record:,} of them" if record else "before the first"
+                raise VectorFileError(f"{p}: the header says {n:,} words but the binary data ends {got} "
+                                      "(word2vec binary, gensim binary=True): the file is cut short or the "
+                                      "header is wrong.")
+            if space - start > 1000 or (space < 0 and len(buf) - start > 1000):
+                raise VectorFileError(f"{p} word {record + 1:,}: no space after a word within 1,000 bytes: not "
+                                      "word2vec binary (gensim binary=True) as its header suggests.")
+            more = f.read(CHUNK)
+            eof = not more
+            buf = buf[start:] + more
+            start = 0
+            continue
+        raw = buf[start:space].lstrip(b"\n\r")
+        word = _decode_word(raw, f"word {record + 1:,}", bad_utf8)
+        vec = np.frombuffer(buf, dtype="<f4", count=dim, offset=space + 1)
+        start = space + 1 + size
+        record += 1
+        if word in seen:
+            dups.append((word, record))
+            continue
+        seen.add(word)
+        words.append(word)
+        vectors[row] = vec
+        row += 1
+    _vector_notes(p, dups, bad_utf8, unit="word")
+    return words, vectors[:row]
+
+
+def _vector_notes(p: Path, dups: list, bad_utf8: list, unit: str = "line") -> None:
+    if dups:
+        word, where = dups[0]
+        print(f"warning: {p} holds {len(dups):,} duplicate word(s) (first {word!r} at {unit} {where:,}); "
+              "kept the first vector of each, as gensim does.", file=sys.stderr, flush=True)
+    if bad_utf8:
+        print(f"note: {p}: {len(bad_utf8):,} word(s) are not UTF-8 (first at {bad_utf8[0]}); read them as Latin-1.",
+              file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -41,6 +41,12 @@ def _fold_ids(text: str | None, folds: int) -> list[int] | None:
     return out
 
 
+def _fail(message) -> int:
+    """The CLI's answer to a bad input file: ONE line ``error: ...`` on stderr, exit status 2."""
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+    return 2
+
+
 def table(variants: dict) -> str:
     from .text_cnn import paired_difference
 
@@ -121,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3, help="training seeds per split (default 3; tfidf runs once)")
     p.add_argument("--folds", type=int, default=None, help="k-fold cross-validation (Kim: 10); default one fixed split")
     p.add_argument("--fold-ids", default=None, help="only these folds, 0-based: '0-4' or '0,2,5'")
-    p.add_argument("--vectors", default=None, help="a word2vec .vec file (default: the word2vec_optimized section's)")
+    p.add_argument("--vectors", default=None,
+                   help="word vectors: word2vec text (.vec, fastText's too), word2vec binary or GloVe text, gzipped "
+                        "or not (default: the word2vec_optimized section's)")
     p.add_argument("--raw-vectors", action="store_true",
                    help="use the word2vec vectors as they are (default: centred, top direction removed, equal lengths)")
     p.add_argument("--epochs", type=int, default=10, help="most epochs per run (early stopping on dev; default 10)")
@@ -149,13 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     fold_ids = fold_ids if fold_ids is not None else list(range(folds))
 
     vectors = None
+    if args.vectors is not None and not args.vectors.strip():
+        return _fail("--vectors is empty: give the path of a word-vector file (.vec, .txt, .bin), or leave it out "
+                     "to use the word2vec_optimized section's vectors.")
     if any(n.startswith("word2vec") for n in inits):
+        from workshop_sections import data
+        from workshop_sections.word2vec_optimized import word2vec_fast
+
         try:
             vectors = tc.load_vectors(args.vectors)
-        except FileNotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except (OSError, data.DataError, word2vec_fast.Word2VecError) as exc:
+            return _fail(exc)
         print(f"word2vec vectors: {vectors!r} from {args.vectors or 'the word2vec_optimized section'}")
+    elif args.vectors is not None:
+        print(f"note: --vectors {args.vectors} is not used: only the word2vec variants use word vectors "
+              f"(this run: {', '.join(inits)}).", file=sys.stderr)
 
     out = Path(args.out) if args.out else cfg.artifacts(tc.SECTION) / "benchmark"
     out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Fast skip-gram word2vec with public TensorFlow 2 ops.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--corpus", action="append", required=True, metavar="NAME_OR_PATH",
-                   help="a corpus name (movie_reviews, news20, text8) or a .txt/.gz/.zip file or folder; repeat for several")
+                   help="a corpus name (movie_reviews, news20, text8) or a .txt/.gz/.zip file or a folder (read for its "
+                        ".txt/.gz/.bz2/.xz/.zip files; a file that is not UTF-8 is read as cp1252 or the encoding "
+                        "detected, with a note; WORKSHOP_CORPUS_ENCODING forces one); repeat for several")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--dim", type=int, default=128, help="embedding dimensions")
     p.add_argument("--window", type=int, default=5, help="maximum window size (the actual one is drawn in 1..W)")
@@ -42,10 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _fail(message) -> int:
+    """The CLI's answer to a bad input: ONE line ``error: ...`` on stderr, exit status 2."""
+    text = " ".join(str(message).split())
+    print(f"error: {text}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .. import config, data
 
+    if not args.out.strip():
+        return _fail("--out is empty: give the folder to write the vectors to.")
+    try:  # every corpus path checked before TensorFlow starts: an empty or missing path fails at once
+        for corpus in args.corpus:
+            data.corpus_path(corpus)
+    except data.DataError as exc:
+        return _fail(exc)
     config.quiet_tensorflow()
     from . import word2vec_fast as w2v
 
@@ -58,8 +74,10 @@ def main(argv=None) -> int:
             progress=not args.quiet, batch_words=args.batch_words,
             neg_group=args.neg_group, neg_shared=args.neg_shared, damping=args.damping)
     except (w2v.Word2VecError, data.DataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
+    except OSError as exc:  # an unreadable file or an --out that cannot be written
+        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        return _fail(f"{exc.strerror or exc}{':' if name else ''}{name}")
     print(json.dumps(metrics, indent=2, sort_keys=True))
     print(f"wrote {args.out}/vectors.vec, vectors.npz, vocab.tsv, metrics.json")
     return 0
