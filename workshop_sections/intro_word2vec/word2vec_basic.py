@@ -1,27 +1,36 @@
 """The talk's basic word2vec in TensorFlow 2: skip-gram pairs, NCE loss, nearest neighbours.
 
-The pieces, in the order the notebook uses them:
+The lesson is written in ``intro_word2vec.ipynb``: the cells marked ``#| export`` there (the
+``tf.data`` pipeline, the :class:`SkipGram` variables, the NCE loss, the gradient-descent
+update, the ``tf.function`` training step and loop, the nearest-neighbour search) are copied
+into the EXPORT block below by ``make export``; edit them in the notebook. This module keeps
+the plumbing around them, in the order the notebook uses it:
 
 ``choose_corpus`` / ``load_corpus``   which text to learn from (text8, movie_reviews or a path)
 ``build_vocab`` -> ``Vocab``          the N most frequent words; id 0 is ``UNK`` (everything else)
-``skipgram_pairs``                    every (target, context) pair within ``window`` words
-``make_dataset``                      shuffled batches of pairs with ``tf.data``
-``SkipGram``                          embedding matrix + NCE weights/biases (a ``tf.Module``),
-                                      ``tf.nn.nce_loss`` and a ``tf.function`` training step
-``train``                             the loop: progress bar, TensorBoard scalar ``loss``,
-                                      nearest neighbours of a few words as training goes
-``nearest`` / ``nearest_table``       cosine nearest neighbours
+``skipgram_pairs``                    every (target, context) pair within ``window`` words (NumPy)
+``validate_*`` / ``ProgressBar`` /     clear errors, the progress bar and the TensorBoard writer the
+``open_summary_writer``               exported cells use
+(exported) ``make_dataset``, ``SkipGram``, ``nce_batch_loss``, ``sgd_update``, ``train_step``,
+           ``train_steps``, ``train``, ``nearest_ids``
+``nearest`` / ``nearest_table``       the words nearest to a word (by ``nearest_ids``)
+``fit``                               the whole pipeline in one call (tests, ``load_or_train``)
 ``plot_tsne``                         a 2-D t-SNE map of the most frequent words
 ``export_projector``                  metadata.tsv + checkpoint + projector_config.pbtxt for
                                       TensorBoard's embedding projector
-``check_nearest_to``                  checks the exercise (the words nearest to "government")
+``check_skipgram_pairs`` / ``check_cosine_similarity`` / ``check_nce_loss`` / ``check_nearest_ids``
+                                      the notebook's exercises (and ``check_nearest_to``, the
+                                      talk's "nearest to government" as a list of words)
 ``save`` / ``load`` / ``load_or_train``  what this section hands on (vocab.tsv + embeddings.npy)
+
+Skip-gram and the noise-contrastive loss: Mikolov et al. 2013, "Efficient Estimation of Word
+Representations in Vector Space" and "Distributed Representations of Words and Phrases";
+``tf.nn.nce_loss`` follows Gutmann and Hyvarinen 2010 / Mnih and Teh 2012.
 """
 from __future__ import annotations
 
 import collections
 import difflib
-import inspect
 import os
 import time
 from dataclasses import dataclass, field
@@ -30,6 +39,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from workshop_sections import checks
 from workshop_sections import config as _config
 
 _config.quiet_tensorflow()
@@ -225,159 +235,63 @@ def show_pairs(sentence: str = FOX_SENTENCE, window: int = 1) -> list[tuple[str,
     return [(vocab.words[t], vocab.words[c]) for t, c in pairs]
 
 
-# --------------------------------------------------------------------------- tf.data
-def make_dataset(pairs: np.ndarray, batch_size: int = 128, seed: int | None = None,
-                 shuffle_buffer: int = 100_000, repeat: bool = True):
-    """Shuffled batches of (targets, contexts) word ids (int32) with ``tf.data``."""
+# --------------------------------------------------------------------------- plumbing for the notebook's cells
+# The model, the loss, the update, the step, the loop and the nearest-neighbour search are
+# written in the notebook and exported into the block below; these helpers keep what is not
+# the lesson: clear errors on bad input, the progress bar, the TensorBoard writer.
+def _whole(label: str, value, minimum: int = 1) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise Word2VecError(f"{label}={value!r}: give a whole number of at least {minimum}.")
+    return int(value)
+
+
+def validate_model_sizes(vocab_size, dim, num_sampled, learning_rate) -> None:
+    """Raise :class:`Word2VecError` (saying what to change) unless the sizes make a skip-gram model:
+    positive whole ``vocab_size``, ``dim``, ``num_sampled`` < ``vocab_size``; ``learning_rate`` > 0."""
+    for label, value in (("vocab_size", vocab_size), ("dim", dim), ("num_sampled", num_sampled)):
+        _whole(label, value)
+    if num_sampled >= vocab_size:
+        raise Word2VecError(
+            f"num_sampled={num_sampled} negative words need a vocabulary of more than {num_sampled} words, "
+            f"but it has {vocab_size}. Use a smaller num_sampled or a bigger vocabulary/corpus.")
+    if not (isinstance(learning_rate, (int, float, np.floating)) and learning_rate > 0):
+        raise Word2VecError(f"learning_rate={learning_rate!r}: give a positive number.")
+
+
+def validate_pairs(pairs, batch_size: int) -> np.ndarray:
+    """``pairs`` as an int32 array of shape (num_pairs, 2), or a :class:`Word2VecError` when it is
+    not one or holds fewer pairs than one batch."""
     pairs = np.asarray(pairs)
     if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0:
         raise Word2VecError(f"pairs must be a non-empty (num_pairs, 2) array, got shape {pairs.shape}.")
-    if batch_size < 1:
-        raise Word2VecError(f"batch_size={batch_size}: give a positive number.")
+    _whole("batch_size", batch_size)
     if len(pairs) < batch_size:
         raise Word2VecError(f"Only {len(pairs)} pairs for batches of {batch_size}: use a bigger corpus or a smaller batch.")
-    ds = tf.data.Dataset.from_tensor_slices((pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32)))
-    ds = ds.shuffle(min(shuffle_buffer, len(pairs)), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return pairs.astype(np.int32)
 
 
-# --------------------------------------------------------------------------- the model
-class SkipGram(tf.Module):
-    """The talk's model: an embedding matrix and the NCE weights and biases, trained with
-    ``tf.nn.nce_loss`` (``num_sampled`` negative words per batch from a log-uniform, i.e.
-    Zipfian, distribution over ids, which is why the vocabulary is sorted by frequency).
-
-    Training is plain stochastic gradient descent (the talk's ``GradientDescentOptimizer(1.0)``):
-    only the rows a batch touches are updated. The embedding starts uniform in
-    ``[-init_scale, init_scale]``; the talk used 1.0, but with few steps a small start
-    (word2vec's own ``0.5 / dim``, the default) gives far better neighbours: measured on 200k
-    movie-review words, 5,000 steps give "film: movie, story, scene, plot" instead of noise.
-    (Keras Adam reached similar neighbours but ran about 10x slower: it updates every row.)
-    """
-
-    def __init__(self, vocab_size: int, dim: int = 128, num_sampled: int = 64, learning_rate: float = 1.0,
-                 init_scale: float | None = None, seed: int | None = None, name: str = "skip_gram"):
-        super().__init__(name=name)
-        for label, value in (("vocab_size", vocab_size), ("dim", dim), ("num_sampled", num_sampled)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise Word2VecError(f"{label}={value!r}: give a positive whole number.")
-        if num_sampled >= vocab_size:
-            raise Word2VecError(
-                f"num_sampled={num_sampled} negative words need a vocabulary of more than {num_sampled} words, "
-                f"but it has {vocab_size}. Use a smaller num_sampled or a bigger vocabulary/corpus."
-            )
-        if not learning_rate > 0:
-            raise Word2VecError(f"learning_rate={learning_rate!r}: give a positive number.")
-        self.vocab_size, self.dim, self.num_sampled = int(vocab_size), int(dim), int(num_sampled)
-        self.learning_rate = float(learning_rate)
-        self.init_scale = float(init_scale if init_scale is not None else 0.5 / dim)
-        s = 0 if seed is None else int(seed)
-        self.embedding = tf.Variable(
-            tf.random.stateless_uniform([vocab_size, dim], seed=[s, 1], minval=-self.init_scale,
-                                        maxval=self.init_scale), name="embedding")
-        self.nce_weights = tf.Variable(
-            tf.random.stateless_truncated_normal([vocab_size, dim], seed=[s, 2], stddev=1.0 / np.sqrt(dim)),
-            name="nce_weights")
-        self.nce_biases = tf.Variable(tf.zeros([vocab_size]), name="nce_biases")
-
-    def __repr__(self) -> str:
-        return (f"SkipGram(embedding {tuple(self.embedding.shape)}, nce_weights {tuple(self.nce_weights.shape)}, "
-                f"nce_biases {tuple(self.nce_biases.shape)}, num_sampled={self.num_sampled}, "
-                f"learning_rate={self.learning_rate:g}, init_scale={self.init_scale:g})")
-
-    @property
-    def params(self):
-        return [self.embedding, self.nce_weights, self.nce_biases]
-
-    def loss(self, targets, contexts):
-        """Mean NCE loss of a batch: look up the targets' vectors, then ``tf.nn.nce_loss``
-        scores the true context against ``num_sampled`` sampled negative words."""
-        embed = tf.nn.embedding_lookup(self.embedding, targets)  # (batch, dim)
-        labels = tf.reshape(tf.cast(contexts, tf.int64), [-1, 1])  # (batch, 1): one true class each
-        return tf.reduce_mean(tf.nn.nce_loss(
-            weights=self.nce_weights, biases=self.nce_biases, labels=labels, inputs=embed,
-            num_sampled=self.num_sampled, num_classes=self.vocab_size))
-
-    @tf.function
-    def train_step(self, targets, contexts):
-        """One step: the loss, its gradients, and the update (compiled into a graph)."""
-        with tf.GradientTape() as tape:
-            loss = self.loss(targets, contexts)
-        grads = tape.gradient(loss, self.params)
-        for var, grad in zip(self.params, grads):
-            if isinstance(grad, tf.IndexedSlices):  # gradients of looked-up rows: update those rows only
-                var.scatter_sub(tf.IndexedSlices(grad.values * self.learning_rate, grad.indices))
-            else:
-                var.assign_sub(grad * self.learning_rate)
-        return loss
-
-    @tf.function
-    def train_steps(self, iterator, steps):
-        """``steps`` training steps on batches from ``iterator`` in one graph call; the mean loss."""
-        total = tf.constant(0.0)
-        for _ in tf.range(steps):
-            targets, contexts = next(iterator)
-            total += self.train_step(targets, contexts)
-        return total / tf.cast(steps, tf.float32)
-
-    def embeddings(self) -> np.ndarray:
-        return self.embedding.numpy()
+def validate_train_args(steps, vocab: "Vocab | None", eval_words: Sequence[str]) -> int:
+    """The number of steps (a positive whole number), after checking that every evaluation word
+    is in ``vocab`` (:class:`UnknownWordError` suggests close words otherwise)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        raise Word2VecError(f"steps={steps!r}: give a positive number of training steps.")
+    if eval_words:
+        if vocab is None:
+            raise Word2VecError("eval_words need the vocabulary: pass vocab=...")
+        for w in eval_words:
+            vocab.require(w)
+    return int(steps)
 
 
-def show_source(obj) -> None:
-    """Print the source code of a helper (to read the important lines in the notebook)."""
-    print(inspect.getsource(obj).rstrip())
-
-
-# --------------------------------------------------------------------------- nearest neighbours
-def normalize(embeddings: np.ndarray) -> np.ndarray:
-    emb = np.asarray(embeddings, dtype=np.float32)
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return emb / np.maximum(norms, 1e-12)
-
-
-def cosine_similarities(embeddings: np.ndarray, vocab: Vocab, word: str) -> np.ndarray:
-    """Cosine similarity of ``word``'s vector with every row (a clear error for unknown words)."""
-    if len(vocab) != len(embeddings):
-        raise Word2VecError(f"The vocabulary has {len(vocab)} words but the embedding matrix {len(embeddings)} rows.")
-    i = vocab.require(word)
-    normed = normalize(embeddings)
-    return normed @ normed[i]
-
-
-def nearest(embeddings: np.ndarray, vocab: Vocab, word: str, k: int = 8,
-            include_unk: bool = False) -> list[tuple[str, float]]:
-    """The ``k`` words most similar to ``word`` by cosine similarity (itself excluded)."""
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise Word2VecError(f"k={k!r}: give a positive number of neighbours.")
-    sims = cosine_similarities(embeddings, vocab, word)
-    sims = sims.copy()
-    sims[vocab.index[word]] = -np.inf
-    if not include_unk:
-        sims[0] = -np.inf
-    k = min(k, int(np.isfinite(sims).sum()))
-    order = np.argsort(-sims, kind="stable")[:k]
-    return [(vocab.words[i], float(sims[i])) for i in order]
-
-
-def nearest_table(embeddings: np.ndarray, vocab: Vocab, words: Sequence[str], k: int = 8) -> str:
-    """The talk's "Nearest to X: a, b, c" lines, one per word."""
-    lines = []
-    for w in words:
-        near = nearest(embeddings, vocab, w, k)
-        lines.append(f"Nearest to {w}: " + ", ".join(n for n, _ in near))
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- training
 @dataclass
 class TrainResult:
+    """What :func:`train` returns: steps run, wall-clock seconds, the last chunk's mean loss and the
+    history of (step, mean loss over the chunk that ended there)."""
+
     steps: int
     seconds: float
     final_loss: float
-    history: list = field(default_factory=list)  # (step, mean loss over the last chunk)
+    history: list = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"TrainResult(steps={self.steps:,}, seconds={self.seconds:.1f}, final_loss={self.final_loss:.3f})"
@@ -389,59 +303,217 @@ def clear_events(log_dir: Path) -> None:
         f.unlink()
 
 
-def train(model: SkipGram, dataset, steps: int, vocab: Vocab | None = None, log_dir: str | Path | None = None,
-          eval_words: Sequence[str] = (), eval_every: int | None = None, log_every: int = 100,
-          progress: bool = True, fresh_logs: bool = True) -> TrainResult:
-    """Train ``steps`` steps: tqdm progress bar, the loss as TensorBoard scalar ``loss`` every
-    ``log_every`` steps, and the nearest neighbours of ``eval_words`` every ``eval_every`` steps."""
-    from tqdm.auto import tqdm
+def open_summary_writer(log_dir: str | Path | None, fresh: bool = True):
+    """``tf.summary.create_file_writer(log_dir)`` (old event files removed first when ``fresh``), or
+    a writer that writes nothing when ``log_dir`` is None."""
+    if log_dir is None:
+        return tf.summary.create_noop_writer()
+    log_dir = Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        clear_events(log_dir)
+    return tf.summary.create_file_writer(str(log_dir))
 
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise Word2VecError(f"steps={steps!r}: give a positive number of training steps.")
+
+class ProgressBar:
+    """A tqdm bar over ``total`` steps that shows the loss (a context manager); ``write`` prints
+    above the bar (or plainly when the bar is off)."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        from tqdm.auto import tqdm
+
+        self.enabled = enabled
+        self.bar = tqdm(total=total, desc="training", unit="step", disable=not enabled)
+
+    def update(self, steps: int, loss: float) -> None:
+        self.bar.update(steps)
+        self.bar.set_postfix(loss=f"{loss:.3f}")
+
+    def write(self, text: str) -> None:
+        (self.bar.write if self.enabled else print)(text)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        return False
+
+
+# >>> BEGIN EXPORT from intro_word2vec.ipynb (written by `make export`: edit the notebook, not this block)
+def make_dataset(pairs, batch_size=128, seed=None, shuffle_buffer=100_000, repeat=True):
+    """Shuffled batches of (targets, contexts): two int32 tensors of shape (batch_size,) each, from an
+    int (num_pairs, 2) array of skip-gram pairs. Raises Word2VecError for a malformed array or fewer
+    pairs than one batch."""
+    pairs = validate_pairs(pairs, batch_size)  # an int32 (num_pairs, 2) array, or a clear error
+    ds = tf.data.Dataset.from_tensor_slices((pairs[:, 0], pairs[:, 1]))
+    ds = ds.shuffle(min(shuffle_buffer, len(pairs)), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+class SkipGram(tf.Module):
+    """The talk's skip-gram model (Mikolov et al. 2013): the word vectors and NCE's per-word
+    classifier. embedding and nce_weights: float32 (vocab_size, dim); nce_biases: float32 (vocab_size,).
+    Raises Word2VecError for sizes that cannot work (num_sampled must be below vocab_size)."""
+
+    def __init__(self, vocab_size, dim=128, num_sampled=64, learning_rate=1.0, init_scale=None, seed=None,
+                 name="skip_gram"):
+        super().__init__(name=name)
+        validate_model_sizes(vocab_size, dim, num_sampled, learning_rate)
+        self.vocab_size, self.dim, self.num_sampled = int(vocab_size), int(dim), int(num_sampled)
+        self.learning_rate = float(learning_rate)
+        self.init_scale = float(init_scale if init_scale is not None else 0.5 / dim)
+        s = 0 if seed is None else int(seed)
+        self.embedding = tf.Variable(
+            tf.random.stateless_uniform([vocab_size, dim], seed=[s, 1], minval=-self.init_scale,
+                                        maxval=self.init_scale), name="embedding")
+        self.nce_weights = tf.Variable(
+            tf.random.stateless_truncated_normal([vocab_size, dim], seed=[s, 2], stddev=dim ** -0.5),
+            name="nce_weights")
+        self.nce_biases = tf.Variable(tf.zeros([vocab_size]), name="nce_biases")
+
+    def loss(self, targets, contexts):
+        """The mean NCE loss of a batch (nce_batch_loss, Exercise 3), a float32 scalar."""
+        return nce_batch_loss(self, targets, contexts)
+
+    def embeddings(self):
+        """The word vectors as a NumPy float32 array (vocab_size, dim)."""
+        return self.embedding.numpy()
+
+    def __repr__(self):
+        return (f"SkipGram(embedding {tuple(self.embedding.shape)}, nce_weights {tuple(self.nce_weights.shape)}, "
+                f"nce_biases {tuple(self.nce_biases.shape)}, num_sampled={self.num_sampled})")
+
+
+def nce_batch_loss(model, targets, contexts):
+    """Mean NCE loss (a float32 scalar) of a batch of int (batch,) target and context ids."""
+    embed = tf.nn.embedding_lookup(model.embedding, targets)  # (batch, dim): the targets' vectors
+    labels = tf.reshape(tf.cast(contexts, tf.int64), [-1, 1])  # (batch, 1): one true class each
+    losses = tf.nn.nce_loss(weights=model.nce_weights, biases=model.nce_biases, labels=labels, inputs=embed,
+                            num_sampled=model.num_sampled, num_classes=model.vocab_size)  # (batch,)
+    return tf.reduce_mean(losses)
+
+
+def sgd_update(variables, grads, learning_rate):
+    """Plain gradient descent in place: v -= learning_rate * grad, row by row for tf.IndexedSlices."""
+    for var, grad in zip(variables, grads):
+        if isinstance(grad, tf.IndexedSlices):  # gradients of looked-up rows: update those rows only
+            var.scatter_sub(tf.IndexedSlices(grad.values * learning_rate, grad.indices))
+        else:
+            var.assign_sub(grad * learning_rate)
+
+
+@tf.function
+def train_step(model, targets, contexts):
+    """One gradient-descent step on a batch; returns its loss (float32 scalar)."""
+    with tf.GradientTape() as tape:
+        loss = model.loss(targets, contexts)
+    grads = tape.gradient(loss, model.trainable_variables)
+    sgd_update(model.trainable_variables, grads, model.learning_rate)
+    return loss
+
+
+@tf.function
+def train_steps(model, iterator, steps):
+    """`steps` training steps (an int32 scalar tensor) on batches from `iterator`, in one graph call;
+    returns the mean loss."""
+    total = tf.constant(0.0)
+    for _ in tf.range(steps):
+        targets, contexts = next(iterator)
+        total += train_step(model, targets, contexts)
+    return total / tf.cast(steps, tf.float32)
+
+
+def train(model, dataset, steps, vocab=None, log_dir=None, eval_words=(), eval_every=None, log_every=100,
+          progress=True, fresh_logs=True):
+    """Train `steps` steps; returns a TrainResult (steps, seconds, final loss, history of (step, loss)).
+    The loss goes to TensorBoard in `log_dir` (old event files removed when `fresh_logs`); the nearest
+    neighbours of `eval_words` are printed every `eval_every` steps. Raises Word2VecError / UnknownWordError
+    for a bad step count or an evaluation word outside `vocab`."""
+    steps = validate_train_args(steps, vocab, eval_words)
     log_every = max(1, min(int(log_every), steps))
-    if eval_words:
-        if vocab is None:
-            raise Word2VecError("eval_words need the vocabulary: pass vocab=...")
-        for w in eval_words:
-            vocab.require(w)
-    writer = None
-    if log_dir is not None:
-        log_dir = Path(log_dir)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        if fresh_logs:
-            clear_events(log_dir)
-        writer = tf.summary.create_file_writer(str(log_dir))
+    writer = open_summary_writer(log_dir, fresh_logs)  # tf.summary.create_file_writer(log_dir)
     iterator = iter(dataset)
-    history = []
-    done, last = 0, float("nan")
-    start = time.perf_counter()
-    bar = tqdm(total=steps, desc="training", unit="step", disable=not progress)
-    try:
+    history, done, loss, start = [], 0, float("nan"), time.perf_counter()
+    with ProgressBar(steps, progress) as bar, writer.as_default():
         while done < steps:
             n = min(log_every, steps - done)
-            last = float(model.train_steps(iterator, tf.constant(n)))
+            loss = float(train_steps(model, iterator, tf.constant(n)))
             done += n
-            history.append((done, last))
-            bar.update(n)
-            bar.set_postfix(loss=f"{last:.3f}")
-            if writer is not None:
-                with writer.as_default():
-                    tf.summary.scalar("loss", last, step=done)
+            history.append((done, loss))
+            bar.update(n, loss)
+            tf.summary.scalar("loss", loss, step=done)
             if eval_words and eval_every and (done % eval_every < n or done == steps):
-                text = nearest_table(model.embeddings(), vocab, eval_words)
-                (bar.write if progress else print)(f"step {done:,}, loss {last:.3f}\n{text}")
-    finally:
-        bar.close()
-        if writer is not None:
-            writer.flush()
-            writer.close()
-    return TrainResult(steps=done, seconds=time.perf_counter() - start, final_loss=last, history=history)
+                bar.write(f"step {done:,}, loss {loss:.3f}\n" + nearest_table(model.embedding, vocab, eval_words))
+    writer.close()
+    return TrainResult(steps=done, seconds=time.perf_counter() - start, final_loss=loss, history=history)
 
 
+def nearest_ids(embeddings, word_id, k):
+    """(similarities, ids): float32 and int32 tensors of shape (k,), the k rows of the float32
+    (vocab, dim) `embeddings` nearest to row `word_id` by cosine similarity, best first, itself left out."""
+    normed = tf.math.l2_normalize(embeddings, axis=1)  # every row of length 1
+    sims = tf.matmul(normed, normed[word_id:word_id + 1], transpose_b=True)[:, 0]  # (vocab,) cosines
+    sims = tf.where(tf.range(tf.shape(sims)[0]) == word_id, -np.inf, sims)  # leave the word itself out
+    return tf.math.top_k(sims, k)
+# <<< END EXPORT
+
+
+# --------------------------------------------------------------------------- nearest neighbours
+def normalize(embeddings) -> np.ndarray:
+    """Rows scaled to length 1 (NumPy float32; zero rows stay zero). The checks' reference."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.maximum(norms, 1e-12)
+
+
+def cosine_similarities(embeddings, vocab: Vocab, word: str) -> np.ndarray:
+    """Cosine similarity of ``word``'s vector with every row, NumPy (the checks' reference;
+    a clear error for unknown words)."""
+    if len(vocab) != len(embeddings):
+        raise Word2VecError(f"The vocabulary has {len(vocab)} words but the embedding matrix {len(embeddings)} rows.")
+    i = vocab.require(word)
+    normed = normalize(embeddings)
+    return normed @ normed[i]
+
+
+def nearest(embeddings, vocab: Vocab, word: str, k: int = 8,
+            include_unk: bool = False) -> list[tuple[str, float]]:
+    """The ``k`` words most similar to ``word`` by cosine similarity, best first, as (word, similarity)
+    pairs (itself left out, UNK too unless ``include_unk``). ``embeddings``: (vocab, dim) array,
+    tensor or variable. Computed by :func:`nearest_ids` (the notebook's TensorFlow). Raises
+    :class:`UnknownWordError` for a word outside the vocabulary."""
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise Word2VecError(f"k={k!r}: give a positive number of neighbours.")
+    emb = tf.convert_to_tensor(embeddings, dtype=tf.float32)
+    rows = int(emb.shape[0])
+    if len(vocab) != rows:
+        raise Word2VecError(f"The vocabulary has {len(vocab)} words but the embedding matrix {rows} rows.")
+    i = vocab.require(word)
+    skip_unk = 0 if include_unk else 1
+    wanted = min(int(k) + skip_unk, rows - 1)
+    sims, ids = nearest_ids(emb, i, wanted)
+    found = [(vocab.words[j], float(s)) for s, j in zip(sims.numpy(), ids.numpy()) if include_unk or j != 0]
+    return found[:k]
+
+
+def nearest_table(embeddings, vocab: Vocab, words: Sequence[str], k: int = 8) -> str:
+    """The talk's "Nearest to X: a, b, c" lines, one per word."""
+    lines = []
+    for w in words:
+        near = nearest(embeddings, vocab, w, k)
+        lines.append(f"Nearest to {w}: " + ", ".join(n for n, _ in near))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the whole pipeline
 def fit(words: Sequence[str], vocab_size: int = 5000, dim: int = 128, window: int = 2, batch_size: int = 128,
         num_sampled: int = 64, steps: int = 5000, seed: int | None = 0, learning_rate: float = 1.0,
         log_dir=None, progress: bool = False):
-    """The whole pipeline in one call: (vocab, model, result)."""
+    """The notebook's pipeline in one call: (vocab, model, result). ``num_sampled`` is capped below
+    the vocabulary size so that tiny corpora still train."""
     vocab = build_vocab(words, vocab_size)
     pairs = skipgram_pairs(vocab.encode(words), window)
     ds = make_dataset(pairs, batch_size, seed=seed)
@@ -559,7 +631,233 @@ def projector_problems(log_dir: str | Path) -> list[str]:
     return found
 
 
-# --------------------------------------------------------------------------- the exercise
+# --------------------------------------------------------------------------- the exercises' checks
+# Each takes only the attendee's answer (a function), tries it on small fixed inputs and prints one
+# line, "Correct! ..." or "Not yet: ...", saying what is right or what is still wrong.
+def _brute_force_pairs(ids: Sequence[int], window: int) -> list[tuple[int, int]]:
+    return [(ids[i], ids[j]) for i in range(len(ids)) for j in range(i - window, i + window + 1)
+            if j != i and 0 <= j < len(ids)]
+
+
+def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
+    """Exercise 1: ``skipgram_pairs_tf(ids, window)`` should return every (target, context) pair
+    of a 1-D int32 tensor of word ids, as an integer tensor of shape (num_pairs, 2), in any order.
+    Tried on ids 10..15 with window 2 (18 pairs) and on 7, 8, 9 with window 1 (4 pairs)."""
+    say = dict(verbose=verbose)
+    if (msg := checks.placeholder("skipgram_pairs_tf", skipgram_pairs_tf)):
+        return checks.not_yet(msg, **say)
+    for ids, window in (([10, 11, 12, 13, 14, 15], 2), ([7, 8, 9], 1)):
+        where = f"for ids {ids} and window {window}"
+        got, err = checks.call(skipgram_pairs_tf, tf.constant(ids, tf.int32), window)
+        if err:
+            return checks.not_yet(err, **say)
+        arr = checks.to_numpy(got)
+        if arr is None:
+            return checks.not_yet(f"expected a tensor of (target, context) pairs, got a {type(got).__name__}.", **say)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            if arr.ndim == 2 and arr.shape[0] == 2:
+                return checks.not_yet(f"got shape {arr.shape} {where}: one row per pair is wanted, shape (num_pairs, 2); "
+                                      "stack the two columns with axis=1.", **say)
+            return checks.not_yet(f"expected shape (num_pairs, 2) {where}, got {arr.shape}.", **say)
+        if not np.issubdtype(arr.dtype, np.integer):
+            return checks.not_yet(f"the pairs should be word ids (integers), got dtype {arr.dtype}.", **say)
+        got_pairs = sorted(map(tuple, arr.tolist()))
+        expected = sorted(_brute_force_pairs(ids, window))
+        if got_pairs == expected:
+            continue
+        itself = [p for p in got_pairs if p[0] == p[1]]
+        if itself:
+            return checks.not_yet(f"{itself[0]} pairs a word with itself: the offsets go from 1 to window, not from 0.",
+                                  **say)
+        after = sorted((t, c) for t, c in expected if c > t)  # ids grow along the sentence
+        before = sorted((t, c) for t, c in expected if c < t)
+        if got_pairs in (after, before):
+            side, other = ("after", "before") if got_pairs == after else ("before", "after")
+            return checks.not_yet(f"only the contexts {side} each target ({len(got_pairs)} of {len(expected)} pairs {where}): "
+                                  f"add the contexts {other} it too (the same slices with the two columns swapped).", **say)
+        if len(set(got_pairs)) < len(got_pairs):
+            return checks.not_yet(f"some pairs appear twice {where}: each (target, context) pair once.", **say)
+        wrong = [p for p in got_pairs if p not in expected]
+        if wrong:
+            return checks.not_yet(f"{wrong[0]} is not a skip-gram pair {where} (the context must be at most {window} "
+                                  "words from the target).", **say)
+        missing = [p for p in expected if p not in got_pairs]
+        return checks.not_yet(f"{len(got_pairs)} pairs {where}, {len(expected)} expected; missing e.g. {missing[0]}: "
+                              "take every offset from 1 to window, on both sides.", **say)
+    return checks.correct("skipgram_pairs_tf gives every (target, context) pair: 18 for 6 words with window 2, "
+                          "4 for 3 words with window 1.", **say)
+
+
+def check_cosine_similarity(cosine_similarity, verbose: bool = True) -> bool:
+    """Exercise 2: ``cosine_similarity(u, v)`` should return the cosine of the angle between two 1-D
+    float32 tensors, a scalar: 0.96 for [3, 4] and [4, 3], 0 for orthogonal and -1 for opposite vectors."""
+    say = dict(verbose=verbose)
+    if (msg := checks.placeholder("cosine_similarity", cosine_similarity)):
+        return checks.not_yet(msg, **say)
+    for u, v in (([3.0, 4.0], [4.0, 3.0]), ([1.0, 0.0, 0.0], [0.0, 2.0, 0.0]), ([1.0, 2.0, 2.0], [-2.0, -4.0, -4.0])):
+        a, b = np.array(u, np.float32), np.array(v, np.float32)
+        dot, nu, nv = float(a @ b), float(np.linalg.norm(a)), float(np.linalg.norm(b))
+        want = dot / (nu * nv)
+        got, err = checks.call(cosine_similarity, tf.constant(a), tf.constant(b))
+        if err:
+            return checks.not_yet(err, **say)
+        arr = checks.to_numpy(got)
+        if arr is None:
+            return checks.not_yet(f"expected a number (a scalar tensor), got a {type(got).__name__}.", **say)
+        if arr.shape != ():
+            if arr.shape == a.shape:
+                return checks.not_yet(f"got one number per coordinate (shape {arr.shape}) for u={u}, v={v}: add them up "
+                                      "with tf.reduce_sum to get a single number.", **say)
+            return checks.not_yet(f"expected a single number (shape ()), got shape {arr.shape}.", **say)
+        value = float(arr)
+        if not np.isfinite(value):
+            return checks.not_yet(f"cosine_similarity({u}, {v}) is {value}: is something divided by zero?", **say)
+        if abs(value - want) < 1e-4:
+            continue
+        if abs(value - dot) < 1e-3:
+            return checks.not_yet(f"cosine_similarity({u}, {v}) = {value:g} is the dot product; the cosine is {want:g}: "
+                                  "divide by both lengths (or tf.math.l2_normalize both vectors first).", **say)
+        if abs(value - dot / nu) < 1e-3 or abs(value - dot / nv) < 1e-3:
+            return checks.not_yet(f"cosine_similarity({u}, {v}) = {value:g}: divided by one length only; the cosine "
+                                  f"is {want:g} (normalise both vectors).", **say)
+        return checks.not_yet(f"cosine_similarity({u}, {v}) should be {want:g}, got {value:g}.", **say)
+    return checks.correct("cosine_similarity gives 0.96 for [3, 4] and [4, 3], 0 for orthogonal vectors and -1 for "
+                          "opposite ones.", **say)
+
+
+def _restore_seed() -> None:
+    """Put TensorFlow's global seed back to the workshop's after a check that replayed random draws."""
+    from workshop_sections import config
+
+    current = getattr(config, "_CURRENT", None)
+    tf.random.set_seed(current.seed if current is not None else None)
+
+
+def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
+    """Exercise 3: ``nce_batch_loss(model, targets, contexts)`` should return the mean NCE loss of a
+    batch, a float32 scalar, as ``tf.nn.nce_loss`` computes it from the model's variables.
+
+    Tried on a fixed ``SkipGram(20, dim=4, num_sampled=3, init_scale=1.0, seed=7)`` with biases from
+    -1 to 1 and a batch of 5 pairs, with the same random negative words for the answer and the
+    reference (the global seed is set before each call, then put back); also checks that gradients
+    reach all three variables."""
+    say = dict(verbose=verbose)
+    if (msg := checks.placeholder("nce_batch_loss", nce_batch_loss)):
+        return checks.not_yet(msg, **say)
+    model = SkipGram(20, dim=4, num_sampled=3, init_scale=1.0, seed=7)  # a big start: mistakes show
+    model.nce_biases.assign(tf.linspace(-1.0, 1.0, 20))
+    targets = tf.constant([1, 2, 3, 4, 5], tf.int32)
+    contexts = tf.constant([2, 3, 4, 5, 6], tf.int32)
+    try:
+        tf.random.set_seed(1234)
+        with tf.GradientTape() as tape:
+            got, err = checks.call(nce_batch_loss, model, targets, contexts)
+        grads = [None] * 3
+        if not err and tf.is_tensor(got):
+            grads = tape.gradient(got, [model.embedding, model.nce_weights, model.nce_biases])
+        tf.random.set_seed(1234)
+        per_example = tf.nn.nce_loss(
+            weights=model.nce_weights, biases=model.nce_biases, labels=tf.reshape(tf.cast(contexts, tf.int64), [-1, 1]),
+            inputs=tf.nn.embedding_lookup(model.embedding, targets), num_sampled=3, num_classes=20).numpy()
+    finally:
+        _restore_seed()
+    if err:
+        return checks.not_yet(err, **say)
+    arr = checks.to_numpy(got)
+    if arr is None:
+        return checks.not_yet(f"expected a scalar tensor, got a {type(got).__name__}.", **say)
+    if arr.shape == per_example.shape:
+        return checks.not_yet(f"got one loss per example (shape {arr.shape}): average them with tf.reduce_mean.", **say)
+    if arr.shape != ():
+        return checks.not_yet(f"expected a single number (shape ()), got shape {arr.shape}.", **say)
+    value, want = float(arr), float(per_example.mean())
+    if not np.isfinite(value):
+        return checks.not_yet(f"the loss is {value}.", **say)
+    if abs(value - per_example.sum()) < 1e-3 * max(1.0, abs(value)) and abs(value - want) > 1e-3:
+        return checks.not_yet(f"got {value:.4f}, the sum over the batch (5 times the mean {want:.4f}): average with "
+                              "tf.reduce_mean.", **say)
+    if abs(value - want) > 1e-4 * max(1.0, abs(want)):
+        return checks.not_yet(
+            f"got {value:.4f}, expected {want:.4f}. Pass inputs=tf.nn.embedding_lookup(model.embedding, targets), "
+            "weights=model.nce_weights, biases=model.nce_biases, labels=the contexts as int64 of shape (batch, 1), "
+            "num_sampled=model.num_sampled, num_classes=model.vocab_size (and call it eagerly: the check replays the "
+            "same random negative words).", **say)
+    names = ["model.embedding", "model.nce_weights", "model.nce_biases"]
+    missing = [n for n, g in zip(names, grads) if g is None]
+    if missing:
+        return checks.not_yet(f"the value is right but no gradient reaches {', '.join(missing)}: compute it with "
+                              "TensorFlow ops on the model's variables (no .numpy() on the way).", **say)
+    return checks.correct("nce_batch_loss gives the mean NCE loss of the batch, as tf.nn.nce_loss computes it from "
+                          "the model's variables, and gradients reach the embedding, the NCE weights and the biases.",
+                          **say)
+
+
+NEAREST_CHECK_MATRIX = np.array([
+    [0.0, 0.0, 1.0],
+    [1.0, 0.1, 0.0],
+    [0.9, 0.2, 0.0],   # closest in direction to row 1
+    [0.0, 1.0, 0.0],
+    [0.1, 2.0, 0.05],  # long, almost the direction of row 3
+    [-1.0, 0.0, 0.0],  # opposite to row 1
+    [0.5, 0.5, 0.1],
+    [2.0, 4.0, 0.0],   # long: the largest dot product with row 1, but not the closest direction
+], dtype=np.float32)
+
+
+def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
+    """Exercise 4: ``nearest_ids(embeddings, word_id, k)`` should return ``(similarities, ids)`` of the
+    ``k`` rows most similar to row ``word_id`` by cosine similarity, best first, the row itself left
+    out (what ``tf.math.top_k`` returns). Tried on :data:`NEAREST_CHECK_MATRIX` (8 x 3), whose long
+    rows trip up an answer that forgets to normalise."""
+    say = dict(verbose=verbose)
+    if (msg := checks.placeholder("nearest_ids", nearest_ids)):
+        return checks.not_yet(msg, **say)
+    emb = NEAREST_CHECK_MATRIX
+    normed = normalize(emb)
+    for word_id, k in ((1, 2), (3, 3), (6, 4)):
+        got, err = checks.call(nearest_ids, tf.constant(emb), word_id, k)
+        if err:
+            return checks.not_yet(err, **say)
+        if isinstance(got, (tuple, list)) and len(got) == 2:
+            values, ids = checks.to_numpy(got[0]), checks.to_numpy(got[1])
+        else:
+            return checks.not_yet(f"expected (similarities, ids) as tf.math.top_k returns them, got a "
+                                  f"{type(got).__name__}.", **say)
+        if values is None or ids is None or values.shape != (k,) or ids.shape != (k,):
+            shapes = [getattr(x, "shape", None) for x in (values, ids)]
+            return checks.not_yet(f"for k={k} expected similarities and ids of shape ({k},), got shapes {shapes}.", **say)
+        if not np.issubdtype(ids.dtype, np.integer):
+            return checks.not_yet(f"the ids should be integers (row numbers), got dtype {ids.dtype}: return "
+                                  "(values, indices) in that order.", **say)
+        sims = normed @ normed[word_id]
+        others = sims.copy()
+        others[word_id] = -np.inf
+        want = np.argsort(-others, kind="stable")[:k]
+        if list(ids) == list(want):
+            if not np.allclose(values, others[want], atol=1e-4):
+                return checks.not_yet(f"the ids are right for row {word_id} but the similarities are not the cosines "
+                                      f"({np.round(others[want], 3).tolist()}), got {np.round(values, 3).tolist()}.",
+                                      **say)
+            continue
+        if word_id in ids:
+            return checks.not_yet(f"row {word_id} is among its own neighbours (its similarity is 1): leave it out, e.g. "
+                                  "set its similarity to -inf with tf.where before tf.math.top_k.", **say)
+        dots = emb @ emb[word_id]
+        dots[word_id] = -np.inf
+        if list(ids) == list(np.argsort(-dots, kind="stable")[:k]):
+            return checks.not_yet(f"for row {word_id} you found the largest dot products {ids.tolist()}; long vectors win "
+                                  "those. Normalise the rows first (tf.math.l2_normalize(embeddings, axis=1)) to compare "
+                                  f"directions: expected {want.tolist()}.", **say)
+        if sorted(ids.tolist()) == sorted(want.tolist()):
+            return checks.not_yet(f"the right rows for row {word_id} but in the wrong order ({ids.tolist()}): best first, "
+                                  f"{want.tolist()} (tf.math.top_k sorts them).", **say)
+        return checks.not_yet(f"for row {word_id} and k={k} expected rows {want.tolist()} (the most similar first), "
+                              f"got {ids.tolist()}.", **say)
+    return checks.correct("nearest_ids finds the k rows nearest by cosine, best first, without the word itself "
+                          "(row 1 of the check's matrix: rows 2 and 6, not the long row 7).", **say)
+
+
+# --------------------------------------------------------------------------- the talk's exercise as a list of words
 def check_nearest_to(answer, embeddings: np.ndarray, vocab: Vocab, word: str = "government", k: int = 8) -> bool:
     """Check the exercise: ``answer`` should be the ``k`` words nearest to ``word`` by cosine
     similarity (the word itself left out; UNK may be kept like any row or left out). Prints what is right or
