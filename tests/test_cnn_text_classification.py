@@ -248,6 +248,50 @@ def test_model_with_pretrained_embeddings_static_and_tuned():
         tc.build_model(21, embeddings=matrix)
 
 
+def test_build_model_is_the_notebooks_kim_cnn():
+    """build_model only checks arguments and picks the embedding: the layers are kim_cnn's."""
+    wrapped = tc.build_model(40, embed_dim=8)
+    direct = tc.kim_cnn(tc.random_embedding(40, 8))
+    assert [l.name for l in wrapped.layers] == [l.name for l in direct.layers]
+    assert wrapped.count_params() == direct.count_params() == 40 * 8 + 3 * 100 * 8 * 4 + 300 + 300 * 2 + 2
+    assert tc.build_model(40, embed_dim=8, trainable=False).get_layer("embedding").trainable is False
+    with pytest.raises(ValueError, match="at least one word"):
+        tc.build_model(2)
+
+
+def test_word2vec_embedding_starts_from_the_matrix_and_survives_save_and_load(tmp_path):
+    matrix = np.random.default_rng(0).normal(size=(30, 5)).astype(np.float32)
+    model = tc.kim_cnn(tc.word2vec_embedding(matrix, trainable=False), maps=4)
+    np.testing.assert_allclose(model.get_layer("embedding").get_weights()[0], matrix)
+    assert not model.get_layer("embedding").trainable_weights
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = tc.keras.models.load_model(path)
+    np.testing.assert_allclose(again.get_layer("embedding").get_weights()[0], matrix)
+    import zipfile
+    config = zipfile.ZipFile(path).read("config.json")
+    assert len(config) < 20_000, "the matrix is stored as a weight, not in the layer config"
+
+
+def test_compile_cnn_and_training_callbacks(tmp_path):
+    model = tc.compile_cnn(tc.kim_cnn(tc.random_embedding(20, 4), maps=2), learning_rate=0.01)
+    assert isinstance(model.optimizer, tc.keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    cbs = tc.training_callbacks(tmp_path / "logs", patience=3)
+    stop = [c for c in cbs if isinstance(c, tc.keras.callbacks.EarlyStopping)][0]
+    assert stop.patience == 3 and stop.monitor == "val_accuracy" and stop.restore_best_weights
+    assert any(isinstance(c, tc.keras.callbacks.TensorBoard) for c in cbs)
+    assert len(tc.training_callbacks()) == 1  # no log_dir, no TensorBoard
+
+
+def test_kim_cnn_widths_maps_and_no_edge_padding():
+    model = tc.kim_cnn(tc.random_embedding(20, 4), widths=(2, 3), maps=5, edge_padding=0, num_classes=3)
+    convs = [l for l in model.layers if isinstance(l, tc.layers.Conv1D)]
+    assert sorted(c.kernel_size[0] for c in convs) == [2, 3] and all(c.filters == 5 for c in convs)
+    assert "edge_padding" not in [l.name for l in model.layers]
+    assert np.asarray(model(np.ones((2, 3), dtype=np.int32))).shape == (2, 3)
+
+
 def test_train_cnn_learns_a_toy_task():
     rng = np.random.default_rng(0)
     filler = ["the", "movie", "was", "a", "plot", "and", "it"]
@@ -267,6 +311,24 @@ def test_train_cnn_learns_a_toy_task():
     assert r.history["loss"][-1] < r.history["loss"][0]
     assert r.test_accuracy >= 0.9 and r.epochs == 3
     assert r.classifier.predict("a great movie").label == "positive"
+
+
+def test_fit_and_evaluate_trains_a_compiled_model_and_writes_tensorboard_logs(tmp_path):
+    rng = np.random.default_rng(1)
+    words = ["the", "film", "was", "a", "plot", "it"]
+    texts = [" ".join(list(rng.choice(words, 5)) + ["great" if i % 2 else "awful"]) for i in range(230)]
+    labels = np.arange(230) % 2
+    split = tc.Split(texts[:150], labels[:150], texts[150:190], labels[150:190], texts[190:], labels[190:])
+    vocab = tc.build_vocab(split.train_tokens)
+    tc.keras.utils.set_random_seed(0)
+    model = tc.compile_cnn(tc.kim_cnn(tc.random_embedding(len(vocab), 16)))
+    logs = tmp_path / "run"
+    (logs / "old").mkdir(parents=True)  # a previous run's curves are replaced
+    r = tc.fit_and_evaluate("random", model, vocab, split, epochs=3, patience=3, log_dir=logs, progress=False)
+    assert r.epochs == 3 and r.history["loss"][-1] < r.history["loss"][0]
+    assert r.test_accuracy >= 0.9 and r.details["best_epoch"] >= 1 and r.details["vocab"] == len(vocab)
+    assert (logs / "train").is_dir() and (logs / "validation").is_dir() and not (logs / "old").exists()
+    assert r.classifier.model is model
 
 
 # --------------------------------------------------------------------------- predict's bad input
@@ -317,14 +379,74 @@ def test_tfidf_baseline_beats_chance_on_a_small_slice():
 
 
 def test_check_conv_branch_accepts_the_answer_and_explains_wrong_ones(capsys):
-    assert tc.check_conv_branch(lambda x, w: tc.conv_branch(x, w)) is True
-    assert "Correct" in capsys.readouterr().out
-    assert tc.check_conv_branch(None) is False
-    assert tc.check_conv_branch(lambda x, w: tc.layers.Conv1D(100, w)(x)) is False  # no pooling
-    assert "GlobalMaxPooling1D" in capsys.readouterr().out
-    assert tc.check_conv_branch(lambda x, w: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(100, 3)(x))) is False
-    assert tc.check_conv_branch(lambda x, w: 1 / 0) is False
-    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert tc.check_conv_branch(lambda x, w, m: tc.conv_branch(x, w, m)) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+    cases = [
+        (None, "still None"),
+        (lambda x, w, m: None, "returned None"),
+        (lambda x, w, m: tc.layers.Conv1D(m, w, activation="relu")(x), "GlobalMaxPooling1D"),
+        (lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(m, 3, activation="relu")(x)), "kernel size"),
+        (lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(100, w, activation="relu")(x)), "`maps`"),
+        (lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(m, w)(x)), "relu"),
+        (lambda x, w, m: tc.layers.GlobalAveragePooling1D()(tc.layers.Conv1D(m, w, activation="relu")(x)), "averages"),
+        (lambda x, w, m: 1 / 0, "ZeroDivisionError"),
+    ]
+    for answer, said in cases:
+        assert tc.check_conv_branch(answer) is False
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet:") and said in out, out
+
+
+def test_check_max_over_time_names_the_usual_mistakes(capsys):
+    tf = pytest.importorskip("tensorflow")
+    assert tc.check_max_over_time(lambda h: tf.reduce_max(h, axis=1)) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+    cases = [(None, "still None"), (lambda h: None, "returned None"),
+             (lambda h: tf.reduce_max(h, axis=2), "over the filters"),
+             (lambda h: tf.reduce_max(h, axis=0), "over the batch"),
+             (lambda h: tf.reduce_max(h), "one number"),
+             (lambda h: tf.reduce_max(h, axis=1, keepdims=True), "keepdims"),
+             (lambda h: tf.reduce_mean(h, axis=1), "average"),
+             (lambda h: tf.reduce_min(h, axis=1), "values differ")]
+    for answer, said in cases:
+        assert tc.check_max_over_time(answer) is False
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet:") and said in out, out
+
+
+def test_check_pretrained_embedding_checks_weights_and_trainable(capsys):
+    assert tc.check_pretrained_embedding(tc.word2vec_embedding) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+    const = lambda m, t: tc.layers.Embedding(*m.shape, trainable=t,  # noqa: E731
+                                             embeddings_initializer=tc.keras.initializers.Constant(m))
+    assert tc.check_pretrained_embedding(const) is True
+    capsys.readouterr()
+    cases = [(None, "still None"), (lambda m, t: None, "returned None"),
+             (lambda m, t: tc.layers.Embedding(*m.shape, trainable=t), "random"),
+             (lambda m, t: tc.layers.Embedding(*m.shape, weights=m), "trainable=True"),
+             (lambda m, t: tc.layers.Embedding(m.shape[1], m.shape[0], trainable=t), "rows, columns"),
+             (lambda m, t: tc.layers.Dense(3), "Embedding")]
+    for answer, said in cases:
+        assert tc.check_pretrained_embedding(answer) is False
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet:") and said in out, out
+
+
+def test_check_max_norm_agrees_with_keras_and_names_the_usual_mistakes(capsys):
+    tf = pytest.importorskip("tensorflow")
+    assert tc.check_max_norm(lambda w, c: tc.keras.constraints.MaxNorm(c)(w)) is True
+    assert capsys.readouterr().out.startswith("Correct!")
+    cases = [(None, "still None"), (lambda w, c: None, "returned None"),
+             (lambda w, c: w * tf.minimum(1.0, c / (tf.norm(w, axis=1, keepdims=True) + 1e-7)), "rows"),
+             (lambda w, c: w * c / (tf.norm(w, axis=0, keepdims=True) + 1e-7), "also the short ones"),
+             (lambda w, c: w / tf.norm(w, axis=0, keepdims=True) * tf.minimum(tf.norm(w, axis=0, keepdims=True), c),
+              "nan"),
+             (lambda w, c: w * tf.minimum(1.0, 3.0 / (tf.norm(w, axis=0, keepdims=True) + 1e-7)), "argument c"),
+             (lambda w, c: tf.norm(w, axis=0), "shape")]
+    for answer, said in cases:
+        assert tc.check_max_norm(answer) is False
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet:") and said in out, out
 
 
 def test_cli_fold_ids_and_tfidf_run(tmp_path, capsys):

@@ -37,7 +37,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from workshop_sections import config, data
+from workshop_sections import checks, config, data
 
 config.quiet_tensorflow()
 import keras  # noqa: E402  (after quieting TensorFlow's start-up log)
@@ -459,49 +459,99 @@ def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | Non
 
 
 # --------------------------------------------------------------------------- the model
-def conv_branch(x, width: int, maps: int = 100, name: str | None = None):
-    """One of Kim's parallel branches: ``maps`` filters ``width`` words wide (ReLU), then
-    max-over-time pooling: the strongest match of each filter anywhere in the sentence."""
+# The Keras model is written in the notebook's cells marked `#| export` (conv_branch,
+# random_embedding, kim_cnn, word2vec_embedding, compile_cnn, training_callbacks) and copied
+# here by `make export`, so the notebook, the CLI and the tests build the same network.
+# >>> BEGIN EXPORT from cnn_text_classification.ipynb (written by `make export`: edit the notebook, not this block)
+def conv_branch(x, width, maps=100, name=None):
+    """One of Kim's (2014) parallel branches: [batch, time, dim] -> [batch, maps]. ``maps``
+    filters ``width`` words wide with ReLU, then max-over-time pooling (each filter keeps its
+    strongest match anywhere in the sentence)."""
     h = layers.Conv1D(maps, width, activation="relu", name=f"{name}_conv" if name else None)(x)
     return layers.GlobalMaxPooling1D(name=f"{name}_maxpool" if name else None)(h)
+
+
+def random_embedding(vocab_size, dim=300, scale=0.25):
+    """CNN-rand's embedding layer: ``vocab_size`` float32 vectors of ``dim`` numbers, uniform in
+    [-scale, scale] (Kim's 0.25), learned with the network."""
+    return layers.Embedding(vocab_size, dim, name="embedding",
+                            embeddings_initializer=keras.initializers.RandomUniform(-scale, scale))
+
+
+def kim_cnn(embedding, widths=(3, 4, 5), maps=100, dropout=0.5, max_norm=3.0, num_classes=2,
+            edge_padding=None, name="kim_cnn"):
+    """Kim's (2014) CNN for sentence classification on top of ``embedding`` (a Keras
+    ``Embedding`` layer): int32 token ids [batch, time] -> float32 class probabilities
+    [batch, num_classes]. Sentences of any length work (max-over-time pooling); each gets
+    ``edge_padding`` zero vectors at both ends (default: the widest filter - 1, as in Kim's code)."""
+    pad = max(widths) - 1 if edge_padding is None else edge_padding
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = embedding(token_ids)                                           # [batch, time, dim]
+    if pad > 0:
+        x = layers.ZeroPadding1D(pad, name="edge_padding")(x)          # [batch, pad + time + pad, dim]
+    pooled = [conv_branch(x, w, maps, name=f"width{w}") for w in widths]  # each [batch, maps]
+    x = layers.Concatenate(name="concat")(pooled) if len(pooled) > 1 else pooled[0]  # [batch, 3 * maps]
+    x = layers.Dropout(dropout, name="dropout")(x)                     # active in training only
+    probs = layers.Dense(num_classes, activation="softmax", name="softmax",
+                         kernel_constraint=keras.constraints.MaxNorm(max_norm))(x)  # column norms <= 3
+    return keras.Model(token_ids, probs, name=name)
+
+
+def compile_cnn(model, learning_rate=1e-3):
+    """Compile a Kim CNN for training: Adam, cross-entropy of the softmax output against
+    integer labels (0 negative, 1 positive), accuracy. Returns the model."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    return model
+
+
+def training_callbacks(log_dir=None, patience=2):
+    """Early stopping on dev accuracy (stop after ``patience`` epochs without progress, keep
+    the best epoch's weights) and, with ``log_dir``, TensorBoard curves in log_dir/train and
+    log_dir/validation."""
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
+                                               restore_best_weights=True)]
+    if log_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
+    return callbacks
+
+
+def word2vec_embedding(matrix, trainable):
+    """An Embedding layer that starts from ``matrix`` (float32 [vocab_size, dim], row i = the
+    vector of word id i): frozen with ``trainable=False`` (Kim's CNN-static), fine-tuned with
+    the network with ``trainable=True`` (CNN-non-static)."""
+    return layers.Embedding(matrix.shape[0], matrix.shape[1], weights=matrix, trainable=trainable,
+                            name="embedding")
+# <<< END EXPORT
 
 
 def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, widths: Sequence[int] = (3, 4, 5),
                 maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0, num_classes: int = 2,
                 embeddings: np.ndarray | None = None, trainable: bool = True, rand_scale: float = RAND_SCALE,
                 edge_padding: int | None = None, name: str = "kim_cnn") -> keras.Model:
-    """Kim's CNN: token ids [batch, length] -> class probabilities [batch, num_classes].
+    """Kim's CNN (the notebook's :func:`kim_cnn`) with its embedding layer, after checking the
+    arguments: token ids [batch, length] -> class probabilities [batch, num_classes].
 
-    The length may vary from batch to batch (max-over-time pooling makes the output size
-    independent of it); ``max_len`` only checks that the widest filter fits. Like Kim's
-    code, the embedded sentence gets ``edge_padding`` zero vectors at each end (default:
-    the widest filter minus one), so the first and last words are seen by as many filter
-    positions as the words in the middle, and a 2-word sentence still fills a 5-word filter."""
+    Without ``embeddings`` the layer is CNN-rand's (:func:`random_embedding`, ``embed_dim``
+    wide, uniform in [-rand_scale, rand_scale]); with a float [vocab_size, dim] matrix it is
+    :func:`word2vec_embedding` (frozen unless ``trainable``). ``max_len`` only checks that the
+    widest filter fits. Raises ValueError for a vocabulary under 3 words (<pad>, <unk>, one
+    word), a ``max_len`` shorter than the widest filter, or a matrix with the wrong row count."""
     if vocab_size < 3:
         raise ValueError(f"vocab_size must count <pad>, <unk> and at least one word, got {vocab_size}")
     if max_len < max(widths):
         raise ValueError(f"max_len={max_len} is shorter than the widest filter ({max(widths)})")
     if embeddings is not None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
-        if embeddings.shape[0] != vocab_size:
-            raise ValueError(f"the embedding matrix has {embeddings.shape[0]} rows for a vocabulary of {vocab_size}")
-        embed_dim = embeddings.shape[1]
-    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")  # any length >= max(widths)
-    embed = layers.Embedding(vocab_size, embed_dim, name="embedding", trainable=trainable,
-                             embeddings_initializer=keras.initializers.RandomUniform(-rand_scale, rand_scale))
-    x = embed(inputs)
-    edge_padding = max(widths) - 1 if edge_padding is None else int(edge_padding)
-    if edge_padding > 0:
-        x = layers.ZeroPadding1D(edge_padding, name="edge_padding")(x)
-    pooled = [conv_branch(x, w, maps, name=f"width{w}") for w in widths]
-    x = layers.Concatenate(name="concat")(pooled) if len(pooled) > 1 else pooled[0]
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="softmax",
-                           kernel_constraint=keras.constraints.MaxNorm(max_norm))(x)
-    model = keras.Model(inputs, outputs, name=name)
-    if embeddings is not None:
-        embed.set_weights([embeddings])
-    return model
+        if embeddings.ndim != 2 or embeddings.shape[0] != vocab_size:
+            raise ValueError(f"the embedding matrix has shape {embeddings.shape}: it needs {vocab_size} rows "
+                             "(one per vocabulary word)")
+        embedding = word2vec_embedding(embeddings, trainable=trainable)
+    else:
+        embedding = random_embedding(vocab_size, embed_dim, scale=rand_scale)
+        embedding.trainable = trainable
+    return kim_cnn(embedding, widths=tuple(widths), maps=maps, dropout=dropout, max_norm=max_norm,
+                   num_classes=num_classes, edge_padding=edge_padding, name=name)
 
 
 # --------------------------------------------------------------------------- the classifier
@@ -660,16 +710,61 @@ def _check_variant(init: str) -> str:
     return init
 
 
+def fresh_dir(path: str | Path) -> Path:
+    """``path`` emptied (removed if it exists; TensorBoard creates it again), so that a re-run
+    replaces its TensorBoard curves instead of adding a second set."""
+    path = Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def result_of_fit(variant: str, classifier: TextClassifier, history, split: Split, seconds: float,
+                  coverage: Coverage | None = None, details: dict | None = None) -> Result:
+    """The :class:`Result` of a finished ``model.fit``: test accuracy of ``classifier`` on
+    ``split``'s test set, the best dev accuracy (the epoch early stopping kept), the epochs
+    run and the per-epoch history (``history`` is what ``fit`` returned, or its dict)."""
+    hist = history.history if hasattr(history, "history") else history
+    hist = {k: [float(v) for v in vals] for k, vals in hist.items()}
+    val = hist.get("val_accuracy") or [0.0]
+    best = int(np.argmax(val))
+    return Result(variant, classifier.evaluate(split.test_texts, split.test_labels), float(val[best]), float(seconds),
+                  epochs=len(hist.get("val_accuracy", [])), classifier=classifier, history=hist, coverage=coverage,
+                  details={"best_epoch": best + 1, "vocab": len(classifier.vocab), **(details or {})})
+
+
+def fit_and_evaluate(variant: str, model: keras.Model, vocab: Vocab, split: Split, epochs: int = 10,
+                     batch_size: int = 50, patience: int = 2, max_len: int = MAX_LEN, seed: int | None = None,
+                     log_dir: str | Path | None = None, progress: bool = True, coverage: Coverage | None = None,
+                     details: dict | None = None) -> Result:
+    """``model.fit`` of a compiled Kim CNN on ``split`` (the notebook's CNN-rand cell, as one
+    call): length-bucketed batches of ``batch_size`` training sentences (reshuffled each
+    epoch), dev batches for :func:`training_callbacks` (early stopping, TensorBoard curves in
+    ``log_dir``, emptied first), then :func:`result_of_fit`."""
+    clf = TextClassifier(model, vocab, max_len)
+    train_ds = clf.batches(split.train_texts, split.train_labels, batch_size, shuffle=True,
+                           seed=0 if seed is None else seed).as_dataset()
+    dev_ds = clf.batches(split.dev_texts, split.dev_labels, batch_size=256).as_dataset()
+    callbacks = training_callbacks(None if log_dir is None else fresh_dir(log_dir), patience=patience)
+    if progress:
+        callbacks.append(EpochProgress(epochs, desc=f"CNN {variant}"))
+    start = time.perf_counter()
+    history = model.fit(train_ds, validation_data=dev_ds, epochs=epochs, callbacks=callbacks, verbose=0,
+                        shuffle=False)  # the bucketed batches reshuffle themselves every epoch
+    return result_of_fit(variant, clf, history, split, time.perf_counter() - start, coverage=coverage, details=details)
+
+
 def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int = 300, max_len: int = MAX_LEN,
               epochs: int = 10, batch_size: int = 50, patience: int = 2, learning_rate: float = 1e-3,
               max_extra_words: int = 40_000, postprocess: bool = True, seed: int | None = None,
               log_dir: str | Path | None = None, progress: bool = True, verbose: bool = True) -> Result:
-    """Train Kim's CNN on ``split``: ``init`` is ``random`` (CNN-rand), ``word2vec-static``
-    (frozen pretrained embeddings) or ``word2vec-tuned`` (pretrained, fine-tuned). Adam,
-    batch 50, early stopping on dev accuracy (best epoch kept). The word2vec vectors go
-    through :func:`postprocess_vectors` first unless ``postprocess=False`` (the raw vectors).
-    ``log_dir`` gets TensorBoard curves in ``train/`` and ``validation/`` (cleared first, so
-    a re-run replaces them)."""
+    """Train Kim's CNN on ``split`` (what the CLI's k-fold benchmark runs): ``init`` is
+    ``random`` (CNN-rand), ``word2vec-static`` (frozen pretrained embeddings) or
+    ``word2vec-tuned`` (pretrained, fine-tuned). The model is the notebook's (:func:`build_model`
+    -> :func:`kim_cnn`), compiled by :func:`compile_cnn` (Adam) and trained by
+    :func:`fit_and_evaluate` (batch 50, early stopping on dev accuracy, best epoch kept). The
+    word2vec vectors go through :func:`postprocess_vectors` first unless ``postprocess=False``.
+    ``log_dir`` gets TensorBoard curves in ``train/`` and ``validation/`` (cleared first).
+    Raises ValueError for an unknown ``init``, for ``tfidf``, or for word2vec without ``vectors``."""
     _check_variant(init)
     if init == "tfidf":
         raise ValueError("train_cnn trains the CNNs; use tfidf_baseline(split) for the TF-IDF baseline")
@@ -688,30 +783,10 @@ def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int =
         if verbose:
             print(coverage)
         model = build_model(len(vocab), max_len=max_len, embeddings=matrix, trainable=(init == "word2vec-tuned"))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    clf = TextClassifier(model, vocab, max_len)
-    train_batches = clf.batches(split.train_texts, split.train_labels, batch_size, shuffle=True,
-                                seed=0 if seed is None else seed)
-    dev_batches = clf.batches(split.dev_texts, split.dev_labels, batch_size=256)
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)]
-    if log_dir is not None:
-        log_dir = Path(log_dir)
-        shutil.rmtree(log_dir, ignore_errors=True)
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
-    if progress:
-        callbacks.append(EpochProgress(epochs, desc=f"CNN {init}"))
-    start = time.perf_counter()
-    hist = model.fit(train_batches.as_dataset(), validation_data=dev_batches.as_dataset(), epochs=epochs, callbacks=callbacks, verbose=0,
-                     shuffle=False)  # BucketBatches shuffles itself
-    seconds = time.perf_counter() - start
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    val = history.get("val_accuracy", [0.0])
-    best = int(np.argmax(val))
-    return Result(init, clf.evaluate(split.test_texts, split.test_labels), float(val[best]), seconds,
-                  epochs=len(val), classifier=clf, history=history, coverage=coverage,
-                  details={"best_epoch": best + 1, "vocab": len(vocab),
-                           **({} if init == "random" else {"postprocess": postprocess})})
+    compile_cnn(model, learning_rate)
+    return fit_and_evaluate(init, model, vocab, split, epochs=epochs, batch_size=batch_size, patience=patience,
+                            max_len=max_len, seed=seed, log_dir=log_dir, progress=progress, coverage=coverage,
+                            details={} if init == "random" else {"postprocess": postprocess})
 
 
 # --------------------------------------------------------------------------- the baseline
@@ -830,42 +905,183 @@ def comparison_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- exercise check
-def check_conv_branch(branch_fn, width: int = 4, maps: int = 100) -> bool:
-    """Check an exercise answer: ``branch_fn(x, width)`` must turn [batch, time, dim] word
-    vectors into [batch, maps] by a Conv1D of ``width`` words with ReLU and max-over-time pooling."""
-    if not callable(branch_fn):
-        print(f"Not yet: expected a function branch(x, width), got {type(branch_fn).__name__}.")
-        return False
+# --------------------------------------------------------------------------- exercise checks
+# Each takes only the attendee's answer, tries it on its own small fixed inputs, prints one
+# "Correct! ..." or "Not yet: ..." line (workshop_sections.checks) and never raises.
+def _relu(layer) -> bool:
+    return getattr(layer.activation, "__name__", "") == "relu"
+
+
+def _check_one_branch(branch_fn, width: int, maps: int) -> str | None:
+    """None if ``branch_fn(x, width, maps)`` is a Conv1D(maps, width, relu) + max over time, else what is wrong."""
     inp = keras.Input(shape=(12, 8))
+    out, err = checks.call(branch_fn, inp, width, maps)
+    if err:
+        return err
+    if not hasattr(out, "shape"):
+        return f"my_conv_branch(x, {width}, {maps}) should return a Keras tensor, got a {type(out).__name__}."
+    shape = tuple(out.shape)
+    if len(shape) == 3:
+        return (f"the output has shape {shape}: one value per filter and position. Pool over time "
+                "(layers.GlobalMaxPooling1D) to keep one number per filter.")
     try:
-        out = branch_fn(inp, width)
-    except Exception as exc:  # the attendee's code: report, never crash the notebook
-        print(f"Not yet: calling your branch(x, {width}) raised {type(exc).__name__}: {exc}")
-        return False
-    if out is None or not hasattr(out, "shape"):
-        print(f"Not yet: branch(x, {width}) should return a Keras tensor, got {out!r:.60}.")
-        return False
-    if tuple(out.shape) != (None, maps):
-        print(f"Not yet: expected an output of shape (None, {maps}) (one number per filter), got {tuple(out.shape)}. "
-              "Did you pool over time (GlobalMaxPooling1D)?")
-        return False
-    model = keras.Model(inp, out)
-    convs = [l for l in model.layers if isinstance(l, layers.Conv1D)]
-    if len(convs) != 1 or convs[0].kernel_size != (width,):
-        sizes = [c.kernel_size for c in convs]
-        print(f"Not yet: expected one Conv1D of kernel_size {width}, found {sizes or 'none'}.")
-        return False
-    if keras.activations.serialize(convs[0].activation) not in ("relu", {"class_name": "relu"}) and \
-            getattr(convs[0].activation, "__name__", "") != "relu":
-        print("Not yet: the convolution should use activation='relu' (Kim's feature maps are rectified).")
-        return False
+        model = keras.Model(inp, out)
+    except Exception as exc:  # e.g. a tensor that does not come from the input
+        return f"could not build a model from x to your output ({type(exc).__name__}: {exc})".replace("\n", " ")
+    convs = [lay for lay in model.layers if isinstance(lay, layers.Conv1D)]
+    if len(convs) != 1:
+        return f"expected one layers.Conv1D in the branch, found {len(convs)}."
+    conv = convs[0]
+    if conv.kernel_size != (width,):
+        return (f"my_conv_branch(x, width={width}, maps={maps}) made a Conv1D of kernel_size {conv.kernel_size[0]}: "
+                "use the `width` argument as the kernel size.")
+    if conv.filters != maps:
+        return (f"my_conv_branch(x, width={width}, maps={maps}) made {conv.filters} filters: use the `maps` "
+                "argument as the number of filters.")
+    if not _relu(conv):
+        return "the convolution should use activation=\"relu\" (Kim's feature maps are rectified)."
+    if shape != (None, maps):
+        return f"expected an output of shape (None, {maps}) (one number per filter), got {shape}."
     x = np.random.default_rng(0).normal(size=(3, 12, 8)).astype("float32")
-    feature_maps = keras.Model(inp, convs[0].output)(x)
-    expected = np.max(np.asarray(feature_maps), axis=1)
+    feature_maps = np.asarray(keras.Model(inp, conv.output)(x))
     got = np.asarray(model(x))
-    if not np.allclose(got, expected, atol=1e-5):
-        print("Not yet: the output is not the maximum of each feature map over time.")
-        return False
-    print(f"Correct! {maps} filters of width {width}, each keeps its strongest match in the sentence.")
-    return True
+    if np.allclose(got, feature_maps.mean(axis=1), atol=1e-5):
+        return "the branch averages each feature map over time; max-over-time pooling keeps the maximum."
+    if not np.allclose(got, feature_maps.max(axis=1), atol=1e-5):
+        return "the output is not the maximum of each feature map over time (layers.GlobalMaxPooling1D)."
+    return None
+
+
+def check_conv_branch(branch_fn) -> bool:
+    """Exercise 1: ``branch_fn(x, width, maps)`` must turn a [batch, time, dim] Keras tensor
+    into [batch, maps]: a ``layers.Conv1D(maps, width, activation="relu")`` then max-over-time
+    pooling (``layers.GlobalMaxPooling1D``), Kim (2014). Tried with (width, maps) = (4, 100)
+    and (3, 7) on 12 positions of 8-dimensional vectors. Prints one line; returns True/False."""
+    if (msg := checks.placeholder("my_conv_branch", branch_fn)):
+        return checks.not_yet(msg)
+    for width, maps in ((4, 100), (3, 7)):
+        problem = _check_one_branch(branch_fn, width, maps)
+        if problem:
+            return checks.not_yet(problem)
+    return checks.correct("Conv1D of `maps` filters `width` words wide with ReLU, then the maximum of each "
+                          "feature map over time: [batch, time, dim] -> [batch, maps] for any sentence length.")
+
+
+def check_max_over_time(fn) -> bool:
+    """Exercise 2: ``fn(h)`` must be max-over-time pooling of a float32 feature map
+    h [batch, time, maps] -> [batch, maps] (``tf.reduce_max(h, axis=1)``), the same as
+    ``layers.GlobalMaxPooling1D``; tried on fixed [3, 9, 5] and [2, 4, 5] maps."""
+    import tensorflow as tf
+
+    if (msg := checks.placeholder("max_over_time", fn)):
+        return checks.not_yet(msg)
+    rng = np.random.default_rng(1)
+    for shape in ((3, 9, 5), (2, 4, 5)):
+        h = rng.normal(size=shape).astype("float32")
+        out, err = checks.call(fn, tf.constant(h))
+        if err:
+            return checks.not_yet(err)
+        got = checks.to_numpy(out)
+        if got is None:
+            return checks.not_yet(f"max_over_time should return a tensor, got a {type(out).__name__}.")
+        expected = np.asarray(layers.GlobalMaxPooling1D()(h))
+        if got.shape == (shape[0], shape[1]):
+            return checks.not_yet(f"the result has shape {got.shape}: you took the maximum over the filters "
+                                  "(the last axis); max over time is over axis=1, the positions.")
+        if got.shape == (shape[1], shape[2]):
+            return checks.not_yet(f"the result has shape {got.shape}: you took the maximum over the batch (axis 0); "
+                                  "max over time is over axis=1, the positions.")
+        if got.shape == ():
+            return checks.not_yet("the result is one number: tf.reduce_max without an axis takes the maximum of "
+                                  "everything; give axis=1 (over time).")
+        if got.shape == (shape[0], 1, shape[2]):
+            return checks.not_yet(f"the result has shape {got.shape}: drop keepdims so it is [batch, maps], "
+                                  "like layers.GlobalMaxPooling1D.")
+        if got.shape == expected.shape and np.allclose(got, h.mean(axis=1), atol=1e-5):
+            return checks.not_yet("that is the average over time (reduce_mean); max-over-time keeps the largest value.")
+        ok, why = checks.close(got, expected, atol=1e-6)
+        if not ok:
+            return checks.not_yet(f"not the maximum over time: {why}.")
+    return checks.correct("max_over_time(h) keeps each filter's largest value over the positions: [3, 9, 5] -> [3, 5], "
+                          "the same numbers as layers.GlobalMaxPooling1D()(h), for any sentence length.")
+
+
+def check_pretrained_embedding(fn) -> bool:
+    """Exercise 3: ``fn(matrix, trainable)`` must return a ``layers.Embedding`` that starts
+    from ``matrix`` (float32 [words, dim]; row i is the vector of word id i) and is frozen
+    when ``trainable`` is False (Kim's CNN-static), trainable when True (CNN-non-static).
+    Tried on a fixed 5 x 3 matrix and the ids [[2, 0, 4]]."""
+    if (msg := checks.placeholder("my_embedding", fn)):
+        return checks.not_yet(msg)
+    matrix = (np.arange(15, dtype=np.float32).reshape(5, 3) - 7.0) / 10.0
+    ids = np.array([[2, 0, 4]], dtype=np.int32)
+    for trainable in (False, True):
+        layer, err = checks.call(fn, matrix.copy(), trainable)
+        if err:
+            return checks.not_yet(err)
+        if not isinstance(layer, layers.Embedding):
+            return checks.not_yet(f"my_embedding should return a layers.Embedding, got a {type(layer).__name__}.")
+        if (layer.input_dim, layer.output_dim) != matrix.shape:
+            return checks.not_yet(f"the layer is Embedding({layer.input_dim}, {layer.output_dim}) but the matrix is "
+                                  f"{matrix.shape[0]} words x {matrix.shape[1]} dimensions: "
+                                  "Embedding(rows, columns) of the matrix.")
+        try:
+            out = np.asarray(layer(ids))
+        except Exception as exc:
+            return checks.not_yet(f"looking up ids {ids.tolist()} raised {type(exc).__name__}: {exc}".replace("\n", " "))
+        if not np.allclose(layer.get_weights()[0], matrix, atol=1e-6):
+            return checks.not_yet("the layer's vectors are not the matrix (they are random): start it from the matrix "
+                                  "with weights=matrix (or embeddings_initializer=keras.initializers.Constant(matrix)).")
+        if not np.allclose(out, matrix[ids], atol=1e-6):
+            return checks.not_yet(f"ids {ids.tolist()} should give rows 2, 0 and 4 of the matrix, got {out.round(2).tolist()}.")
+        if bool(layer.trainable) != trainable:
+            what = ("frozen (trainable=False), so that training leaves the word2vec vectors alone" if not trainable
+                    else "trainable when trainable=True, so that training fine-tunes the vectors")
+            return checks.not_yet(f"my_embedding(matrix, trainable={trainable}) returned a layer with "
+                                  f"trainable={layer.trainable}; it should be {what}.")
+    return checks.correct("Embedding(5, 3) that starts from the matrix (ids [2, 0, 4] -> rows 2, 0, 4), frozen with "
+                          "trainable=False, fine-tuned with trainable=True.")
+
+
+def check_max_norm(fn) -> bool:
+    """Exercise 4: ``fn(w, c)`` must be Kim's max-norm constraint on a weight matrix
+    w [inputs, units]: every column (the weights into one unit) whose L2 norm exceeds ``c``
+    is rescaled to norm ``c``, the others stay (``keras.constraints.MaxNorm(c)``, axis 0).
+    Tried on a fixed 4 x 4 matrix whose columns have norms 5, 1, 0 and 10, with c = 3 and 1.5."""
+    import tensorflow as tf
+
+    if (msg := checks.placeholder("my_max_norm", fn)):
+        return checks.not_yet(msg)
+    w = np.array([[3.0, 0.5, 0.0, 6.0], [4.0, 0.5, 0.0, -8.0], [0.0, 0.5, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0]],
+                 dtype=np.float32)
+    norms = np.linalg.norm(w, axis=0)
+    for c in (3.0, 1.5):
+        out, err = checks.call(fn, tf.constant(w), c)
+        if err:
+            return checks.not_yet(err)
+        got = checks.to_numpy(out)
+        if got is None:
+            return checks.not_yet(f"my_max_norm should return a tensor, got a {type(out).__name__}.")
+        if got.shape != w.shape:
+            return checks.not_yet(f"the result has shape {got.shape}; it should keep the shape of w, {w.shape} "
+                                  "(keepdims=True on the norms lets them broadcast over the rows).")
+        if not np.all(np.isfinite(got)):
+            return checks.not_yet("the result holds nan: the all-zero column has norm 0 and 0 / 0 is nan; "
+                                  "add a small epsilon to the norm or use tf.minimum(1.0, c / norm).")
+        expected = w * np.minimum(1.0, c / np.maximum(norms, 1e-7))
+        rows = np.linalg.norm(w, axis=1, keepdims=True)
+        if np.allclose(got, w * np.minimum(1.0, c / np.maximum(rows, 1e-7)), atol=1e-4):
+            return checks.not_yet("you measured the rows (axis=1); max-norm limits each column, the weights into "
+                                  "one output unit: tf.norm(w, axis=0, keepdims=True).")
+        if np.allclose(got, w * c / np.maximum(norms, 1e-7), atol=1e-4):
+            return checks.not_yet(f"every column now has length {c:g}, also the short ones (norm 1 became {c:g}); "
+                                  "only columns longer than c shrink, the others stay as they are.")
+        if c != 3.0 and np.allclose(got, w * np.minimum(1.0, 3.0 / np.maximum(norms, 1e-7)), atol=1e-4):
+            return checks.not_yet("with c=1.5 the columns were cut to length 3: use the argument c, not a fixed 3.")
+        ok, why = checks.close(got, expected, atol=1e-4)
+        if not ok:
+            return checks.not_yet(f"with c={c:g}: {why}. Expected column norms "
+                                  f"{np.round(np.linalg.norm(expected, axis=0), 2).tolist()}, got "
+                                  f"{np.round(np.linalg.norm(got, axis=0), 2).tolist()}.")
+    return checks.correct("columns longer than c shrink to length c (norms 5 and 10 -> 3), the others (1 and 0) stay: "
+                          "what keras.constraints.MaxNorm(3) does to the softmax weights after every step.")
