@@ -309,3 +309,184 @@ def test_plot_tsne_writes_png(tmp_path):
     assert len(fig.axes[0].texts) == 30
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- the exported lesson cells
+def test_exported_cells_are_the_modules_code():
+    """The notebook's `#| export` cells are what the module runs (one source)."""
+    from workshop_sections import export
+
+    nb = Path(wb.__file__).with_name("intro_word2vec.ipynb")
+    (block,) = export.blocks_of(nb)
+    assert export.run([nb], write=False)["stale"] == []
+    for name in ("make_dataset", "SkipGram", "nce_batch_loss", "sgd_update", "train_step", "train_steps", "train",
+                 "nearest_ids"):
+        assert f"def {name}(" in block.text or f"class {name}(" in block.text, name
+
+
+def test_sgd_update_moves_only_the_looked_up_rows():
+    m = wb.SkipGram(10, dim=3, num_sampled=2, seed=1)
+    before = m.embedding.numpy().copy()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.nn.embedding_lookup(m.embedding, [2, 5]))
+    (grad,) = tape.gradient(loss, [m.embedding])
+    assert isinstance(grad, tf.IndexedSlices)
+    wb.sgd_update([m.embedding], [grad], 0.5)
+    after = m.embedding.numpy()
+    changed = np.where(np.any(after != before, axis=1))[0].tolist()
+    assert changed == [2, 5]
+    np.testing.assert_allclose(after[[2, 5]], before[[2, 5]] - 0.5, rtol=1e-6)
+    dense = tf.Variable([1.0, 2.0])
+    wb.sgd_update([dense], [tf.constant([0.5, -1.0])], 2.0)
+    np.testing.assert_allclose(dense.numpy(), [0.0, 4.0])
+
+
+def test_train_step_lowers_the_loss_of_its_batch_and_traces_once():
+    m = wb.SkipGram(50, dim=8, num_sampled=5, seed=0)
+    targets, contexts = tf.constant([1, 2, 3, 4]), tf.constant([2, 3, 4, 5])
+    tf.random.set_seed(0)
+    first = float(wb.train_step(m, targets, contexts))
+    for _ in range(30):
+        last = float(wb.train_step(m, targets, contexts))
+    assert last < first
+    ds = wb.make_dataset(wb.skipgram_pairs(np.arange(40) % 20, 1), batch_size=8, seed=0)
+    it = iter(ds)
+    traces = wb.train_steps.experimental_get_tracing_count()
+    for n in (3, 5, 7):
+        assert np.isfinite(float(wb.train_steps(m, it, tf.constant(n))))
+    assert wb.train_steps.experimental_get_tracing_count() - traces <= 1  # one graph for every step count
+
+
+def test_nearest_ids_matches_a_numpy_reference():
+    rng = np.random.default_rng(3)
+    emb = rng.normal(size=(30, 6)).astype(np.float32) * rng.uniform(0.1, 5, size=(30, 1)).astype(np.float32)
+    normed = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    for word_id in (0, 7, 29):
+        sims = normed @ normed[word_id]
+        sims[word_id] = -np.inf
+        want = np.argsort(-sims, kind="stable")[:5]
+        values, ids = wb.nearest_ids(tf.constant(emb), word_id, 5)
+        assert ids.numpy().tolist() == want.tolist() and word_id not in ids.numpy()
+        np.testing.assert_allclose(values.numpy(), sims[want], atol=1e-5)
+
+
+def test_nearest_accepts_a_variable_and_caps_k(hand_made):
+    vocab, emb = hand_made
+    near = wb.nearest(tf.Variable(emb), vocab, "king", k=50, include_unk=True)
+    assert len(near) == 5 and "king" not in [w for w, _ in near] and "UNK" in [w for w, _ in near]
+    with pytest.raises(wb.Word2VecError, match="k="):
+        wb.nearest(emb, vocab, "king", k=0)
+
+
+def test_train_without_log_dir_writes_nothing_and_bad_steps(tmp_path):
+    words = ("a b c d e f " * 30).split()
+    vocab = wb.build_vocab(words, 10)
+    ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
+    result = wb.train(wb.SkipGram(len(vocab), 4, 2), ds, 7, log_every=3, progress=False)
+    assert [s for s, _ in result.history] == [3, 6, 7]
+    for steps in (0, 2.5, "10"):
+        with pytest.raises(wb.Word2VecError, match="steps"):
+            wb.train(wb.SkipGram(len(vocab), 4, 2), ds, steps, progress=False)
+
+
+# --------------------------------------------------------------------------- the exercises' checks
+def _said(capsys):
+    return capsys.readouterr().out
+
+
+def _pairs_solution(ids, window):
+    ids = tf.convert_to_tensor(ids)
+    pieces = []
+    for d in range(1, window + 1):
+        pieces += [tf.stack([ids[:-d], ids[d:]], axis=1), tf.stack([ids[d:], ids[:-d]], axis=1)]
+    return tf.concat(pieces, axis=0)
+
+
+def _stub(*args):
+    return None
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "still None"),
+    (_stub, "returned None"),
+    (lambda ids, w: tf.concat([tf.stack([ids[:-d], ids[d:]], axis=1) for d in range(1, w + 1)], 0),
+     "only the contexts after each target"),
+    (lambda ids, w: tf.transpose(_pairs_solution(ids, w)), "stack the two columns with axis=1"),
+    (lambda ids, w: tf.concat([tf.stack([ids[:-w], ids[w:]], 1), tf.stack([ids[w:], ids[:-w]], 1)], 0),
+     "every offset from 1 to window"),
+    (lambda ids, w: tf.cast(_pairs_solution(ids, w), tf.float32), "integers"),
+    (lambda ids, w: tf.concat([_pairs_solution(ids, w), tf.stack([ids, ids], 1)], 0), "with itself"),
+    (lambda ids, w: 1 / 0, "ZeroDivisionError"),
+])
+def test_check_skipgram_pairs(answer, message, capsys):
+    assert wb.check_skipgram_pairs(answer) is False
+    out = _said(capsys)
+    assert out.startswith("Not yet: ") and message in out, out
+    assert wb.check_skipgram_pairs(_pairs_solution) is True
+    assert _said(capsys).startswith("Correct! ")
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "still None"),
+    (_stub, "returned None"),
+    (lambda u, v: tf.reduce_sum(u * v), "is the dot product"),
+    (lambda u, v: u * v, "tf.reduce_sum"),
+    (lambda u, v: tf.reduce_sum(tf.math.l2_normalize(u) * v), "one length only"),
+    (lambda u, v: tf.constant(0.5), "should be 0.96"),
+])
+def test_check_cosine_similarity(answer, message, capsys):
+    assert wb.check_cosine_similarity(answer) is False
+    out = _said(capsys)
+    assert out.startswith("Not yet: ") and message in out, out
+    good = lambda u, v: tf.tensordot(u, v, 1) / (tf.norm(u) * tf.norm(v))  # noqa: E731
+    assert wb.check_cosine_similarity(good) is True
+    assert _said(capsys).startswith("Correct! ")
+
+
+def _per_example(model, targets, contexts):
+    return tf.nn.nce_loss(weights=model.nce_weights, biases=model.nce_biases,
+                          labels=tf.reshape(tf.cast(contexts, tf.int64), [-1, 1]),
+                          inputs=tf.nn.embedding_lookup(model.embedding, targets),
+                          num_sampled=model.num_sampled, num_classes=model.vocab_size)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "still None"),
+    (_stub, "returned None"),
+    (_per_example, "tf.reduce_mean"),
+    (lambda m, t, c: tf.reduce_sum(_per_example(m, t, c)), "the sum over the batch"),
+    (lambda m, t, c: tf.reduce_mean(_per_example(m, c, t)), "expected"),
+    (lambda m, t, c: tf.constant(float(wb.nce_batch_loss(m, t, c))), "no gradient"),
+])
+def test_check_nce_loss(answer, message, capsys):
+    assert wb.check_nce_loss(answer) is False
+    out = _said(capsys)
+    assert out.startswith("Not yet: ") and message in out, out
+    assert wb.check_nce_loss(wb.nce_batch_loss) is True
+    assert wb.check_nce_loss(lambda m, t, c: tf.reduce_mean(_per_example(m, t, c))) is True
+    assert _said(capsys).count("Correct! ") == 2
+
+
+def _normed_top(e, i, k):
+    n = tf.math.l2_normalize(e, axis=1)
+    return tf.math.top_k(tf.linalg.matvec(n, n[i]), k)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "still None"),
+    (_stub, "returned None"),
+    (_normed_top, "among its own neighbours"),
+    (lambda e, i, k: tf.math.top_k(tf.where(tf.range(8) == i, -np.inf, tf.linalg.matvec(e, e[i])), k),
+     "largest dot products"),
+    (lambda e, i, k: wb.nearest_ids(e, i, k).indices, "expected (similarities, ids)"),
+    (lambda e, i, k: wb.nearest_ids(e, i, k)[::-1], "integers"),
+    (lambda e, i, k: (wb.nearest_ids(e, i, k)[0][::-1], wb.nearest_ids(e, i, k)[1][::-1]), "wrong order"),
+])
+def test_check_nearest_ids(answer, message, capsys):
+    assert wb.check_nearest_ids(answer) is False
+    out = _said(capsys)
+    assert out.startswith("Not yet: ") and message in out, out
+    take_one_more = lambda e, i, k: tuple(x[1:] for x in _normed_top(e, i, k + 1))  # noqa: E731
+    assert wb.check_nearest_ids(wb.nearest_ids) is True
+    assert wb.check_nearest_ids(take_one_more) is True
+    assert _said(capsys).count("Correct! ") == 2
