@@ -9,18 +9,26 @@ The pieces, in the order the notebook uses them:
   :func:`postprocess_vectors` (centred, top principal direction removed, equal lengths) and
   :func:`embedding_matrix` (a known word gets its word2vec vector, an unknown word a random
   uniform one, like Kim);
-* the model: :func:`build_model` (embedding, zero padding at both ends, parallel Conv1D of
-  widths 3, 4, 5 with 100 maps each, max-over-time pooling, concatenation, dropout 0.5,
-  softmax with max-norm 3);
-* training: :func:`train_cnn` (Adam, batch 50, early stopping on dev, TensorBoard logs, a
-  progress bar) returns a :class:`TextClassifier` that predicts on raw text, saves to
-  ``.keras`` (with its vocabulary beside it) and loads back; batches group sentences of
-  similar length (:class:`BucketBatches`), which halves the work of padding to 56;
+* the model, written in the notebook's cells marked ``#| export`` and copied into the block
+  below by ``make export`` (one source for the notebook, the CLI and the tests):
+  :func:`conv_branch`, :func:`random_embedding`, :func:`kim_cnn` (embedding, zero padding at
+  both ends, parallel Conv1D of widths 3, 4, 5 with 100 maps each, max-over-time pooling,
+  concatenation, dropout 0.5, softmax with max-norm 3), :func:`word2vec_embedding` (static or
+  tuned via ``trainable``), :func:`compile_cnn` and :func:`training_callbacks`;
+  :func:`build_model` checks its arguments, picks the embedding and calls :func:`kim_cnn`;
+* training: :func:`fit_and_evaluate` (``fit`` on length-bucketed batches, early stopping on
+  dev, TensorBoard logs, a progress bar) and :func:`train_cnn` (vocabulary, embedding,
+  model, compile, fit: what the CLI runs per fold) return a :class:`Result` whose
+  :class:`TextClassifier` predicts on raw text, saves to ``.keras`` (with its vocabulary
+  beside it) and loads back; batches group sentences of similar length
+  (:class:`BucketBatches`), which halves the work of padding to 56;
 * the baseline: :func:`tfidf_baseline` (TF-IDF of unigrams and bigrams + logistic regression);
 * benchmark: :func:`summarize` and :func:`paired_difference` for the CLI
   (``python -m workshop_sections.cnn_text_classification``: k folds x seeds, the same folds
   for every variant);
-* plots and checks: :func:`plot_confusion`, :func:`misclassified`, :func:`check_conv_branch`.
+* plots and the exercise checks: :func:`plot_confusion`, :func:`misclassified`,
+  :func:`check_conv_branch`, :func:`check_max_over_time`, :func:`check_pretrained_embedding`,
+  :func:`check_max_norm`.
 """
 from __future__ import annotations
 
