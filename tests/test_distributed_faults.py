@@ -185,6 +185,68 @@ def test_chief_at_closed_ports_gives_up_and_its_run_folder_can_be_cleared(tmp_pa
     assert not run.exists()
 
 
+def test_chief_bounds_the_set_up_after_its_peers_answered(tmp_path):
+    """Addresses that accept TCP but are no TensorFlow servers (another service on the port; the
+    same silent wait as a peer dying right after the first contact): TensorFlow's connection
+    set-up would wait forever; the start-up watchdog ends the chief with one error line."""
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    held = []
+    for srv in listeners:
+        threading.Thread(target=lambda srv=srv: [held.append(srv.accept()) for _ in range(100)], daemon=True).start()
+    ps, worker = (f"127.0.0.1:{srv.getsockname()[1]}" for srv in listeners)
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("the cat sat on the mat and the dog sat on the log\n" * 40, encoding="utf-8")
+    conf = {"cluster": {"chief": [f"127.0.0.1:{launcher.free_ports(1)[0]}"], "ps": [ps], "worker": [worker]},
+            "task": {"type": "chief"}}
+    env = dict(os.environ, TF_CONFIG=json.dumps(conf), TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+    try:
+        proc = subprocess.run([sys.executable, "-m", launcher.ENTRY_MODULE, "--corpus", str(corpus), "--min-count",
+                               "1", "--out-dir", str(tmp_path / "run"), "--startup-deadline", "3"],
+                              env=env, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    finally:
+        for srv in listeners:
+            srv.close()
+        for conn, _ in held:
+            conn.close()
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "waiting for" not in proc.stdout  # they answered at once
+    assert [l for l in proc.stderr.splitlines() if l.strip()] == [
+        "error: the cluster did not become ready within the 3 s start-up deadline although every ps and worker "
+        "address accepts connections: check that each address in TF_CONFIG is a task of this job (a TensorFlow "
+        "server started with the same cluster), not another service."], proc.stderr
+
+
+def test_startup_watchdog_names_a_peer_that_stopped_answering_and_is_disarmed_by_stop():
+    up, gone = launcher.free_ports(2)
+    srv = socket.create_server(("127.0.0.1", up))
+    spec = {"ps": [f"127.0.0.1:{up}"], "worker": [f"127.0.0.1:{gone}"]}
+    try:
+        assert "worker 0 at 127.0.0.1:%d (connection refused) stopped answering" % gone in \
+            cl.StartupWatchdog(spec, deadline=5).message()
+        exits, lines = [], []
+        stopped = cl.StartupWatchdog(spec, deadline=0.5, exit=exits.append).start()
+        stopped.stop()  # the first steps were done in time
+        fired = cl.StartupWatchdog(spec, deadline=0.5, log=lines.append, report_every=0.2, exit=exits.append).start()
+        fired._thread.join(timeout=10)
+        stopped._thread.join(timeout=10)
+        assert exits == [2] and lines and lines[0].startswith("chief: setting up the cluster (")
+
+        def start_and_fail():  # the function that armed it raised: the watchdog goes with it
+            watchdog = cl.StartupWatchdog(spec, deadline=0.5, exit=exits.append).start()
+            threads.append(watchdog._thread)
+            raise RuntimeError("corpus broke")
+
+        threads = []
+        try:
+            start_and_fail()
+        except RuntimeError:
+            pass
+        threads[0].join(timeout=10)
+        assert exits == [2] and not threads[0].is_alive()
+    finally:
+        srv.close()
+
+
 def test_startup_deadline_flag():
     assert dw.parse_args([]).startup_deadline == cl.DEFAULT_STARTUP_DEADLINE
     assert 60 <= cl.DEFAULT_STARTUP_DEADLINE <= 120

@@ -346,3 +346,79 @@ def remove_run_folder(out_dir, error=ClusterConfigError) -> bool:
     else:
         shutil.rmtree(out)
     return True
+
+
+# --------------------------------------------------------------------------- after the peers answered
+class StartupWatchdog:
+    """Bounds the chief's connection set-up after :func:`wait_for_peers`: TensorFlow's strategy
+    creation and first steps wait silently, without a limit, for a peer that stops answering or
+    an address that is not a TensorFlow server of this job.
+
+    ``start()`` it right after ``wait_for_peers``, ``stop()`` it once the first steps are done.
+    Until then a thread logs ``chief: setting up the cluster (N s) ...`` every ``report_every``
+    seconds; at ``deadline`` (None or <= 0: never) it prints one ``error:`` line naming the peers
+    that no longer answer (or, if all answer, saying that TensorFlow could not connect to them) and
+    ends the process with ``exit_code`` (``os._exit``: the main thread is stuck inside TensorFlow).
+    The thread holds the watchdog only weakly: when the function that started it is gone (it
+    returned or raised), the watchdog is disarmed with it.
+    """
+
+    def __init__(self, cluster_spec, deadline: float | None = DEFAULT_STARTUP_DEADLINE, log=print,
+                 report_every: float = 15.0, exit_code: int = 2, who: str = "chief", exit=None):
+        self.peers = peers_of(cluster_spec)
+        self.deadline = float(deadline) if deadline and deadline > 0 else None
+        self.log, self.report_every, self.exit_code, self.who = log, report_every, exit_code, who
+        self._exit = exit
+        self._stopped = False
+        self._thread = None
+
+    def start(self) -> "StartupWatchdog":
+        import threading
+        import weakref
+
+        ref = weakref.ref(self)
+        self._thread = threading.Thread(target=StartupWatchdog._watch, args=(ref, time.monotonic()),
+                                        name="startup-watchdog", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def message(self) -> str:
+        """Why the cluster is not ready (probes every peer once more)."""
+        gone = [(job, i, addr, _probe(*parse_address(addr), timeout=1.0)) for job, i, addr in self.peers]
+        gone = [g for g in gone if g[3] is not None]
+        if gone:
+            named = ", ".join(f"{job} {i} at {addr} ({why})" for job, i, addr, why in gone)
+            return (f"the cluster did not become ready within the {self.deadline:g} s start-up deadline: "
+                    f"{named} stopped answering after the first contact.")
+        return (f"the cluster did not become ready within the {self.deadline:g} s start-up deadline although every "
+                "ps and worker address accepts connections: check that each address in TF_CONFIG is a task of this "
+                "job (a TensorFlow server started with the same cluster), not another service.")
+
+    @staticmethod
+    def _watch(ref, t0: float) -> None:
+        import os
+        import sys
+
+        next_report = 0.0  # seconds since t0 of the last progress line
+        while True:
+            time.sleep(0.2)
+            self = ref()
+            if self is None or self._stopped:
+                return
+            waited = time.monotonic() - t0
+            if self.deadline is not None and waited >= self.deadline:
+                msg = self.message()
+                if self._stopped:
+                    return
+                print(f"error: {msg}", file=sys.stderr, flush=True)
+                sys.stdout.flush()
+                (self._exit or os._exit)(self.exit_code)
+                return
+            if waited >= next_report + self.report_every:
+                next_report += self.report_every
+                of = f" of the {self.deadline:g} s start-up deadline" if self.deadline else ""
+                self.log(f"{self.who}: setting up the cluster ({waited:.0f} s{of}) ...")
+            del self
