@@ -140,18 +140,165 @@ def test_simulated_stragglers_favour_async():
     assert calm["async_updates_per_unit"] == pytest.approx(calm["sync_updates_per_unit"], rel=0.1)
 
 
-def test_shard_table_and_exercise_check(capsys):
+def test_shard_table(capsys):
     run = {"shards": [{"task": "ps:0", "rows": [0, 2]}, {"task": "ps:1", "rows": [2, 4]}],
            "words": ["the", "a", "cat", "dog"], "counts": np.array([6, 2, 1, 1])}
     table = dw.shard_table(run)
     assert [r["token share"] for r in table] == pytest.approx([0.8, 0.2])
+    assert dw.token_shares(run) == pytest.approx([0.8, 0.2])
     assert table[0]["first words"] == "the a" and table[1]["rows"] == "2-3"
-    assert dw.check_shard_load([0.8, 0.2], run) is True
-    assert "Correct!" in capsys.readouterr().out
-    for wrong, msg in ((None, "is None"), ("abc", "expected a list"), ([1.0], "expected 2 numbers"),
-                       ([0.5, 0.5], "expected [0.8, 0.2]"), ([0.4, 0.1], "add up to 1")):
-        assert dw.check_shard_load(wrong, run) is False
-        assert msg in capsys.readouterr().out
+
+
+def _said(capsys, ok, expect_ok, *words):
+    out = capsys.readouterr().out
+    assert ok is expect_ok, out
+    assert out.startswith("Correct!" if expect_ok else "Not yet:"), out
+    assert out.count("\n") == 1, "one line"
+    for w in words:
+        assert w in out, (w, out)
+
+
+def test_check_tf_config(capsys):
+    import os
+
+    before = os.environ.get("TF_CONFIG")
+    good = {"cluster": dict(dw.EXERCISE_CLUSTER), "task": {"type": "worker", "index": 1}}
+    _said(capsys, dw.check_tf_config(good), True, "worker:1")
+    _said(capsys, dw.check_tf_config(json.loads(json.dumps(good))), True)
+    _said(capsys, dw.check_tf_config(None), False, "still None")
+    _said(capsys, dw.check_tf_config(dict(good, task={"type": "worker", "index": 0})), False, "indices start at 0")
+    _said(capsys, dw.check_tf_config(dict(good, task={"type": "ps", "index": 1})), False, "'ps'")
+    _said(capsys, dw.check_tf_config({"task": good["task"]}), False, "'cluster'")
+    _said(capsys, dw.check_tf_config(dict(good, cluster={**dw.EXERCISE_CLUSTER, "worker": ["10.0.0.4:2222",
+                                                                                        "10.0.0.9:2222"]})),
+          False, "whole cluster")
+    _said(capsys, dw.check_tf_config({"cluster": {1, 2}, "task": good["task"]}), False)
+    assert os.environ.get("TF_CONFIG") == before, "the check leaves the environment as it was"
+
+
+def test_check_partitioner(capsys):
+    import tensorflow as tf
+
+    parts = tf.distribute.experimental.partitioners
+    _said(capsys, dw.check_partitioner(parts.FixedShardsPartitioner(3), [4, 3, 3]), True, "4, 3 and 3")
+    _said(capsys, dw.check_partitioner(None, None), False, "still None")
+    _said(capsys, dw.check_partitioner(parts.FixedShardsPartitioner(2), [4, 3, 3]), False, "wants 3")
+    _said(capsys, dw.check_partitioner(parts.FixedShardsPartitioner(3), None), False, "rows_per_shard")
+    _said(capsys, dw.check_partitioner(parts.FixedShardsPartitioner(3), [3, 3, 4]), False, "first shard")
+    _said(capsys, dw.check_partitioner(parts.FixedShardsPartitioner(3), [3, 3, 3]), False, "adds up to 9")
+    _said(capsys, dw.check_partitioner(lambda shape: [3, 1], [4, 3, 3]), False, "TypeError")
+
+
+def test_check_pairs_dataset_fn(capsys):
+    import tensorflow as tf
+
+    def good(t, c, b):
+        return lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(len(t)).repeat().batch(b, drop_remainder=True)
+
+    _said(capsys, dw.check_pairs_dataset_fn(good), True, "batches of exactly 4")
+    _said(capsys, dw.check_pairs_dataset_fn(None), False, "still None")
+    _said(capsys, dw.check_pairs_dataset_fn(lambda t, c, b: None), False, "returned None")
+    _said(capsys, dw.check_pairs_dataset_fn(
+        lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).repeat().batch(b, drop_remainder=True)),
+        False, "original order")
+    _said(capsys, dw.check_pairs_dataset_fn(
+        lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(10).batch(b)), False, ".repeat()")
+    _said(capsys, dw.check_pairs_dataset_fn(
+        lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(10).batch(b).repeat()),
+        False, "drop_remainder")
+    _said(capsys, dw.check_pairs_dataset_fn(lambda t, c, b: lambda ctx: None), False, "must take none")
+    zipped = lambda t, c, b: lambda: tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(t).shuffle(10),  # noqa: E731
+                                                          tf.data.Dataset.from_tensor_slices(c).shuffle(10))
+                                                         ).repeat().batch(b, drop_remainder=True)
+    _said(capsys, dw.check_pairs_dataset_fn(zipped), False, "together")
+
+
+def test_check_shard_token_shares(capsys):
+    def good(counts, num_ps):
+        counts = np.asarray(counts, dtype=float)
+        return [float(b.sum() / counts.sum()) for b in np.array_split(counts, num_ps)]
+
+    _said(capsys, dw.check_shard_token_shares(good), True, "[0.8, 0.2]")
+    _said(capsys, dw.check_shard_token_shares(None), False, "still None")
+    _said(capsys, dw.check_shard_token_shares(lambda c, n: [float(b.sum()) for b in np.array_split(c, n)]),
+          False, "divide by the total")
+    _said(capsys, dw.check_shard_token_shares(lambda c, n: good(c[::-1], n)[::-1]), False, "extra rows")
+    _said(capsys, dw.check_shard_token_shares(lambda c, n: [1.0]), False, "one per ps")
+    _said(capsys, dw.check_shard_token_shares(lambda c, n: 1 / 0), False, "ZeroDivisionError")
+
+
+def test_chief_runs_the_exported_notebook_code():
+    """train_chief calls the functions exported from the notebook's cells (one source), not copies."""
+    import ast
+    import inspect
+
+    from workshop_sections import export
+
+    block = export.blocks_of(ROOT / "workshop_sections/distributed_tensorflow/distributed_word2vec.ipynb")[0]
+    exported = {n.name for n in ast.parse(block.text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert {"cluster_resolver", "make_strategy", "ShardedWord2Vec", "make_dataset_fn", "train_loop",
+            "checkpoint_manager", "sgns_loss_and_grads"} <= exported
+    called = {n.func.id for n in ast.walk(ast.parse(inspect.getsource(dw.train_chief)))
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert {"cluster_resolver", "make_strategy", "ShardedWord2Vec", "make_dataset_fn", "train_loop",
+            "checkpoint_manager", "checkpoint_options", "finish_run"} <= called
+
+
+def test_resolver_from_a_tf_config_dict():
+    spec = {"chief": ["h0:1"], "ps": ["h1:1", "h2:1"], "worker": ["h3:1"]}
+    r = dw.cluster_resolver({"cluster": spec, "task": {"type": "ps", "index": 1}})
+    assert (r.task_type, r.task_id, r.rpc_layer) == ("ps", 1, "grpc")
+    assert r.cluster_spec().as_dict() == spec
+
+
+class _InlineCoordinator:
+    """schedule() runs the function at once, here: the loop's logic without a cluster."""
+
+    def __init__(self):
+        self.scheduled = 0
+
+    def schedule(self, fn, args=()):
+        self.scheduled += 1
+        value = fn(*args)
+        return type("RemoteValue", (), {"fetch": lambda self: value.numpy()})()
+
+    def join(self):
+        pass
+
+
+def test_train_loop_logs_checkpoints_and_saves_the_run(tmp_path, monkeypatch):
+    """The exported loop and finish_run on plain variables: steps, TensorBoard, checkpoints, files."""
+    import tensorflow as tf
+
+    monkeypatch.setattr(dw, "CHIEF_DEVICE", "/job:localhost/replica:0/task:0/device:CPU:0")  # no cluster here
+
+    from workshop_sections.word2vec_optimized import word2vec_fast as w2v
+
+    rng = np.random.default_rng(2)
+    words = [w for a in rng.integers(0, 20, 2000) for w in (f"w{a}", f"w{a}x")]
+    vocab, ids = w2v.build_vocab(words, min_count=1)
+    s = dw.TrainSettings(steps=60, steps_per_call=10, log_every=20, checkpoint_every=40, batch_size=64, dim=8,
+                         window=1, subsample=0.0, out_dir=str(tmp_path / "run"))
+    model = dw.ShardedWord2Vec(len(vocab), s.dim, 3, w2v.unigram_table(vocab.counts, size=10_000), 0.1, s.steps)
+    iterator = iter(dw.make_dataset_fn(ids, vocab.counts, s)())
+    writer = tf.summary.create_file_writer(str(tmp_path / "run" / "logs"))
+    manager = dw.checkpoint_manager(model, tmp_path / "run" / "checkpoints")
+    lines, coordinator = [], _InlineCoordinator()
+    history = dw.train_loop(coordinator, model, iterator, s, writer, manager, log=lines.append)
+    writer.flush()
+    assert [h[0] for h in history] == [20, 40, 60] and coordinator.scheduled == 6
+    assert int(model.step.numpy()) == 60
+    assert any("step 40/60 loss" in ln for ln in lines)
+    assert [ln.split("ckpt-")[1] for ln in lines if "checkpoint" in ln] == ["40", "60"]
+    assert list((tmp_path / "run" / "logs").glob("events.out.tfevents.*"))
+    again = dw.train_loop(coordinator, model, iterator, s, writer, manager, log=lines.append)
+    assert again == [], "a finished run does not train again"
+    res = dw.finish_run(s, model, dw.vocab_words(vocab), ids, vocab.counts, history, started=history[0][2] - 1.0,
+                        num_workers=1)
+    assert res["steps"] == 60 and res["losses"][-1][0] == 60 and res["seconds_until_ready"] == pytest.approx(1.0)
+    assert res["steps_per_second"] > 0 and res["num_ps"] == 1
+    run = dw.load_run(tmp_path / "run")
+    assert run["vectors"].shape == (len(vocab), 8) and run["words"] == dw.vocab_words(vocab)
 
 
 # --------------------------------------------------------------------------- the real cluster

@@ -22,7 +22,12 @@ its ordinal (``tfw-worker-3`` is worker 3), see :func:`tf_config_from_pod`. A Ku
 
 The vocabulary and the input pipeline come from
 :mod:`workshop_sections.word2vec_optimized.word2vec_fast` (``build_vocab``, ``make_dataset``,
-``unigram_table``); the sharded model, the loss and the step function live here.
+``unigram_table``). The TensorFlow the section teaches (the cluster resolver, the strategy and
+its partitioner, the sharded model and its step, the ``dataset_fn``, the ``schedule``/``join``
+loop, the checkpoints) is written in ``distributed_word2vec.ipynb`` and exported into the block
+below (``make export``): :func:`train_chief` runs exactly the notebook's code. The rest of this
+module is plumbing: TF_CONFIG, settings, the ps/worker server, saving and reading a run, the
+exercise checks, the synchronous comparison run.
 """
 from __future__ import annotations
 
@@ -39,13 +44,186 @@ from pathlib import Path
 SECTION = "distributed_tensorflow"
 DEFAULT_PORT = 2222
 ROLES = ("chief", "ps", "worker")
-CHIEF_DEVICE = "/job:chief/replica:0/task:0/device:CPU:0"
 RESULT_PREFIX = "RESULT "
 
 
 # TF_CONFIG parsing, the chief's wait for its peers and the run-folder marker: plumbing in .cluster
 from . import cluster as cluster_lib
 from .cluster import ClusterConfigError, PeersNotReadyError  # noqa: F401  (raised by the functions below)
+
+
+class _LazyModule:
+    """A module imported on first use. The exported notebook code below uses ``tf``, ``np`` and
+    ``word2vec_fast`` as the notebook does, but importing this module must stay cheap: the
+    launcher, the Kubernetes helpers and the tests of TF_CONFIG import it, and ``main()`` sets
+    TensorFlow's log level before TensorFlow is imported. The first attribute read imports the
+    module and puts the real module in its place."""
+
+    def __init__(self, name: str, alias: str):
+        self._name, self._alias = name, alias
+
+    def __getattr__(self, attr):
+        import importlib
+
+        module = importlib.import_module(self._name)
+        globals()[self._alias] = module
+        return getattr(module, attr)
+
+
+tf = _LazyModule("tensorflow", "tf")
+np = _LazyModule("numpy", "np")
+word2vec_fast = _LazyModule("workshop_sections.word2vec_optimized.word2vec_fast", "word2vec_fast")
+
+# >>> BEGIN EXPORT from distributed_word2vec.ipynb (written by `make export`: edit the notebook, not this block)
+def cluster_resolver(tf_config):
+    """This task's cluster resolver from a TF_CONFIG dict ``{"cluster": {...}, "task": {...}}``.
+
+    The same as ``TFConfigClusterResolver`` reading ``TF_CONFIG`` from the environment, for a dict
+    that was parsed and checked (``cluster.validate_tf_config``)."""
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(tf_config["cluster"]), task_type=tf_config["task"]["type"],
+        task_id=int(tf_config["task"]["index"]), rpc_layer="grpc")
+
+
+def make_strategy(resolver, num_ps):
+    """A ParameterServerStrategy whose variables are cut row-wise into ``num_ps`` shards, one per ps.
+
+    Creating it connects this process (the coordinator) to every ps and worker of the cluster."""
+    partitioner = tf.distribute.experimental.partitioners.FixedShardsPartitioner(num_shards=num_ps)
+    return tf.distribute.ParameterServerStrategy(resolver, variable_partitioner=partitioner)
+
+
+def sgns_loss_and_grads(t, c):
+    """Skip-gram negative-sampling loss of a batch and its gradients, by hand (Mikolov et al. 2013).
+
+    ``t``: [B, D] float32 target (input) vectors; ``c``: [B, 1+k, D] output vectors of the true
+    context (column 0) and of k negatives. Loss per example: ``-log s(t.c0) - sum_j log s(-t.cj)``.
+    Returns (mean loss over the batch, dL/dt [B, D], dL/dc [B, 1+k, D]) where L is the *summed*
+    loss: plain word2vec SGD gives every example its full update.
+    """
+    batch, cols = tf.shape(c)[0], tf.shape(c)[1]
+    logits = tf.einsum("bd,bkd->bk", t, c)
+    labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, cols - 1])], axis=1)
+    loss = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1))
+    g = tf.sigmoid(logits) - labels  # d loss / d logits
+    grad_t = tf.einsum("bk,bkd->bd", g, c)
+    grad_c = tf.einsum("bk,bd->bkd", g, t)
+    return loss, grad_t, grad_c
+
+
+class ShardedWord2Vec:
+    """Skip-gram with negative sampling whose two tables are sharded across the parameter servers.
+
+    ``embedding`` and ``output_weights`` have ``vocab_size`` rows; created under a
+    ParameterServerStrategy with a ``variable_partitioner`` they become ``ShardedVariable`` s, one
+    row block per ps (each ps initialises its own rows: no full copy on the chief). ``table`` is
+    the unigram^0.75 table of negative samples (int32 word ids). Created without a strategy they
+    are plain variables (the tests train it in one process).
+    """
+
+    def __init__(self, vocab_size, dim, negatives, table, learning_rate, total_steps, seed=42, clip_count=10.0):
+        self.vocab_size, self.dim, self.negatives = int(vocab_size), int(dim), int(negatives)
+        shape = [self.vocab_size, self.dim]
+        self.embedding = tf.Variable(
+            functools.partial(uniform_shard_init, shape=shape, dtype=tf.float32, scale=0.5 / self.dim, seed=seed),
+            shape=shape, dtype=tf.float32, name="embedding")
+        self.output_weights = tf.Variable(
+            functools.partial(zeros_shard_init, shape=shape, dtype=tf.float32),
+            shape=shape, dtype=tf.float32, name="output_weights")
+        self.step = tf.Variable(0, dtype=tf.int64, name="step", trainable=False)
+        self.table = tf.constant(table, dtype=tf.int32)
+        self.learning_rate, self.total_steps = float(learning_rate), int(total_steps)
+        self.clip_count = float(clip_count)
+
+    def _one_step(self, targets, contexts):
+        targets = tf.cast(tf.reshape(targets, [-1]), tf.int32)
+        contexts = tf.cast(tf.reshape(contexts, [-1]), tf.int32)
+        batch = tf.shape(targets)[0]
+        pick = tf.random.uniform([batch, self.negatives], maxval=tf.shape(self.table)[0], dtype=tf.int32)
+        ids = tf.concat([contexts[:, None], tf.gather(self.table, pick)], axis=1)  # [B, 1+k]: context, negatives
+        t = tf.nn.embedding_lookup(self.embedding, targets)  # [B, D] rows fetched from the ps
+        c = tf.nn.embedding_lookup(self.output_weights, ids)  # [B, 1+k, D]
+        loss, grad_t, grad_c = sgns_loss_and_grads(t, c)
+        progress = tf.cast(self.step.read_value(), tf.float32) / float(self.total_steps)
+        lr = self.learning_rate * tf.maximum(1e-4, 1.0 - progress)
+        # a frequent word appears many times in a batch: its summed update is scaled down
+        flat_ids = tf.reshape(ids, [-1])
+        scale_t, scale_c = row_scale(targets, self.clip_count), row_scale(flat_ids, self.clip_count)
+        self.embedding.scatter_sub(tf.IndexedSlices(lr * scale_t[:, None] * grad_t, targets))
+        self.output_weights.scatter_sub(
+            tf.IndexedSlices(lr * scale_c[:, None] * tf.reshape(grad_c, [-1, self.dim]), flat_ids))
+        self.step.assign_add(1)
+        return loss
+
+    def make_train_fn(self, steps_per_call):
+        """A tf.function the coordinator schedules on a worker: ``steps_per_call`` batches; the mean loss."""
+        n = int(steps_per_call)
+
+        @tf.function
+        def train_steps(iterator):
+            total = tf.constant(0.0)
+            for _ in tf.range(n):
+                targets, contexts = next(iterator)
+                total += self._one_step(targets, contexts)
+            return total / n
+
+        return train_steps
+
+
+def make_dataset_fn(ids, counts, s):
+    """The ``dataset_fn`` of the job: no argument, run once on every worker by
+    ``ClusterCoordinator.create_per_worker_dataset``; an endless stream of (targets, contexts) int32
+    batches of ``s.batch_size`` skip-gram pairs (``word2vec_fast.make_dataset``: subsampling, window)."""
+    ids = np.asarray(ids, dtype=np.int32)
+
+    def dataset_fn():
+        # the seed is drawn on the worker (an unseeded op: a fresh seed per worker), so each worker
+        # reads the corpus in its own order: asynchronous SGD on different data, not the same work twice
+        seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64)
+        return word2vec_fast.make_dataset(ids, counts, window=s.window, batch_size=s.batch_size,
+                                          subsample=s.subsample, seed=seed, epochs=1_000_000)
+
+    return dataset_fn
+
+
+CHIEF_DEVICE = "/job:chief/replica:0/task:0/device:CPU:0"
+
+
+def checkpoint_manager(model, directory, max_to_keep=3):
+    """A CheckpointManager of the model's step and both tables (every shard) in ``directory``."""
+    ckpt = tf.train.Checkpoint(step=model.step, embedding=model.embedding, output_weights=model.output_weights)
+    return tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=max_to_keep)
+
+
+def checkpoint_options():
+    """All checkpoint IO through the chief: only the chief needs the volume, not every ps."""
+    return tf.train.CheckpointOptions(experimental_io_device=CHIEF_DEVICE)
+
+
+def train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=print):
+    """Schedule ``s.steps_per_call`` steps at a time on the workers until ``model.step`` reaches
+    ``s.steps``. Returns [(step, mean loss, wall-clock time in s)], one entry per ``s.log_every`` steps."""
+    train_fn = model.make_train_fn(s.steps_per_call)
+    history, step = [], int(model.step.numpy())
+    next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
+    while step < s.steps:
+        calls = max(1, -(-min(s.log_every, s.steps - step) // s.steps_per_call))
+        t0 = time.time()
+        results = [coordinator.schedule(train_fn, args=(per_worker_iter,)) for _ in range(calls)]
+        coordinator.join()  # every scheduled call has run (on whichever worker was free)
+        loss = float(np.mean([r.fetch() for r in results]))
+        step = int(model.step.numpy())
+        speed = calls * s.steps_per_call / max(time.time() - t0, 1e-9)
+        history.append((step, loss, time.time()))
+        with writer.as_default():
+            tf.summary.scalar("loss", loss, step=step)
+            tf.summary.scalar("steps_per_second", speed, step=step)
+        log(f"chief: step {step}/{s.steps} loss {loss:.4f} ({speed:.1f} steps/s)")
+        if step >= next_ckpt or step >= s.steps:
+            log(f"chief: checkpoint {manager.save(checkpoint_number=step, options=checkpoint_options())}")
+            next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
+    return history
+# <<< END EXPORT
 
 
 # --------------------------------------------------------------------------- TF_CONFIG
@@ -282,8 +460,11 @@ def row_scale(ids, clip: float = 10.0):
     return tf.minimum(1.0, clip / tf.cast(tf.gather(cnt, idx), tf.float32))
 
 
-def _uniform_init(shape, dtype, scale, seed, partition_shape=None, partition_offset=None, **_):
-    """Per-shard initialiser: each parameter server creates its own rows (no full copy on the chief)."""
+def uniform_shard_init(shape, dtype, scale, seed, partition_shape=None, partition_offset=None, **_):
+    """Uniform(-scale, scale) rows, per shard: under a ParameterServerStrategy with a partitioner
+    each parameter server creates only its own rows (``partition_shape`` rows from row
+    ``partition_offset[0]``; no full copy on the chief), seeded by the shard's first row, so the
+    values do not depend on who creates them."""
     import tensorflow as tf
 
     shape = partition_shape if partition_shape is not None else shape
@@ -291,109 +472,14 @@ def _uniform_init(shape, dtype, scale, seed, partition_shape=None, partition_off
     return tf.random.stateless_uniform(shape, seed=[seed, offset], minval=-scale, maxval=scale, dtype=dtype)
 
 
-def _zeros_init(shape, dtype, partition_shape=None, **_):
+def zeros_shard_init(shape, dtype, partition_shape=None, **_):
+    """Zero rows, per shard (see :func:`uniform_shard_init`)."""
     import tensorflow as tf
 
     return tf.zeros(partition_shape if partition_shape is not None else shape, dtype)
 
 
-def sgns_loss_and_grads(t, c):
-    """Skip-gram negative-sampling loss of a batch and its gradients, by hand.
-
-    ``t``: [B, D] target (input) vectors; ``c``: [B, 1+k, D] output vectors of the true context
-    (column 0) and of k negatives. Loss per example: ``-log s(t.c0) - sum_j log s(-t.cj)``.
-    Returns (mean loss over the batch, dL/dt [B, D], dL/dc [B, 1+k, D]) where L is the *summed*
-    loss: plain word2vec SGD gives every example its full update.
-    """
-    import tensorflow as tf
-
-    batch, cols = tf.shape(c)[0], tf.shape(c)[1]
-    logits = tf.einsum("bd,bkd->bk", t, c)
-    labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, cols - 1])], axis=1)
-    loss = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1))
-    g = tf.sigmoid(logits) - labels  # d loss / d logits
-    grad_t = tf.einsum("bk,bkd->bd", g, c)
-    grad_c = tf.einsum("bk,bd->bkd", g, t)
-    return loss, grad_t, grad_c
-
-
-class ShardedWord2Vec:
-    """Skip-gram with negative sampling whose two tables are sharded across the parameter servers.
-
-    ``embedding`` (the input vectors, the ones we keep) and ``output_weights`` (the context
-    vectors) have ``vocab_size`` rows; created under a ParameterServerStrategy with a
-    ``variable_partitioner`` they become :class:`ShardedVariable` s, one row block per ps.
-    ``train_steps`` runs on a worker: it gathers only the rows a batch needs, computes the
-    gradient of the sampled logistic loss by hand and sends sparse row updates
-    (``scatter_sub``) back to the shards: plain asynchronous SGD, as in the original word2vec.
-    """
-
-    def __init__(self, vocab_size: int, dim: int, negatives: int, table, learning_rate: float,
-                 total_steps: int, seed: int = 42, clip_count: float = 10.0):
-        import tensorflow as tf
-
-        self.vocab_size, self.dim, self.negatives = int(vocab_size), int(dim), int(negatives)
-        self.embedding = tf.Variable(
-            functools.partial(_uniform_init, shape=[self.vocab_size, self.dim], dtype=tf.float32,
-                              scale=0.5 / self.dim, seed=seed),
-            shape=[self.vocab_size, self.dim], dtype=tf.float32, name="embedding",
-        )
-        self.output_weights = tf.Variable(
-            functools.partial(_zeros_init, shape=[self.vocab_size, self.dim], dtype=tf.float32),
-            shape=[self.vocab_size, self.dim], dtype=tf.float32, name="output_weights",
-        )
-        self.step = tf.Variable(0, dtype=tf.int64, name="step", trainable=False)
-        self.table = tf.constant(table, dtype=tf.int32)
-        self.learning_rate = float(learning_rate)
-        self.total_steps = int(total_steps)
-        self.clip_count = float(clip_count)
-
-    def _one_step(self, targets, contexts):
-        import tensorflow as tf
-
-        targets = tf.cast(tf.reshape(targets, [-1]), tf.int32)
-        contexts = tf.cast(tf.reshape(contexts, [-1]), tf.int32)
-        batch = tf.shape(targets)[0]
-        k = self.negatives
-        # per-example negatives drawn from the unigram^0.75 table
-        pick = tf.random.uniform([batch, k], maxval=tf.shape(self.table)[0], dtype=tf.int32)
-        negs = tf.gather(self.table, pick)
-        ids = tf.concat([contexts[:, None], negs], axis=1)  # [B, 1+k]
-        t = tf.nn.embedding_lookup(self.embedding, targets)  # [B, D] rows fetched from the ps
-        c = tf.nn.embedding_lookup(self.output_weights, ids)  # [B, 1+k, D]
-        loss, grad_t, grad_c = sgns_loss_and_grads(t, c)
-        progress = tf.cast(self.step.read_value(), tf.float32) / float(self.total_steps)
-        lr = self.learning_rate * tf.maximum(1e-4, 1.0 - progress)
-        # a frequent word appears many times in a batch: its summed update is scaled down
-        scale_t = row_scale(targets, self.clip_count)
-        flat_ids = tf.reshape(ids, [-1])
-        scale_c = row_scale(flat_ids, self.clip_count)
-        self.embedding.scatter_sub(tf.IndexedSlices(lr * scale_t[:, None] * grad_t, targets))
-        self.output_weights.scatter_sub(
-            tf.IndexedSlices(lr * scale_c[:, None] * tf.reshape(grad_c, [-1, self.dim]), flat_ids)
-        )
-        self.step.assign_add(1)
-        return loss
-
-    def make_train_fn(self, steps_per_call: int):
-        """A tf.function the coordinator schedules on a worker: ``steps_per_call`` batches."""
-        import tensorflow as tf
-
-        n = int(steps_per_call)
-
-        @tf.function
-        def train_steps(iterator):
-            total = tf.constant(0.0)
-            for _ in tf.range(n):
-                targets, contexts = next(iterator)
-                total += self._one_step(targets, contexts)
-            return total / n
-
-        return train_steps
-
-    def shard_layout(self) -> list[dict]:
-        """Which parameter server holds which rows of the embedding."""
-        return shard_layout(self.embedding)
+# sgns_loss_and_grads and ShardedWord2Vec: exported from the notebook (the block above)
 
 
 def shard_layout(var) -> list[dict]:
@@ -410,26 +496,23 @@ def shard_layout(var) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- chief
-def _checkpoint_options():
-    import tensorflow as tf
-
-    # all checkpoint IO on the chief: only the chief needs the volume (not every ps)
-    return tf.train.CheckpointOptions(experimental_io_device=CHIEF_DEVICE)
-
-
 def train_chief(conf: dict, s: TrainSettings) -> dict:
-    """The coordinator: sharded variables, per-worker datasets, async steps, checkpoints, logs."""
-    import logging
+    """The coordinator of the job (the ``chief`` task): the notebook's exported code, run from the CLI.
 
-    import numpy as np
-    import tensorflow as tf
+    Builds the vocabulary, waits for every ps and worker, creates the strategy
+    (:func:`cluster_resolver`, :func:`make_strategy`), the sharded :class:`ShardedWord2Vec` under
+    ``strategy.scope()``, restores the last checkpoint of ``s.out_dir`` if there is one, runs
+    :func:`train_loop` on per-worker datasets (:func:`make_dataset_fn`) and saves the run
+    (:func:`finish_run`). Raises ClusterConfigError when ``s.out_dir`` holds a checkpoint of
+    another vocabulary, PeersNotReadyError when a ps or worker never answers.
+    """
+    import logging
 
     tf.get_logger().setLevel(logging.ERROR)  # retracing notes of the checkpoint saver
     t_start = time.time()
     out = Path(s.out_dir)
     ckpt_dir, log_dir = out / "checkpoints", out / "logs"
     cluster_lib.mark_run_folder(out)  # mkdir + marker: `--fresh` may clear it at every stage of the run
-    w2v = _w2v()
 
     vocab, ids, counts = prepare_corpus(s)
     words = vocab_words(vocab)
@@ -441,107 +524,95 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
                 f"{out} holds a checkpoint for a different vocabulary ({len(saved)} words, now {len(words)}). "
                 "Use the same --corpus/--max-words/--min-count/--max-vocab to resume, or a new --out-dir."
             )
-    vocab_file.write_text("".join(w + "\n" for w in words), encoding="utf-8")
-    np.save(out / "counts.npy", np.asarray(counts, dtype=np.int64))
-    table = np.asarray(w2v.unigram_table(counts), dtype=np.int32)
+    save_vocab(out, words, counts)
     log(f"chief: corpus {s.corpus}: {len(ids):,} words, vocabulary {len(words):,}")
 
     # every ps and worker must accept a connection first: TensorFlow would otherwise wait
     # silently for a missing peer (progress lines, then PeersNotReadyError at the deadline)
     cluster_lib.wait_for_peers(conf["cluster"], deadline=s.startup_deadline, log=log)
-    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(conf["cluster"]), task_type="chief", task_id=0, rpc_layer="grpc"
-    )
-    num_ps = len(conf["cluster"]["ps"])
-    strategy = tf.distribute.ParameterServerStrategy(
-        resolver, variable_partitioner=tf.distribute.experimental.partitioners.FixedShardsPartitioner(num_ps)
-    )
+    # ... and the set-up that follows is bounded too (a peer that dies now, an address that is not
+    # a TensorFlow server): stopped by the first steps, an error line and exit 2 at the deadline
+    startup = cluster_lib.StartupWatchdog(conf["cluster"], deadline=s.startup_deadline, log=log).start()
+    strategy = make_strategy(cluster_resolver(conf), num_ps=len(conf["cluster"]["ps"]))
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     with strategy.scope():
-        model = ShardedWord2Vec(len(words), s.dim, s.negatives, table, s.learning_rate, s.steps, seed=s.seed)
-    layout = model.shard_layout()
+        model = ShardedWord2Vec(len(words), s.dim, s.negatives, word2vec_fast.unigram_table(counts),
+                                s.learning_rate, s.steps, seed=s.seed)
+    layout = shard_layout(model.embedding)
     log("chief: embedding shards " + ", ".join(f"{d['task']} rows {d['rows'][0]}-{d['rows'][1]}" for d in layout))
 
-    ckpt = tf.train.Checkpoint(step=model.step, embedding=model.embedding, output_weights=model.output_weights)
-    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=3)
+    manager = checkpoint_manager(model, ckpt_dir)
     resumed_from = 0
     if manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint, options=_checkpoint_options()).assert_existing_objects_matched()
+        manager.checkpoint.restore(manager.latest_checkpoint,
+                                   options=checkpoint_options()).assert_existing_objects_matched()
         resumed_from = int(model.step.numpy())
         log(f"chief: resumed from {manager.latest_checkpoint} at step {resumed_from}")
 
-    ids_arr = np.asarray(ids, dtype=np.int32)
-
-    def dataset_fn():  # no argument: ParameterServerStrategy runs it once on every worker
-        # the seed is drawn on the worker (unseeded op: a fresh seed per kernel instance), so
-        # each worker reads the corpus in its own order: asynchronous SGD, not duplicated work
-        seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64)
-        ds = w2v.make_dataset(ids_arr, counts, window=s.window, batch_size=s.batch_size,
-                              subsample=s.subsample, seed=seed, epochs=1_000_000)
-        return ds
-
-    per_worker_ds = coordinator.create_per_worker_dataset(dataset_fn)
-    per_worker_iter = iter(per_worker_ds)
-    train_fn = model.make_train_fn(s.steps_per_call)
+    per_worker_iter = iter(coordinator.create_per_worker_dataset(make_dataset_fn(ids, counts, s)))
     writer = tf.summary.create_file_writer(str(log_dir))
+    first_step_logged = []
 
-    history: list[tuple[int, float]] = []
-    step = resumed_from
-    t_ready = None
-    t_train, measure_from = time.time(), step
-    next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
-    while step < s.steps:
-        chunk_steps = min(s.log_every, s.steps - step)
-        calls = max(1, -(-chunk_steps // s.steps_per_call))
-        t0 = time.time()
-        results = [coordinator.schedule(train_fn, args=(per_worker_iter,)) for _ in range(calls)]
-        coordinator.join()
-        losses = [float(r.fetch()) for r in results]
-        step = int(model.step.numpy())
-        if t_ready is None:  # the first chunk includes start-up: speed is measured after it
-            t_ready = time.time() - t_start
-            log(f"chief: cluster ready, first steps done {t_ready:.1f} s after start")
-            t_train, measure_from = time.time(), step
-        dt = max(time.time() - t0, 1e-9)
-        loss = float(np.mean(losses))
-        history.append((step, loss))
-        with writer.as_default():
-            tf.summary.scalar("loss", loss, step=step)
-            tf.summary.scalar("steps_per_second", (calls * s.steps_per_call) / dt, step=step)
-        log(f"chief: step {step}/{s.steps} loss {loss:.4f} ({calls * s.steps_per_call / dt:.1f} steps/s)")
-        if step >= next_ckpt or step >= s.steps:
-            path = manager.save(checkpoint_number=step, options=_checkpoint_options())
-            log(f"chief: checkpoint {path}")
-            next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
+    def log_with_ready(msg: str) -> None:
+        log(msg)
+        if not first_step_logged and msg.startswith("chief: step "):  # the first steps include start-up
+            first_step_logged.append(True)
+            startup.stop()
+            log(f"chief: cluster ready, first steps done {time.time() - t_start:.1f} s after start")
+
+    history = train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=log_with_ready)
     writer.flush()
-    elapsed = max(time.time() - t_train, 1e-9)
-    steps_done = step - measure_from
+    result = finish_run(s, model, words, ids, counts, history, started=t_start, resumed_from=resumed_from,
+                        num_workers=len(conf["cluster"]["worker"]))
+    log(RESULT_PREFIX + json.dumps(result))
+    return result
 
-    vectors = model.embedding.numpy() if not hasattr(model.embedding, "variables") else np.concatenate(
-        [v.numpy() for v in model.embedding.variables], axis=0
-    )
-    np.save(out / "embeddings.npy", vectors)
+
+def save_vocab(out_dir, words, counts) -> None:
+    """vocab.txt (one word a line, row order) and counts.npy (int64 counts) of a run folder."""
+    out = Path(out_dir)
+    (out / "vocab.txt").write_text("".join(w + "\n" for w in words), encoding="utf-8")
+    np.save(out / "counts.npy", np.asarray(counts, dtype=np.int64))
+
+
+def finish_run(s: TrainSettings, model, words, ids, counts, history, started: float, resumed_from: int = 0,
+               num_workers: int | None = None) -> dict:
+    """Save a finished run into ``s.out_dir`` and return its summary (also written as result.json).
+
+    ``history``: :func:`train_loop`'s [(step, loss, wall-clock time)]; ``started``: the
+    ``time.time()`` the job (or its tasks) started, for ``seconds_until_ready`` (start to the first
+    finished steps). Speed (steps and pairs per second) is measured after the first logged chunk,
+    which includes the start-up. Writes vocab.txt, counts.npy, embeddings.npy (all shards,
+    concatenated: [vocab_size, dim] float32) and result.json."""
+    out = Path(s.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_vocab(out, words, counts)
+    shards = getattr(model.embedding, "variables", None) or [model.embedding]
+    np.save(out / "embeddings.npy", np.concatenate([v.numpy() for v in shards], axis=0))
+    first, last = (history[0], history[-1]) if history else (None, None)
+    steps_done = last[0] - first[0] if history else 0
+    elapsed = max(last[2] - first[2], 1e-9) if history else 0.0
+    step = int(model.step.numpy())
     result = {
         "steps": step,
-        "resumed_from": resumed_from,
-        "num_ps": num_ps,
-        "num_workers": len(conf["cluster"]["worker"]),
+        "resumed_from": int(resumed_from),
+        "num_ps": len(shards),
+        "num_workers": num_workers,
         "vocab_size": len(words),
         "corpus_words": int(len(ids)),
         "batch_size": s.batch_size,
-        "losses": history,
-        "first_loss": history[0][1] if history else None,
-        "last_loss": history[-1][1] if history else None,
-        "seconds_until_ready": t_ready,
+        "losses": [(st, loss) for st, loss, _ in history],
+        "first_loss": first[1] if history else None,
+        "last_loss": last[1] if history else None,
+        "seconds_until_ready": first[2] - started if history else None,
         "train_seconds": elapsed,
         "steps_per_second": steps_done / elapsed if steps_done > 0 else None,
         "pairs_per_second": steps_done * s.batch_size / elapsed if steps_done > 0 else None,
-        "shards": layout,
+        "shards": shard_layout(model.embedding),
         "out_dir": str(out),
         "settings": asdict(s),
     }
     (out / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    log(RESULT_PREFIX + json.dumps(result))
     return result
 
 
@@ -601,29 +672,235 @@ def token_shares(run: dict) -> list[float]:
     return [row["token share"] for row in shard_table(run)]
 
 
-def check_shard_load(answer, run: dict) -> bool:
-    """Exercise check: ``answer`` is a list of one token share per parameter server."""
-    import numpy as np
+# --------------------------------------------------------------------------- local tasks for the notebook
+_LOCAL_TASKS: dict = {}
 
-    expected = token_shares(run)
-    if answer is None:
-        print("Not yet: `shares` is None. Build a list with one number per parameter server.")
-        return False
+
+def start_local_tasks(num_ps: int = 2, num_workers: int = 2, echo: bool = False):
+    """Start the ps and worker tasks of a local cluster whose chief is the caller (a notebook kernel).
+
+    Returns the :class:`.launcher.LocalCluster` (``.spec`` is the cluster for ``TF_CONFIG``,
+    ``.started_at`` the start time, ``.stop()`` stops them, ``.tail()`` shows their log). Calling it
+    again returns the same tasks while they all run, or restarts them on the same ports (the
+    kernel's chief is bound to its address once it connected). Each task is a
+    ``python -m ...distributed_word2vec`` process with its own ``TF_CONFIG``; the tasks die with the
+    kernel. ``echo=True`` prints their output (prefixed ``[ps0] ...``)."""
+    from . import launcher
+
+    key = (int(num_ps), int(num_workers))
+    tasks = _LOCAL_TASKS.get(key)
+    if tasks is None:
+        tasks = launcher.LocalCluster(num_ps=num_ps, num_workers=num_workers, echo=echo)
+        _LOCAL_TASKS[key] = tasks
+    names = [n for n in tasks.names() if n != "chief"]
+    running = tasks.running()
+    if names and all(running.get(n) for n in names):
+        return tasks
+    tasks.stop()
+    tasks.started_at = time.time()
     try:
-        got = np.asarray(list(answer), dtype=float)
+        for name in names:
+            tasks.start_task(name)
+    except BaseException:
+        tasks.stop()
+        raise
+    return tasks
+
+
+# --------------------------------------------------------------------------- exercise checks
+# Each check takes only the attendee's answer, tries it on fixed inputs, prints one line
+# ("Correct! ..." or "Not yet: ...") and returns True/False; it never raises.
+EXERCISE_CLUSTER = {"chief": ["10.0.0.1:2222"], "ps": ["10.0.0.2:2222", "10.0.0.3:2222"],
+                    "worker": ["10.0.0.4:2222", "10.0.0.5:2222"]}
+
+
+def check_tf_config(config_dict) -> bool:
+    """Exercise 1: ``config_dict`` is the TF_CONFIG of worker 1 (the second worker) of EXERCISE_CLUSTER.
+
+    It is serialised to JSON, put into the environment and read back with
+    ``tf.distribute.cluster_resolver.TFConfigClusterResolver`` (the environment is restored)."""
+    from workshop_sections import checks
+
+    if (msg := checks.placeholder("worker1_config", config_dict)):
+        return checks.not_yet(msg)
+    if not isinstance(config_dict, dict):
+        return checks.not_yet(f"TF_CONFIG is a dict (JSON object), got a {type(config_dict).__name__}.")
+    missing = [k for k in ("cluster", "task") if k not in config_dict]
+    if missing:
+        return checks.not_yet(f"the dict needs the keys 'cluster' and 'task'; {' and '.join(map(repr, missing))} "
+                              f"missing (it has {sorted(map(str, config_dict))}).")
+    try:
+        raw = json.dumps(config_dict)
+    except (TypeError, ValueError) as e:
+        return checks.not_yet(f"TF_CONFIG must be JSON (an environment variable holds text): {e}.")
+    try:
+        cluster_lib.validate_tf_config(json.loads(raw))
+    except ClusterConfigError as e:
+        return checks.not_yet(str(e))
+    saved = os.environ.get("TF_CONFIG")
+    os.environ["TF_CONFIG"] = raw
+    try:
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        task_type, task_id = resolver.task_type, resolver.task_id
+        spec = resolver.cluster_spec().as_dict()
+    except Exception as e:  # the resolver's own complaint, in plain words
+        return checks.not_yet(f"TFConfigClusterResolver could not read it: {type(e).__name__}: {e}.")
+    finally:
+        if saved is None:
+            os.environ.pop("TF_CONFIG", None)
+        else:
+            os.environ["TF_CONFIG"] = saved
+    expected = tf.train.ClusterSpec(EXERCISE_CLUSTER).as_dict()
+    if spec != expected:
+        return checks.not_yet(f"the resolver sees the cluster {spec}, but the cluster of the exercise is {expected}: "
+                              "every task gets the whole cluster, the same for all.")
+    if task_type != "worker":
+        return checks.not_yet(f"the resolver says this task is a {task_type!r}; it should be a 'worker'.")
+    if task_id != 1:
+        hint = " (indices start at 0: the second worker is index 1)" if task_id in (0, 2) else ""
+        return checks.not_yet(f"the resolver says worker {task_id}; worker 1 is wanted{hint}.")
+    return checks.correct("TFConfigClusterResolver reads task worker:1 and the whole cluster (1 chief, 2 ps, "
+                          "2 workers) from your TF_CONFIG.")
+
+
+def check_partitioner(partitioner, rows_per_shard) -> bool:
+    """Exercise 2: ``partitioner`` cuts variables into 3 shards along axis 0 (tried on the shapes
+    [10, 4] and [7, 3]); ``rows_per_shard`` is how many rows of a [10, 4] variable each shard gets."""
+    from workshop_sections import checks
+
+    if (msg := checks.placeholder("partitioner", partitioner)):
+        return checks.not_yet(msg)
+    got, err = checks.call(partitioner, tf.TensorShape([10, 4]), tf.float32)
+    if err:
+        return checks.not_yet(err + " (a partitioner is called with a shape and a dtype).")
+    got = [int(x) for x in got]
+    if got != [3, 1]:
+        if len(got) == 2 and got[1] == 1:
+            return checks.not_yet(f"your partitioner cuts a [10, 4] variable into {got[0]} shard(s) along the rows; "
+                                  "a cluster with 3 parameter servers wants 3.")
+        return checks.not_yet(f"your partitioner returns {got} for a [10, 4] variable; expected [3, 1]: 3 shards of "
+                              "rows, the columns stay together.")
+    other, err = checks.call(partitioner, tf.TensorShape([7, 3]), tf.float32)
+    if err or [int(x) for x in other] != [3, 1]:
+        return checks.not_yet(f"on a [7, 3] variable your partitioner returns {other}: it should cut every variable "
+                              "into 3 shards, whatever its size (FixedShardsPartitioner).")
+    if (msg := checks.placeholder("rows_per_shard", rows_per_shard)):
+        return checks.not_yet("the partitioner is right; " + msg)
+    try:
+        rows = [int(r) for r in rows_per_shard]
     except (TypeError, ValueError):
-        print(f"Not yet: expected a list of {len(expected)} numbers, got {type(answer).__name__}.")
-        return False
-    if got.shape != (len(expected),):
-        print(f"Not yet: expected {len(expected)} numbers (one per ps), got shape {got.shape}.")
-        return False
-    if not np.allclose(got, expected, atol=1e-3):
-        hint = " (they should add up to 1)" if abs(got.sum() - 1) > 1e-3 else ""
-        print(f"Not yet: expected {np.round(expected, 3).tolist()}, got {np.round(got, 3).tolist()}{hint}.")
-        return False
-    print(f"Correct! ps:0 holds {expected[0]:.0%} of the corpus' tokens: the most frequent words "
-          "share one server, so it serves most of the row reads and updates.")
-    return True
+        return checks.not_yet(f"rows_per_shard should be a list of 3 numbers, got {rows_per_shard!r}.")
+    if len(rows) != 3:
+        return checks.not_yet(f"rows_per_shard should hold 3 numbers (one per shard), got {len(rows)}.")
+    if sum(rows) != 10:
+        return checks.not_yet(f"the shards hold every row once: {rows} adds up to {sum(rows)}, not 10.")
+    if rows != [4, 3, 3]:
+        return checks.not_yet(f"{rows} adds up to 10, but the extra row goes to the first shard: "
+                              "TensorFlow cuts 10 rows into [4, 3, 3].")
+    return checks.correct("FixedShardsPartitioner(3) gives [3, 1] (3 blocks of rows) and a [10, 4] variable "
+                          "becomes shards of 4, 3 and 3 rows.")
+
+
+def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
+    """Exercise 3: ``pairs_dataset_fn(targets, contexts, batch_size)`` returns a dataset_fn (no
+    argument) building an endless, shuffled tf.data.Dataset of (targets, contexts) batches of
+    exactly ``batch_size``. Tried on 10 fixed pairs (context = 10 x target + 1), batches of 4."""
+    import inspect
+
+    from workshop_sections import checks
+
+    if (msg := checks.placeholder("pairs_dataset_fn", pairs_dataset_fn)):
+        return checks.not_yet(msg)
+    targets = list(range(10))
+    contexts = [10 * t + 1 for t in targets]
+    dataset_fn, err = checks.call(pairs_dataset_fn, targets, contexts, 4)
+    if err:
+        return checks.not_yet(err)
+    if not callable(dataset_fn):
+        return checks.not_yet(f"pairs_dataset_fn should return a function (the dataset_fn), got a "
+                              f"{type(dataset_fn).__name__}.")
+    try:
+        required = [p for p in inspect.signature(dataset_fn).parameters.values()
+                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        required = []
+    if required:
+        return checks.not_yet(f"the dataset_fn takes {len(required)} argument(s); it must take none: "
+                              "create_per_worker_dataset calls dataset_fn() on every worker.")
+    ds, err = checks.call(dataset_fn)
+    if err:
+        return checks.not_yet(err)
+    if not isinstance(ds, tf.data.Dataset):
+        return checks.not_yet(f"the dataset_fn should return a tf.data.Dataset, got a {type(ds).__name__}.")
+    batches = []
+    try:
+        for batch in ds.take(8):
+            batches.append(batch)
+    except Exception as e:
+        return checks.not_yet(f"reading the dataset failed: {type(e).__name__}: {e}".replace("\n", " "))
+    if not batches:
+        return checks.not_yet("the dataset is empty.")
+    first = batches[0]
+    if not isinstance(first, tuple) or len(first) != 2:
+        return checks.not_yet("each element should be a pair (targets, contexts): "
+                              "from_tensor_slices((targets, contexts)) keeps them together.")
+    shapes = [tuple(b[0].shape) for b in batches]
+    if any(len(sh) != 1 for sh in shapes):
+        return checks.not_yet(f"the targets of a batch should be a vector, got shape {shapes[0]}: "
+                              "did you forget .batch(batch_size)?")
+    if len(batches) < 8:
+        return checks.not_yet(f"the dataset ends after {len(batches)} batch(es): a worker must never run out. "
+                              "Add .repeat().")
+    if any(sh != (4,) for sh in shapes):
+        return checks.not_yet(f"batch sizes {sorted(set(s[0] for s in shapes))}: every batch should hold exactly 4 "
+                              "pairs (batch(batch_size, drop_remainder=True) after repeat()).")
+    t = np.concatenate([np.asarray(b[0]) for b in batches])
+    c = np.concatenate([np.asarray(b[1]) for b in batches])
+    if not np.array_equal(c, 10 * t + 1):
+        return checks.not_yet("a target no longer sits with its context: shuffle the pairs together "
+                              "(one dataset of pairs), not each list on its own.")
+    if set(t.tolist()) != set(targets):
+        return checks.not_yet(f"8 batches of 4 from 10 pairs should show every pair; missing "
+                              f"{sorted(set(targets) - set(t.tolist()))}.")
+    if t[:10].tolist() == targets:
+        return checks.not_yet("the pairs come in their original order: shuffle them (.shuffle(buffer_size)).")
+    return checks.correct("dataset_fn() takes no argument and gives an endless stream of shuffled "
+                          "(target, context) pairs in batches of exactly 4.")
+
+
+def check_shard_token_shares(shard_token_shares) -> bool:
+    """Exercise 4: ``shard_token_shares(counts, num_ps)`` -> the share of the tokens whose rows each
+    of ``num_ps`` row blocks holds (blocks cut as FixedShardsPartitioner cuts: the first blocks get
+    the extra rows). Tried on two fixed count vectors."""
+    from workshop_sections import checks
+
+    if (msg := checks.placeholder("shard_token_shares", shard_token_shares)):
+        return checks.not_yet(msg)
+    cases = [([6, 2, 1, 1], 2, [0.8, 0.2]),
+             ([5, 4, 3, 2, 1, 1, 1, 1, 1, 1], 3, [0.7, 0.15, 0.15])]
+    for counts, num_ps, expected in cases:
+        got, err = checks.call(shard_token_shares, np.asarray(counts, dtype=np.int64), num_ps)
+        if err:
+            return checks.not_yet(err)
+        arr = checks.to_numpy(got)
+        if arr is None or arr.ndim != 1:
+            return checks.not_yet(f"expected a list of {num_ps} numbers, got {got!r}.")
+        arr = arr.astype(np.float64)
+        case = f"counts {counts} on {num_ps} ps"
+        if arr.shape != (num_ps,):
+            return checks.not_yet(f"{case}: expected {num_ps} numbers (one per ps), got {arr.shape[0]}.")
+        if not np.all(np.isfinite(arr)):
+            return checks.not_yet(f"{case}: the result holds nan or inf.")
+        if abs(arr.sum() - 1.0) > 1e-6:
+            total = float(np.sum(counts))
+            if np.allclose(arr / total, expected, atol=1e-6):
+                return checks.not_yet(f"{case}: you return token counts {arr.tolist()}; divide by the total ({total:g}).")
+            return checks.not_yet(f"{case}: the shares add up to {arr.sum():.3g}, not 1.")
+        if not np.allclose(arr, expected, atol=1e-6):
+            return checks.not_yet(f"{case}: expected {expected}, got {np.round(arr, 4).tolist()} "
+                                  "(the blocks are consecutive rows; the first blocks get the extra rows).")
+    return checks.correct("[6, 2, 1, 1] on 2 ps gives [0.8, 0.2]: half the rows, 80% of the traffic "
+                          "on ps:0, because the rows are sorted by frequency.")
 
 
 def simulate_sync_vs_async(num_workers: int = 4, steps: int = 200, straggler_every: int = 10,
@@ -671,7 +948,7 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         agg = tf.VariableAggregation.ONLY_FIRST_REPLICA  # all replicas apply the same reduced update
-        emb = tf.Variable(_uniform_init([V, D], tf.float32, 0.5 / D, s.seed), aggregation=agg, name="embedding")
+        emb = tf.Variable(uniform_shard_init([V, D], tf.float32, 0.5 / D, s.seed), aggregation=agg, name="embedding")
         out_w = tf.Variable(tf.zeros([V, D]), aggregation=agg, name="output_weights")
     ds = w2v.make_dataset(ids, counts, window=s.window, batch_size=s.batch_size, subsample=s.subsample,
                           seed=s.seed, epochs=1_000_000)
