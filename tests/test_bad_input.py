@@ -401,21 +401,31 @@ def test_same_as_gensim_when_it_is_installed(tmp_path):
 
 # =========================================================================== the CLIs: exit 2, one line
 @pytest.mark.parametrize("corpus, says", [("", "corpus path is empty"), ("broken.gz", "not a gzip file"),
-                                          ("nothing", "holds no text files"), ("ja.txt", "almost no spaces")])
-def test_word2vec_cli_bad_corpus_exits_2_with_one_line(tmp_path, corpus, says):
+                                          ("nothing", "holds no text files"), ("ja.txt", "almost no spaces"),
+                                          ("cut.txt.gz", "damaged")])
+def test_word2vec_cli_bad_corpus_exits_2_with_one_line(tmp_path, monkeypatch, capsys, corpus, says):
+    from workshop_sections.word2vec_optimized import __main__ as cli
+
     (tmp_path / "broken.gz").write_text("not gzip")
+    (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"hello world " * 2000)[:60])
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "setup.py").write_text("x = 1\n")
     (tmp_path / "ja.txt").write_text("日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます\n" * 5)
+    monkeypatch.chdir(tmp_path)
     arg = str(tmp_path / corpus) if corpus else ""
-    r = run_cli("workshop_sections.word2vec_optimized", "--corpus", arg, "--out", str(tmp_path / "o"),
-                "--quiet", "--no-eval", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr
-    line = one_line(r.stderr)
+    code = cli.main(["--corpus", arg, "--out", str(tmp_path / "o"), "--quiet", "--no-eval"])
+    assert code == 2
+    line = one_line(capsys.readouterr().err)
     assert line.startswith("error: ") and says in line
     if corpus:
         assert corpus in line
     assert not (tmp_path / "o").exists()
+
+
+def test_word2vec_cli_process_exits_2_without_a_traceback(tmp_path):
+    r = run_cli("workshop_sections.word2vec_optimized", "--corpus", "", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert one_line(r.stderr).startswith("error: The corpus path is empty")
 
 
 def test_word2vec_cli_trains_on_cp1252_with_the_words_as_written(tmp_path):
