@@ -11,18 +11,45 @@ would distract from it, and the parts the tests check):
 * :func:`write_graph` / :func:`logged_graph_ops` / :func:`tensorboard_command`: that graph
   in TensorBoard.
 * :func:`tf1_product`: the same product the TensorFlow 1 way (Graph + Session +
-  placeholder + feed_dict), run inside its own ``tf.Graph`` so eager mode is untouched.
-* :func:`check_add_m3`: the check cell of the exercise (add m3 to itself, store it in m4,
-  return both).
+  placeholder + feed_dict), run inside its own ``tf.Graph`` so eager mode is untouched;
+  written in the notebook (a ``#| export`` cell) and copied into the block below.
+* the exercise checks, each taking only the attendee's function: :func:`check_add_m3`
+  (the talk's m3 + m3 -> m4), :func:`check_accumulate` (a variable and ``assign_add``),
+  :func:`check_tf1_add_to_itself` (Graph + Session + placeholder) and :func:`check_minimize`
+  (gradient descent with ``GradientTape``).
 """
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import tensorflow as tf
+
+from .. import checks
+
+# >>> BEGIN EXPORT from starter_tf_graph.ipynb (written by `make export`: edit the notebook, not this block)
+def tf1_product(m1_value, m2_value, print_it=False):
+    """m1_value (n, 3) @ m2_value (3, 1) the TensorFlow 1 way: build a graph, run it in a Session.
+
+    m1 is a placeholder fed through feed_dict, m2 a constant; everything lives in a
+    tf.Graph of its own, so eager mode is untouched. With print_it a tf.print op (TF1's
+    tf.Print) runs first. Returns a float32 NumPy array (n, 1).
+    """
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():                                  # a graph of its own, not eager
+        m1 = v1.placeholder(tf.float32, shape=[None, 3], name="m1")
+        m2 = tf.constant(m2_value, dtype=tf.float32, name="m2")
+        product = tf.matmul(m1, m2, name="product")
+        if print_it:
+            with tf.control_dependencies([tf.print("product =", product, output_stream=sys.stdout)]):
+                product = tf.identity(product, name="product_printed")
+        with v1.Session(graph=graph) as sess:
+            return sess.run(product, feed_dict={m1: m1_value})
+# <<< END EXPORT
 
 M1 = [[6.2, 12.0, 5.9]]
 M2 = [[9.3], [1.7], [8.8]]
@@ -175,38 +202,21 @@ def rounded(value, digits: int = 2):
     return np.round(arr, digits).tolist()
 
 
-# --------------------------------------------------------------------------- TF1 side by side
-def tf1_product(m1_value=M1, m2=M2, print_it: bool = False) -> np.ndarray:
-    """The product the TensorFlow 1 way: build a graph, then run it in a Session.
-
-    ``m1`` is a placeholder fed through ``feed_dict``; ``m2`` a constant. Everything is
-    built inside ``with tf.Graph().as_default()`` so the notebook's eager mode is not touched.
-    With ``print_it`` a ``tf.print`` op (TF1's ``tf.Print``) runs as a control dependency.
-    """
-    v1 = tf.compat.v1
-    graph = tf.Graph()
-    with graph.as_default():
-        m1 = v1.placeholder(tf.float32, shape=[None, 3], name="m1")
-        m2_const = tf.constant(m2, dtype=tf.float32, name="m2")
-        product = tf.matmul(m1, m2_const, name="product")
-        if print_it:
-            # In graph mode an op runs only if something depends on it: make the output depend on the print.
-            print_op = tf.print("product =", product)
-            with tf.control_dependencies([print_op]):
-                product = tf.identity(product, name="product_printed")
-        with v1.Session(graph=graph) as sess:
-            return sess.run(product, feed_dict={m1: np.asarray(m1_value, dtype=np.float32)})
+# --------------------------------------------------------------------------- the exercises
+# Each check takes only the attendee's function and runs it on its own small fixed inputs.
+M3 = [[1.5, 2.0], [3.0, 4.5]]
 
 
-# --------------------------------------------------------------------------- the exercise
 def _describe(value) -> str:
     if value is None:
         return "None"
     try:
-        arr = np.asarray(value)
+        arr = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
         if arr.dtype == object:
             return f"a {type(value).__name__}"
-        return f"{np.array2string(arr, precision=4)} (shape {arr.shape})"
+        if not np.issubdtype(arr.dtype, np.number):
+            return f"{arr.tolist()!r} (shape {arr.shape})"
+        return f"{np.round(arr.astype(np.float64), 4).tolist()} (shape {arr.shape})"
     except Exception:  # pragma: no cover - exotic objects
         return f"a {type(value).__name__}"
 
@@ -223,60 +233,202 @@ def _to_array(value):
     return arr.astype(np.float64)
 
 
-def check_add_m3(m3, returned, verbose: bool = True) -> bool:
-    """Check the exercise: a function that adds ``m3`` to itself, stores it in ``m4`` and
-    returns both, ``(m3, m4)``.
+def _near(a, b) -> bool:
+    return a is not None and np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-5, atol=1e-5)
 
-    ``m3`` is the input you gave the function, ``returned`` what the function returned
-    (or the function itself: it is then called with ``m3``). Prints what is right or
-    wrong and returns True/False. Any value is accepted, right or wrong.
+
+def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
+    """Check Exercise 1 (the talk's): ``add_to_itself(m3)`` adds ``m3`` to itself, stores the
+    result in ``m4`` and returns both, ``(m3, m4)``.
+
+    Calls the function on the fixed 2x2 float32 ``M3`` (and on a 1x3 matrix) and prints one
+    "Correct! ..." or "Not yet: ..." line saying what is right or wrong; returns True/False and
+    never raises. For a ``tf.function`` it also names the op its graph adds with.
     """
-
-    def say(ok: bool, msg: str) -> bool:
-        if verbose:
-            print(("Correct! " if ok else "Not yet: ") + msg)
-        return ok
-
-    expected_m3 = _to_array(m3)
-    if expected_m3 is None:
-        return say(False, f"m3 should be a numeric tensor, got {_describe(m3)}. Run the cell that defines m3 first.")
+    if (msg := checks.placeholder("add_to_itself", add_to_itself)):
+        return checks.not_yet(msg, verbose)
+    m3 = tf.constant(M3)
+    expected_m3 = np.asarray(M3, np.float64)
     expected_m4 = expected_m3 + expected_m3
-
-    if callable(returned) and not hasattr(returned, "numpy"):
-        try:
-            returned = returned(m3)
-        except Exception as exc:  # the attendee's function failed: say how
-            return say(False, f"calling your function with m3 raised {type(exc).__name__}: {exc}")
-
-    if returned is None:
-        return say(False, "your function returned None. Return both tensors: `return m3, m4`.")
+    returned, err = checks.call(add_to_itself, m3)
+    if err:
+        return checks.not_yet(err, verbose)
     if not isinstance(returned, (tuple, list)):
         got = _to_array(returned)
-        if got is not None and got.shape == expected_m4.shape and np.allclose(got, expected_m4):
-            return say(False, "that is m4 (m3 + m3) all right, but return both m3 and m4: `return m3, m4`.")
-        return say(False, f"return a pair (m3, m4); got {_describe(returned)}.")
+        if _near(got, expected_m4):
+            return checks.not_yet("that is m4 (m3 + m3) all right, but return both m3 and m4: `return m3, m4`.",
+                                  verbose)
+        return checks.not_yet(f"return a pair (m3, m4); got {_describe(returned)}.", verbose)
     if len(returned) != 2:
-        return say(False, f"return exactly two things, (m3, m4); got {len(returned)}.")
-
+        return checks.not_yet(f"return exactly two things, (m3, m4); got {len(returned)}.", verbose)
     got_m3, got_m4 = returned
     if got_m4 is None:
-        return say(False, "m4 is None: store m3 + m3 in m4 (tf.add(m3, m3) or m3 + m3).")
+        return checks.not_yet("m4 is None: store m3 + m3 in m4 (tf.add(m3, m3) or m3 + m3).", verbose)
     a3, a4 = _to_array(got_m3), _to_array(got_m4)
     if a3 is None:
-        return say(False, f"the first value should be m3, got {_describe(got_m3)}.")
+        return checks.not_yet(f"the first value should be m3, got {_describe(got_m3)}.", verbose)
     if a4 is None:
-        return say(False, f"m4 should be a numeric tensor, got {_describe(got_m4)}.")
-    if a3.shape == expected_m4.shape and np.allclose(a3, expected_m4) and a4.shape == expected_m3.shape \
-            and np.allclose(a4, expected_m3) and not np.allclose(expected_m3, 0):
-        return say(False, "the order is swapped: return m3 first, then m4 (`return m3, m4`).")
-    if a3.shape != expected_m3.shape or not np.allclose(a3, expected_m3):
-        return say(False, f"the first value should be m3 unchanged, {_describe(expected_m3)}; got {_describe(a3)}.")
+        return checks.not_yet(f"m4 should be a numeric tensor, got {_describe(got_m4)}.", verbose)
+    if _near(a3, expected_m4) and _near(a4, expected_m3):
+        return checks.not_yet("the order is swapped: return m3 first, then m4 (`return m3, m4`).", verbose)
+    if not _near(a3, expected_m3):
+        return checks.not_yet(f"the first value should be m3 unchanged, {_describe(expected_m3)}; got "
+                              f"{_describe(a3)}.", verbose)
     if a4.shape != expected_m4.shape:
-        return say(False, f"m4 should have the shape of m3, {expected_m3.shape}, got {a4.shape} "
-                          "(tf.matmul multiplies matrices; adding is tf.add or +).")
-    if not np.allclose(a4, expected_m4):
-        return say(False, f"m4 should be m3 + m3 = {_describe(expected_m4)}; got {_describe(a4)}.")
-    return say(True, f"m4 = m3 + m3 = {np.array2string(a4, precision=4)}, and you returned both.")
+        return checks.not_yet(f"m4 should have the shape of m3, {expected_m3.shape}, got {a4.shape} "
+                              "(tf.matmul multiplies matrices; adding is tf.add or +).", verbose)
+    if _near(a4, expected_m3 @ expected_m3):
+        return checks.not_yet("m4 is m3 @ m3, a matrix product: add instead (tf.add(m3, m3) or m3 + m3).", verbose)
+    if not _near(a4, expected_m4):
+        return checks.not_yet(f"m4 should be m3 + m3 = {_describe(expected_m4)}; got {_describe(a4)}.", verbose)
+    other = tf.constant([[1.0, -2.0, 0.25]])
+    again, err = checks.call(add_to_itself, other)
+    if err or not isinstance(again, (tuple, list)) or len(again) != 2 or not _near(_to_array(again[1]),
+                                                                                    2 * other.numpy()):
+        return checks.not_yet("right for the 2x2 m3, but not for another input ([[1, -2, 0.25]]): add the "
+                              "argument m3 to itself, do not use fixed values.", verbose)
+    graph_note = ""
+    if hasattr(add_to_itself, "get_concrete_function"):
+        try:
+            kinds = sorted({t for _, t in graph_ops(add_to_itself, m3)} & {"Add", "AddV2", "Mul"})
+            graph_note = f"; its graph computes m4 with {'/'.join(kinds)}" if kinds else ""
+        except Exception:  # pragma: no cover - the verdict does not depend on the listing
+            graph_note = ""
+    return checks.correct(f"m4 = m3 + m3 = {np.round(a4, 4).tolist()}, "
+                          f"and you returned both{graph_note}.", verbose)
+
+
+def check_accumulate(accumulate, verbose: bool = True) -> bool:
+    """Check Exercise 2: ``accumulate(total, values)`` adds every element of ``values`` (float32,
+    (n,)) to the variable ``total`` in place (``assign_add``) and returns its new value.
+
+    Runs it on a fresh ``tf.Variable(100.0)`` and [1, 2, 3.5, 4], then on a fresh
+    ``tf.Variable(-1.0)`` and [0.5, 0.5]. Prints one line, returns True/False, never raises.
+    """
+    if (msg := checks.placeholder("accumulate", accumulate)):
+        return checks.not_yet(msg, verbose)
+    values = tf.constant([1.0, 2.0, 3.5, 4.0])
+    total = tf.Variable(100.0, name="total")
+    returned, err = checks.call(accumulate, total, values)
+    now = float(total.numpy())
+    if now == 100.0:
+        hint = ("total did not change: add to the variable itself with total.assign_add(value) "
+                "(`total + value` or `total = ...` only makes a new tensor).")
+        return checks.not_yet(f"{err} Also: {hint}" if err else hint, verbose)
+    if abs(now - 110.5) > 1e-4:
+        if abs(now - 10.5) < 1e-4:
+            return checks.not_yet("total holds 10.5, the sum of the values, but it started at 100: add to it "
+                                  "(assign_add) instead of replacing it (assign).", verbose)
+        if abs(now - 4.0) < 1e-4 or abs(now - 104.0) < 1e-4:
+            return checks.not_yet(f"total holds {now:g}: only the last value counted. Add every value "
+                                  "(for value in values: total.assign_add(value)).", verbose)
+        return checks.not_yet(f"total should go from 100 to 100 + 1 + 2 + 3.5 + 4 = 110.5, got {now:g}.", verbose)
+    if err:
+        return checks.not_yet(f"total is right (110.5), but: {err}", verbose)
+    got = _to_array(returned)
+    if got is None or got.size != 1 or abs(float(got.reshape(())) - 110.5) > 1e-4:
+        return checks.not_yet(f"total is right (110.5), but return its new value (total.read_value()); got "
+                              f"{_describe(returned)}.", verbose)
+    second = tf.Variable(-1.0, name="total")
+    returned2, err = checks.call(accumulate, second, tf.constant([0.5, 0.5]))
+    if err or abs(float(second.numpy()) - 0.0) > 1e-5:
+        return checks.not_yet("right for the first variable, but a fresh one starting at -1 with values "
+                              f"[0.5, 0.5] should end at 0; got {float(second.numpy()):g}{(' (' + err + ')') if err else ''}.",
+                              verbose)
+    return checks.correct("total went from 100 to 110.5 in place (assign_add) and you returned its value; a "
+                          "second variable works too.", verbose)
+
+
+def check_tf1_add_to_itself(tf1_add_to_itself, verbose: bool = True) -> bool:
+    """Check Exercise 3: ``tf1_add_to_itself(value)`` builds a TensorFlow 1 graph (a placeholder
+    m3, m4 = m3 + m3) in a ``tf.Graph`` of its own and runs it in a ``tf.compat.v1.Session``,
+    feeding ``value`` (a nested list, float) through ``feed_dict``; returns the NumPy result.
+
+    Calls it on ``M3``, counting the Session runs; prints one line, returns True/False, never raises.
+    """
+    if (msg := checks.placeholder("tf1_add_to_itself", tf1_add_to_itself)):
+        return checks.not_yet(msg, verbose)
+    session_cls = tf.compat.v1.Session
+    original_run = session_cls.run
+    runs = []
+
+    def counting_run(self, *args, **kwargs):
+        runs.append(kwargs.get("feed_dict", args[1] if len(args) > 1 else None))
+        return original_run(self, *args, **kwargs)
+
+    session_cls.run = counting_run
+    try:
+        returned, err = checks.call(tf1_add_to_itself, M3)
+    finally:
+        session_cls.run = original_run
+    if not tf.executing_eagerly():
+        return checks.not_yet("eager mode is off now: build inside `with tf.Graph().as_default():` instead of "
+                              "tf.compat.v1.disable_eager_execution(). Restart the kernel.", verbose)
+    if err:
+        return checks.not_yet(err, verbose)
+    expected = 2 * np.asarray(M3)
+    got = _to_array(returned)
+    if got is None or not _near(got, expected):
+        return checks.not_yet(f"for m3 = {M3} expected m4 = {expected.tolist()}, got {_describe(returned)}.", verbose)
+    if not runs:
+        return checks.not_yet("the values are right, but no Session ran: that was eager TensorFlow 2. Build the "
+                              "graph (placeholder, tf.add) and run it with sess.run(m4, feed_dict={m3: value}).",
+                              verbose)
+    if not any(runs):
+        return checks.not_yet("a Session ran, but nothing was fed: make m3 a tf.compat.v1.placeholder and pass "
+                              "the value with feed_dict={m3: value}.", verbose)
+    if not isinstance(returned, np.ndarray):
+        return checks.not_yet(f"return what sess.run gives back (a NumPy array), got a {type(returned).__name__}.",
+                              verbose)
+    return checks.correct(f"a Session ran your graph with m3 fed through feed_dict: m4 = {expected.tolist()}; "
+                          "eager mode is still on outside it.", verbose)
+
+
+def check_minimize(minimize, verbose: bool = True) -> bool:
+    """Check Exercise 4: ``minimize(w, steps, learning_rate)`` runs ``steps`` steps of gradient
+    descent on the loss ``(w - 3) ** 2`` with ``tf.GradientTape``, updating the variable ``w``
+    in place, and returns its final value.
+
+    From w = 0 with 5 steps of 0.1, w must be 3 - 3 * 0.8 ** 5 = 2.01696; from w = 10 with 20
+    steps of 0.25, 3 + 7 * 0.5 ** 20. Prints one line, returns True/False, never raises.
+    """
+    if (msg := checks.placeholder("minimize", minimize)):
+        return checks.not_yet(msg, verbose)
+    w = tf.Variable(0.0, name="w")
+    returned, err = checks.call(minimize, w, 5, 0.1)
+    now = float(w.numpy())
+    expected = 3 - 3 * 0.8 ** 5
+    if now == 0.0:
+        hint = ("w did not move: update the variable in place, w.assign_sub(learning_rate * gradient) "
+                "(`w = w - ...` only makes a new tensor).")
+        return checks.not_yet(f"{err} Also: {hint}" if err else hint, verbose)
+    if abs(now - expected) > 1e-4:
+        if abs(now - 0.6) < 1e-4:
+            return checks.not_yet("w = 0.6 is one step: repeat the step `steps` times (for _ in range(steps)), "
+                                  "with a new GradientTape each time.", verbose)
+        if now < 0:
+            return checks.not_yet(f"w went to {now:.4f}, away from the minimum at 3: gradient descent subtracts the "
+                                  "gradient (w.assign_sub).", verbose)
+        if abs(now - (3 - 3 * 0.9 ** 5)) < 1e-4:
+            return checks.not_yet(f"w = {now:.4f}: the steps are half as long as they should be; the gradient of "
+                                  "(w - 3) ** 2 is 2 * (w - 3).", verbose)
+        return checks.not_yet(f"after 5 steps of 0.1 from w = 0, w should be 3 - 3 * 0.8 ** 5 = {expected:.5f}; "
+                              f"got {now:.5f}.", verbose)
+    if err:
+        return checks.not_yet(f"w is right ({now:.5f}), but: {err}", verbose)
+    got = _to_array(returned)
+    if got is None or got.size != 1 or abs(float(got.reshape(())) - expected) > 1e-4:
+        return checks.not_yet(f"w is right ({now:.5f}), but return its final value (w.read_value()); got "
+                              f"{_describe(returned)}.", verbose)
+    w2 = tf.Variable(10.0, name="w")
+    checks.call(minimize, w2, 20, 0.25)
+    expected2 = 3 + 7 * 0.5 ** 20
+    if abs(float(w2.numpy()) - expected2) > 1e-4:
+        return checks.not_yet(f"right for the first run, but from w = 10 with 20 steps of 0.25 w should be "
+                              f"{expected2:.5f}; got {float(w2.numpy()):.5f}: use the arguments steps and "
+                              "learning_rate.", verbose)
+    return checks.correct(f"5 steps of 0.1 took w from 0 to {expected:.5f} and 20 steps of 0.25 from 10 to "
+                          f"{expected2:.5f}: gradient descent towards the minimum at 3.", verbose)
 
 
 def explain(value: Any) -> str:
@@ -288,5 +440,6 @@ def explain(value: Any) -> str:
 __all__ = [
     "M1", "M2", "EXPECTED_PRODUCT", "OP_CATEGORIES", "op_categories_table", "starter_product",
     "graph_ops", "op_types", "format_ops", "write_graph", "event_files", "logged_graph_ops",
-    "tensorboard_command", "rounded", "tf1_product", "check_add_m3", "explain",
+    "tensorboard_command", "rounded", "tf1_product", "M3", "check_add_m3", "check_accumulate",
+    "check_tf1_add_to_itself", "check_minimize", "explain",
 ]
