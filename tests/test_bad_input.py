@@ -300,6 +300,7 @@ BAD_VECTOR_FILES = {
     "cut.vec": (b"300 2\n" + b"wordword 1.5 2.5\n" * 100 + b"x 1\n", "line 102"),
     "ends.vec": (b"300 2\n" + b"wordword 1.5 2.5\n" * 100, "ends after 100"),
     "more.vec": (b"1 3\ncat 1 2 3\ndog 4 5 6\n", "line 3"),
+    "wrongdim.vec": (b"2 2\ncat 1 2 3\ndog 4 5 6\n", "line 2: 3 numbers, not 2"),
     "hello.txt": (b"hello world\nthis is prose\n", "line 1"),
     "numbers.tsv": (b"0.1\t0.2\n0.3\t0.4\n", "no words"),
     "empty.vec": (b"", "empty"),

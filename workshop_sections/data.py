@@ -11,6 +11,13 @@ A download goes to a temporary file beside its target, with a progress bar, and 
 into place only after its size and checksum pass, so the cache never holds a partial or
 corrupt file. A re-compressed ``.gz`` is accepted when its decompressed content matches.
 
+User files: :func:`iter_tokens` / :func:`read_words` read a corpus (a name, a text file, a
+.gz/.bz2/.xz/.zip, or a folder read for its text files only), decoding each file as UTF-8 or,
+with one note, in the encoding guessed for it; :func:`load_word_vectors` streams word vectors
+in the formats other tools write (word2vec text and binary, GloVe, fastText ``.vec``). What
+they cannot read raises :class:`CorpusError` / :class:`VectorFileError`: one line naming the
+file (and the line), which the command lines print as ``error: ...`` with exit status 2.
+
 Command line::
 
     python -m workshop_sections.data list
@@ -1063,6 +1070,9 @@ def _read_text_vectors(p: Path, f, n: int | None, dim: int, n_alloc: int, limit:
         parts = line.rsplit(None, dim)
         if len(parts) < dim + 1 or not parts[0].strip():
             raise line_error(lineno_, line, f"{len(line.split())} fields")
+        _, numbers = _trailing_numbers(line)
+        if numbers > dim and len(parts[0].split()) > 1:  # "cat 1 2 3" with dim 2 is not the token "cat 1"
+            raise line_error(lineno_, line, f"{numbers} numbers, not {dim}")
         try:
             return parts[0].strip(), np.array([float(x) for x in parts[1:]], dtype=np.float32)
         except ValueError:
