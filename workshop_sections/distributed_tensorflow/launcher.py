@@ -14,8 +14,8 @@ The launcher is the parent of every task, so it watches them while it waits for 
 or worker that exits before the cluster is ready (or a ps at any time, or the last worker) stops
 the whole cluster at once, with that task's exit code and the last lines of its log
 (:class:`TaskExitedError`), instead of leaving the chief waiting for it. With ``--restarts N``
-such a task is restarted instead, up to N times, as Kubernetes restarts a failed pod. A worker
-that dies while training runs is only noted: the chief goes on with the others.
+such a task is restarted instead, up to N times, as Kubernetes restarts a failed pod. Without
+restarts, a worker that dies while training runs is only noted: the chief goes on with the others.
 
 ``--fresh`` deletes the previous run folder: the chief marks every run folder when it creates
 it (:func:`.cluster.mark_run_folder`), so even a run stopped before its first checkpoint is
@@ -134,8 +134,8 @@ class LocalCluster:
 
     def __init__(self, num_ps: int = 2, num_workers: int = 2, chief_args=(), host: str = "127.0.0.1",
                  env: dict | None = None, echo: bool = True, threads: int | None = 1, restarts: int = 0):
-        """``restarts``: how often :meth:`wait` restarts a ps/worker that exited before the
-        cluster was ready (or a worker at any time), per task; 0 stops the cluster instead."""
+        """``restarts``: how often :meth:`wait` restarts a task that exited (a worker at any time,
+        a ps before the cluster is ready), per task; 0 stops the cluster instead (see :meth:`check_tasks`)."""
         self.spec = cluster_spec(num_ps, num_workers, host)
         self.restarts = max(0, int(restarts))
         self._restarts_done: dict[str, int] = {}
@@ -316,7 +316,7 @@ class LocalCluster:
         """Look at every ps and worker once (the launcher is their parent, it sees them exit).
 
         A task that exited is restarted while it has restarts left (``restarts``, as Kubernetes
-        restarts a failed pod); a worker that exits after the cluster is ready, while another
+        restarts a failed pod; a ps only before the cluster is ready); a worker that exits after the cluster is ready, while another
         worker still runs, is only noted (the chief carries on without it); otherwise every task
         is stopped and :class:`TaskExitedError` says which task exited, how, and its last lines."""
         for name, proc in list(self.procs.items()):
@@ -328,7 +328,7 @@ class LocalCluster:
             how = describe_exit(proc.returncode)
             ready = self.ready_seconds() is not None
             done = self._restarts_done.get(name, 0)
-            if done < self.restarts:
+            if done < self.restarts and (role == "worker" or not ready):  # a new ps would hold no variables
                 self._restarts_done[name] = done + 1
                 self.note(f"{name} exited ({how}); restarting it ({done + 1} of {self.restarts} restarts), "
                           "as Kubernetes restarts a failed pod")
@@ -436,8 +436,10 @@ def main(argv=None) -> int:
     p.add_argument("--fresh", action="store_true",
                    help="delete the previous run in the chief's --out-dir first (default: resume from its checkpoint)")
     p.add_argument("--restarts", type=int, default=0,
-                   help="restart a ps/worker that exits before the cluster is ready up to N times, as Kubernetes "
-                        "would (default 0: stop every task at once, with its exit code and last lines)")
+                   help="restart a worker (or, before the cluster is ready, a ps) that exits, up to N times each, as "
+                        "Kubernetes restarts a failed pod (default 0: a task that exits before the cluster is ready "
+                        "stops every task at once, with its exit code and last lines; a worker lost while training "
+                        "runs is only noted)")
     a = p.parse_args(argv)
     out_dir = None
     for i, r in enumerate(rest):
