@@ -1002,8 +1002,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
+        settings = parse_args(argv)  # first: `--help` works without TF_CONFIG
         conf = tf_config_from_env()
-        settings = parse_args(argv)
     except (ClusterConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
