@@ -253,6 +253,21 @@ def test_startup_deadline_flag():
     assert dw.parse_args(["--startup-deadline", "0"]).startup_deadline == 0  # no limit
     with pytest.raises(ValueError, match="--startup-deadline must be 0"):
         dw.parse_args(["--startup-deadline", "-1"])
+    assert cl.deadline_from_env({"TFW_STARTUP_DEADLINE": "300"}) == 300  # e.g. from a Kubernetes ConfigMap
+    with pytest.raises(cl.ClusterConfigError, match="TFW_STARTUP_DEADLINE='2 min' is not a number of seconds"):
+        cl.deadline_from_env({"TFW_STARTUP_DEADLINE": "2 min"})
+
+
+def test_wait_for_peers_speaks_ipv6():
+    try:
+        srv = socket.create_server(("::1", 0), family=socket.AF_INET6)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        port = srv.getsockname()[1]
+        assert cl.wait_for_peers({"ps": [f"[::1]:{port}"], "worker": {"0": f"[::1]:{port}"}}, deadline=5) < 2
+    finally:
+        srv.close()
 
 
 # --------------------------------------------------------------------------- 5. the launcher watches its tasks

@@ -215,6 +215,24 @@ def parse_tf_config(raw: str) -> dict:
 
 
 # --------------------------------------------------------------------------- waiting for peers
+def deadline_from_env(environ=None, default: float = DEFAULT_STARTUP_DEADLINE) -> float:
+    """The chief's default start-up deadline: ``TFW_STARTUP_DEADLINE`` (seconds; set it in a
+    Kubernetes ConfigMap when pods take long to schedule) or ``default``. ClusterConfigError
+    when it is not a number >= 0."""
+    import os
+
+    raw = (os.environ if environ is None else environ).get("TFW_STARTUP_DEADLINE", "").strip()
+    if not raw:
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ClusterConfigError(f"TFW_STARTUP_DEADLINE={raw!r} is not a number of seconds (0 = no limit).")
+    return value
+
+
 def _probe(host: str, port: int, timeout: float) -> str | None:
     """None when ``host:port`` accepts a TCP connection, else why not (a few words)."""
     try:

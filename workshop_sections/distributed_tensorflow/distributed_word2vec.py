@@ -370,7 +370,7 @@ def parse_args(argv=None) -> TrainSettings:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out-dir", default=os.environ.get("TFW_OUT_DIR", d.out_dir), help="checkpoints, logs, embeddings")
     p.add_argument("--startup-deadline", type=float,
-                   default=float(os.environ.get("TFW_STARTUP_DEADLINE") or d.startup_deadline),
+                   default=cluster_lib.deadline_from_env(default=d.startup_deadline),
                    help="seconds the chief waits for every ps and worker to answer before it gives up "
                         f"naming the missing ones (0 = wait forever; default {d.startup_deadline:g})")
     a = p.parse_args(argv)
