@@ -139,15 +139,23 @@ def test_text_with_almost_no_spaces_is_said_so(tmp_path, capsys):
     assert "one \"word\"" in warning
 
 
-def test_lines_without_any_space_are_refused(tmp_path):
-    p = tmp_path / "ja.txt"
-    p.write_text("日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます\n" * 5, encoding="utf-8")
+@pytest.mark.parametrize("name, line", [
+    ("ja.txt", "日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます"),
+    ("th.txt", "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ แต่เว้นวรรคระหว่างประโยค"),
+    ("b64.txt", "QmFzZTY0IGlzIG5vdCB0ZXh0IHdpdGggd29yZHMsIGl0IGlzIG9uZSBsb25nIHRva2Vu"),
+])
+def test_lines_without_word_spaces_are_refused(tmp_path, name, line):
+    p = tmp_path / name
+    p.write_text((line + "\n") * 5, encoding="utf-8")
     with pytest.raises(data.CorpusError, match="almost no spaces") as e:
         data.read_words(p)
     assert str(p) in str(e.value) and "\n" not in str(e.value)
 
 
-def test_english_and_long_word_languages_get_no_warning(tmp_path, capsys):
+def test_english_long_word_languages_and_punctuated_data_get_no_warning(tmp_path, capsys):
+    csv = tmp_path / "numbers.txt"
+    csv.write_text("1,22,333,4,55\n" * 50)
+    assert data.read_words(csv)[:3] == ["1", "22", "333"]
     p = tmp_path / "fi.txt"
     p.write_text("Lentokonesuihkuturbiinimoottoriapumekaanikkoaliupseerioppilas istui "
                  "järjestelmällisyydelläänkään kahvilassa ja joi kahvia.\n" * 20, encoding="utf-8")

@@ -440,6 +440,7 @@ MAGIC = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".xz": b"\xfd7zXZ\x00", ".zip": b"P
 SKIP_DIRS = {"venv", ".venv", "site-packages", "dist-packages", "__pycache__", "node_modules", "__MACOSX"}
 SAMPLE_CHARS = 1 << 16  # characters of each file checked for spaces
 UNSPACED = 20  # fewer than one space per this many letters: "almost no spaces"
+UNSPACED_WORD = 5  # ... and "words" at least this long on average (English: 4.5 letters): warn
 UNSPACED_REFUSE = 25  # ... and "words" this long on average: every line would be one word
 NOTE_LIMIT = 5  # per read: notes of each kind printed one by one, then one summary line
 
@@ -648,6 +649,8 @@ def _spacing_verdict(label: str, sample: str, log: _ReadLog) -> None:
     if letters < 40 or spaces * UNSPACED >= letters:
         return
     mean = letters / max(len(words), 1)
+    if mean < UNSPACED_WORD:  # short pieces cut by punctuation (a CSV of numbers, code): real enough tokens
+        return
     example = max(words[:200], key=len)
     example = example if len(example) <= 24 else example[:24] + "..."
     per = f"1 space per {letters // max(spaces, 1):,} letters" if spaces else "no spaces"
