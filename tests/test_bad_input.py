@@ -81,6 +81,15 @@ def test_cp1252_in_every_container(tmp_path, capsys, pack):
     assert "cp1252" in note and ("a.txt" in note or str(target) in note)
 
 
+def test_a_folder_of_many_cp1252_files_gets_five_notes_and_a_summary(tmp_path, capsys):
+    for i in range(8):
+        (tmp_path / f"{i}.txt").write_bytes(f"très bien {i}\n".encode("cp1252"))
+    assert data.read_words(tmp_path)[:3] == ["très", "bien", "0"]
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 6 and all("cp1252" in ln for ln in lines[:5])
+    assert lines[5] == "note: 3 more files were not UTF-8 either (8 in all: 8 read as cp1252)"
+
+
 def test_a_utf8_character_cut_by_a_chunk_is_not_a_decoding_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "CHUNK", 7)  # "é" is 2 bytes: some chunk ends between them
     p = tmp_path / "u.txt"

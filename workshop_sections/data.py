@@ -489,19 +489,24 @@ class _ReadLog:
 
     def __init__(self):
         self.counts: dict[str, int] = {}
+        self.details: dict[str, dict[str, int]] = {}
 
-    def say(self, kind: str, line: str) -> None:
+    def say(self, kind: str, line: str, detail: str | None = None) -> None:
         n = self.counts[kind] = self.counts.get(kind, 0) + 1
+        if detail is not None:
+            d = self.details.setdefault(kind, {})
+            d[detail] = d.get(detail, 0) + 1
         if n <= NOTE_LIMIT:
             print(line, file=sys.stderr, flush=True)
 
     def finish(self) -> None:
-        what = {"recoded": "more files were not UTF-8 either (each was read as the note above says for its kind)",
-                "skipped": "more files were skipped as above",
-                "unspaced": "more files have almost no spaces either"}
+        what = {"recoded": "files were not UTF-8 either", "skipped": "files were skipped as well",
+                "unspaced": "files have almost no spaces either"}
         for kind, n in self.counts.items():
             if n > NOTE_LIMIT:
-                print(f"note: {n - NOTE_LIMIT} {what.get(kind, kind)}", file=sys.stderr, flush=True)
+                d = self.details.get(kind)
+                how = (f" ({n} in all: " + ", ".join(f"{v} {k}" for k, v in sorted(d.items())) + ")") if d else ""
+                print(f"note: {n - NOTE_LIMIT} more {what.get(kind, kind)}{how}", file=sys.stderr, flush=True)
 
 
 def _latin1_for_undefined(exc: UnicodeDecodeError):
@@ -599,7 +604,7 @@ def _switch(label, buf: bytes, rest: Iterator[bytes], offset: int, was_unicode: 
     where = (f"from byte {offset:,} on (the text before it was UTF-8)" if was_unicode
              else f"(byte 0x{buf[0]:02x} at offset {offset:,})")
     log.say("recoded", f"note: {label} is not UTF-8 {where}; read it as {_encoding_name(enc)}. "
-                       f"If that is wrong, set {ENCODING_ENV} to its encoding.")
+                       f"If that is wrong, set {ENCODING_ENV} to its encoding.", detail=f"read as {enc}")
     yield from _decode_rest(label, _chain_first(buf, rest), enc, offset)
 
 
