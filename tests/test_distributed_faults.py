@@ -45,6 +45,8 @@ ACCEPTED = {
     "lists": {"cluster": BASE, "task": {"type": "worker", "index": 0}},
     "sparse worker (a task that knows only some peers)":
         {"cluster": dict(BASE, worker={"0": "h:3", "2": "h:5"}), "task": {"type": "worker", "index": 2}},
+    "a worker that lists only itself": {"cluster": {"worker": {"1": "10.0.0.7:2222"}}, "task": {"type": "worker",
+                                                                                              "index": 1}},
     "sparse, complete": {"cluster": dict(BASE, ps={"1": "h:7", "0": "h:2"}), "task": {"type": "chief", "index": 0}},
     "bracketed IPv6": {"cluster": {"chief": ["[::1]:2222"], "ps": ["[::1]:2223"], "worker": ["[::1]:2224"]},
                        "task": {"type": "ps", "index": 0}},

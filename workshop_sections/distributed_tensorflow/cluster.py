@@ -136,8 +136,8 @@ def validate_tf_config(conf) -> dict:
     numeric string, 0 when missing; the type case-insensitive); other top-level keys
     (``rpc_layer``, ``environment``) are kept. The parameter-server job needs exactly one chief
     and at least one ps and one worker; the chief, which connects to all of them, needs every ps
-    and worker index 0..n-1 (a sparse job with gaps is fine for a ps or worker task, which only
-    serves). Returns ``{"cluster": {job: list or {int: address}}, "task": {"type": str,
+    and worker index 0..n-1. A ps or worker task only serves: its TF_CONFIG may list only some
+    tasks (a sparse job with gaps, or just its own job), as TensorFlow allows. Returns ``{"cluster": {job: list or {int: address}}, "task": {"type": str,
     "index": int}, ...}``. Raises :class:`ClusterConfigError` (one line quoting the offending
     part) otherwise.
     """
@@ -168,21 +168,22 @@ def validate_tf_config(conf) -> dict:
             f"TF_CONFIG cluster has unknown job(s) {_quote(unknown)}; a parameter-server job uses chief, ps and worker."
         )
     jobs = {job: normalise_tasks(job, tasks) for job, tasks in cluster.items()}
-    for job in ROLES:
-        n = len(jobs.get(job) or [])
-        if n < 1:
-            raise ClusterConfigError(
-                f"TF_CONFIG cluster needs at least 1 {job} address(es), got {n}: "
-                "a parameter-server job has one chief, one or more ps and one or more workers."
-            )
-    if len(jobs["chief"]) != 1:
-        raise ClusterConfigError(f"TF_CONFIG must have exactly one chief, got {len(jobs['chief'])}: {_quote(cluster['chief'])}.")
     if "type" not in task:
         raise ClusterConfigError(f'TF_CONFIG task {_quote(task)} has no "type" (one of {", ".join(ROLES)}).')
     ttype = task["type"].lower() if isinstance(task["type"], str) else task["type"]
     if ttype not in ROLES:
         raise ClusterConfigError(f"TF_CONFIG task type {_quote(task['type'])} is not one of {', '.join(ROLES)}.")
     index = _index(task.get("index", 0), "TF_CONFIG task index {}")
+    # the chief connects to everybody; a ps or worker only serves (it may list just its own job)
+    for job in ROLES if ttype == "chief" else (ttype,):
+        n = len(jobs.get(job) or [])
+        if n < 1:
+            raise ClusterConfigError(
+                f"TF_CONFIG cluster needs at least 1 {job} address(es), got {n}: "
+                "a parameter-server job has one chief, one or more ps and one or more workers."
+            )
+    if len(jobs.get("chief") or [None]) != 1:
+        raise ClusterConfigError(f"TF_CONFIG must have exactly one chief, got {len(jobs['chief'])}: {_quote(cluster['chief'])}.")
     own = dict(task_addresses(jobs[ttype]))
     if index not in own:
         listed = ", ".join(str(i) for i in own)
