@@ -57,7 +57,7 @@ def main(argv=None) -> int:
 
     if not args.out.strip():
         return _fail("--out is empty: give the folder to write the vectors to.")
-    try:  # every corpus path checked before TensorFlow starts: an empty or missing path fails at once
+    try:  # every corpus path checked before training starts: an empty or missing path fails at once
         for corpus in args.corpus:
             data.corpus_path(corpus)
     except data.DataError as exc:
