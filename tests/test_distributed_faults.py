@@ -195,8 +195,16 @@ def test_chief_bounds_the_set_up_after_its_peers_answered(tmp_path):
     set-up would wait forever; the start-up watchdog ends the chief with one error line."""
     listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
     held = []
+
+    def accept(srv):  # hold every connection open, as a service that is not TensorFlow would
+        try:
+            while True:
+                held.append(srv.accept())
+        except OSError:  # closed at the end of the test
+            pass
+
     for srv in listeners:
-        threading.Thread(target=lambda srv=srv: [held.append(srv.accept()) for _ in range(100)], daemon=True).start()
+        threading.Thread(target=accept, args=(srv,), daemon=True).start()
     ps, worker = (f"127.0.0.1:{srv.getsockname()[1]}" for srv in listeners)
     corpus = tmp_path / "tiny.txt"
     corpus.write_text("the cat sat on the mat and the dog sat on the log\n" * 40, encoding="utf-8")
