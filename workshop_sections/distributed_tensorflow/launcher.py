@@ -316,9 +316,10 @@ class LocalCluster:
         """Look at every ps and worker once (the launcher is their parent, it sees them exit).
 
         A task that exited is restarted while it has restarts left (``restarts``, as Kubernetes
-        restarts a failed pod; a ps only before the cluster is ready); a worker that exits after the cluster is ready, while another
-        worker still runs, is only noted (the chief carries on without it); otherwise every task
-        is stopped and :class:`TaskExitedError` says which task exited, how, and its last lines."""
+        restarts a failed pod; a ps only before the cluster is ready); a worker that exits after
+        the cluster is ready, while another worker still runs, is only noted (the chief carries on
+        without it); otherwise every task is stopped and :class:`TaskExitedError` says which task
+        exited, how, and its last lines."""
         for name, proc in list(self.procs.items()):
             if name == "chief" or proc.poll() is None or self._seen_exit.get(name) is proc:
                 continue
