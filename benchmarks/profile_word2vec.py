@@ -34,27 +34,27 @@ def main(argv=None) -> int:
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
     vocab, ids = w2v.build_vocab(args.corpus, max_words=args.words)
-    keep = w2v.subsample_keep_prob(vocab.counts)
+    keep = w2v.subsample_keep_prob(vocab.counts).numpy()
     rng = np.random.default_rng(0)
     model = w2v.Word2Vec(vocab, dim=args.dim)
     c0 = cpu()
     batches = []
     for s0 in range(0, len(ids), model.chunk_words):
-        batches += list(model._chunk_batches(ids[s0:s0 + model.chunk_words], keep, rng, 0.02, 0.02))
+        batches += list(model.chunk_batches(ids[s0:s0 + model.chunk_words], keep, rng, 0.02, 0.02))
     prep = cpu() - c0
     words = len(ids)
     centers = sum(int(np.count_nonzero(b[1] > 0)) for b in batches)
 
     def run_all():
         for c, x, lrs, nb in batches:
-            float(model._fn(tf.constant(c), tf.constant(x), tf.constant(lrs), tf.constant(nb, tf.int32),
+            float(run(tf.constant(c), tf.constant(x), tf.constant(lrs), tf.constant(nb, tf.int32),
                             tf.constant(1, tf.int32))[0])
 
     results = {}
     for label, skip in (("whole step", ()), ("without scatter-add updates", ("scatter",)),
                         ("without per-row scaling", ("counts",))):
-        model._skip = frozenset(skip)
-        model._fn = tf.function(model._train_run, jit_compile=True, autograph=False)
+        # the compiled step of the notebook (w2v.make_train_run / sgns_step), with parts left out
+        run = w2v.make_train_run(model.emb, model.out, model.table, skip=frozenset(skip), **model.step_options)
         c0 = cpu()
         run_all()  # first run: compiles
         first = cpu() - c0

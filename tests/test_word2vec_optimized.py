@@ -390,3 +390,130 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     code = cli.main(["--corpus", str(small_vocab), "--min-count", "1", "--negatives", "5", "--out", str(tmp_path / "o")])
     assert code == 2
     assert "only 4 words" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the notebook's exports, checks, hand-on
+def test_compile_leaves_the_variables_alone_and_reset_restores_the_start():
+    vocab, ids = w2v.build_vocab(topic_corpus(5000), min_count=1)
+    model = w2v.Word2Vec(vocab, dim=8, window=2, negatives=3, batch_words=64, chunk_words=1024)
+    start = model.emb.numpy().copy()
+    assert model.compile() > 0
+    np.testing.assert_array_equal(model.emb.numpy(), start)
+    assert not model.out.numpy().any()
+    model.train(ids, epochs=1, progress=False)
+    assert not np.allclose(model.emb.numpy(), start)
+    model.reset()
+    np.testing.assert_array_equal(model.emb.numpy(), start)
+    assert not model.out.numpy().any()
+    assert model.step_options["window"] == 2 and model.step_options["negatives"] == 3
+
+
+def test_vocab_from_words_encodes_a_corpus_with_a_given_vocabulary(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat the end\n")
+    vocab, ids = w2v.vocab_from_words(["UNK", "the", "cat", "dog"], str(corpus))
+    assert vocab.words == ["the", "cat", "dog"] and vocab.counts.tolist() == [3, 1, 0]
+    assert ids.tolist() == [0, 1, 0, 0]
+    _, first = w2v.vocab_from_words(["the", "cat"], str(corpus), max_words=2)
+    assert first.tolist() == [0, 1]
+    with pytest.raises(data.CorpusError, match="no word of the vocabulary"):
+        w2v.vocab_from_words(["zebra"], str(corpus))
+
+
+def test_intro_words_per_sec_from_its_metrics():
+    assert w2v.intro_words_per_sec({"words_per_sec": 1234.5}) == 1234.5
+    # 1000 steps x 128 pairs / (2 x 2 pairs per word) / 10 s
+    assert w2v.intro_words_per_sec({"steps": 1000, "seconds": 10}) == pytest.approx(3200)
+    assert w2v.intro_words_per_sec({}) is None and w2v.intro_words_per_sec(None) is None
+
+
+def _said(capsys, ok):
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    return ok, out
+
+
+def test_exercise_checks_pass_the_exported_code_and_explain_wrong_answers(capsys):
+    import tensorflow as tf
+
+    # exercises 1 and 2 are the exported functions themselves
+    assert _said(capsys, w2v.check_keep_prob(w2v.subsample_keep_prob))[1].startswith("Correct!")
+    assert _said(capsys, w2v.check_unigram_table(w2v.unigram_table))[1].startswith("Correct!")
+
+    def numpy_keep(counts, t=1e-3):
+        return np.asarray(w2v.subsample_keep_prob(counts, t))
+    ok, out = _said(capsys, w2v.check_keep_prob(numpy_keep))
+    assert not ok and "TensorFlow ops" in out
+
+    def uncapped(counts, t=1e-3):
+        c = tf.cast(counts, tf.float64)
+        tn = t * tf.reduce_sum(c)
+        return (tf.sqrt(c / tn) + 1) * tn / c
+    ok, out = _said(capsys, w2v.check_keep_prob(uncapped))
+    assert not ok and "tf.minimum" in out
+
+    def paper(counts, t=1e-3):
+        c = tf.cast(counts, tf.float64)
+        return tf.minimum(tf.sqrt(t * tf.reduce_sum(c) / c), 1.0)
+    ok, out = _said(capsys, w2v.check_keep_prob(paper))
+    assert not ok and "sqrt(t / f) + t / f" in out
+
+    def raw_table(counts, power=0.75, size=None):
+        return w2v.unigram_table(counts, power=1.0, size=size)
+    ok, out = _said(capsys, w2v.check_unigram_table(raw_table))
+    assert not ok and "power 0.75" in out
+
+    def categorical_table(counts, power=0.75, size=None):
+        logits = power * tf.math.log(tf.cast(counts, tf.float32))
+        return tf.cast(tf.random.stateless_categorical(logits[None], size or 1_000_000, seed=[1, 2])[0], tf.int32)
+    assert _said(capsys, w2v.check_unigram_table(categorical_table))[0]
+
+    def pair_update(v, u, negs, lr):
+        s, sn = tf.reduce_sum(v * u), tf.linalg.matvec(negs, v)
+        g, gn = (1 - tf.sigmoid(s)) * lr, -tf.sigmoid(sn) * lr
+        return g * u + tf.linalg.matvec(negs, gn, transpose_a=True), g * v, gn[:, None] * v[None, :]
+    assert _said(capsys, w2v.check_pair_update(pair_update))[0]
+
+    def flipped(v, u, negs, lr):
+        return tuple(-x for x in pair_update(v, u, negs, lr))
+    ok, out = _said(capsys, w2v.check_pair_update(flipped))
+    assert not ok and "wrong sign" in out
+
+    def no_negatives(v, u, negs, lr):
+        dv, du, dn = pair_update(v, u, negs, lr)
+        g = (1 - tf.sigmoid(tf.reduce_sum(v * u))) * lr
+        return g * u, du, dn
+    ok, out = _said(capsys, w2v.check_pair_update(no_negatives))
+    assert not ok and "negatives'" in out
+
+    def analogy(vectors, a, b, c, k=1, exclude=True, normalise=True):
+        unit = tf.math.l2_normalize(vectors, axis=1) if normalise else vectors
+        target = tf.gather(unit, b) - tf.gather(unit, a) + tf.gather(unit, c)
+        sims = tf.matmul(target, unit, transpose_b=True)
+        if exclude:
+            inputs = tf.reduce_sum(tf.one_hot(tf.stack([a, b, c], axis=1), tf.shape(unit)[0]), axis=1)
+            sims = tf.where(inputs > 0, -np.inf, sims)
+        return tf.math.top_k(sims, k).indices
+    assert _said(capsys, w2v.check_analogy_ids(analogy))[0]
+    ok, out = _said(capsys, w2v.check_analogy_ids(lambda v, a, b, c, k=1: analogy(v, a, b, c, k, exclude=False)))
+    assert not ok and "-inf" in out
+    ok, out = _said(capsys, w2v.check_analogy_ids(lambda v, a, b, c, k=1: analogy(v, a, b, c, k, normalise=False)))
+    assert not ok and "unit length" in out
+    # placeholders: None, or the stub function of the exercise copy (returns None)
+    for check in (w2v.check_keep_prob, w2v.check_unigram_table, w2v.check_pair_update, w2v.check_analogy_ids):
+        assert _said(capsys, check(None))[1].startswith("Not yet")
+        assert _said(capsys, check(lambda *a, **k: None))[1].startswith("Not yet")
+
+
+def test_subsampling_and_negatives_agree_with_numpy_references():
+    counts = np.array([40_000, 9_000, 1_200, 300, 7, 1], dtype=np.int64)
+    keep = w2v.subsample_keep_prob(counts, 1e-3).numpy()
+    tn = 1e-3 * counts.sum()
+    np.testing.assert_allclose(keep, np.minimum((np.sqrt(counts / tn) + 1) * tn / counts, 1.0), rtol=1e-12)
+    table = w2v.unigram_table(counts, size=50_000).numpy()
+    p = counts ** 0.75 / (counts ** 0.75).sum()
+    bounds = np.cumsum(p) * 50_000
+    ref = np.minimum(np.searchsorted(bounds, np.arange(50_000) + 0.5, side="right"), len(counts) - 1)
+    np.testing.assert_array_equal(table, ref)
+    assert np.all(np.diff(table) >= 0), "each word's slots are together, most frequent first"
+    assert len(w2v.unigram_table(counts).numpy()) == 1_000_000

@@ -2,7 +2,11 @@
 
 The 2016 workshop's ``word2vec_optimized.py`` needed custom C++ kernels (``skipgram_word2vec``
 and ``neg_train_word2vec``) that TensorFlow dropped long ago. This module gets the same job
-done with ordinary ops, and fast:
+done with ordinary ops, and fast. The TensorFlow the section teaches is written in the
+notebook ``word2vec_optimized.ipynb`` and exported into the block below the imports (``make
+export``): :func:`subsample_keep_prob`, :func:`unigram_table`, :func:`draw_negatives`, the
+compiled step (:func:`band_scores`, :func:`band_updates`, :func:`sgns_step`) and
+:func:`make_train_run`. The rest of the module is the plumbing around them:
 
 * **vocabulary** (:func:`build_vocab`): streamed over the corpus, most frequent word first,
   words seen fewer than ``min_count`` times dropped (as word2vec and gensim do);
@@ -781,13 +785,14 @@ class Word2Vec:
     ``emb`` holds the input (word) vectors, ``out`` the output (context) weights. Use
     :meth:`train`, then :meth:`embeddings` for an :class:`Embeddings`.
 
-    How a step works (all of it compiled with XLA, about a hundred steps per call):
+    How a step works (:func:`sgns_step`, written in the notebook; all of it compiled with XLA
+    by :func:`make_train_run`, about a hundred steps per call):
 
     * a batch is a run of ``batch_words`` consecutive centre words of the subsampled corpus
       (plus ``window`` words of context on each side), each with its window size drawn in
       1..window. Both matrices are read **once per word**, not once per pair, and the
       updates of a row from all its pairs are summed before **one scatter-add per word**;
-    * scores are small dense matrix products, blocks of 64 centres against their 64 + 2W
+    * scores are small dense matrix products, blocks of 32 centres against their 32 + 2W
       run rows; the band of 2W + 1 diagonals is cut out with a reshape, and each centre's
       window size masks it. The updates go back through the same products;
     * negatives are drawn per group of ``neg_group`` neighbouring centres
@@ -805,7 +810,7 @@ class Word2Vec:
                  seed: int = 0, batch_words: int = 2048, chunk_words: int = 1 << 18,
                  max_row_updates: float = 10.0, neg_group: int = 8, neg_shared: int | None = None,
                  damping: str = "curvature", block: int | None = None, jit: bool = True):
-        """``batch_words`` centres per step (rounded to whole blocks of 64), corpus read in
+        """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default), corpus read in
         chunks of ``chunk_words`` words (one compiled call each); see the class docstring."""
         import tensorflow as tf
 
@@ -846,6 +851,17 @@ class Word2Vec:
         """word2vec's start: word vectors uniform in [-0.5, 0.5) / dim (seeded), output weights 0."""
         rng = np.random.default_rng(self.seed)
         return (rng.random((len(self.vocab), self.dim), dtype=np.float32) - 0.5) / self.dim
+
+    def compile(self) -> float:
+        """Trace and XLA-compile :attr:`train_run` now (a call on an empty chunk: no batch runs, the
+        variables are untouched), so that :meth:`train`'s words/s exclude the one-off compilation.
+        Returns the seconds it took."""
+        W, L = self.window, self.batch_words
+        S = max(1, -(-self.chunk_words // L))
+        start = time.perf_counter()
+        self.train_run(tf.fill([S, L + 2 * W], -1), tf.zeros([S, L], tf.int32), tf.zeros([S], tf.float32),
+                       tf.constant(0, tf.int32), tf.constant(0, tf.int32))
+        return time.perf_counter() - start
 
     def reset(self) -> None:
         """Back to the untrained start (same seed); the compiled call is kept."""
@@ -1281,14 +1297,17 @@ def check_pair_update(fn) -> bool:
 
 
 def _analogy_check_vectors():
-    """Small fixed vectors of different lengths (cosine, not the dot product, must decide) in
-    which man : woman :: king : queen and big : bigger :: small : smaller hold."""
-    axes = np.eye(8, dtype=np.float32)
-    male, female, royal, person, size_, comp, small_, other = axes
+    """Small fixed vectors of different lengths in which man : woman :: king : queen,
+    big : bigger :: small : smaller and walk : walked :: swim : swam hold with cosine similarity;
+    with the dot product the long "crown" answers the first, and without leaving out the
+    question's words "swim" answers the third."""
+    axes = np.eye(11, dtype=np.float32)
+    male, female, royal, person, size_, comp, small_, other, motion, water, tense = axes
     vecs = {"man": person + male, "woman": person + female, "king": 2 * (royal + male),
             "queen": 0.5 * (royal + female), "big": size_, "bigger": 3 * (size_ + comp), "small": small_,
             "smaller": small_ + comp, "crown": 6 * (royal + 0.6 * female + 0.7 * male + 0.3 * other),
-            "tree": other}
+            "tree": other, "walk": motion, "walked": 2 * (motion + 0.1 * tense), "swim": water,
+            "swam": 0.5 * (water + 0.3 * tense)}
     return list(vecs), np.stack(list(vecs.values()))
 
 
@@ -1300,7 +1319,7 @@ def check_analogy_ids(fn) -> bool:
         return checks.not_yet(msg)
     words, vectors = _analogy_check_vectors()
     ix = {w: i for i, w in enumerate(words)}
-    qs = [("man", "woman", "king", "queen"), ("big", "bigger", "small", "smaller"), ("king", "queen", "man", "woman")]
+    qs = [("man", "woman", "king", "queen"), ("big", "bigger", "small", "smaller"), ("walk", "walked", "swim", "swam")]
     a, b, c = (tf.constant([ix[q[j]] for q in qs], tf.int32) for j in range(3))
     got, err = checks.call(fn, tf.constant(vectors), a, b, c, 1)
     if err:
@@ -1326,4 +1345,4 @@ def check_analogy_ids(fn) -> bool:
     if any(int(i) in (int(a[j]), int(b[j]), int(c[j])) for j, row in enumerate(top3) for i in row):
         return checks.not_yet("with k = 3 a question's own word is among the answers: exclude a, b and c.")
     return checks.correct(f"man : woman :: king : {words[int(arr[0, 0])]}, big : bigger :: small : "
-                          f"{words[int(arr[1, 0])]}, king : queen :: man : {words[int(arr[2, 0])]} (cosine, inputs excluded).")
+                          f"{words[int(arr[1, 0])]}, walk : walked :: swim : {words[int(arr[2, 0])]} (cosine, inputs excluded).")
