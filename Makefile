@@ -26,7 +26,7 @@ help:
 	@echo "make lab      JupyterLab on 127.0.0.1:$(LAB_PORT) with a token"
 	@echo "make doctor   check Python, TensorFlow, devices, data cache, ports"
 	@echo "make bench    word2vec against gensim (benchmarks/)"
-	@echo "make distributed-local  word2vec on chief + 2 ps + 2 workers on 127.0.0.1 (DIST_ARGS='--steps 2000')"
+	@echo "make distributed-local  word2vec on chief + 2 ps + 2 workers on 127.0.0.1 (DIST_ARGS='--steps 2000 --startup-deadline 120', DIST_LAUNCHER_ARGS='--restarts 2')"
 	@echo "make my-work  copy the exercise notebooks to my-work/ (yours: git ignores it, nothing overwrites it)"
 	@echo "make export   copy the notebook cells marked '#| export' into their section's helper module"
 	@echo "make exercises  attendee copies exercises/<section>.ipynb from the solution notebooks"
@@ -97,8 +97,9 @@ bench: setup
 	$(PY) benchmarks/bench_word2vec.py
 
 DIST_ARGS ?= --steps 2000
+DIST_LAUNCHER_ARGS ?=
 distributed-local: setup
-	$(PY) -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 --fresh -- $(DIST_ARGS)
+	$(PY) -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 --fresh $(DIST_LAUNCHER_ARGS) -- $(DIST_ARGS)
 
 clean:
 	rm -rf artifacts build .pytest_cache
