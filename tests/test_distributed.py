@@ -1,6 +1,9 @@
 """distributed_tensorflow: the sharded word2vec step, the local cluster launcher, and a real
 parameter-server cluster of processes on 127.0.0.1 (chief + 2 ps + 2 workers): it learns,
 the embedding is split across both ps, a worker can die, the chief can die and resume.
+The chief's code is the notebook's (exported cells: resolver, strategy, model, dataset_fn,
+schedule/join loop); its loop runs here without a cluster too, and every exercise check says
+"Correct!" on a right answer and a plain "Not yet: ..." on the usual wrong ones.
 
 The cluster tests are @slow (each starts 5 TensorFlow processes) but run in `make test`:
 they use a small slice of movie_reviews and a few hundred steps."""
