@@ -517,3 +517,22 @@ def test_subsampling_and_negatives_agree_with_numpy_references():
     np.testing.assert_array_equal(table, ref)
     assert np.all(np.diff(table) >= 0), "each word's slots are together, most frequent first"
     assert len(w2v.unigram_table(counts).numpy()) == 1_000_000
+
+
+def test_the_trainer_runs_the_step_exported_from_the_notebook(monkeypatch, tmp_path):
+    """One source: Word2Vec (and so the CLI, the benchmark and load_or_train) traces the
+    notebook's sgns_step through make_train_run, not a copy of it."""
+    calls = []
+    exported = w2v.sgns_step
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return exported(*args, **kwargs)
+
+    monkeypatch.setattr(w2v, "sgns_step", spy)
+    corpus = tmp_path / "topics.txt"
+    corpus.write_text(" ".join(topic_corpus(4000)) + "\n")
+    emb, metrics = w2v.train_embeddings(str(corpus), epochs=1, dim=8, window=2, negatives=3, min_count=1,
+                                        evaluate=False, progress=False, batch_words=64)
+    assert calls and calls[0]["window"] == 2 and calls[0]["negatives"] == 3 and calls[0]["damping"] == "curvature"
+    assert emb.vectors.shape == (metrics["vocab_size"], 8) == (44, 8)
