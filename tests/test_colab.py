@@ -41,7 +41,7 @@ def test_config_cell_guard_installs_only_on_colab(monkeypatch):
     assert REPO_URL in cell and 'google.colab' in cell
     guard = cell.split("from workshop_sections import config")[0]
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd) or types.SimpleNamespace(returncode=0))
     exec(compile(guard, "<config cell>", "exec"), {})
     assert calls == [], "outside Colab the guard must do nothing"
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
@@ -49,6 +49,24 @@ def test_config_cell_guard_installs_only_on_colab(monkeypatch):
     exec(compile(guard, "<config cell>", "exec"), {})
     assert len(calls) == 1
     assert calls[0][:4] == [sys.executable, "-m", "pip", "install"] and f"git+{REPO_URL}" in calls[0]
+
+
+def test_config_cell_guard_says_what_to_set_when_the_install_fails(tmp_path, monkeypatch):
+    """On Colab, with no repository at the address (here a folder that holds none), the cell stops
+    with one message naming the address and what to set, not with pip's traceback."""
+    missing = (tmp_path / "no-repo-here").as_uri()
+    guard = notebooks.config_cell(missing).split("from workshop_sections import config")[0]
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "workshop_sections" else real_find_spec(name, *a))
+    with pytest.raises(SystemExit) as stop:
+        exec(compile(guard, "<config cell>", "exec"), {})  # runs pip for real: git cannot clone it
+    message = str(stop.value)
+    assert message.startswith(f"Could not install the workshop from {missing}: ")
+    assert "REPO_URL in workshop_sections/__init__.py" in message
+    assert "python -m workshop_sections.colab sync" in message
+    assert "Traceback" not in message and len(message.splitlines()) == 2
 
 
 @pytest.mark.skipif(not NOTEBOOKS, reason="no section notebooks yet")

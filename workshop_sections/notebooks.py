@@ -20,15 +20,28 @@ from . import REPO_URL, SECTIONS, config
 
 # The first code cell of every notebook. Its guard installs the workshop package on Colab
 # (only there, only when it is missing); `python -m workshop_sections.colab sync` rewrites it.
-CONFIG_CELL = (
-    "# Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)\n"
-    "import importlib.util, subprocess, sys\n"
-    'if "google.colab" in sys.modules and importlib.util.find_spec("workshop_sections") is None:\n'
-    "    # on Colab only: install the workshop package from GitHub first (once per runtime)\n"
-    f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{REPO_URL}"], check=True)\n'
-    "from workshop_sections import config\n"
-    "cfg = config.setup()"
-)
+def config_cell(repo_url: str = REPO_URL) -> str:
+    """The shared config cell, installing from ``git+<repo_url>`` on Colab. When that install
+    fails (no repository at the address, no network) the cell stops with one message that says
+    what to set, instead of pip's traceback."""
+    return (
+        "# Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)\n"
+        "import importlib.util, subprocess, sys\n"
+        'if "google.colab" in sys.modules and importlib.util.find_spec("workshop_sections") is None:\n'
+        "    # on Colab only: install the workshop package from GitHub first (once per runtime)\n"
+        f'    url = "{repo_url}"\n'
+        '    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+" + url], capture_output=True, text=True)\n'
+        "    if pip.returncode:  # say what to do, not pip's traceback\n"
+        '        raise SystemExit(f"Could not install the workshop from {url}: "\n'
+        "                         f\"{(pip.stderr.strip().splitlines() or ['pip failed'])[-1]}\\n\"\n"
+        '                         "Is the repository there? Its address is REPO_URL in workshop_sections/__init__.py: "\n'
+        '                         "set it, run `python -m workshop_sections.colab sync`, commit, and open the notebook again.")\n'
+        "from workshop_sections import config\n"
+        "cfg = config.setup()"
+    )
+
+
+CONFIG_CELL = config_cell()
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 
 
