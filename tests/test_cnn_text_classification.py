@@ -378,6 +378,14 @@ def test_tfidf_baseline_beats_chance_on_a_small_slice():
     assert cm.shape == (2, 2) and cm.sum() == len(split.test_texts)
 
 
+def _each_says_not_yet(check, cases, capsys):
+    """Every (answer, words) case: the check returns False and says "Not yet: ...words..."."""
+    for answer, said in cases:
+        assert check(answer) is False
+        out = capsys.readouterr().out
+        assert out.startswith("Not yet:") and said in out, out
+
+
 def test_check_conv_branch_accepts_the_answer_and_explains_wrong_ones(capsys):
     assert tc.check_conv_branch(lambda x, w, m: tc.conv_branch(x, w, m)) is True
     assert capsys.readouterr().out.startswith("Correct!")
@@ -391,10 +399,7 @@ def test_check_conv_branch_accepts_the_answer_and_explains_wrong_ones(capsys):
         (lambda x, w, m: tc.layers.GlobalAveragePooling1D()(tc.layers.Conv1D(m, w, activation="relu")(x)), "averages"),
         (lambda x, w, m: 1 / 0, "ZeroDivisionError"),
     ]
-    for answer, said in cases:
-        assert tc.check_conv_branch(answer) is False
-        out = capsys.readouterr().out
-        assert out.startswith("Not yet:") and said in out, out
+    _each_says_not_yet(tc.check_conv_branch, cases, capsys)
 
 
 def test_check_max_over_time_names_the_usual_mistakes(capsys):
@@ -408,10 +413,7 @@ def test_check_max_over_time_names_the_usual_mistakes(capsys):
              (lambda h: tf.reduce_max(h, axis=1, keepdims=True), "keepdims"),
              (lambda h: tf.reduce_mean(h, axis=1), "average"),
              (lambda h: tf.reduce_min(h, axis=1), "values differ")]
-    for answer, said in cases:
-        assert tc.check_max_over_time(answer) is False
-        out = capsys.readouterr().out
-        assert out.startswith("Not yet:") and said in out, out
+    _each_says_not_yet(tc.check_max_over_time, cases, capsys)
 
 
 def test_check_pretrained_embedding_checks_weights_and_trainable(capsys):
@@ -426,10 +428,7 @@ def test_check_pretrained_embedding_checks_weights_and_trainable(capsys):
              (lambda m, t: tc.layers.Embedding(*m.shape, weights=m), "trainable=True"),
              (lambda m, t: tc.layers.Embedding(m.shape[1], m.shape[0], trainable=t), "rows, columns"),
              (lambda m, t: tc.layers.Dense(3), "Embedding")]
-    for answer, said in cases:
-        assert tc.check_pretrained_embedding(answer) is False
-        out = capsys.readouterr().out
-        assert out.startswith("Not yet:") and said in out, out
+    _each_says_not_yet(tc.check_pretrained_embedding, cases, capsys)
 
 
 def test_check_max_norm_agrees_with_keras_and_names_the_usual_mistakes(capsys):
@@ -443,10 +442,7 @@ def test_check_max_norm_agrees_with_keras_and_names_the_usual_mistakes(capsys):
               "nan"),
              (lambda w, c: w * tf.minimum(1.0, 3.0 / (tf.norm(w, axis=0, keepdims=True) + 1e-7)), "argument c"),
              (lambda w, c: tf.norm(w, axis=0), "shape")]
-    for answer, said in cases:
-        assert tc.check_max_norm(answer) is False
-        out = capsys.readouterr().out
-        assert out.startswith("Not yet:") and said in out, out
+    _each_says_not_yet(tc.check_max_norm, cases, capsys)
 
 
 def test_cli_fold_ids_and_tfidf_run(tmp_path, capsys):

@@ -22,22 +22,12 @@ import pytest
 
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
 from workshop_sections.distributed_tensorflow import launcher
+from proc_helpers import alive
 
 ROOT = Path(__file__).resolve().parents[1]
 # a lean run: 50k words of movie_reviews, a 2,000-word vocabulary
 SMALL = dict(corpus="movie_reviews", max_words=50_000, max_vocab=2000, batch_size=256, log_every=50,
              checkpoint_every=100)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purposes
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------- fast unit tests
@@ -404,7 +394,7 @@ def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
     assert proc.returncode == 130, rest
     assert "all tasks stopped" in rest
     time.sleep(0.5)
-    assert not [n for n, pid in pids.items() if _alive(int(pid))], "orphaned tasks after Ctrl-C"
+    assert not [n for n, pid in pids.items() if alive(int(pid))], "orphaned tasks after Ctrl-C"
 
 
 def test_chief_with_a_bad_corpus_fails_clearly(tmp_path, monkeypatch, capsys):

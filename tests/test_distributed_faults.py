@@ -25,20 +25,10 @@ import pytest
 from workshop_sections.distributed_tensorflow import cluster as cl
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
 from workshop_sections.distributed_tensorflow import launcher
+from proc_helpers import alive
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = {"chief": ["h:1"], "ps": ["h:2"], "worker": ["h:3"]}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead for our purposes
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------- 4. TF_CONFIG
@@ -402,7 +392,7 @@ def test_launcher_stops_at_once_when_a_worker_is_killed_before_the_cluster_is_re
     assert rest.rstrip().endswith("[launcher] worker0 exited (killed by SIGKILL, exit code 137); all tasks stopped")
     assert "Traceback" not in rest
     time.sleep(0.3)
-    assert not [n for n, pid in pids.items() if _alive(int(pid))], "orphaned tasks"
+    assert not [n for n, pid in pids.items() if alive(int(pid))], "orphaned tasks"
 
 
 # --------------------------------------------------------------------------- 6. run folders
