@@ -128,3 +128,44 @@ def test_tensorflow_import_drops_only_the_known_start_up_noise(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "oneDNN" not in r.stderr and "absl::InitializeLog" not in r.stderr
     assert r.stdout.strip() == "None"  # we do not switch oneDNN off
+
+
+# --------------------------------------------------------------------------- progress bars
+def test_progress_in_a_log_is_a_few_plain_lines():
+    import io
+
+    log = io.StringIO()  # not a terminal, not a notebook: what `make run > log` and CI see
+    bar = config.progress(total=1000, desc="download", unit="B", file=log)
+    for _ in range(100):
+        bar.update(10)
+    bar.set_postfix(loss="0.41")
+    bar.close()
+    bar.close()
+    text = log.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert len(lines) == 5, lines  # 0, 25, 50, 75, 100 %
+    assert lines[0].startswith("download:   0% (0/1,000 B)") and lines[-1].startswith("download: 100% (1,000/1,000 B)")
+    assert lines[-1].endswith("loss=0.41")
+    out = io.StringIO()
+    assert list(config.progress(range(8), desc="steps", file=out)) == list(range(8))
+    assert out.getvalue().count("\n") == 5 and "steps: 100% (8/8 it)" in out.getvalue()
+    jump = io.StringIO()  # a small file copied in one block: a start line and an end line
+    with config.progress(total=500, desc="tiny", file=jump) as bar:
+        bar.update(500)
+    assert [ln.split(" in ")[0] for ln in jump.getvalue().splitlines()] == ["tiny:   0% (0/500 it)", "tiny: 100% (500/500 it)"]
+
+
+def test_progress_on_a_terminal_is_tqdm():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    from tqdm.std import tqdm
+
+    bar = config.progress(total=3, desc="x", file=Terminal())
+    assert isinstance(bar, tqdm)
+    bar.close()
+    assert isinstance(config.progress(total=3, disable=True), tqdm), "disabled bars stay tqdm (silent)"

@@ -278,3 +278,106 @@ def read_metrics(section: str, artifacts: Path | None = None) -> dict | None:
 if __name__ == "__main__":  # python -m workshop_sections.config
     setup()
     sys.exit(0)
+
+
+# --------------------------------------------------------------------------- progress bars
+def progress(iterable=None, **kwargs):
+    """The workshop's one progress bar: a tqdm bar (``tqdm.auto``: a widget in a notebook, a
+    text bar in a terminal) with tqdm's arguments, or, when the output is neither a notebook nor
+    a terminal (a log file, a pipe, CI), a :class:`PlainProgress` that writes a few plain lines
+    (start, every 25%, the end) instead of carriage-return redraws that garble a log."""
+    stream = kwargs.get("file") or sys.stderr
+    in_kernel = _in_notebook_kernel()
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if kwargs.get("disable") or in_kernel or terminal:
+        with warnings.catch_warnings():  # "IProgress not found" without ipywidgets: the text bar is fine
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+        return tqdm(iterable, **kwargs)
+    return PlainProgress(iterable, **kwargs)
+
+
+def _in_notebook_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (where tqdm draws a widget)."""
+    ipython = sys.modules.get("IPython")
+    try:
+        shell = ipython.get_ipython() if ipython is not None else None
+    except Exception:  # noqa: BLE001 - no IPython shell at all
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class PlainProgress:
+    """A tqdm look-alike for logs: ``update``, ``set_postfix``, ``write``, ``close``, iteration and
+    ``with``; prints ``desc: 50% (1,500/3,000 step) in 12.3 s, loss=0.41`` at 0, 25, 50, 75 and
+    100% (or every ``every`` units when the total is unknown), one line each, no ``\\r``."""
+
+    def __init__(self, iterable=None, total=None, desc=None, unit="it", file=None, every=None, **_ignored):
+        import time
+
+        self.iterable, self.desc, self.unit = iterable, desc or "progress", unit
+        if total is None and iterable is not None and hasattr(iterable, "__len__"):
+            total = len(iterable)
+        self.total, self.n, self.file = total, 0, file or sys.stderr
+        self.every = every
+        self.postfix = ""
+        self._clock = time.perf_counter
+        self._start = self._clock()
+        self._next_mark = 0.0
+        self._closed = False
+        self._say()
+
+    def _say(self) -> None:
+        secs = self._clock() - self._start
+        if self.total:
+            head = f"{self.desc}: {100 * self.n / self.total:3.0f}% ({self.n:,.0f}/{self.total:,.0f} {self.unit})"
+        else:
+            head = f"{self.desc}: {self.n:,.0f} {self.unit}"
+        tail = f", {self.postfix}" if self.postfix else ""
+        self._said_n = self.n
+        print(f"{head} in {secs:.1f} s{tail}", file=self.file, flush=True)
+
+    def update(self, n=1) -> None:
+        self.n += n
+        if self.total:
+            mark = min(int(4 * self.n / self.total) / 4, 0.75)  # the quarter just passed (100% is close's)
+            if mark > self._next_mark:
+                self._next_mark = mark
+                self._say()
+        elif self.every and self.n >= self._next_mark + self.every:
+            self._next_mark = self.n - self.n % self.every
+            self._say()
+
+    def set_postfix(self, ordered_dict=None, refresh=True, **kwargs) -> None:
+        items = dict(ordered_dict or {}, **kwargs)
+        self.postfix = ", ".join(f"{k}={v}" for k, v in items.items())
+
+    def set_description(self, desc=None, refresh=True) -> None:
+        self.desc = desc or self.desc
+
+    def write(self, text: str) -> None:
+        print(text, file=self.file, flush=True)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self.n != self._said_n or self.postfix:
+                self._say()
+
+    def __iter__(self):
+        try:
+            for item in self.iterable:
+                yield item
+                self.update(1)
+        finally:
+            self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -248,10 +248,8 @@ def _mirror_sources(entry: DataFile) -> list[str]:
 
 # --------------------------------------------------------------------------- download
 def _progress(total: int | None, desc: str, quiet: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=quiet,
-                leave=False, file=sys.stderr)
+    return config.progress(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=quiet,
+                           leave=False, file=sys.stderr)
 
 
 def _copy_stream(src, dst, total: int | None, desc: str, quiet: bool) -> int:

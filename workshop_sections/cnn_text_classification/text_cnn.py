@@ -679,9 +679,9 @@ class EpochProgress(keras.callbacks.Callback):
         self.epochs, self.desc, self.bar = epochs, desc, None
 
     def on_train_begin(self, logs=None):
-        from tqdm.auto import tqdm
+        from workshop_sections import config
 
-        self.bar = tqdm(total=self.epochs, desc=self.desc, unit="epoch", leave=True)
+        self.bar = config.progress(total=self.epochs, desc=self.desc, unit="epoch", leave=True)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

@@ -320,10 +320,10 @@ class ProgressBar:
     above the bar (or plainly when the bar is off)."""
 
     def __init__(self, total: int, enabled: bool = True):
-        from tqdm.auto import tqdm
+        from workshop_sections import config
 
         self.enabled = enabled
-        self.bar = tqdm(total=total, desc="training", unit="step", disable=not enabled)
+        self.bar = config.progress(total=total, desc="training", unit="step", disable=not enabled)
 
     def update(self, steps: int, loss: float) -> None:
         self.bar.update(steps)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,11 +239,10 @@ class History:
         """Yield the steps 1..``steps`` behind a progress bar; times the whole run."""
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}.")
-        with warnings.catch_warnings():  # "IProgress not found" without ipywidgets: the text bar is fine
-            warnings.simplefilter("ignore")
-            from tqdm.auto import tqdm
+        from workshop_sections import config
+
         start = time.perf_counter()
-        self._bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, unit="step")
+        self._bar = config.progress(range(1, steps + 1), desc=desc, disable=not progress, unit="step")
         try:
             for step in self._bar:
                 self._step_start = time.perf_counter()

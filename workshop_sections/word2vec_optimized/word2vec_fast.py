@@ -901,7 +901,8 @@ class Word2Vec:
         (``loss``: mean loss per positive pair of each chunk).
         """
         import tensorflow as tf
-        from tqdm.auto import tqdm
+
+        from workshop_sections import config
 
         ids = np.asarray(ids, dtype=np.int32)
         check_corpus(ids, self.window)
@@ -915,8 +916,8 @@ class Word2Vec:
         total_words = n * epochs
         losses = []
         done = 0
-        bar = tqdm(total=total_words, unit="w", unit_scale=True, desc=desc, disable=not progress,
-                   dynamic_ncols=True, smoothing=0.1)
+        bar = config.progress(total=total_words, unit="w", unit_scale=True, desc=desc, disable=not progress,
+                              dynamic_ncols=True, smoothing=0.1)
         start = time.perf_counter()
         step = 0
         lr_at = lambda words: max(lr * (1.0 - words / total_words), min_lr)  # noqa: E731
