@@ -131,9 +131,14 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=kernel_manager(sockets),
                                     resources={"metadata": {"path": str(path.parent)}})
             start = time.perf_counter()
+            completed = False
             try:
                 client.execute()
+                completed = True
             finally:
+                # how this copy ran (slides.py marks decks made from a quick-mode or failed run)
+                nb.metadata["workshop"] = {"quick": config.is_quick(), "completed": completed,
+                                           "executed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
                 out_path.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, out_path)
             return time.perf_counter() - start
