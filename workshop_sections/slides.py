@@ -1,11 +1,23 @@
 """reveal.js decks of the notebooks for presenting live (``make slides``).
 
-    python -m workshop_sections.slides build [NB ...] [--cdn]   # build/slides/<nb>.slides.html
+    python -m workshop_sections.slides build [NB ...] [--cdn] [--full]  # build/slides/<nb>.slides.html
     python -m workshop_sections.slides metadata [NB ...] [--check]  # give cells default slide types
 
 Every deck is made with ``jupyter nbconvert --to slides`` from the notebook's cells and
 their ``slideshow`` metadata (cells without it get a default: a ``#``/``##`` heading starts
 a slide, a ``###`` heading a sub-slide, anything else joins the slide before it).
+
+The decks carry the results: each is built from the **executed** copy of its notebook,
+``build/executed/<nb>.ipynb``, the one ``make run`` leaves there, so every figure (an embedded
+``<img>``) and every printed result is on its slide, after the code that made it. Where that
+copy is missing or older than the notebook, the notebook is executed first
+(:func:`notebooks.execute`), in quick mode unless ``--full`` (quick-mode artifacts go to
+``build/slides-artifacts/``, so they never replace those of a full ``make run``). How a copy ran
+is read from its metadata (``workshop.quick``, written by ``notebooks.execute``) or, for copies
+made before that, from the config cell's printed line (``quick mode on``); a deck from a
+quick-mode run says so on its title slide, and so does one from a run that stopped with an error.
+On the slides, progress-bar widgets become their final line of text and stderr (warnings) is
+left out.
 
 Offline by default: reveal.js, RequireJS, jQuery and MathJax are taken from the npm registry
 once (``npm pack``, pinned versions below) into ``build/slides/vendor/`` and the decks load
@@ -16,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import html
 import os
 import re
 import shutil
@@ -146,31 +159,175 @@ def offline_mermaid(deck: Path) -> None:
         deck.write_text(new, encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- results
+QUICK_LINE_RE = re.compile(r"\bquick mode (on|off)\b")
+MARK_CLASS = "workshop-run-mark"
+QUICK_MARK = ("Quick mode: the results on these slides come from a short run (WORKSHOP_QUICK=1: less data, "
+              "fewer steps), not the workshop's full numbers. For those: make run, then make slides.")
+FAILED_MARK = "This run stopped with an error: the slides after that cell show no results."
+
+
+def run_mode(nb) -> dict:
+    """How an executed notebook ran: ``{"quick": True/False/None, "completed": True/False/None}``.
+    From ``metadata.workshop`` (written by :func:`notebooks.execute`), else quick from the config
+    cell's printed line and completed unknown (None)."""
+    info = nb.metadata.get("workshop") or {}
+    quick, completed = info.get("quick"), info.get("completed")
+    if quick is None:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            for out in cell.get("outputs", []):
+                m = QUICK_LINE_RE.search(out.get("text", "") if out.get("output_type") == "stream" else "")
+                if m:
+                    quick = m.group(1) == "on"
+                    break
+            if quick is not None or cell.get("outputs"):
+                break  # only the first code cell that printed anything (the config cell)
+    return {"quick": quick, "completed": completed}
+
+
+def is_current(executed: Path, source: Path) -> bool:
+    """The executed copy exists and is not older than its notebook."""
+    return executed.exists() and executed.stat().st_mtime >= source.stat().st_mtime
+
+
+def executed_copy(path: Path, executed_dir: Path, quick: bool = True, artifacts: Path | None = None,
+                  quiet: bool = False) -> Path:
+    """``<executed_dir>/<nb>.ipynb``, executed first (in quick or full mode) when missing or older than
+    ``path``. A run that fails keeps its partial copy (the deck marks it); a notebook that could not be
+    run at all raises."""
+    out = Path(executed_dir) / path.name
+    if is_current(out, path):
+        return out
+    from . import config
+
+    env = {"WORKSHOP_QUICK": "1" if quick else "0"}
+    if quick:  # a quick run never overwrites the artifacts a full `make run` left
+        env["WORKSHOP_ARTIFACTS"] = str(artifacts or config.find_root() / "build" / "slides-artifacts")
+    elif artifacts:
+        env["WORKSHOP_ARTIFACTS"] = str(artifacts)
+    if not quiet:
+        why = "is older than the notebook" if out.exists() else "is missing"
+        print(f"{out} {why}: executing {path.name} ({'quick' if quick else 'full'} mode) ...", flush=True)
+    out.unlink(missing_ok=True)  # a stale copy must not pass for the new run if this one dies
+    try:
+        secs = notebooks.execute(path, out, env=env)
+    except Exception as exc:  # noqa: BLE001 - the partial copy is shown, marked
+        if not out.exists():
+            raise
+        print(f"note: {path.name} stopped with an error; its deck shows the results up to there\n"
+              f"{str(exc)[-600:]}", file=sys.stderr)
+    else:
+        if not quiet:
+            print(f"    done in {secs:.0f} s", flush=True)
+    return out
+
+
+def _widget_text(states: dict, model_id: str, depth: int = 0) -> str:
+    """The text a (tqdm) widget showed last: HTML/labels as text, a progress bar as #'s."""
+    model = states.get(model_id) or {}
+    name, st = model.get("model_name", ""), model.get("state") or {}
+    if depth > 5:
+        return ""
+    if "Progress" in name and st.get("max"):
+        done = max(0.0, min(1.0, (st.get("value") or 0) / st["max"]))
+        return "|" + "#" * round(20 * done) + " " * (20 - round(20 * done)) + "|"
+    if st.get("children"):
+        parts = (_widget_text(states, c.replace("IPY_MODEL_", ""), depth + 1) for c in st["children"])
+        return " ".join(p for p in parts if p)
+    value = st.get("value")
+    if isinstance(value, str):
+        return html.unescape(re.sub(r"<[^>]+>", "", value)).replace("\u2007", " ").replace("\u200b", "").strip()
+    return ""
+
+
+def results_for_slides(nb) -> None:
+    """Outputs fit for slides: stderr (warnings) dropped; a widget (progress bar) becomes its last text,
+    so the deck needs no widget JavaScript (nor a CDN for it)."""
+    import nbformat
+
+    states = (nb.metadata.get("widgets") or {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                continue
+            data = out.get("data") or {}
+            view = data.get("application/vnd.jupyter.widget-view+json")
+            if view is not None:
+                text = _widget_text(states, view.get("model_id", "")) or str(data.get("text/plain", "")).strip()
+                if text:
+                    kept.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
+                continue
+            kept.append(out)
+        cell.outputs = kept
+    nb.metadata.pop("widgets", None)
+
+
+def mark_title(nb, mode: dict) -> list[str]:
+    """Put what the reader must know about the run on the title slide; return the marks."""
+    marks = []
+    if mode.get("quick"):
+        marks.append(QUICK_MARK)
+    if mode.get("completed") is False:
+        marks.append(FAILED_MARK)
+    if not marks or not nb.cells:
+        return marks
+    style = ("border:3px solid #c0392b;border-radius:6px;padding:0.3em 0.6em;color:#c0392b;"
+             "font-weight:bold;font-size:0.8em;background:#fdecea")
+    block = "\n\n" + "\n".join(f'<p class="{MARK_CLASS}" style="{style}">{html.escape(m)}</p>' for m in marks) + "\n\n"
+    first = nb.cells[0]
+    if first.cell_type == "markdown":
+        lines = first.source.split("\n")
+        at = next((i + 1 for i, line in enumerate(lines) if HEADING_RE.match(line)), 0)
+        first.source = "\n".join(lines[:at]) + block + "\n".join(lines[at:])
+    else:
+        import nbformat
+
+        cell = nbformat.v4.new_markdown_cell(block.strip())
+        cell.metadata["slideshow"] = {"slide_type": "slide"}
+        first.metadata["slideshow"] = {"slide_type": "-"}
+        nb.cells.insert(0, cell)
+    return marks
+
+
 # --------------------------------------------------------------------------- build
 def deck_name(path: Path) -> str:
     return f"{path.stem}.slides.html"
 
 
-def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = False, quiet: bool = False) -> list[Path]:
-    """Build one deck per notebook into ``out`` (default build/slides); return the decks."""
+def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = False, quiet: bool = False,
+          executed_dir: Path | None = None, quick: bool = True, artifacts: Path | None = None) -> list[Path]:
+    """Build one deck per notebook into ``out`` (default build/slides) from its executed copy in
+    ``executed_dir`` (default build/executed; executed first when missing or stale, in quick mode
+    unless ``quick=False``); return the decks."""
     import nbformat
 
     from . import config
 
     paths = list(paths) if paths is not None else notebooks.list_notebooks()
-    out = Path(out) if out else config.find_root() / "build" / "slides"
+    root = config.find_root()
+    out = Path(out) if out else root / "build" / "slides"
+    executed_dir = Path(executed_dir) if executed_dir else root / "build" / "executed"
     out.mkdir(parents=True, exist_ok=True)
     vendored = False if cdn else vendor(out, quiet) is not None
     decks = []
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
-            nb = nbformat.read(path, as_version=4)
-            nb = copy.deepcopy(nb)
+            path = Path(path)
+            executed = executed_copy(path, executed_dir, quick=quick, artifacts=artifacts, quiet=quiet)
+            nb = copy.deepcopy(nbformat.read(executed, as_version=4))
+            mode = run_mode(nb)
             set_default_metadata(nb)
             for cell in nb.cells:
                 if cell.cell_type == "markdown":
                     cell.source = BADGE_RE.sub("", cell.source)  # a slide needs no Colab badge
+            results_for_slides(nb)
             nb.metadata["title"] = deck_title(nb, path.stem)
+            marks = mark_title(nb, mode)
             src = Path(tmp) / path.name
             nbformat.write(nb, src)
             cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", *nbconvert_args(vendored),
@@ -183,14 +340,15 @@ def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = 
                 offline_mermaid(deck)
             decks.append(deck)
             if not quiet:
-                print(f"{deck}  ({'offline' if vendored else 'CDN'} reveal.js)")
+                ran = {True: "quick mode", False: "full mode", None: "mode not recorded"}[mode["quick"]]
+                failed = ", stopped with an error" if mode["completed"] is False else ""
+                print(f"{deck}  (results of {executed} in {ran}{failed}; "
+                      f"{'offline' if vendored else 'CDN'} reveal.js){' [marked]' if marks else ''}")
     write_index(out, decks)
     return decks
 
 
 def write_index(out: Path, decks: list[Path]) -> Path:
-    import html
-
     items = "".join(f'<li><a href="{html.escape(d.name)}">{html.escape(d.name)}</a></li>' for d in decks)
     index = out / "index.html"
     index.write_text(f"<!doctype html><meta charset='utf-8'><title>Workshop slides</title>"
@@ -205,6 +363,9 @@ def main(argv=None) -> int:
     b.add_argument("paths", nargs="*")
     b.add_argument("--out", default=None)
     b.add_argument("--cdn", action="store_true", help="load reveal.js from a CDN instead of build/slides/vendor/")
+    b.add_argument("--full", action="store_true",
+                   help="execute missing or stale notebooks in full mode (default: quick mode, marked on the title slide)")
+    b.add_argument("--executed", default=None, help="folder of the executed notebooks (default build/executed)")
     m = sub.add_parser("metadata", help="give cells without slide metadata the default slide type")
     m.add_argument("paths", nargs="*")
     m.add_argument("--check", action="store_true", help="write nothing; exit 1 if a cell has no slide type")
@@ -214,7 +375,8 @@ def main(argv=None) -> int:
         if not paths:
             print("no notebooks to build", file=sys.stderr)
             return 1
-        decks = build(paths, Path(args.out) if args.out else None, cdn=args.cdn)
+        decks = build(paths, Path(args.out) if args.out else None, cdn=args.cdn,
+                      executed_dir=Path(args.executed) if args.executed else None, quick=not args.full)
         print(f"{len(decks)} deck(s); present with: open {decks[0].parent / 'index.html'}")
         return 0
     import nbformat
