@@ -86,8 +86,10 @@ export: setup
 exercises: setup
 	$(PY) -m workshop_sections.exercises
 
+# decks from build/executed/ (make run's); a missing or stale copy is executed first, in quick
+# mode (marked on the title slide) unless SLIDES_ARGS=--full
 slides: setup
-	$(PY) -m workshop_sections.slides build
+	$(PY) -m workshop_sections.slides build $(SLIDES_ARGS)
 
 serve-data: setup
 	$(PY) -m workshop_sections.serve_data --host $(DATA_HOST) --port $(DATA_PORT)
