@@ -629,3 +629,82 @@ def tensorboard_projector(page, search: str, timeout: float = 90.0) -> dict:
     labels += [t.strip() for t in card.all_inner_texts()]
     return {"tensor": tensor, "points": n_points, "dimension": int(re.search(r"\d+", dim_text).group()),
             "matches": n_matches, "labels": labels}
+
+
+# ----------------------------------------------------------------------------- RISE slideshow
+RISE_BUTTON = '.jp-NotebookPanel:not(.lm-mod-hidden) [data-jp-item-name="RISE-button"] jp-button'
+RISE_FRAME = 'iframe[src*="/rise/"]'
+
+_RISE_STATE_JS = """
+() => {
+  const slide = document.querySelector('.reveal .slides section.present');
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+  const top = [...document.querySelectorAll('.reveal .slides > section')];
+  const h = top.findIndex(s => s.classList.contains('present'));
+  const v = h < 0 ? -1 : [...top[h].querySelectorAll(':scope > section')].findIndex(s => s.classList.contains('present'));
+  return {
+    id: h < 0 ? null : `${h}/${Math.max(v, 0)}`,
+    heading: slide ? ((slide.querySelector('h1, h2') || {}).innerText || '').trim() : null,
+    text: slide ? slide.innerText : '',
+    outputs: slide ? [...slide.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText) : [],
+    prompts: cells.map(c => ((c.querySelector('.jp-InputPrompt') || {}).textContent || '').trim()),
+  };
+}
+"""
+
+
+def start_rise_slideshow(page, timeout: float = 90.0):
+    """Start the RISE slideshow of the open notebook as an instructor does: the toolbar's
+    'Render the current notebook as Reveal Slideshow' button (RISE:preview, Alt+R). JupyterLab
+    shows the slideshow in a panel beside the notebook (an iframe on /rise/<path>); returns
+    that frame once reveal.js shows its first slide."""
+    button = page.locator(RISE_BUTTON).first
+    try:
+        button.wait_for(timeout=timeout * 1000 / 3)
+    except Exception:
+        items = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar > [data-jp-item-name]").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-jp-item-name'))")
+        raise E2EError(f"the notebook toolbar has no RISE button (jupyterlab-rise not installed or not "
+                       f"enabled?); toolbar items: {items}") from None
+    button.click()
+    page.locator(RISE_FRAME).first.wait_for(timeout=timeout * 1000)
+    frame = page.frame_locator(RISE_FRAME).first
+    try:
+        frame.locator(".reveal .slides section.present").first.wait_for(timeout=timeout * 1000)
+    except Exception:
+        raise E2EError(f"RISE opened {page.locator(RISE_FRAME).first.get_attribute('src')} but reveal.js "
+                       f"showed no slide in {timeout:.0f} s") from None
+    return frame
+
+
+def rise_state(frame) -> dict:
+    """What the slideshow shows: the current slide's id ('h/v', reveal.js's indices), heading,
+    text and outputs, and the
+    prompts of every code cell of the notebook ('[*]:' while a cell runs)."""
+    return frame.locator("body").evaluate(_RISE_STATE_JS.replace("() =>", "(body) =>", 1))
+
+
+def rise_run_until(page, frame, expect: str, max_cells: int = 8, timeout: float = 120.0) -> dict:
+    """Run code cells inside the slideshow as a presenter does, Shift+Enter (RISE's smart
+    exec: run the selected cell, select the next one, go on to the next slide when it is
+    there), one cell at a time, waiting for each to finish, until the current slide shows an
+    output containing ``expect``. Returns the slideshow state; E2EError after ``max_cells``
+    cells or ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    state = rise_state(frame)
+    for _ in range(max_cells):
+        page.keyboard.press("Shift+Enter")
+        time.sleep(0.3)
+        while time.monotonic() < deadline:
+            state = rise_state(frame)
+            if not any("*" in p for p in state["prompts"]):
+                break
+            time.sleep(0.25)
+        else:
+            raise E2EError(f"a cell of the slideshow was still running after {timeout:.0f} s "
+                           f"(prompts {state['prompts']})")
+        if any(expect in out for out in state["outputs"]):
+            return state
+    raise E2EError(f"after running {max_cells} cells in the slideshow, the current slide "
+                   f"({state['id']!r}, {state['heading']!r}) shows no output with {expect!r}: "
+                   f"outputs {state['outputs']}, prompts {state['prompts']}")

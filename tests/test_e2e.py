@@ -3,8 +3,11 @@
 JupyterLab from the project's environment runs the starter notebook through Run > Run All
 Cells and must show the 129.98 product and no error; TensorBoard on the log folder that
 intro_word2vec writes must list the loss chart and show the embedding, with its metadata, in
-the projector. Both run on 127.0.0.1, free ports, and are stopped (whole process tree) at the
-end, also when a test fails. Screenshots go to build/e2e/.
+the projector. The instructor's live slideshow: RISE (jupyterlab-rise) starts from the
+notebook toolbar, the first slide shows the notebook's title, and the talk's matrix product
+runs inside the slideshow and shows 129.98 (same JupyterLab server, same page). Both servers
+run on 127.0.0.1, free ports, and are stopped (whole process tree) at the end, also when a
+test fails. Screenshots go to build/e2e/.
 
 Runs with ``make e2e`` (Chromium required) and inside ``make test`` (skipped, with the reason,
 when Chromium or playwright is missing; ``WORKSHOP_E2E=require`` turns the skip into a failure).
@@ -30,6 +33,7 @@ ROOT = h.ROOT
 STARTER = ROOT / "workshop_sections" / "starter_tf_graph" / "starter_tf_graph.ipynb"
 PRODUCT = "129.98"
 W2V_SECTION = "intro_word2vec"
+RISE_COPY = "rise_" + STARTER.name  # the slideshow's own copy: its own kernel, never the run-all one
 
 pytestmark = pytest.mark.e2e
 
@@ -129,7 +133,8 @@ def tensorboard(tensorboard_starting):
 @pytest.fixture(scope="module")
 def lab(browser, tensorboard_starting, tmp_path_factory):
     """JupyterLab on a temporary root holding a copy of the starter section (the repository's
-    notebook is never opened, so never saved) and a notebook whose second cell raises.
+    notebook is never opened, so never saved), a notebook whose second cell raises, and a
+    second copy of the starter notebook for the RISE slideshow.
     (TensorBoard starts in the background meanwhile.)"""
     if not STARTER.exists():
         pytest.fail(f"{STARTER.relative_to(ROOT)} is missing: the e2e test runs that notebook")
@@ -145,6 +150,7 @@ def lab(browser, tensorboard_starting, tmp_path_factory):
                   nbformat.v4.new_code_cell('raise ValueError("boom")'),
                   nbformat.v4.new_code_cell("print('never reached')")]
     nbformat.write(boom, root / "boom.ipynb")
+    shutil.copy2(STARTER, root / RISE_COPY)
     env = dict(os.environ)
     env["WORKSHOP_QUICK"] = "1"
     env["WORKSHOP_ARTIFACTS"] = str(work / "artifacts")  # the run leaves nothing in the repository
@@ -206,6 +212,29 @@ def test_lab_check_fails_with_the_cell_error(lab_page):
     assert 'raise ValueError("boom")' in message  # the failing cell's source
     assert "cell 1" in message
     assert state["prompts"][0] == "[1]:" and "never reached" not in h.output_text(page)
+
+
+def test_rise_slideshow_shows_the_title_and_runs_a_cell(lab, lab_page):
+    """The instructor's live slideshow: the notebook's RISE toolbar button opens it beside the
+    notebook, the first slide is the title cell, and Shift+Enter runs the cells inside the
+    slideshow up to the talk's matrix product, whose output (129.98) appears on its slide."""
+    import nbformat
+
+    page = lab_page
+    nb = nbformat.read(lab["root"] / RISE_COPY, as_version=4)
+    title = nb.cells[0].source.splitlines()[0].lstrip("#").strip()
+    assert nb.cells[0].metadata["slideshow"]["slide_type"] == "slide"
+    with shot_on_failure(page, "rise_slideshow"):
+        h.open_from_file_browser(page, RISE_COPY)
+        frame = h.start_rise_slideshow(page)
+        first = h.rise_state(frame)
+        assert first["heading"] == title, first  # the title slide, not the selected cell's
+        state = h.rise_run_until(page, frame, PRODUCT)
+        page.locator(h.RISE_FRAME).first.screenshot(path=str(h.BUILD / "rise_slideshow.png"))  # the slide
+        h.screenshot(page, "rise_slideshow_in_jupyterlab")  # the notebook and its slideshow side by side
+    assert state["id"] != first["id"], "the product is on a later slide than the title"
+    assert "tf.matmul(m1, m2)" in state["text"], state  # the code cell is on the slide, with its output
+    assert any(p.strip("[]: ").isdigit() for p in state["prompts"]), state["prompts"]
 
 
 # ----------------------------------------------------------------------------- TensorBoard
