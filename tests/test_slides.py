@@ -5,7 +5,7 @@ notebook (about 15-30 s), into build/slides-test/ (an instructor's build/slides/
 alone), then open it with playwright in Debian's Chromium: the title slide carries the quick-mode
 mark, the "What the model learned" slide shows the weight images as an <img> of non-zero size,
 and the "Train" slide shows the printed test accuracy, the number the run wrote to metrics.json.
-Screenshots: build/slides/mnist_softmax.title.png and build/slides/mnist_softmax.weights.png.
+Screenshots: build/slides/mnist_softmax.{title,weights,accuracy}.png.
 """
 import json
 import os
@@ -73,6 +73,11 @@ def executed_tiny(quick=True, completed=True, record=True):
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": widget,
                                                      "text/plain": "training:   0%|  | 0/300"}),
         nbformat.v4.new_output("stream", name="stdout", text="test accuracy 0.9066\n"),
+        nbformat.v4.new_output("display_data", data={  # what %tensorboard leaves
+            "text/html": '<iframe id="tensorboard-frame-1a2b" width="100%" height="800"></iframe>\n<script>\n'
+                         '(function() { const frame = document.getElementById("tensorboard-frame-1a2b");\n'
+                         'const url = new URL("/", window.location); const port = 6006; })();</script>',
+            "text/plain": "<IPython.core.display.HTML object>"}),
     ]
     state = {
         "h" * 32: {"model_name": "HBoxModel", "state": {"children": [f"IPY_MODEL_{label}", f"IPY_MODEL_{bar}",
@@ -96,14 +101,16 @@ def test_run_mode_comes_from_the_metadata_or_the_config_cell(quick, record):
     assert slides.run_mode(bare) == {"quick": None, "completed": None}
 
 
-def test_outputs_for_slides_progress_bar_as_text_no_stderr_no_widget_script():
+def test_outputs_for_slides_progress_bar_and_tensorboard_as_text_no_stderr_no_widget_script():
     nb = executed_tiny()
     slides.results_for_slides(nb)
     assert "widgets" not in nb.metadata, "widget state would make nbconvert load the widget manager from a CDN"
     texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not any("warning" in t for t in texts), "stderr belongs in the log, not on a slide"
-    assert texts[-2] == "training: 100% |" + "#" * 20 + "| 300/300 [00:00<00:00, loss=0.317]\n"
-    assert texts[-1] == "test accuracy 0.9066\n"
+    assert texts[-3] == "training: 100% |" + "#" * 20 + "| 300/300 [00:00<00:00, loss=0.317]\n"
+    assert texts[-2] == "test accuracy 0.9066\n"
+    assert "http://localhost:6006/" in texts[-1], "a TensorBoard frame would show file:/// in a deck"
+    assert not any("text/html" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 @pytest.mark.parametrize("quick,completed,expected", [
@@ -151,6 +158,7 @@ def mnist_deck(tmp_path_factory):
     """The MNIST deck, built once from a fresh quick-mode execution of the notebook."""
     work = tmp_path_factory.mktemp("slides")
     TEST_OUT.mkdir(parents=True, exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     shared = slides.vendor(OUT, quiet=True)  # one offline copy of reveal.js & co. for both folders
     link = TEST_OUT / "vendor"
     if shared is not None and not link.exists():
@@ -247,7 +255,6 @@ def test_deck_title_slide_shows_the_title_and_the_quick_mode_mark(deck_page, mni
     mark = first.locator(f".{slides.MARK_CLASS}")
     assert mark.count() == 1 and mark.is_visible(), "a deck from a quick-mode run says so on its title slide"
     assert "Quick mode" in mark.inner_text()
-    OUT.mkdir(parents=True, exist_ok=True)
     shot = OUT / "mnist_softmax.title.png"
     deck_page.screenshot(path=str(shot))
     _ink_check(shot)
@@ -283,3 +290,4 @@ def test_train_slide_shows_the_printed_test_accuracy(deck_page, mnist_deck):
     m = re.search(r"test accuracy (0\.\d+)", printed.inner_text())
     assert m and float(m.group(1)) == pytest.approx(metrics["test_accuracy"], abs=1e-4), (
         "the slide shows another number than the run wrote to metrics.json")
+    deck_page.screenshot(path=str(OUT / "mnist_softmax.accuracy.png"))

@@ -16,8 +16,9 @@ copy is missing or older than the notebook, the notebook is executed first
 is read from its metadata (``workshop.quick``, written by ``notebooks.execute``) or, for copies
 made before that, from the config cell's printed line (``quick mode on``); a deck from a
 quick-mode run says so on its title slide, and so does one from a run that stopped with an error.
-On the slides, progress-bar widgets become their final line of text and stderr (warnings) is
-left out.
+On the slides, progress-bar widgets become their final line of text, HTML outputs that run a
+script (``%tensorboard``'s frame) become a line saying where to look, and stderr (warnings) is
+left out: nothing on a slide needs the kernel or the network.
 
 Offline by default: reveal.js, RequireJS, jQuery and MathJax are taken from the npm registry
 once (``npm pack``, pinned versions below) into ``build/slides/vendor/`` and the decks load
@@ -262,9 +263,29 @@ def results_for_slides(nb) -> None:
                 if text:
                     kept.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
                 continue
+            page = data.get("text/html")
+            if isinstance(page, str) and "<script" in page:  # live HTML (%tensorboard's iframe): not on a slide
+                kept.append(nbformat.v4.new_output("stream", name="stdout", text=live_output_note(page, data) + "\n"))
+                continue
             kept.append(out)
         cell.outputs = kept
     nb.metadata.pop("widgets", None)
+
+
+TENSORBOARD_FRAME_RE = re.compile(r'id="tensorboard-frame-.*?const port = (\d+)', re.S)
+
+
+def live_output_note(page: str, data: dict) -> str:
+    """What a slide shows instead of HTML that runs a script: %tensorboard's frame would point
+    at file:/// in a deck (a listing of the presenter's disk), so it becomes a line of text."""
+    m = TENSORBOARD_FRAME_RE.search(page)
+    if m:
+        return (f"[TensorBoard ran here, inside the notebook; during the talk open http://localhost:{m.group(1)}/ "
+                "in a browser tab]")
+    plain = str(data.get("text/plain", "")).strip()
+    if plain and not plain.startswith("<IPython.core.display"):
+        return plain
+    return "[an interactive output: it runs in the notebook, not on the slides]"
 
 
 def mark_title(nb, mode: dict) -> list[str]:
@@ -344,7 +365,8 @@ def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = 
                 failed = ", stopped with an error" if mode["completed"] is False else ""
                 print(f"{deck}  (results of {executed} in {ran}{failed}; "
                       f"{'offline' if vendored else 'CDN'} reveal.js){' [marked]' if marks else ''}")
-    write_index(out, decks)
+    listed = [out / deck_name(p) for p in notebooks.list_notebooks() if (out / deck_name(p)).exists()]
+    write_index(out, listed + [d for d in decks if d not in listed])  # every deck there, in workshop order
     return decks
 
 
