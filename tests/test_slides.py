@@ -99,6 +99,10 @@ def test_run_mode_comes_from_the_metadata_or_the_config_cell(quick, record):
     assert mode == {"quick": quick, "completed": True if record else None}
     bare = tiny()
     assert slides.run_mode(bare) == {"quick": None, "completed": None}
+    if not record:  # an older copy that stopped at an error
+        failed = executed_tiny(quick=quick, record=False)
+        failed.cells[4].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[]))
+        assert slides.run_mode(failed) == {"quick": quick, "completed": False}
 
 
 def test_outputs_for_slides_progress_bar_and_tensorboard_as_text_no_stderr_no_widget_script():
@@ -165,6 +169,11 @@ def mnist_deck(tmp_path_factory):
         link.symlink_to(os.path.relpath(shared, TEST_OUT))
     path = slides.build([MNIST], TEST_OUT, quiet=True, executed_dir=work / "executed", quick=True,
                         artifacts=work / "artifacts")[0]
+    run = nbformat.read(work / "executed" / MNIST.name, as_version=4)
+    if slides.run_mode(run)["completed"] is not True:
+        errors = [o for c in run.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        detail = f"{errors[0].ename}: {errors[0].evalue}" if errors else "no error output"
+        pytest.fail(f"the quick-mode run of {MNIST.name} stopped ({detail}); the deck has no results to test")
     metrics = json.loads((work / "artifacts" / "mnist_softmax" / "metrics.json").read_text())
     title = slides.deck_title(nbformat.read(MNIST, as_version=4), MNIST.stem)
     return path, title, metrics

@@ -171,7 +171,7 @@ FAILED_MARK = "This run stopped with an error: the slides after that cell show n
 def run_mode(nb) -> dict:
     """How an executed notebook ran: ``{"quick": True/False/None, "completed": True/False/None}``.
     From ``metadata.workshop`` (written by :func:`notebooks.execute`), else quick from the config
-    cell's printed line and completed unknown (None)."""
+    cell's printed line and completed False when an output is an error (None: unknown)."""
     info = nb.metadata.get("workshop") or {}
     quick, completed = info.get("quick"), info.get("completed")
     if quick is None:
@@ -185,6 +185,8 @@ def run_mode(nb) -> dict:
                     break
             if quick is not None or cell.get("outputs"):
                 break  # only the first code cell that printed anything (the config cell)
+    if completed is None and any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", [])):
+        completed = False  # an older copy that stopped at an error
     return {"quick": quick, "completed": completed}
 
 
