@@ -15,7 +15,7 @@ DATA_HOST ?= 127.0.0.1
 DATA_PORT ?= 8000
 
 .PHONY: help setup data run test test-unit test-notebooks e2e lab doctor bench clean distclean \
-	exercises my-work export slides serve-data distributed-local
+	exercises my-work export slides serve-data distributed-local wheelhouse test-wheelhouse
 
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
@@ -32,15 +32,21 @@ help:
 	@echo "make exercises  attendee copies exercises/<section>.ipynb from the solution notebooks"
 	@echo "make slides   one reveal.js deck per notebook in build/slides/ (works offline)"
 	@echo "make serve-data  serve the verified data cache (DATA_HOST=0.0.0.0 for the room, DATA_PORT=8000)"
+	@echo "make wheelhouse  the pinned wheels for the room mirror (WHEELHOUSE_PLATFORMS, WHEELHOUSE_PYTHONS); serve-data serves them"
+	@echo "make test-wheelhouse  make setup in a fresh clone from a served wheelhouse alone (slow, ~0.5 GB)"
 	@echo "make clean    remove artifacts, executed notebooks, caches (keeps .venv and data)"
 
+# PIP: pip, but `install` takes the packages from the room mirror's wheelhouse when
+# WORKSHOP_DATA_MIRROR has one for this machine (make wheelhouse + make serve-data), and
+# from the package index otherwise (or for what the mirror lacks).
+PIP = $(PY) -m workshop_sections.serve_data pip
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 	$(PY) -m workshop_sections.doctor --write-requirements $(VENV)/requirements-gpu$(GPU).txt --gpu $(GPU)
 	@$(PY) -m pip uninstall --quiet -y $(if $(filter 1,$(GPU)),tensorflow-cpu,tensorflow) 2>/dev/null || true
-	$(PY) -m pip install --quiet -r $(VENV)/requirements-gpu$(GPU).txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PIP) install --quiet -r $(VENV)/requirements-gpu$(GPU).txt
+	$(PIP) install --quiet --no-deps -e .
 	@echo $(GPU) > $(VENV)/.gpu
 	@rm -f $(VENV)/.installed*; touch $(STAMP)
 
@@ -93,6 +99,18 @@ slides: setup
 
 serve-data: setup
 	$(PY) -m workshop_sections.serve_data --host $(DATA_HOST) --port $(DATA_PORT)
+
+# The room's wheelhouse (served by make serve-data beside the data; make setup takes it via
+# WORKSHOP_DATA_MIRROR): about 0.5 GB per platform and Python.
+WHEELHOUSE_PLATFORMS ?= linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 windows_x86_64
+WHEELHOUSE_PYTHONS ?= 3.10 3.11 3.12 3.13
+wheelhouse: setup
+	$(PY) -m workshop_sections.serve_data wheelhouse --platforms $(WHEELHOUSE_PLATFORMS) --pythons $(WHEELHOUSE_PYTHONS)
+
+# The wheelhouse end to end: builds this machine's, serves it, `make setup` in a fresh clone
+# with the package index unreachable (downloads and installs ~0.5 GB: not in make test).
+test-wheelhouse: setup
+	WORKSHOP_WHEELHOUSE_TEST=1 $(PY) -m pytest $(PYTEST_ARGS) tests/test_wheelhouse.py -m slow -s -p no:cacheprovider
 
 bench: setup
 	$(PY) -m pip install --quiet -r requirements-bench.txt

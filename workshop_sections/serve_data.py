@@ -8,24 +8,56 @@ of the internet. The default host is 127.0.0.1 (this machine only); for the room
 instructor passes ``--host 0.0.0.0`` explicitly (``make serve-data DATA_HOST=0.0.0.0``).
 It prints the line attendees paste, e.g. ``export WORKSHOP_DATA_MIRROR=http://192.168.1.20:8000``.
 Stop it with Ctrl-C.
+
+The Python packages too (the room's wheelhouse), beside the data:
+
+    python -m workshop_sections.serve_data wheelhouse [--dest data/wheelhouse] [--platforms ...] [--pythons ...]
+    python -m workshop_sections.serve_data pip install <pip install arguments>
+
+``wheelhouse`` (``make wheelhouse``) downloads the pinned wheels (requirements.txt, plus pip
+and setuptools for the set-up itself) for each platform attendees bring, with ``pip download
+--platform/--python-version/--only-binary=:all:``, into ``<data>/wheelhouse/<platform>/`` with
+a ``SHA256SUMS`` file and a ``wheelhouse.json`` note (what was downloaded, for which Pythons,
+what could not be). The server then serves every wheel whose checksum passes at
+``/wheelhouse/<platform>/<file>``, and ``/wheelhouse/<platform>/`` as a pip ``--find-links``
+page whose links carry ``#sha256=`` (pip checks them). ``pip install`` (what ``make setup``
+runs) installs from the room mirror alone when ``WORKSHOP_DATA_MIRROR`` points at one with a
+wheelhouse for this machine, then from the mirror plus the package index if the mirror lacks
+something, and from the index alone when there is no mirror.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
+import json
+import os
+import platform as _platform
+import re
 import shutil
 import socket
+import subprocess
 import sys
+import urllib.error
 import urllib.parse
+import urllib.request
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from . import data
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _data():
+    """The data registry (imported on use: ``pip install`` runs in a bare venv, before numpy)."""
+    from . import data
+
+    return data
 
 
 def verified_files(cache: Path | None = None) -> dict[str, Path]:
     """{registry path: local file} of every cached file whose checksum passes."""
+    data = _data()
     cache = Path(cache) if cache else data.cache_dir()
     out = {}
     for ds in data.REGISTRY.values():
@@ -37,18 +69,23 @@ def verified_files(cache: Path | None = None) -> dict[str, Path]:
 
 
 def skipped_files(cache: Path, served: dict[str, Path]) -> list[str]:
-    return [e.path for ds in data.REGISTRY.values() for e in ds.files
+    return [e.path for ds in _data().REGISTRY.values() for e in ds.files
             if (cache / e.path).exists() and e.path not in served]
 
 
 class MirrorHandler(BaseHTTPRequestHandler):
     server_version = "tf-workshop-mirror/1.0"
     files: dict[str, Path] = {}
+    pages: dict[str, bytes] = {}  # wheelhouse/<platform>/: pip's --find-links page
     mirror_line = ""
 
     def _target(self) -> Path | None:
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
         return self.files.get(path)
+
+    def _page(self) -> bytes | None:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
+        return self.pages.get(path) or self.pages.get(path.rstrip("/") + "/")
 
     def _index(self) -> bytes:
         items = "".join(f'<li><a href="/{html.escape(p)}">{html.escape(p)}</a> ({f.stat().st_size:,} bytes)</li>'
@@ -58,8 +95,9 @@ class MirrorHandler(BaseHTTPRequestHandler):
                 f"<pre>export {html.escape(self.mirror_line)}</pre><ul>{items}</ul>").encode()
 
     def _send(self, body_file: Path | None, head_only: bool) -> None:
-        if self.path in ("/", "/index.html"):
-            body = self._index()
+        page = self._page()
+        if self.path in ("/", "/index.html") or page is not None:
+            body = self._index() if page is None else page
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -109,27 +147,231 @@ def room_addresses(host: str) -> list[str]:
     return found or [socket.gethostname()]
 
 
-def make_server(host: str, port: int, files: dict[str, Path]) -> ThreadingHTTPServer:
-    handler = type("Handler", (MirrorHandler,), {"files": dict(files)})
+def make_server(host: str, port: int, files: dict[str, Path],
+                pages: dict[str, bytes] | None = None) -> ThreadingHTTPServer:
+    handler = type("Handler", (MirrorHandler,), {"files": dict(files), "pages": dict(pages or {})})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
+# ----------------------------------------------------------------------------- wheelhouse
+# The platforms attendees bring: pip --platform tags (glibc 2.28+ on Linux: Ubuntu 20.04,
+# Debian 10, RHEL 8 and newer; macOS 12+) and the TensorFlow distribution for the pin there.
+# tensorflow-cpu has no macOS wheels (nor Linux aarch64 ones): the same version of
+# `tensorflow` stands in there (see wheelhouse.json of each platform).
+_LINUX = ("manylinux_2_28_{a}", "manylinux_2_27_{a}", "manylinux_2_24_{a}", "manylinux2014_{a}")
+WHEEL_PLATFORMS = {
+    "linux_x86_64": [t.format(a="x86_64") for t in _LINUX],
+    "linux_aarch64": [t.format(a="aarch64") for t in _LINUX],
+    "macos_arm64": ["macosx_12_0_arm64"],
+    "macos_x86_64": ["macosx_12_0_x86_64"],
+    "windows_x86_64": ["win_amd64"],
+}
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+SETUP_EXTRAS = ["pip", "setuptools>=68"]  # make setup upgrades pip; `pip install -e .` builds with setuptools
+SUMS = "SHA256SUMS"
+NOTE = "wheelhouse.json"
+
+
+def this_platform() -> str | None:
+    """The wheelhouse folder for this machine (a key of WHEEL_PLATFORMS), None if none fits."""
+    machine = _platform.machine().lower()
+    arch = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}.get(machine)
+    if sys.platform.startswith("linux") and arch:
+        return f"linux_{arch}"
+    if sys.platform == "darwin" and arch:
+        return "macos_arm64" if arch == "aarch64" else "macos_x86_64"
+    if sys.platform == "win32" and arch == "x86_64":
+        return "windows_x86_64"
+    return None
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _pip_error(stderr: str) -> str:
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("ERROR")]
+    return lines[-1] if lines else (stderr.strip().splitlines() or ["pip download failed"])[-1]
+
+
+def download(dest: Path, tags: list[str], python: str, requirements: list[str], pip: list[str] | None = None):
+    """``pip download`` of ``requirements`` for one platform and Python into ``dest``; returns
+    (exit code, pip's error line or '')."""
+    pip = pip or [sys.executable, "-m", "pip"]
+    cmd = [*pip, "download", "--quiet", "--only-binary=:all:", "--python-version", python,
+           "--implementation", "cp", "--dest", str(dest)]
+    for tag in tags:
+        cmd += ["--platform", tag]
+    out = subprocess.run(cmd + requirements, capture_output=True, text=True)
+    return out.returncode, ("" if out.returncode == 0 else _pip_error(out.stderr))
+
+
+def _tf_swap(lines: list[str]) -> list[str] | None:
+    """requirements with tensorflow-cpu==X replaced by tensorflow==X (None if there is none)."""
+    out, swapped = [], False
+    for line in lines:
+        m = re.match(r"^\s*tensorflow-cpu\s*==\s*([0-9][^\s;#]*)", line)
+        out.append(f"tensorflow=={m.group(1)}" if m else line)
+        swapped = swapped or bool(m)
+    return out if swapped else None
+
+
+def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: Path | None = None,
+                     log=print, downloader=download) -> dict:
+    """Download the pinned wheels per platform into ``dest/<platform>/``, write SHA256SUMS and
+    wheelhouse.json there; returns {platform: note}. A platform where tensorflow-cpu==X has
+    no wheel gets tensorflow==X; a platform/Python that still cannot be satisfied is recorded
+    (with pip's error) and skipped, the others go on."""
+    req = Path(requirements or ROOT / "requirements.txt")
+    lines = [ln.split("#")[0].strip() for ln in req.read_text().splitlines()]
+    lines = [ln for ln in lines if ln] + SETUP_EXTRAS
+    notes = {}
+    for plat in platforms or list(WHEEL_PLATFORMS):
+        if plat not in WHEEL_PLATFORMS:
+            raise ValueError(f"unknown platform {plat!r}: one of {', '.join(WHEEL_PLATFORMS)}")
+        folder = Path(dest) / plat
+        folder.mkdir(parents=True, exist_ok=True)
+        note = {"platform": plat, "pip_platforms": WHEEL_PLATFORMS[plat], "pythons": [], "missing": {},
+                "tensorflow": None}
+        for py in pythons:
+            code, err = downloader(folder, WHEEL_PLATFORMS[plat], py, lines)
+            used = "tensorflow-cpu"
+            if code and "tensorflow-cpu" in err and _tf_swap(lines):
+                code, err = downloader(folder, WHEEL_PLATFORMS[plat], py, _tf_swap(lines))
+                used = "tensorflow"
+            if code:
+                note["missing"][py] = err
+                log(f"  {plat} Python {py}: cannot be satisfied ({err})")
+            else:
+                note["pythons"].append(py)
+                note["tensorflow"] = note["tensorflow"] or used
+                log(f"  {plat} Python {py}: ok" + ("" if used == "tensorflow-cpu" else
+                                                    " (tensorflow instead of tensorflow-cpu: no tensorflow-cpu wheel here)"))
+        wheels = sorted(folder.glob("*.whl"))
+        (folder / SUMS).write_text("".join(f"{sha256(w)}  {w.name}\n" for w in wheels))
+        note["wheels"] = len(wheels)
+        note["bytes"] = sum(w.stat().st_size for w in wheels)
+        (folder / NOTE).write_text(json.dumps(note, indent=1) + "\n")
+        notes[plat] = note
+    return notes
+
+
+def wheelhouse_main(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop_sections.serve_data wheelhouse",
+                                     description="download the pinned wheels for the room mirror")
+    parser.add_argument("--dest", default=None, help="default: <data dir>/wheelhouse")
+    parser.add_argument("--platforms", nargs="+", default=list(WHEEL_PLATFORMS), choices=list(WHEEL_PLATFORMS))
+    parser.add_argument("--pythons", nargs="+", default=list(PYTHONS))
+    parser.add_argument("--requirements", default=str(ROOT / "requirements.txt"))
+    args = parser.parse_args(argv)
+    dest = Path(args.dest).expanduser().resolve() if args.dest else _data().cache_dir() / "wheelhouse"
+    print(f"Downloading the pinned wheels into {dest} (Python {', '.join(args.pythons)})")
+    notes = build_wheelhouse(dest, args.platforms, args.pythons, Path(args.requirements))
+    print(f"{'platform':<16} {'wheels':>6} {'size':>9}  Pythons")
+    for plat, n in notes.items():
+        gaps = f"; missing {', '.join(n['missing'])}" if n["missing"] else ""
+        tf = "" if n["tensorflow"] in (None, "tensorflow-cpu") else f"; {n['tensorflow']} for tensorflow-cpu"
+        print(f"{plat:<16} {n['wheels']:>6} {n['bytes'] / 1e6:>6.0f} MB  {', '.join(n['pythons']) or 'none'}{gaps}{tf}")
+    print("Serve it with the data: make serve-data DATA_HOST=0.0.0.0")
+    return 0 if any(n["pythons"] for n in notes.values()) else 1
+
+
+def served_wheelhouse(house: Path) -> tuple[dict[str, Path], dict[str, bytes], list[str]]:
+    """The wheels of ``house`` whose SHA256SUMS line passes ({url path: file}), one
+    --find-links page per platform ({'wheelhouse/<platform>/': html}), and lines to print."""
+    files, pages, report = {}, {}, []
+    if not Path(house).is_dir():
+        return files, pages, report
+    for folder in sorted(p for p in Path(house).iterdir() if p.is_dir()):
+        sums = folder / SUMS
+        if not sums.is_file():
+            continue
+        good, bad = {}, []
+        for line in sums.read_text().splitlines():
+            digest, _, name = line.partition("  ")
+            wheel = folder / name
+            if name and "/" not in name and wheel.is_file() and sha256(wheel) == digest:
+                good[name] = digest
+            elif name:
+                bad.append(name)
+        base = f"wheelhouse/{folder.name}/"
+        for name in good:
+            files[base + name] = folder / name
+        links = "".join(f'<a href="{html.escape(urllib.parse.quote(n))}#sha256={d}">{html.escape(n)}</a><br>\n'
+                        for n, d in sorted(good.items()))
+        pages[base] = (f"<!doctype html><title>Wheels for {folder.name}</title>"
+                       f"<h1>Wheels for {folder.name}</h1>\n{links}").encode()
+        size = sum((folder / n).stat().st_size for n in good)
+        report.append(f"  wheelhouse/{folder.name}/: {len(good)} wheel(s), {size / 1e6:.0f} MB (make setup takes them from here)")
+        for name in bad:
+            report.append(f"  not served (fails its checksum or is missing): {base}{name}")
+    return files, pages, report
+
+
+def wheelhouse_source(mirror: str | None, plat: str | None = None, timeout: float = 5.0) -> str | None:
+    """The --find-links location of this machine's wheels on the room mirror (a URL or a
+    folder), or None when WORKSHOP_DATA_MIRROR is unset or has no wheelhouse for it."""
+    plat = plat or this_platform()
+    if not mirror or not plat:
+        return None
+    if mirror.startswith(("http://", "https://")):
+        url = f"{mirror.rstrip('/')}/wheelhouse/{plat}/"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return url if b".whl" in resp.read() else None
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+    folder = Path(mirror[len("file://"):] if mirror.startswith("file://") else mirror).expanduser() / "wheelhouse" / plat
+    return str(folder) if folder.is_dir() and any(folder.glob("*.whl")) else None
+
+
+def pip_install(args: list[str], mirror: str | None = None, run=subprocess.call) -> int:
+    """``pip install ARGS`` for make setup: from the room mirror alone when it has a wheelhouse
+    for this machine; when that fails (the mirror lacks something), from the mirror and the
+    package index; without a mirror, from the index."""
+    mirror = os.environ.get("WORKSHOP_DATA_MIRROR") if mirror is None else mirror
+    pip = [sys.executable, "-m", "pip", "install"]
+    source = wheelhouse_source(mirror)
+    if source is None:
+        return run(pip + args)
+    print(f"pip: packages from the room mirror {source}", flush=True)
+    code = run(pip + ["--no-index", "--find-links", source] + args)
+    if code == 0:
+        return 0
+    print("pip: the room mirror does not hold every package; the rest from the package index", flush=True)
+    return run(pip + ["--find-links", source] + args)
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["wheelhouse"]:
+        return wheelhouse_main(argv[1:])
+    if argv[:2] == ["pip", "install"]:
+        return pip_install(argv[2:])
+    data = _data()
     parser = argparse.ArgumentParser(prog="python -m workshop_sections.serve_data", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface: the room)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--data-dir", default=None, help="the cache to serve (default: data/ or WORKSHOP_DATA_DIR)")
+    parser.add_argument("--wheelhouse", default=None,
+                        help="the wheelhouse to serve beside the data (default: <data dir>/wheelhouse, from make wheelhouse)")
     args = parser.parse_args(argv)
     cache = Path(args.data_dir).expanduser().resolve() if args.data_dir else data.cache_dir()
     files = verified_files(cache)
-    if not files:
+    house = Path(args.wheelhouse).expanduser().resolve() if args.wheelhouse else cache / "wheelhouse"
+    wheels, pages, wheel_report = served_wheelhouse(house)
+    if not files and not wheels:
         print(f"error: no verified data files in {cache}: run `make data` first.", file=sys.stderr)
         return 2
     try:
-        server = make_server(args.host, args.port, files)
+        server = make_server(args.host, args.port, {**files, **wheels}, pages)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. "
               "Pick another port with --port (make serve-data DATA_PORT=8001).", file=sys.stderr)
@@ -144,9 +386,11 @@ def main(argv=None) -> int:
     missing = [n for n, ds in data.REGISTRY.items() if any(e.path not in files for e in ds.files)]
     if missing:
         print(f"  not in the cache (attendees will try the internet for these): {', '.join(missing)}")
+    for line in wheel_report:
+        print(line)
     if args.host == "127.0.0.1":
         print("  (127.0.0.1 reaches this machine only; for the room: make serve-data DATA_HOST=0.0.0.0)")
-    print("Attendees paste this line into their terminal, then run `make data`:")
+    print("Attendees paste this line into their terminal, then run `make setup` (packages) and `make data`:")
     for url in urls:
         print(f"export WORKSHOP_DATA_MIRROR={url}")
     print("Stop with Ctrl-C.", flush=True)
