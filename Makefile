@@ -103,7 +103,8 @@ serve-data: setup
 # The room's wheelhouse (served by make serve-data beside the data; make setup takes it via
 # WORKSHOP_DATA_MIRROR): about 0.5 GB per platform and Python.
 WHEELHOUSE_PLATFORMS ?= linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 windows_x86_64
-WHEELHOUSE_PYTHONS ?= 3.10 3.11 3.12 3.13
+# the pins' Pythons (numpy 2.4.6 needs 3.11+); macOS gets tensorflow for tensorflow-cpu (no wheel)
+WHEELHOUSE_PYTHONS ?= 3.11 3.12 3.13
 wheelhouse: setup
 	$(PY) -m workshop_sections.serve_data wheelhouse --platforms $(WHEELHOUSE_PLATFORMS) --pythons $(WHEELHOUSE_PYTHONS)
 

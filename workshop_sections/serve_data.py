@@ -168,7 +168,7 @@ WHEEL_PLATFORMS = {
     "macos_x86_64": ["macosx_12_0_x86_64"],
     "windows_x86_64": ["win_amd64"],
 }
-PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+PYTHONS = ("3.11", "3.12", "3.13")  # the pins' Pythons: numpy 2.4.6 has no wheel for 3.10
 SETUP_EXTRAS = ["pip", "setuptools>=68"]  # make setup upgrades pip; `pip install -e .` builds with setuptools
 SUMS = "SHA256SUMS"
 NOTE = "wheelhouse.json"
