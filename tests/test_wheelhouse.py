@@ -81,6 +81,10 @@ def test_served_wheelhouse_checks_the_sums_and_lists_hashes(tmp_path):
     assert f'href="{good.name}#sha256={sd.sha256(good)}"' in page and bad.name not in page
     assert any("fails its checksum" in line and bad.name in line for line in report)
     assert sd.served_wheelhouse(tmp_path / "none") == ({}, {}, [])
+    (tmp_path / "wh" / "macos_x86_64").mkdir()
+    (tmp_path / "wh" / "macos_x86_64" / sd.SUMS).write_text("")  # nothing there for the pins
+    files2, pages2, report2 = sd.served_wheelhouse(tmp_path / "wh")
+    assert "wheelhouse/macos_x86_64/" not in pages2 and any("macos_x86_64/: no wheels" in r for r in report2)
 
 
 def test_pip_install_prefers_the_mirror_and_falls_back_to_the_index(tmp_path, monkeypatch):

@@ -301,6 +301,10 @@ def served_wheelhouse(house: Path) -> tuple[dict[str, Path], dict[str, bytes], l
             elif name:
                 bad.append(name)
         base = f"wheelhouse/{folder.name}/"
+        if not good and not bad:
+            report.append(f"  wheelhouse/{folder.name}/: no wheels (the pins cannot be satisfied there: "
+                          f"see {folder / NOTE}); those attendees use the package index")
+            continue
         for name in good:
             files[base + name] = folder / name
         links = "".join(f'<a href="{html.escape(urllib.parse.quote(n))}#sha256={d}">{html.escape(n)}</a><br>\n'
