@@ -59,7 +59,8 @@ def test_pin_is_read_from_requirements(tmp_path):
 
 def test_old_python_fails():
     r = doctor.check_python((3, 8, 10))
-    assert r.status == "FAIL" and "3.10" in r.todo
+    assert r.status == "FAIL" and "3.11" in r.todo
+    assert doctor.check_python((3, 10, 12)).status == "FAIL", "numpy 2.4 (pinned) has no Python 3.10 wheel"
 
 
 def test_gpu_requested_but_absent_fails(monkeypatch):
@@ -158,6 +159,17 @@ def test_gpu_switch_installs_tensorflow_and_cuda_at_the_pinned_version(tmp_path)
     out0 = subprocess.run(["make", "-n", "setup", "GPU=0", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
                           capture_output=True, text=True, check=True).stdout
     assert "requirements-gpu0.txt --gpu 0" in out0 and "uninstall --quiet -y tensorflow " in out0
+
+
+@pytest.mark.parametrize("system, machine, wanted", [
+    ("Linux", "x86_64", "tensorflow-cpu=="), ("Windows", "AMD64", "tensorflow-cpu=="),
+    ("Darwin", "arm64", "tensorflow=="), ("Linux", "aarch64", "tensorflow=="),
+])
+def test_cpu_build_is_tensorflow_where_tensorflow_cpu_has_no_wheel(system, machine, wanted):
+    pin = doctor.tf_pin(ROOT / "requirements.txt")
+    lines = doctor.requirements_for(False, system=system, machine=machine)
+    assert any(line.startswith(f"{wanted}{pin}") for line in lines)
+    assert sum(line.startswith("tensorflow") and "==" in line for line in lines) == 1
 
 
 def test_gpu_switch_without_a_cpu_pin_is_a_clear_error(tmp_path):

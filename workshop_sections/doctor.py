@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 OK, WARN, FAIL = "ok", "WARN", "FAIL"
-MIN_PYTHON = (3, 10)
+MIN_PYTHON = (3, 11)  # the pins (numpy 2.4) need 3.11
 PORTS = {8888: "JupyterLab (make lab)", 6006: "TensorBoard"}
 DISK_FAIL_GB = 1.0
 DISK_WARN_GB = 3.0
@@ -112,24 +112,40 @@ def check_tensorflow(version: str | None, pin: str | None) -> Check:
 CUDA_MARKERS = ("nvidia-cudnn-cu12", "nvidia-cublas-cu12", "nvidia-cuda-runtime-cu12")
 
 
-def requirements_for(gpu: bool, requirements: Path | None = None) -> list[str]:
-    """The lines ``make setup`` installs: requirements.txt as it is, or with GPU=1 the same
-    TensorFlow version as ``tensorflow[and-cuda]==X`` (CUDA and cuDNN wheels from PyPI, Linux)
-    instead of ``tensorflow-cpu==X``. Raises ValueError when requirements.txt pins no tensorflow-cpu."""
+def has_tensorflow_cpu_wheel(system: str | None = None, machine: str | None = None) -> bool:
+    """Whether PyPI has ``tensorflow-cpu`` wheels for this platform: Linux and Windows on x86_64
+    only. On macOS (arm64) and Linux aarch64 the plain ``tensorflow`` wheel is the CPU build."""
+    import platform
+
+    system = (system or platform.system()).lower()
+    machine = (machine or platform.machine()).lower()
+    return system in ("linux", "windows") and machine in ("x86_64", "amd64")
+
+
+def requirements_for(gpu: bool, requirements: Path | None = None, *, system: str | None = None,
+                     machine: str | None = None) -> list[str]:
+    """The lines ``make setup`` installs: requirements.txt, whose ``tensorflow-cpu==X`` becomes
+    ``tensorflow[and-cuda]==X`` with GPU=1 (CUDA and cuDNN wheels from PyPI, Linux), or
+    ``tensorflow==X`` where tensorflow-cpu has no wheel (macOS, Linux aarch64), at the same version.
+    Raises ValueError when requirements.txt pins no tensorflow-cpu."""
     req = requirements or Path(__file__).resolve().parents[1] / "requirements.txt"  # no imports: runs before setup
     lines = req.read_text().splitlines()
-    if not gpu:
+    cpu_wheel = has_tensorflow_cpu_wheel(system, machine)
+    if not gpu and cpu_wheel:
         return lines
     out, swapped = [], False
     for line in lines:
         m = re.match(r"^\s*tensorflow-cpu\s*==\s*([0-9][^\s;#]*)", line)
-        if m:
+        if m and gpu:
             out.append(f"tensorflow[and-cuda]=={m.group(1)}  # GPU=1: instead of tensorflow-cpu=={m.group(1)}")
+            swapped = True
+        elif m:
+            out.append(f"tensorflow=={m.group(1)}  # no tensorflow-cpu wheel on this platform: the same CPU build")
             swapped = True
         else:
             out.append(line)
     if not swapped:
-        raise ValueError(f"{req} pins no tensorflow-cpu==X to swap for tensorflow[and-cuda]")
+        raise ValueError(f"{req} pins no tensorflow-cpu==X to swap for tensorflow[and-cuda] or tensorflow")
     return out
 
 
