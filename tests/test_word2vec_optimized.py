@@ -536,3 +536,106 @@ def test_the_trainer_runs_the_step_exported_from_the_notebook(monkeypatch, tmp_p
                                         evaluate=False, progress=False, batch_words=64)
     assert calls and calls[0]["window"] == 2 and calls[0]["negatives"] == 3 and calls[0]["damping"] == "curvature"
     assert emb.vectors.shape == (metrics["vocab_size"], 8) == (44, 8)
+
+
+# --------------------------------------------------------------------------- which corpus (issue 13 item 5)
+def fake_corpus_entry(monkeypatch, name, tmp_path, text=None, member=None):
+    """Replace the registry entry of ``name`` by one whose only address is a local file: a tiny
+    zip (``member`` inside, like text8.zip) or gzip holding ``text``, or a missing file when
+    ``text`` is None. No download is ever tried."""
+    import dataclasses
+    import gzip
+    import hashlib
+    import zipfile
+
+    real = data.REGISTRY[name]
+    rel = real.files[0].path
+    src = tmp_path / "public" / rel
+    src.parent.mkdir(parents=True, exist_ok=True)
+    if text is not None:
+        if member:
+            with zipfile.ZipFile(src, "w") as z:
+                z.writestr(member, text)
+        else:
+            src.write_bytes(gzip.compress(text.encode()))
+    sha = hashlib.sha256(src.read_bytes()).hexdigest() if src.exists() else "0" * 64
+    size = src.stat().st_size if src.exists() else 1
+    entry = data.DataFile(rel, (str(src),), sha, size)
+    monkeypatch.setitem(data.REGISTRY, name, dataclasses.replace(real, files=(entry,)))
+    return src
+
+
+@pytest.fixture
+def no_mirror(tmp_path, monkeypatch):
+    monkeypatch.delenv("WORKSHOP_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("WORKSHOP_DATA_DIR", str(tmp_path / "cache"))
+
+
+def test_full_mode_trains_on_text8_when_it_can_be_fetched(tmp_path, monkeypatch, no_mirror):
+    text = " ".join(["the cat sat with the kitten and the dog"] * 20)
+    fake_corpus_entry(monkeypatch, "text8", tmp_path, text, member="text8")
+    choice = w2v.choose_corpus(quick=False, text8_max_words=50)
+    assert choice.corpora == ["text8"] and choice.max_words == 50
+    assert "text8" in choice.reason and "full mode" in choice.reason and "50" in choice.reason
+    assert choice.label == "text8 (first 50 words)"
+    vocab, ids = w2v.build_vocab(w2v.Corpora(choice.corpora), min_count=1, max_words=choice.max_words)
+    assert len(ids) == 50 and "kitten" in vocab  # read from the fetched (fake) text8.zip
+    assert w2v.choose_corpus(quick=False).max_words == w2v.TEXT8_MAX_WORDS
+
+
+def test_full_mode_falls_back_to_movie_reviews_and_news20_only_from_a_mirror(tmp_path, monkeypatch, no_mirror):
+    fake_corpus_entry(monkeypatch, "text8", tmp_path, None)  # its address holds nothing
+    fake_corpus_entry(monkeypatch, "news20", tmp_path, None)
+    choice = w2v.choose_corpus(quick=False)
+    assert choice.corpora == ["movie_reviews"] and choice.max_words is None
+    assert "text8" in choice.reason and "could not be had" in choice.reason
+    assert "news20 is not in a data mirror" in choice.reason
+    news20 = fake_corpus_entry(monkeypatch, "news20", tmp_path / "m", "some news words " * 10)
+    mirror = tmp_path / "mirror"
+    (mirror / "corpora").mkdir(parents=True)
+    (mirror / "corpora" / "news20.txt.gz").write_bytes(news20.read_bytes())
+    news20.unlink()  # only the mirror has it now
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    choice = w2v.choose_corpus(quick=False)
+    assert choice.corpora == ["movie_reviews", "news20"] and "news20 from the data mirror" in choice.reason
+
+
+def test_quick_mode_keeps_its_small_corpus_without_trying_a_download(monkeypatch):
+    def no_fetch(name, quiet=False):
+        raise AssertionError(f"quick mode tried to fetch {name}")
+
+    monkeypatch.setattr(data, "fetch", no_fetch)
+    choice = w2v.choose_corpus(quick=True)
+    assert choice.corpora == ["movie_reviews"] and choice.max_words == w2v.QUICK["max_words"]
+    assert "quick mode" in choice.reason
+
+
+def test_default_vectors_of_later_sections_follow_the_same_rule(tmp_path, monkeypatch):
+    from workshop_sections.cnn_text_classification import text_cnn
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def spy(corpus, **params):
+        seen.update(params, corpus=corpus)
+        raise Stop
+
+    monkeypatch.setattr(w2v, "choose_corpus", lambda quick: w2v.CorpusChoice(["text8"], 123, "a test"))
+    monkeypatch.setattr(w2v, "train_embeddings", spy)
+    monkeypatch.setenv("WORKSHOP_ARTIFACTS", str(tmp_path / "artifacts"))
+    with pytest.raises(Stop):
+        text_cnn.load_vectors(None, quick=False)
+    assert seen["corpus"] == ["text8"] and seen["max_words"] == 123 and seen["epochs"] == 5
+
+
+def test_talk_demos_never_crash_on_missing_words(capsys):
+    words = ["cat", "cats", "dog", "kitty", "pet", "puppy"]
+    emb = w2v.Embeddings(words, np.random.default_rng(0).normal(size=(len(words), 8)))
+    w2v.show_talk_demos(emb, k=3)
+    out = capsys.readouterr().out
+    assert "cat ->" in out and "'kitten' is not in the vocabulary" in out and "Did you mean: kitty" in out
+    emb = w2v.Embeddings(["dog", "puppy", "pet"], np.eye(3))
+    w2v.show_talk_demos(emb)
+    assert "'cat' is not in the vocabulary" in capsys.readouterr().out

@@ -310,7 +310,9 @@ def load_split(fold: int = 0, folds: int = 10, limit: int | None = None, seed: i
 # --------------------------------------------------------------------------- embeddings
 def load_vectors(path: str | Path | None = None, quick: bool | None = None):
     """word2vec vectors through the word2vec_optimized section's helper: the ``.vec`` file at
-    ``path``, else that section's saved vectors (trained quickly if they are missing)."""
+    ``path``, else that section's saved vectors (trained if they are missing, on the corpus of
+    that section's rule, ``word2vec_fast.choose_corpus``: text8 in full mode when it can be had,
+    else movie_reviews)."""
     from workshop_sections.word2vec_optimized import word2vec_fast
 
     if path is not None:
@@ -320,7 +322,7 @@ def load_vectors(path: str | Path | None = None, quick: bool | None = None):
                 f"No word vectors at {p}. Train some with: python -m workshop_sections.word2vec_optimized "
                 f"--corpus movie_reviews --out {p.parent}  (or leave the path out to use that section's vectors)")
         return word2vec_fast.load_vec(p)
-    return word2vec_fast.load_or_train(corpus="movie_reviews", quick=quick)
+    return word2vec_fast.load_or_train(corpus=None, quick=quick)  # None: word2vec_fast.choose_corpus
 
 
 BENCH_VECTORS = Path("vectors_mr_news20") / "vectors.vec"  # under artifacts/cnn_text_classification/
@@ -337,7 +339,7 @@ def default_vectors(quick: bool | None = None):
     if path.exists():
         print(f"word2vec vectors trained on movie_reviews + news20: {path}")
         return load_vectors(path)
-    print("using the word2vec_optimized section's vectors (movie_reviews); better ones come from:\n  "
+    print("using the word2vec_optimized section's vectors (its corpus: word2vec_fast.choose_corpus); better ones come from:\n  "
           + TRAIN_VECTORS_COMMAND)
     return load_vectors(None, quick=quick)
 

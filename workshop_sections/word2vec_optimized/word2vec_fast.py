@@ -44,7 +44,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -1010,14 +1010,16 @@ def default_dir() -> Path:
     return config.artifacts_dir() / SECTION
 
 
-def load_or_train(corpus="movie_reviews", out_dir=None, quick: bool | None = None, **hparams) -> Embeddings:
+def load_or_train(corpus=None, out_dir=None, quick: bool | None = None, **hparams) -> Embeddings:
     """The vectors of this section for later sections.
 
     Loads ``<out_dir>/vectors.vec`` (default ``artifacts/word2vec_optimized``) if it is
-    there; otherwise trains a quick version on ``corpus`` (so a later notebook never fails
-    because this one was not run), saves it there and returns it. ``quick`` (default:
-    ``WORKSHOP_QUICK``) trains 3 epochs of 64 dimensions on the first 800k words;
-    otherwise 5 epochs of 128 on the whole corpus. ``hparams`` go to :func:`train_embeddings`.
+    there; otherwise trains a version on ``corpus`` (so a later notebook never fails
+    because this one was not run), saves it there and returns it. ``corpus=None`` (the
+    default) follows the notebook's rule, :func:`choose_corpus` (text8 capped in full mode
+    when it can be had, else movie_reviews). ``quick`` (default: ``WORKSHOP_QUICK``) trains
+    3 epochs of 64 dimensions on the first 800k words; otherwise 5 epochs of 128.
+    ``hparams`` go to :func:`train_embeddings`.
     """
     out = Path(out_dir) if out_dir is not None else default_dir()
     vec = out / "vectors.vec"
@@ -1032,6 +1034,10 @@ def load_or_train(corpus="movie_reviews", out_dir=None, quick: bool | None = Non
             print(f"Could not read {vec} ({exc}); training a new one.", file=sys.stderr)
     quick = config.is_quick() if quick is None else quick
     params = dict(QUICK) if quick else dict(epochs=5, dim=128)
+    if corpus is None:
+        choice = choose_corpus(quick)
+        print(f"Corpus: {choice.label}: {choice.reason}.", file=sys.stderr)
+        corpus, params["max_words"] = choice.corpora, choice.max_words
     params.update(hparams)
     print(f"No word2vec vectors at {vec}: training a {'quick ' if quick else ''}version on {corpus} "
           f"({params}).", file=sys.stderr)
@@ -1041,7 +1047,79 @@ def load_or_train(corpus="movie_reviews", out_dir=None, quick: bool | None = Non
     return emb
 
 
+# =========================================================================== which corpus
+TEXT8_MAX_WORDS = 7_000_000  # full mode on text8: about the words of movie_reviews + news20, so about the same time
+TALK_DEMOS = (("nearby", ("cat",)), ("analogy", ("cat", "kitten", "dog")))  # the talk's, on text8
+
+
+class CorpusChoice(NamedTuple):
+    """The corpus a run trains on (:func:`choose_corpus`): ``corpora`` (names, read one after
+    the other), ``max_words`` (the cap on the words read, None for all) and ``reason`` (one
+    plain sentence saying why these)."""
+    corpora: list
+    max_words: int | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return " + ".join(self.corpora) + (f" (first {self.max_words:,} words)" if self.max_words else "")
+
+
+def _can_fetch(name: str) -> tuple[bool, str]:
+    """Whether data set ``name`` is in the cache or can be fetched (mirror, then its public
+    address), and if not, the first line of the reason."""
+    try:
+        data.fetch(name, quiet=True)
+        return True, ""
+    except data.DataError as exc:
+        tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
+        return False, ("tried " + "; ".join(tried)) if tried else str(exc).splitlines()[0]
+
+
+def choose_corpus(quick: bool | None = None, text8_max_words: int = TEXT8_MAX_WORDS) -> CorpusChoice:
+    """The word2vec corpus of this section and of the CNN section's default vectors: one rule.
+
+    * quick mode (``quick``, default ``WORKSHOP_QUICK``): movie_reviews, its first
+      ``QUICK['max_words']`` words (no download is tried);
+    * full mode: text8 (the talk's corpus: Wikipedia, 17M words), its first
+      ``text8_max_words`` words, whenever it is cached or can be fetched (mirror or
+      mattmahoney.net; a failed download costs up to ``WORKSHOP_DOWNLOAD_TIMEOUT`` seconds);
+    * otherwise movie_reviews, plus news20 if the mirror has it (news20 has no public address).
+
+    Returns a :class:`CorpusChoice`; nothing is raised here (a movie_reviews that cannot be had
+    fails later, when it is read, with the data module's message).
+    """
+    quick = config.is_quick() if quick is None else quick
+    if quick:
+        n = QUICK["max_words"]
+        return CorpusChoice(["movie_reviews"], n, f"quick mode: the first {n:,} words of movie_reviews, to stay fast")
+    ok, why = _can_fetch("text8")
+    if ok:
+        return CorpusChoice(["text8"], text8_max_words,
+                            f"full mode: text8 (Wikipedia, the talk's corpus) is available; its first "
+                            f"{text8_max_words:,} of 17,005,207 words keep training to about two minutes")
+    corpora = ["movie_reviews"]
+    has_news20, _ = _can_fetch("news20")
+    if has_news20:
+        corpora.append("news20")
+    return CorpusChoice(corpora, None,
+                        f"full mode, but text8 (the talk's corpus) could not be had ({why}); falling back to "
+                        + ("movie_reviews + news20 (news20 from the data mirror)" if has_news20 else
+                           "movie_reviews (news20 is not in a data mirror here)"))
+
+
 # =========================================================================== notebook helpers
+def show_talk_demos(emb: Embeddings, k: int = 8) -> None:
+    """Print the talk's two demos on these vectors: ``nearby("cat")`` (the talk, on text8: cats,
+    dog, pet, kitten) and ``cat : kitten :: dog : ?`` (the talk: puppy). A word missing from the
+    vocabulary is said so, with close spellings ("did you mean"), instead of raising."""
+    try:
+        emb.show_nearby(["cat"], k=k)
+    except UnknownWordError as exc:
+        print(f"{'cat':>12} -> (skipped: {exc})")
+    show_analogies(emb, [("cat", "kitten", "dog")])
+
+
 def available_corpora(wanted: Sequence[str] = ("movie_reviews", "news20")) -> list:
     """The corpora of ``wanted`` that can be had here (news20 comes only from a mirror)."""
     out = []
