@@ -58,18 +58,22 @@ data: setup
 run: setup data
 	$(PY) -m workshop_sections.notebooks run
 
+# Tests run in quick mode and write what the notebooks hand on to build/test-artifacts/, so a
+# `make test` never replaces the full-mode results `make run` left in artifacts/.
+TEST_ENV = WORKSHOP_QUICK=1 WORKSHOP_ARTIFACTS=$(CURDIR)/build/test-artifacts
+
 test: setup
-	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) tests workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) tests workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
 
 test-unit: setup
-	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) tests
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) tests
 
 test-notebooks: setup
-	WORKSHOP_QUICK=1 $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
 
 # Needs Debian's chromium (apt-get install -y chromium); screenshots in build/e2e/.
 e2e: setup
-	WORKSHOP_QUICK=1 WORKSHOP_E2E=require $(PY) -m pytest $(PYTEST_ARGS) tests/test_e2e.py -m e2e -p no:cacheprovider
+	$(TEST_ENV) WORKSHOP_E2E=require $(PY) -m pytest $(PYTEST_ARGS) tests/test_e2e.py -m e2e -p no:cacheprovider
 
 lab: setup
 	@echo "JupyterLab on http://127.0.0.1:$(LAB_PORT)/ (the URL with the token is printed below)"

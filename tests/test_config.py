@@ -169,3 +169,24 @@ def test_progress_on_a_terminal_is_tqdm():
     assert isinstance(bar, tqdm)
     bar.close()
     assert isinstance(config.progress(total=3, disable=True), tqdm), "disabled bars stay tqdm (silent)"
+
+
+def test_exercise_copies_write_their_artifacts_to_my_work(tmp_path, monkeypatch):
+    """An attendee's run (exercises/ or my-work/) never replaces what `make run` left for later sections."""
+    root = tmp_path
+    for folder in ("exercises", "my-work/sub", "workshop_sections/mnist_softmax"):
+        (root / folder).mkdir(parents=True)
+    assert config.attendee_artifacts(root, root / "exercises") == root / "my-work" / "artifacts"
+    assert config.attendee_artifacts(root, root / "my-work" / "sub") == root / "my-work" / "artifacts"
+    assert config.attendee_artifacts(root, root / "workshop_sections" / "mnist_softmax") is None
+    monkeypatch.delenv("WORKSHOP_ARTIFACTS", raising=False)
+    monkeypatch.setenv("WORKSHOP_ROOT", str(root))
+    monkeypatch.chdir(root / "exercises")
+    cfg = config.setup(verbose=False, gpus=[])
+    assert cfg.artifacts_dir == root / "my-work" / "artifacts"
+    assert config.artifacts_dir() == root / "my-work" / "artifacts", "the helper modules' default follows"
+    assert cfg.summary().endswith("| artifacts my-work/artifacts")
+    monkeypatch.delenv("WORKSHOP_ARTIFACTS")
+    monkeypatch.chdir(root / "workshop_sections" / "mnist_softmax")
+    cfg = config.setup(verbose=False, gpus=[])
+    assert cfg.artifacts_dir == root / "artifacts" and "artifacts" not in cfg.summary().split("|")[-1]

@@ -230,3 +230,28 @@ def test_exercise_copies_drop_the_nbval_mark_of_check_cells():
         copy = json.loads((ROOT / "exercises" / name).read_text())
         for cell in copy["cells"]:
             assert "NBVAL_CHECK_OUTPUT" not in "".join(cell["source"]) or not exercises.is_check_cell(cell)
+
+
+def test_cells_after_an_open_exercise_go_on_with_the_reference(capsys):
+    from workshop_sections import checks
+
+    def reference(x):
+        return x * 2
+
+    def stub(x):
+        return None
+
+    def check(fn):
+        if (msg := checks.placeholder("double", fn)):
+            return checks.not_yet(msg)
+        got, err = checks.call(fn, 2)
+        return checks.correct("ok") if got == 4 else checks.not_yet(err or f"got {got}")
+
+    assert checks.answer_or_reference(stub, reference, 2, "double") is reference  # check never run
+    assert "TODO 2 (double) is not solved yet" in capsys.readouterr().out
+    check(stub)
+    assert not checks.solved(stub, 2, "double") and "its check has not said Correct" in capsys.readouterr().out
+    check(reference)
+    assert checks.solved(reference) and checks.answer_or_reference(reference, stub, 2) is reference
+    check(None)  # a placeholder records nothing
+    assert checks.answer_or_reference(None, reference, 2) is reference

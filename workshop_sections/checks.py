@@ -26,9 +26,23 @@ import numpy as np
 CORRECT = "Correct! "
 NOT_YET = "Not yet: "
 
+# The verdict of the last check run on each answer: id(answer) -> (answer, passed). A check
+# helper starts with placeholder(name, answer), which makes that answer the current one; its
+# correct()/not_yet() records the verdict. Later cells ask solved()/answer_or_reference().
+_VERDICTS: dict[int, tuple] = {}
+_current = None
+
+
+def _record(ok: bool) -> None:
+    global _current
+    if _current is not None:
+        _VERDICTS[id(_current)] = (_current, ok)
+    _current = None
+
 
 def correct(message: str, verbose: bool = True) -> bool:
     """Print ``Correct! <message>``; return True."""
+    _record(True)
     if verbose:
         print(CORRECT + message)
     return True
@@ -36,14 +50,44 @@ def correct(message: str, verbose: bool = True) -> bool:
 
 def not_yet(message: str, verbose: bool = True) -> bool:
     """Print ``Not yet: <message>``; return False."""
+    _record(False)
     if verbose:
         print(NOT_YET + message)
     return False
 
 
+def solved(answer, todo: int | None = None, name: str | None = None, verbose: bool = True) -> bool:
+    """Whether the last check run on ``answer`` said Correct. When it did not (the TODO is still
+    open, the check said Not yet, or the check cell was not run since the answer was written),
+    prints one line saying so (naming ``TODO <todo>`` and ``name`` when given) and returns False:
+    cells after an exercise that need a working answer use it to skip or to go on without it."""
+    entry = _VERDICTS.get(id(answer))
+    if entry is not None and entry[0] is answer and entry[1]:
+        return True
+    if verbose:
+        what = f"TODO {todo}" + (f" ({name})" if name else "") if todo is not None else (name or "the exercise")
+        why = ("its check has not said Correct yet" if entry is not None and entry[0] is answer
+               else "run its check cell after writing it")
+        print(f"Note: {what} is not solved yet ({why}).")
+    return False
+
+
+def answer_or_reference(answer, reference, todo: int | None = None, name: str | None = None):
+    """``answer`` when its check said Correct, else the workshop's ``reference`` (with a one-line
+    note), so the rest of the notebook runs while an exercise is still open."""
+    if solved(answer, todo, name, verbose=False):
+        return answer
+    what = f"TODO {todo}" + (f" ({name})" if name else "") if todo is not None else (name or "the exercise")
+    print(f"Note: {what} is not solved yet, so this cell goes on with the workshop's version; "
+          "solve it, run its check, then re-run this cell to use yours.")
+    return reference
+
+
 def placeholder(name: str, value) -> str | None:
     """The "not yet" message when ``value`` is still the exercise copy's placeholder (None),
-    else None."""
+    else None. Makes ``value`` the answer whose verdict the check records."""
+    global _current
+    _current = value
     if value is None:
         return f"`{name}` is still None: write the code at its # TODO, run that cell, then this one."
     return None

@@ -104,6 +104,21 @@ def data_dir(root: Path | None = None) -> Path:
     return Path(env).expanduser().resolve() if env else (root or find_root()) / "data"
 
 
+ATTENDEE_FOLDERS = ("exercises", "my-work")
+
+
+def attendee_artifacts(root: Path, cwd: Path | None = None) -> Path | None:
+    """``<root>/my-work/artifacts`` when the notebook runs from an exercise copy (its folder is
+    ``exercises/`` or ``my-work/``), else None: an attendee's half-solved run must never replace
+    what the solution notebooks (``make run``) wrote for the later sections."""
+    cwd = Path(cwd or Path.cwd()).resolve()
+    for folder in ATTENDEE_FOLDERS:
+        base = (Path(root) / folder).resolve()
+        if cwd == base or base in cwd.parents:
+            return Path(root) / "my-work" / "artifacts"
+    return None
+
+
 def artifacts_dir(root: Path | None = None) -> Path:
     env = os.environ.get("WORKSHOP_ARTIFACTS")
     return Path(env).expanduser().resolve() if env else (root or find_root()) / "artifacts"
@@ -199,10 +214,17 @@ class Config:
             data = data if data.startswith(("/", ".")) else "./" + data
         except ValueError:
             data = str(self.data_dir)
-        return (
+        line = (
             f"TensorFlow {self.tf_version} | device {self.device} | "
             f"quick mode {'on' if self.quick else 'off'} | data {data}"
         )
+        if self.artifacts_dir.resolve() != (self.root / "artifacts").resolve():
+            try:
+                shown = self.artifacts_dir.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                shown = str(self.artifacts_dir)
+            line += f" | artifacts {shown}"
+        return line
 
 
 _CURRENT: Config | None = None
@@ -234,6 +256,9 @@ def setup(seed: int | None = None, verbose: bool = True, gpus: Iterable[str] | N
         seed = int(os.environ.get("WORKSHOP_SEED", DEFAULT_SEED))
     seed_everything(seed)
     root = find_root()
+    mine = attendee_artifacts(root)
+    if mine is not None and not os.environ.get("WORKSHOP_ARTIFACTS"):
+        os.environ["WORKSHOP_ARTIFACTS"] = str(mine)  # the helper modules' defaults follow it too
     cfg = Config(
         device=device,
         quick=is_quick(),
