@@ -114,3 +114,38 @@ def test_runner_kernels_talk_over_ipc_without_the_tcp_warning(tmp_path):
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert out.cells[0].outputs[0]["text"] == "sum 3\n"
     assert not list(tmp_path.glob("kernel-ipc*")), "no socket files left behind"
+
+
+def test_runner_leaves_no_server_a_notebook_started(tmp_path):
+    """A notebook that starts a background server (as %tensorboard does) leaves nothing running
+    once `make run`'s runner has executed it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import nbformat
+
+    pidfile = tmp_path / "server.pid"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))")]
+    src = tmp_path / "server.ipynb"
+    nbformat.write(nb, src)
+    code = ("import sys; from pathlib import Path; from workshop_sections import notebooks; "
+            "notebooks.execute(Path(sys.argv[1]), Path(sys.argv[2]))")
+    subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")], check=True, timeout=120)
+    pid = int(pidfile.read_text())
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the notebook's background process outlived the runner")

@@ -128,14 +128,18 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
     os.environ.update(env or {})
     try:
         with tempfile.TemporaryDirectory(prefix="workshop-kernel-") as sockets:
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=kernel_manager(sockets),
-                                    resources={"metadata": {"path": str(path.parent)}})
+            km = kernel_manager(sockets)
+            groups = []  # the kernel's process group: what it started (a %tensorboard server) too
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=km,
+                                    resources={"metadata": {"path": str(path.parent)}},
+                                    on_notebook_start=lambda **_: groups.append(_kernel_group(km)))
             start = time.perf_counter()
             completed = False
             try:
                 client.execute()
                 completed = True
             finally:
+                _stop_group(groups[0] if groups else None)
                 # how this copy ran (slides.py marks decks made from a quick-mode or failed run)
                 nb.metadata["workshop"] = {"quick": config.is_quick(), "completed": completed,
                                            "executed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -145,6 +149,24 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
     finally:
         os.environ.clear()
         os.environ.update(old_env)
+
+
+def _kernel_group(km) -> int | None:
+    """The process group of ``km``'s kernel (jupyter_client starts it as a group leader)."""
+    return getattr(getattr(km, "provisioner", None), "pgid", None)
+
+
+def _stop_group(pgid: int | None) -> None:
+    """Stop what a finished notebook's kernel left running in its process group (a TensorBoard
+    started by ``%tensorboard``, helper processes): ``make run`` leaves no server behind."""
+    import signal
+
+    if not pgid or not hasattr(os, "killpg") or pgid == os.getpgid(0):
+        return
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def kernel_manager(socket_dir: str, kernel_name: str = "python3"):
