@@ -491,3 +491,16 @@ def test_cnn_cli_bad_vectors_exit_2_with_one_line(cnn_cli, capsys, tmp_path, nam
     line = one_line(err)
     assert line.startswith("error: ")
     assert name in line if name != "empty" else "--vectors is empty" in line
+
+
+def test_word2vec_cli_refuses_an_out_that_is_a_file_before_training(tmp_path, capsys):
+    from workshop_sections.word2vec_optimized import __main__ as cli
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat " * 200)
+    target = tmp_path / "taken.txt"
+    target.write_text("mine")
+    assert cli.main(["--corpus", str(corpus), "--epochs", "1", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "is a file, not a folder" in err and err.count("\n") == 1
+    assert target.read_text() == "mine"

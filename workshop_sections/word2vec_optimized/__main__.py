@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restrict-vocab", type=int, default=30000, help="analogy candidates: the N most frequent words")
     p.add_argument("--no-eval", action="store_true", help="skip the analogy evaluation")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, metrics.json")
     return p
 
 
@@ -57,6 +59,9 @@ def main(argv=None) -> int:
 
     if not args.out.strip():
         return _fail("--out is empty: give the folder to write the vectors to.")
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():  # checked before training, not after it
+        return _fail(f"--out {args.out} is a file, not a folder: give the folder to write the vectors to.")
     try:  # every corpus path checked before training starts: an empty or missing path fails at once
         for corpus in args.corpus:
             data.corpus_path(corpus)
