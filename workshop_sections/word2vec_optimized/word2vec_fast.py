@@ -1065,11 +1065,11 @@ class CorpusChoice(NamedTuple):
         return " + ".join(self.corpora) + (f" (first {self.max_words:,} words)" if self.max_words else "")
 
 
-def _can_fetch(name: str) -> tuple[bool, str]:
+def _can_fetch(name: str, quiet: bool = True) -> tuple[bool, str]:
     """Whether data set ``name`` is in the cache or can be fetched (mirror, then its public
-    address), and if not, the first line of the reason."""
+    address; ``quiet=False`` shows the download's progress bar), and if not, why."""
     try:
-        data.fetch(name, quiet=True)
+        data.fetch(name, quiet=quiet)
         return True, ""
     except data.DataError as exc:
         tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
@@ -1093,7 +1093,7 @@ def choose_corpus(quick: bool | None = None, text8_max_words: int = TEXT8_MAX_WO
     if quick:
         n = QUICK["max_words"]
         return CorpusChoice(["movie_reviews"], n, f"quick mode: the first {n:,} words of movie_reviews, to stay fast")
-    ok, why = _can_fetch("text8")
+    ok, why = _can_fetch("text8", quiet=False)  # 31 MB on a first run: show its progress
     if ok:
         return CorpusChoice(["text8"], text8_max_words,
                             f"full mode: text8 (Wikipedia, the talk's corpus) is available; its first "
