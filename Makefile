@@ -62,11 +62,19 @@ run: setup data
 # `make test` never replaces the full-mode results `make run` left in artifacts/.
 TEST_ENV = WORKSHOP_QUICK=1 WORKSHOP_ARTIFACTS=$(CURDIR)/build/test-artifacts
 
+# The unit tests run in two pytest-xdist workers, one test file per worker at a time (TEST_WORKERS=
+# to run them in one process); the notebooks then run one after another (a later section reads what
+# an earlier one wrote). Both always run; make test fails if either fails.
+TEST_WORKERS ?= -n 2 --dist loadfile
 test: setup
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) tests workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider
+	@status=0; \
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) $(TEST_WORKERS) tests -p no:cacheprovider || status=1; \
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 \
+		-p no:cacheprovider || status=1; \
+	exit $$status
 
 test-unit: setup
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) tests
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) $(TEST_WORKERS) tests
 
 test-notebooks: setup
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider

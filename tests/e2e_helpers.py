@@ -85,6 +85,26 @@ def missing_browser_reason() -> str | None:
     return None
 
 
+def chromium_or_skip():
+    """A generator for a module fixture: Debian's Chromium driven by playwright, closed at the end;
+    the test is skipped when the browser is missing (failed when WORKSHOP_E2E=require)."""
+    import pytest
+
+    reason = missing_browser_reason()
+    if reason:
+        if os.environ.get("WORKSHOP_E2E", "").lower() == "require":
+            pytest.fail(f"WORKSHOP_E2E=require but {reason}")
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = launch_browser(pw)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def launch_browser(playwright, user_data_dir: Path | None = None):
     """Headless Chromium from the system (never a downloaded one), a fresh profile.
 

@@ -56,19 +56,7 @@ def shot_on_failure(page, name: str):
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def browser():
-    reason = h.missing_browser_reason()
-    if reason:
-        if os.environ.get("WORKSHOP_E2E", "").lower() == "require":
-            pytest.fail(f"WORKSHOP_E2E=require but {reason}")
-        pytest.skip(f"browser tests skipped: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = h.launch_browser(pw)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from h.chromium_or_skip()
 
 
 @pytest.fixture
