@@ -241,3 +241,29 @@ def test_no_notebook_prints_its_own_code_instead_of_teaching_it():
 def test_readme_tells_attendees_where_to_keep_their_work():
     readme = (ROOT / "README.md").read_text()
     assert "make my-work" in readme and "my-work/" in (ROOT / ".gitignore").read_text()
+
+
+def test_links_in_the_copies_work_from_the_exercises_folder(tmp_path):
+    sections = tmp_path / "workshop_sections"
+    a, b = sections / "a" / "a.ipynb", sections / "b" / "b.ipynb"
+    md = ("[next](../b/b.ipynb) [readme](../../README.md#setup) [web](https://x.org/a.ipynb) "
+          "[here](#top) [helper](a_helper.py)")
+    out = exercises.relink(md, a, tmp_path / "exercises", [a, b])
+    assert out == ("[next](b.ipynb) [readme](../README.md#setup) [web](https://x.org/a.ipynb) "
+                   "[here](#top) [helper](../workshop_sections/a/a_helper.py)")
+
+
+@needs_notebooks
+def test_every_relative_link_in_the_exercise_copies_resolves():
+    import re
+
+    for path in NOTEBOOKS:
+        name = exercises.exercise_name(path, NOTEBOOKS)
+        copy = json.loads((ROOT / "exercises" / name).read_text())
+        for cell in copy["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            for target in re.findall(r"\]\(([^)\s#]+)", "".join(cell["source"])):
+                if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+                    continue
+                assert (ROOT / "exercises" / target).exists(), f"exercises/{name}: the link {target} leads nowhere"

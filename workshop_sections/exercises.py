@@ -22,6 +22,7 @@ import argparse
 import ast
 import copy
 import json
+import os
 import re
 import sys
 import textwrap
@@ -286,6 +287,30 @@ def intro_cell(solution_rel: str, n: int):
     return cell
 
 
+LINK_RE = re.compile(r"(\]\()(?P<target>[^)\s#]+)(?P<anchor>#[^)\s]*)?(\))")
+
+
+def relink(markdown: str, solution: Path, copy_dir: Path, all_paths: list[Path]) -> str:
+    """The markdown of a solution cell with its relative links made to work from ``copy_dir``
+    (``exercises/``, and ``my-work/`` beside it): a link to another section's solution notebook
+    becomes a link to that section's exercise copy, any other relative link is re-rooted. URLs
+    and in-page anchors are left as they are."""
+    copies = {p.resolve(): exercise_name(p, all_paths) for p in all_paths}
+
+    def fix(m):
+        target = m.group("target")
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("/"):
+            return m.group(0)
+        resolved = (solution.parent / target).resolve()
+        if resolved in copies:
+            new = copies[resolved]
+        else:
+            new = os.path.relpath(resolved, copy_dir.resolve()).replace(os.sep, "/")
+        return f"{m.group(1)}{new}{m.group('anchor') or ''}{m.group(4)}"
+
+    return LINK_RE.sub(fix, markdown)
+
+
 def render(path: Path, all_paths: list[Path] | None = None) -> tuple[str, str, list[Exercise], list[str]]:
     """(file name, canonical text, exercises, problems) of the exercise copy of one notebook."""
     import nbformat
@@ -305,6 +330,9 @@ def render(path: Path, all_paths: list[Path] | None = None) -> tuple[str, str, l
     if not exercises:
         problems.append(f"{rel} has no exercise: mark at least one code block with "
                         "'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION', followed by a check cell")
+    for cell in out.cells:
+        if cell.cell_type == "markdown":
+            cell.source = relink(cell.source, path, root / "exercises", all_paths)
     insert_at = 1 if out.cells and out.cells[0].cell_type == "markdown" else 0
     out.cells.insert(insert_at, intro_cell(rel, len(exercises)))
     # stable ids so regeneration is byte-identical
