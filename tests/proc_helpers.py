@@ -1,5 +1,7 @@
-"""Process helpers shared by the distributed tests."""
+"""Process helpers shared by the tests."""
 import os
+import re
+import time
 from pathlib import Path
 
 
@@ -13,3 +15,18 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def mirror_url(proc, timeout: float) -> tuple[str | None, list[str]]:
+    """(the http://127.0.0.1:PORT that `serve_data` printed in its WORKSHOP_DATA_MIRROR line, or
+    None; the lines it printed until then), reading ``proc.stdout`` for at most ``timeout`` seconds."""
+    url, printed = None, []
+    deadline = time.monotonic() + timeout
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        printed.append(line)
+        m = re.search(r"WORKSHOP_DATA_MIRROR=(http://127\.0\.0\.1:\d+)\s*$", line)
+        url = m.group(1) if m else None
+    return url, printed

@@ -1,10 +1,8 @@
 """The room data mirror end to end on 127.0.0.1: one process serves, this one fetches."""
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from workshop_sections import data, serve_data
+from proc_helpers import mirror_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ("questions_words", "sentence_polarity")  # about 1 MB together
@@ -53,15 +52,7 @@ def test_mirror_end_to_end(source_cache, tmp_path, monkeypatch):
          "--data-dir", str(source_cache)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        url, printed = None, []
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            printed.append(line)
-            m = re.search(r"WORKSHOP_DATA_MIRROR=(http://127\.0\.0\.1:\d+)\s*$", line)
-            url = m.group(1) if m else None
+        url, printed = mirror_url(proc, 30)
         assert url, f"the server printed no mirror line: {''.join(printed)} {proc.poll()}"
         assert any("not served (fails its checksum): nltk/movie_reviews.zip" in ln for ln in printed)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from workshop_sections import serve_data as sd
+from proc_helpers import mirror_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -151,15 +152,7 @@ def test_make_setup_succeeds_from_the_room_mirror_alone(tmp_path):
                               env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
                               stderr=(tmp_path / "server.log").open("w"), text=True)
     try:
-        url, printed = None, []
-        deadline = time.monotonic() + 120  # checks every wheel's sum first
-        while url is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            printed.append(line)
-            m = re.search(r"WORKSHOP_DATA_MIRROR=(http://127\.0\.0\.1:\d+)\s*$", line)
-            url = m.group(1) if m else None
+        url, printed = mirror_url(server, 120)  # it checks every wheel's sum first
         assert url, f"the server printed no mirror line: {''.join(printed)}"
         page = urllib.request.urlopen(f"{url}/wheelhouse/{plat}/", timeout=10).read().decode()
         assert page.count("#sha256=") == note["wheels"]
