@@ -1,6 +1,7 @@
 """Process helpers shared by the tests."""
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -30,3 +31,14 @@ def mirror_url(proc, timeout: float) -> tuple[str | None, list[str]]:
         m = re.search(r"WORKSHOP_DATA_MIRROR=(http://127\.0\.0\.1:\d+)\s*$", line)
         url = m.group(1) if m else None
     return url, printed
+
+
+def stop(proc) -> None:
+    """Terminate a server process (kill it after 10 s), reap it, close its stdout."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()

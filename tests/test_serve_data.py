@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from workshop_sections import data, serve_data
-from proc_helpers import mirror_url
+from proc_helpers import mirror_url, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ("questions_words", "sentence_polarity")  # about 1 MB together
@@ -75,13 +75,7 @@ def test_mirror_end_to_end(source_cache, tmp_path, monkeypatch):
         index = urllib.request.urlopen(url + "/", timeout=10).read().decode()
         assert "WORKSHOP_DATA_MIRROR=" in index and "questions-words.txt" in index
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+        stop(proc)
         log = proc.stderr.read()
         proc.stderr.close()
     # the files really came through the mirror

@@ -159,7 +159,7 @@ def make_server(host: str, port: int, files: dict[str, Path],
 # The platforms attendees bring: pip --platform tags (glibc 2.28+ on Linux: Ubuntu 20.04,
 # Debian 10, RHEL 8 and newer; macOS 12+) and the TensorFlow distribution for the pin there.
 # tensorflow-cpu has no macOS wheels (nor Linux aarch64 ones): the same version of
-# `tensorflow` stands in there (see wheelhouse.json of each platform).
+# `tensorflow` stands in there, by the rule make setup follows (PLATFORM_MACHINES below).
 _LINUX = ("manylinux_2_28_{a}", "manylinux_2_27_{a}", "manylinux_2_24_{a}", "manylinux2014_{a}")
 WHEEL_PLATFORMS = {
     "linux_x86_64": [t.format(a="x86_64") for t in _LINUX],
@@ -169,7 +169,7 @@ WHEEL_PLATFORMS = {
     "windows_x86_64": ["win_amd64"],
 }
 PYTHONS = ("3.11", "3.12", "3.13")  # the pins' Pythons: numpy 2.4.6 has no wheel for 3.10
-SETUP_EXTRAS = ["pip", "setuptools>=68"]  # make setup upgrades pip; `pip install -e .` builds with setuptools
+SETUP_EXTRAS = ["pip", "setuptools>=77"]  # make setup upgrades pip; `pip install -e .` builds with pyproject's setuptools>=77
 SUMS = "SHA256SUMS"
 NOTE = "wheelhouse.json"
 
@@ -212,25 +212,28 @@ def download(dest: Path, tags: list[str], python: str, requirements: list[str], 
     return out.returncode, ("" if out.returncode == 0 else _pip_error(out.stderr))
 
 
-def _tf_swap(lines: list[str]) -> list[str] | None:
-    """requirements with tensorflow-cpu==X replaced by tensorflow==X (None if there is none)."""
-    out, swapped = [], False
-    for line in lines:
-        m = re.match(r"^\s*tensorflow-cpu\s*==\s*([0-9][^\s;#]*)", line)
-        out.append(f"tensorflow=={m.group(1)}" if m else line)
-        swapped = swapped or bool(m)
-    return out if swapped else None
+# (platform.system(), platform.machine()) of each wheelhouse platform: the requirements are the ones
+# `make setup` installs on such a machine (doctor.requirements_for: tensorflow==X where tensorflow-cpu
+# has no wheel), so what the mirror holds is what setup will ask it for.
+PLATFORM_MACHINES = {
+    "linux_x86_64": ("Linux", "x86_64"),
+    "linux_aarch64": ("Linux", "aarch64"),
+    "macos_arm64": ("Darwin", "arm64"),
+    "macos_x86_64": ("Darwin", "x86_64"),
+    "windows_x86_64": ("Windows", "AMD64"),
+}
 
 
 def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: Path | None = None,
                      log=print, downloader=download) -> dict:
     """Download the pinned wheels per platform into ``dest/<platform>/``, write SHA256SUMS and
-    wheelhouse.json there; returns {platform: note}. A platform where tensorflow-cpu==X has
-    no wheel gets tensorflow==X; a platform/Python that still cannot be satisfied is recorded
-    (with pip's error) and skipped, the others go on."""
+    wheelhouse.json there; returns {platform: note}. Each platform gets the requirements ``make
+    setup`` installs there (``doctor.requirements_for``: tensorflow==X where tensorflow-cpu has no
+    wheel); a platform/Python that cannot be satisfied is recorded (with pip's error) and skipped,
+    the others go on."""
+    from .doctor import requirements_for
+
     req = Path(requirements or ROOT / "requirements.txt")
-    lines = [ln.split("#")[0].strip() for ln in req.read_text().splitlines()]
-    lines = [ln for ln in lines if ln] + SETUP_EXTRAS
     notes = {}
     for plat in platforms or list(WHEEL_PLATFORMS):
         if plat not in WHEEL_PLATFORMS:
@@ -239,12 +242,12 @@ def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: 
         folder.mkdir(parents=True, exist_ok=True)
         note = {"platform": plat, "pip_platforms": WHEEL_PLATFORMS[plat], "pythons": [], "missing": {},
                 "tensorflow": None}
+        system, machine = PLATFORM_MACHINES[plat]
+        lines = [ln.split("#")[0].strip() for ln in requirements_for(False, req, system=system, machine=machine)]
+        lines = [ln for ln in lines if ln] + SETUP_EXTRAS
+        used = "tensorflow-cpu" if any(ln.startswith("tensorflow-cpu") for ln in lines) else "tensorflow"
         for py in pythons:
             code, err = downloader(folder, WHEEL_PLATFORMS[plat], py, lines)
-            used = "tensorflow-cpu"
-            if code and "tensorflow-cpu" in err and _tf_swap(lines):
-                code, err = downloader(folder, WHEEL_PLATFORMS[plat], py, _tf_swap(lines))
-                used = "tensorflow"
             if code:
                 note["missing"][py] = err
                 log(f"  {plat} Python {py}: cannot be satisfied ({err})")
