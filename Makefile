@@ -14,12 +14,13 @@ PYTEST_ARGS ?= --durations=15
 DATA_HOST ?= 127.0.0.1
 DATA_PORT ?= 8000
 
-.PHONY: help setup data run test test-unit test-notebooks e2e lab doctor bench clean distclean \
+.PHONY: help setup data run test lint format test-unit test-notebooks e2e lab doctor bench clean distclean \
 	exercises my-work export slides serve-data distributed-local wheelhouse test-wheelhouse
 
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
 	@echo "make test     set up, unit tests + every notebook under nbval (quick mode)"
+	@echo "make lint     ruff check + ruff format --check (make format fixes what it can)"
 	@echo "make setup    .venv with the pinned packages, the workshop installed editable (GPU=1: tensorflow[and-cuda])"
 	@echo "make e2e      JupyterLab and TensorBoard in headless Chromium, as an attendee uses them"
 	@echo "make data     fetch the data sets (WORKSHOP_DATA_MIRROR=folder-or-url to use a mirror)"
@@ -39,11 +40,11 @@ help:
 # PIP: pip, but `install` takes the packages from the room mirror's wheelhouse when
 # WORKSHOP_DATA_MIRROR has one for this machine (make wheelhouse + make serve-data), and
 # from the package index otherwise (or for what the mirror lacks).
-PIP = $(PY) -m workshop_sections.serve_data pip
+PIP = $(PY) -m workshop_sections.tools.serve_data pip
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PY) -m workshop_sections.doctor --write-requirements $(VENV)/requirements-gpu$(GPU).txt --gpu $(GPU)
+	$(PY) -m workshop_sections.tools.doctor --write-requirements $(VENV)/requirements-gpu$(GPU).txt --gpu $(GPU)
 	@$(PY) -m pip uninstall --quiet -y $(if $(filter 1,$(GPU)),tensorflow-cpu,tensorflow) 2>/dev/null || true
 	$(PIP) install --quiet -r $(VENV)/requirements-gpu$(GPU).txt
 	$(PIP) install --quiet --no-deps -e .
@@ -56,7 +57,7 @@ data: setup
 	$(PY) -m workshop_sections.data fetch all
 
 run: setup data
-	$(PY) -m workshop_sections.notebooks run
+	$(PY) -m workshop_sections.tools.notebooks run
 
 # Tests run in quick mode and write what the notebooks hand on to build/test-artifacts/, so a
 # `make test` never replaces the full-mode results `make run` left in artifacts/.
@@ -68,10 +69,18 @@ TEST_ENV = WORKSHOP_QUICK=1 WORKSHOP_ARTIFACTS=$(CURDIR)/build/test-artifacts
 TEST_WORKERS ?= -n 2 --dist loadfile
 test: setup
 	@status=0; \
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . || status=1; \
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) $(TEST_WORKERS) tests -p no:cacheprovider || status=1; \
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) workshop_sections --nbval-lax --nbval-cell-timeout=600 \
 		-p no:cacheprovider || status=1; \
 	exit $$status
+
+# ruff (pinned in requirements.txt, configured in pyproject.toml): lint and format check; `make format` fixes
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix . ; $(VENV)/bin/ruff format .
 
 test-unit: setup
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) $(TEST_WORKERS) tests
@@ -89,7 +98,7 @@ lab: setup
 		--ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 doctor: setup
-	$(PY) -m workshop_sections.doctor
+	$(PY) -m workshop_sections.tools.doctor
 
 # Attendees' own copies: never overwritten (cp -n), ignored by git, so `git pull` never conflicts with them.
 my-work:
@@ -99,18 +108,18 @@ my-work:
 	  else cp "$$f" my-work/ && echo "copied  my-work/$$(basename $$f)"; fi; done
 
 export: setup
-	$(PY) -m workshop_sections.export
+	$(PY) -m workshop_sections.tools.export
 
 exercises: setup
-	$(PY) -m workshop_sections.exercises
+	$(PY) -m workshop_sections.tools.exercise_copies
 
 # decks from build/executed/ (make run's); a missing or stale copy is executed first, in quick
 # mode (marked on the title slide) unless SLIDES_ARGS=--full
 slides: setup
-	$(PY) -m workshop_sections.slides build $(SLIDES_ARGS)
+	$(PY) -m workshop_sections.tools.slides build $(SLIDES_ARGS)
 
 serve-data: setup
-	$(PY) -m workshop_sections.serve_data --host $(DATA_HOST) --port $(DATA_PORT)
+	$(PY) -m workshop_sections.tools.serve_data --host $(DATA_HOST) --port $(DATA_PORT)
 
 # The room's wheelhouse (served by make serve-data beside the data; make setup takes it via
 # WORKSHOP_DATA_MIRROR): about 0.5 GB per platform and Python.
@@ -118,7 +127,7 @@ WHEELHOUSE_PLATFORMS ?= linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 wind
 # the pins' Pythons (numpy 2.4.6 needs 3.11+); macOS gets tensorflow for tensorflow-cpu (no wheel)
 WHEELHOUSE_PYTHONS ?= 3.11 3.12 3.13
 wheelhouse: setup
-	$(PY) -m workshop_sections.serve_data wheelhouse --platforms $(WHEELHOUSE_PLATFORMS) --pythons $(WHEELHOUSE_PYTHONS)
+	$(PY) -m workshop_sections.tools.serve_data wheelhouse --platforms $(WHEELHOUSE_PLATFORMS) --pythons $(WHEELHOUSE_PYTHONS)
 
 # The wheelhouse end to end: builds this machine's, serves it, `make setup` in a fresh clone
 # with the package index unreachable (downloads and installs ~0.5 GB: not in make test).

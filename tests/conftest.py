@@ -1,4 +1,5 @@
 """Shared test set-up: quiet TensorFlow, quick mode, and the data mirror when one is beside us."""
+
 import os
 from pathlib import Path
 

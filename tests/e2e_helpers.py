@@ -14,6 +14,7 @@ process group), stopped with SIGTERM, then SIGKILL after a timeout, and :meth:`S
 raises when a process of the tree or the port survives. The browser is Debian's Chromium
 (``/usr/bin/chromium``, or ``WORKSHOP_CHROMIUM``); nothing is downloaded at test time.
 """
+
 from __future__ import annotations
 
 import json
@@ -156,8 +157,18 @@ class Server:
     after ``kill_timeout``); :meth:`stop` raises when a process or the port survives.
     """
 
-    def __init__(self, cmd, port: int, ready_url: str, log_path: Path, env=None, cwd=None,
-                 start_timeout: float = 60.0, kill_timeout: float = 10.0, name: str = "server"):
+    def __init__(
+        self,
+        cmd,
+        port: int,
+        ready_url: str,
+        log_path: Path,
+        env=None,
+        cwd=None,
+        start_timeout: float = 60.0,
+        kill_timeout: float = 10.0,
+        name: str = "server",
+    ):
         self.cmd = [str(c) for c in cmd]
         self.port = port
         self.ready_url = ready_url
@@ -172,14 +183,19 @@ class Server:
         self._tree: set = set()
 
     # -- start
-    def start(self) -> "Server":
+    def start(self) -> Server:
         if port_in_use(self.port):
             raise E2EError(f"{self.name}: port {self.port} is already in use")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            self.cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env, cwd=self.cwd, start_new_session=True,
+            self.cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            cwd=self.cwd,
+            start_new_session=True,
         )
         try:
             self._wait_ready()
@@ -193,8 +209,10 @@ class Server:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise E2EError(f"{self.name} exited with code {self.proc.returncode} before it was "
-                               f"ready:\n{self.log_tail()}")
+                raise E2EError(
+                    f"{self.name} exited with code {self.proc.returncode} before it was "
+                    f"ready:\n{self.log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2) as resp:
                     if resp.status < 500:
@@ -206,8 +224,9 @@ class Server:
             except (urllib.error.URLError, OSError) as err:
                 last = str(err)
             time.sleep(0.25)
-        raise E2EError(f"{self.name} was not ready after {self.start_timeout:.0f} s ({last}):\n"
-                       f"{self.log_tail()}")
+        raise E2EError(
+            f"{self.name} was not ready after {self.start_timeout:.0f} s ({last}):\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -309,7 +328,7 @@ class Server:
             time.sleep(0.2)
         raise E2EError(f"{self.name} did not stop cleanly: " + ", ".join(problems))
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -350,13 +369,19 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     # no news or update toasts over the notebook (there is no internet anyway)
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
 }
 
 
-def jupyter_lab(root_dir: Path, workdir: Path, python: str | None = None, token: str | None = None,
-                env: dict | None = None) -> tuple[Server, str]:
+def jupyter_lab(
+    root_dir: Path,
+    workdir: Path,
+    python: str | None = None,
+    token: str | None = None,
+    env: dict | None = None,
+) -> tuple[Server, str]:
     """A JupyterLab server (not started yet) from the project's Python on 127.0.0.1, a free
     port and a random token; settings and workspaces in ``workdir`` (the attendee's own
     settings and open tabs stay out of the test). Returns (server, token)."""
@@ -375,17 +400,30 @@ def jupyter_lab(root_dir: Path, workdir: Path, python: str | None = None, token:
     run_env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
     run_env.setdefault("PYTHONUNBUFFERED", "1")
     cmd = [
-        python, "-m", "jupyter", "lab",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", "--no-browser",
+        python,
+        "-m",
+        "jupyter",
+        "lab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--no-browser",
         f"--ServerApp.root_dir={root_dir}",
         f"--LabServerApp.user_settings_dir={settings}",
         f"--LabServerApp.workspaces_dir={workdir / 'workspaces'}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI and containers run as root; attendees do not
-    server = Server(cmd, port, f"http://127.0.0.1:{port}/api/status", workdir / "jupyterlab.log",
-                    env=run_env, cwd=str(root_dir), name="JupyterLab")
+    server = Server(
+        cmd,
+        port,
+        f"http://127.0.0.1:{port}/api/status",
+        workdir / "jupyterlab.log",
+        env=run_env,
+        cwd=str(root_dir),
+        name="JupyterLab",
+    )
     return server, token
 
 
@@ -394,8 +432,9 @@ def lab_login(page, base_url: str, token: str, next_path: str = "/lab", timeout:
     then goes on to ``next_path``. Raises LoginError when it refuses the token."""
     from urllib.parse import quote
 
-    page.goto(f"{base_url}/login?next={quote(next_path)}", wait_until="domcontentloaded",
-              timeout=timeout * 1000)
+    page.goto(
+        f"{base_url}/login?next={quote(next_path)}", wait_until="domcontentloaded", timeout=timeout * 1000
+    )
     page.fill("input[name=password]", token)
     with page.expect_navigation(wait_until="domcontentloaded", timeout=timeout * 1000):
         page.click("#login_submit")
@@ -434,7 +473,9 @@ def open_notebook(page, base_url: str, relpath: str, timeout: float = 90.0, navi
     Kernel' for a missing kernel spec) is a failure."""
     if navigate:
         page.goto(f"{base_url}/lab/tree/{relpath}", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell", timeout=timeout * 1000)
+    page.wait_for_selector(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell", timeout=timeout * 1000
+    )
     deadline = time.monotonic() + timeout
     state = {}
     while time.monotonic() < deadline:
@@ -444,8 +485,10 @@ def open_notebook(page, base_url: str, relpath: str, timeout: float = 90.0, navi
         if state["status"] == "idle" and state["kernel"] and state["kernel"] != "No Kernel":
             return
         time.sleep(0.25)
-    raise E2EError(f"the kernel of {relpath} was not idle after {timeout:.0f} s "
-                   f"(kernel {state.get('kernel')!r}, status {state.get('status')!r})")
+    raise E2EError(
+        f"the kernel of {relpath} was not idle after {timeout:.0f} s "
+        f"(kernel {state.get('kernel')!r}, status {state.get('status')!r})"
+    )
 
 
 def open_from_file_browser(page, relpath: str, timeout: float = 90.0) -> None:
@@ -455,7 +498,8 @@ def open_from_file_browser(page, relpath: str, timeout: float = 90.0) -> None:
     parts = relpath.strip("/").split("/")
     for part in parts:
         item = page.locator(".jp-FileBrowser .jp-DirListing-item").filter(
-            has=page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^\s*{re.escape(part)}\s*$")))
+            has=page.locator(".jp-DirListing-itemText", has_text=re.compile(rf"^\s*{re.escape(part)}\s*$"))
+        )
         try:
             item.first.wait_for(timeout=timeout * 1000 / 3)
         except Exception:
@@ -497,8 +541,10 @@ def run_all_cells(page, timeout: float = 120.0) -> dict:
         else:
             quiet_since = None
         time.sleep(0.25)
-    raise E2EError(f"the notebook did not finish in {timeout:.0f} s: prompts {state.get('prompts')}, "
-                   f"kernel {state.get('status')!r}")
+    raise E2EError(
+        f"the notebook did not finish in {timeout:.0f} s: prompts {state.get('prompts')}, "
+        f"kernel {state.get('status')!r}"
+    )
 
 
 _ERRORS_JS = """
@@ -554,11 +600,16 @@ def check_notebook(page, expect: list[str] = ()) -> str:
             )
         raise NotebookError(f"{len(errors)} cell(s) show an error:\n" + "\n\n".join(parts))
     state = _notebook_state(page)
-    not_run = [i for i, (p, empty) in enumerate(zip(state["prompts"], state["empty"]))
-               if not empty and not re.search(r"\d", p)]
+    not_run = [
+        i
+        for i, (p, empty) in enumerate(zip(state["prompts"], state["empty"]))
+        if not empty and not re.search(r"\d", p)
+    ]
     if not_run:
-        raise NotebookError(f"code cells {not_run} did not run (prompts {state['prompts']}): Run All stopped "
-                            "early, though no cell shows an error")
+        raise NotebookError(
+            f"code cells {not_run} did not run (prompts {state['prompts']}): Run All stopped "
+            "early, though no cell shows an error"
+        )
     text = output_text(page)
     missing = [s for s in expect if s not in text]
     if missing:
@@ -576,8 +627,15 @@ def tensorboard(logdir: Path, workdir: Path, python: str | None = None) -> Serve
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # kill_timeout: TensorBoard keeps nothing worth a graceful exit, which takes 5-10 s
-    return Server(cmd, port, f"http://127.0.0.1:{port}/data/runs", workdir / "tensorboard.log",
-                  env=env, name="TensorBoard", kill_timeout=3)
+    return Server(
+        cmd,
+        port,
+        f"http://127.0.0.1:{port}/data/runs",
+        workdir / "tensorboard.log",
+        env=env,
+        name="TensorBoard",
+        kill_timeout=3,
+    )
 
 
 def _get_json(url: str):
@@ -601,8 +659,10 @@ def wait_tensorboard_data(server: Server, timeout: float = 60.0) -> dict:
             return listing
         time.sleep(0.25)
     active = sorted(k for k, v in listing.items() if v.get("enabled"))
-    raise E2EError(f"TensorBoard did not find the run with scalars and a projector in {timeout:.0f} s: "
-                   f"runs {runs}, active plugins {active}\n{server.log_tail()}")
+    raise E2EError(
+        f"TensorBoard did not find the run with scalars and a projector in {timeout:.0f} s: "
+        f"runs {runs}, active plugins {active}\n{server.log_tail()}"
+    )
 
 
 def tensorboard_scalars(page, base_url: str, tag: str, timeout: float = 60.0) -> None:
@@ -612,8 +672,9 @@ def tensorboard_scalars(page, base_url: str, tag: str, timeout: float = 60.0) ->
         page.get_by_text(f"tag: {tag}", exact=True).first.wait_for(timeout=timeout * 1000)
     except Exception:
         shown = [t.strip() for t in page.locator("tf-scalar-card").all_inner_texts()]
-        raise E2EError(f"TensorBoard's Scalars tab lists no chart for the tag {tag!r} "
-                       f"(cards: {shown or 'none'})") from None
+        raise E2EError(
+            f"TensorBoard's Scalars tab lists no chart for the tag {tag!r} (cards: {shown or 'none'})"
+        ) from None
 
 
 def projector_frame(page):
@@ -630,8 +691,9 @@ def tensorboard_projector(page, search: str, timeout: float = 90.0) -> dict:
     try:
         points.wait_for(timeout=timeout * 1000)
     except Exception:
-        raise E2EError("TensorBoard's projector loaded no points (no embedding, or the checkpoint "
-                       "could not be read)") from None
+        raise E2EError(
+            "TensorBoard's projector loaded no points (no embedding, or the checkpoint could not be read)"
+        ) from None
     n_points = int(re.search(r"\d+", points.inner_text()).group())
     dim_text = frame.get_by_text(re.compile(r"^\s*Dimension:\s*\d+\s*$")).first.inner_text()
     tensor = frame.locator("vz-projector-data-panel paper-dropdown-menu input").first.input_value()
@@ -644,11 +706,18 @@ def tensorboard_projector(page, search: str, timeout: float = 90.0) -> dict:
     except Exception:
         n_matches = 0
     # several matches are listed; a single one is selected and shown in the metadata card
-    labels = [t.strip() for t in frame.locator("vz-projector-inspector-panel .matches-list .row").all_inner_texts()]
+    labels = [
+        t.strip() for t in frame.locator("vz-projector-inspector-panel .matches-list .row").all_inner_texts()
+    ]
     card = frame.locator("vz-projector-metadata-card").get_by_text(search, exact=True)
     labels += [t.strip() for t in card.all_inner_texts()]
-    return {"tensor": tensor, "points": n_points, "dimension": int(re.search(r"\d+", dim_text).group()),
-            "matches": n_matches, "labels": labels}
+    return {
+        "tensor": tensor,
+        "points": n_points,
+        "dimension": int(re.search(r"\d+", dim_text).group()),
+        "matches": n_matches,
+        "labels": labels,
+    }
 
 
 # ----------------------------------------------------------------------------- RISE slideshow
@@ -682,18 +751,23 @@ def start_rise_slideshow(page, timeout: float = 90.0):
     try:
         button.wait_for(timeout=timeout * 1000 / 3)
     except Exception:
-        items = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar > [data-jp-item-name]").evaluate_all(
-            "els => els.map(e => e.getAttribute('data-jp-item-name'))")
-        raise E2EError(f"the notebook toolbar has no RISE button (jupyterlab-rise not installed or not "
-                       f"enabled?); toolbar items: {items}") from None
+        items = page.locator(
+            ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar > [data-jp-item-name]"
+        ).evaluate_all("els => els.map(e => e.getAttribute('data-jp-item-name'))")
+        raise E2EError(
+            f"the notebook toolbar has no RISE button (jupyterlab-rise not installed or not "
+            f"enabled?); toolbar items: {items}"
+        ) from None
     button.click()
     page.locator(RISE_FRAME).first.wait_for(timeout=timeout * 1000)
     frame = page.frame_locator(RISE_FRAME).first
     try:
         frame.locator(".reveal .slides section.present").first.wait_for(timeout=timeout * 1000)
     except Exception:
-        raise E2EError(f"RISE opened {page.locator(RISE_FRAME).first.get_attribute('src')} but reveal.js "
-                       f"showed no slide in {timeout:.0f} s") from None
+        raise E2EError(
+            f"RISE opened {page.locator(RISE_FRAME).first.get_attribute('src')} but reveal.js "
+            f"showed no slide in {timeout:.0f} s"
+        ) from None
     return frame
 
 
@@ -721,10 +795,14 @@ def rise_run_until(page, frame, expect: str, max_cells: int = 8, timeout: float 
                 break
             time.sleep(0.25)
         else:
-            raise E2EError(f"a cell of the slideshow was still running after {timeout:.0f} s "
-                           f"(prompts {state['prompts']})")
+            raise E2EError(
+                f"a cell of the slideshow was still running after {timeout:.0f} s "
+                f"(prompts {state['prompts']})"
+            )
         if any(expect in out for out in state["outputs"]):
             return state
-    raise E2EError(f"after running {max_cells} cells in the slideshow, the current slide "
-                   f"({state['id']!r}, {state['heading']!r}) shows no output with {expect!r}: "
-                   f"outputs {state['outputs']}, prompts {state['prompts']}")
+    raise E2EError(
+        f"after running {max_cells} cells in the slideshow, the current slide "
+        f"({state['id']!r}, {state['heading']!r}) shows no output with {expect!r}: "
+        f"outputs {state['outputs']}, prompts {state['prompts']}"
+    )

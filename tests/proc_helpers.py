@@ -1,4 +1,5 @@
 """Process helpers shared by the tests."""
+
 import os
 import re
 import subprocess

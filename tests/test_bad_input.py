@@ -7,6 +7,7 @@
 
 Every file here is small and made by the test.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -41,8 +42,9 @@ def one_line(err: str) -> str:
 
 def run_cli(module: str, *args, cwd=None, timeout=240) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([PY, "-m", module, *args], capture_output=True, text=True, cwd=cwd or ROOT,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [PY, "-m", module, *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=timeout
+    )
 
 
 # =========================================================================== 1. encodings and spaces
@@ -100,7 +102,7 @@ def test_a_utf8_character_cut_by_a_chunk_is_not_a_decoding_error(tmp_path, monke
 
 def test_utf8_then_cp1252_in_one_file(tmp_path, capsys):
     p = tmp_path / "mixed.txt"
-    p.write_bytes("naïve start\n".encode("utf-8") + "puis très bon\n".encode("cp1252"))
+    p.write_bytes("naïve start\n".encode() + "puis très bon\n".encode("cp1252"))
     assert data.read_words(p) == ["naïve", "start", "puis", "très", "bon"]
     note = one_line(capsys.readouterr().err)
     assert "from byte 20 on" in note and "cp1252" in note
@@ -140,19 +142,25 @@ def test_words_keep_their_combining_marks_and_decomposed_accents():
 
 def test_text_with_almost_no_spaces_is_said_so(tmp_path, capsys):
     p = tmp_path / "zh.txt"
-    p.write_text("我爱自然语言处理。今天天气很好，我们去公园散步吧。机器学习是人工智能的一个分支。\n" * 5, encoding="utf-8")
+    p.write_text(
+        "我爱自然语言处理。今天天气很好，我们去公园散步吧。机器学习是人工智能的一个分支。\n" * 5,
+        encoding="utf-8",
+    )
     words = data.read_words(p)
     assert words[0] == "我爱自然语言处理"
     warning = one_line(capsys.readouterr().err)
     assert warning.startswith("warning:") and str(p) in warning and "almost no spaces" in warning
-    assert "one \"word\"" in warning
+    assert 'one "word"' in warning
 
 
-@pytest.mark.parametrize("name, line", [
-    ("ja.txt", "日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます"),
-    ("th.txt", "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ แต่เว้นวรรคระหว่างประโยค"),
-    ("b64.txt", "QmFzZTY0IGlzIG5vdCB0ZXh0IHdpdGggd29yZHMsIGl0IGlzIG9uZSBsb25nIHRva2Vu"),
-])
+@pytest.mark.parametrize(
+    "name, line",
+    [
+        ("ja.txt", "日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます"),
+        ("th.txt", "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ แต่เว้นวรรคระหว่างประโยค"),
+        ("b64.txt", "QmFzZTY0IGlzIG5vdCB0ZXh0IHdpdGggd29yZHMsIGl0IGlzIG9uZSBsb25nIHRva2Vu"),
+    ],
+)
 def test_lines_without_word_spaces_are_refused(tmp_path, name, line):
     p = tmp_path / name
     p.write_text((line + "\n") * 5, encoding="utf-8")
@@ -166,8 +174,11 @@ def test_english_long_word_languages_and_punctuated_data_get_no_warning(tmp_path
     csv.write_text("1,22,333,4,55\n" * 50)
     assert data.read_words(csv)[:3] == ["1", "22", "333"]
     p = tmp_path / "fi.txt"
-    p.write_text("Lentokonesuihkuturbiinimoottoriapumekaanikkoaliupseerioppilas istui "
-                 "järjestelmällisyydelläänkään kahvilassa ja joi kahvia.\n" * 20, encoding="utf-8")
+    p.write_text(
+        "Lentokonesuihkuturbiinimoottoriapumekaanikkoaliupseerioppilas istui "
+        "järjestelmällisyydelläänkään kahvilassa ja joi kahvia.\n" * 20,
+        encoding="utf-8",
+    )
     data.read_words(p)
     assert capsys.readouterr().err == ""
 
@@ -181,8 +192,16 @@ def test_an_empty_corpus_path_is_an_error(path):
 
 def test_a_folder_is_read_for_its_text_files_only(tmp_path, capsys):
     root = tmp_path / "checkout"
-    for d in (".venv/lib", "venv/lib", "env/lib", ".git", "node_modules/x", "src/__pycache__",
-              "lib/site-packages/pkg", "notes"):
+    for d in (
+        ".venv/lib",
+        "venv/lib",
+        "env/lib",
+        ".git",
+        "node_modules/x",
+        "src/__pycache__",
+        "lib/site-packages/pkg",
+        "notes",
+    ):
         (root / d).mkdir(parents=True)
         (root / d / "junk.txt").write_text("junkword " * 10)
     (root / "env" / "pyvenv.cfg").write_text("home = /usr\n")  # a virtual environment of any name
@@ -201,7 +220,9 @@ def test_a_folder_is_read_for_its_text_files_only(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "junkword" not in " ".join(words) and "pythonword" not in words
     lines = err.splitlines()
-    assert any(ln.startswith("warning: skipped") and "broken.gz" in ln and "not a gzip file" in ln for ln in lines)
+    assert any(
+        ln.startswith("warning: skipped") and "broken.gz" in ln and "not a gzip file" in ln for ln in lines
+    )
     assert any(ln.startswith("warning: skipped") and "blob.txt" in ln and "not text" in ln for ln in lines)
     assert any("script.py" in ln for ln in lines)  # the files it did not read are named
 
@@ -236,7 +257,8 @@ def test_broken_files_given_by_name_are_named_in_one_line(tmp_path):
 def write_binary(path: Path, words, vectors, newline=True, compress=False):
     vectors = np.asarray(vectors, dtype="<f4")
     raw = f"{len(words)} {vectors.shape[1]}\n".encode() + b"".join(
-        w.encode() + b" " + v.tobytes() + (b"\n" if newline else b"") for w, v in zip(words, vectors))
+        w.encode() + b" " + v.tobytes() + (b"\n" if newline else b"") for w, v in zip(words, vectors)
+    )
     path.write_bytes(gzip.compress(raw) if compress else raw)
     return path
 
@@ -249,8 +271,20 @@ def text_lines(words=WORDS, vecs=VECS):
     return "".join(w + " " + " ".join(f"{x:.6g}" for x in v) + "\n" for w, v in zip(words, vecs))
 
 
-@pytest.mark.parametrize("kind", ["word2vec", "fasttext", "glove", "glove-tabs", "binary", "binary-no-newline",
-                                  "binary-gz", "text-gz", "crlf"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "word2vec",
+        "fasttext",
+        "glove",
+        "glove-tabs",
+        "binary",
+        "binary-no-newline",
+        "binary-gz",
+        "text-gz",
+        "crlf",
+    ],
+)
 def test_the_formats_other_tools_write(tmp_path, kind):
     p = tmp_path / "v"
     if kind == "word2vec":
@@ -418,9 +452,16 @@ def test_same_as_gensim_when_it_is_installed(tmp_path):
 
 
 # =========================================================================== the CLIs: exit 2, one line
-@pytest.mark.parametrize("corpus, says", [("", "corpus path is empty"), ("broken.gz", "not a gzip file"),
-                                          ("nothing", "holds no text files"), ("ja.txt", "almost no spaces"),
-                                          ("cut.txt.gz", "damaged")])
+@pytest.mark.parametrize(
+    "corpus, says",
+    [
+        ("", "corpus path is empty"),
+        ("broken.gz", "not a gzip file"),
+        ("nothing", "holds no text files"),
+        ("ja.txt", "almost no spaces"),
+        ("cut.txt.gz", "damaged"),
+    ],
+)
 def test_word2vec_cli_bad_corpus_exits_2_with_one_line(tmp_path, monkeypatch, capsys, corpus, says):
     from workshop_sections.word2vec_optimized import __main__ as cli
 
@@ -428,7 +469,9 @@ def test_word2vec_cli_bad_corpus_exits_2_with_one_line(tmp_path, monkeypatch, ca
     (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"hello world " * 2000)[:60])
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "setup.py").write_text("x = 1\n")
-    (tmp_path / "ja.txt").write_text("日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます\n" * 5)
+    (tmp_path / "ja.txt").write_text(
+        "日本語のテキストにはスペースがありませんので全ての行が一つの単語になってしまいます\n" * 5
+    )
     monkeypatch.chdir(tmp_path)
     arg = str(tmp_path / corpus) if corpus else ""
     code = cli.main(["--corpus", arg, "--out", str(tmp_path / "o"), "--quiet", "--no-eval"])
@@ -441,7 +484,9 @@ def test_word2vec_cli_bad_corpus_exits_2_with_one_line(tmp_path, monkeypatch, ca
 
 
 def test_word2vec_cli_process_exits_2_without_a_traceback(tmp_path):
-    r = run_cli("workshop_sections.word2vec_optimized", "--corpus", "", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    r = run_cli(
+        "workshop_sections.word2vec_optimized", "--corpus", "", "--out", str(tmp_path / "o"), cwd=tmp_path
+    )
     assert r.returncode == 2
     assert one_line(r.stderr).startswith("error: The corpus path is empty")
 
@@ -457,8 +502,26 @@ def test_word2vec_cli_trains_on_cp1252_with_the_words_as_written(tmp_path):
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = cli.main(["--corpus", str(p), "--epochs", "1", "--dim", "8", "--window", "2", "--negatives", "2",
-                         "--min-count", "1", "--no-eval", "--quiet", "--out", str(out)])
+        code = cli.main(
+            [
+                "--corpus",
+                str(p),
+                "--epochs",
+                "1",
+                "--dim",
+                "8",
+                "--window",
+                "2",
+                "--negatives",
+                "2",
+                "--min-count",
+                "1",
+                "--no-eval",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
     assert code == 0, err.getvalue()
     vocab = [ln.split("\t")[0] for ln in (out / "vocab.tsv").read_text(encoding="utf-8").splitlines()]
     assert {"café", "très", "thé"} <= set(vocab) and "caf" not in vocab and "tr" not in vocab
@@ -475,12 +538,28 @@ def cnn_cli():
 
 
 def _cnn(cli, capsys, vectors: str, tmp_path) -> tuple[int, str]:
-    code = cli.main(["--init", "word2vec-static", "--vectors", vectors, "--limit", "50", "--epochs", "1",
-                     "--seeds", "1", "--out", str(tmp_path / "bench")])
+    code = cli.main(
+        [
+            "--init",
+            "word2vec-static",
+            "--vectors",
+            vectors,
+            "--limit",
+            "50",
+            "--epochs",
+            "1",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path / "bench"),
+        ]
+    )
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["missing.vec", "york.vec", "model.bin", "hello.txt", "short.vec", "folder", "empty"])
+@pytest.mark.parametrize(
+    "name", ["missing.vec", "york.vec", "model.bin", "hello.txt", "short.vec", "folder", "empty"]
+)
 def test_cnn_cli_bad_vectors_exit_2_with_one_line(cnn_cli, capsys, tmp_path, name):
     (tmp_path / "folder").mkdir()
     for bad in ("york.vec", "model.bin", "hello.txt", "short.vec"):

@@ -1,4 +1,5 @@
 """Unit tests of the cnn_text_classification section (text_cnn.py and its CLI)."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from workshop_sections.cnn_text_classification import text_cnn as tc
-from workshop_sections.cnn_text_classification.__main__ import _fold_ids, main as cli_main
+from workshop_sections.cnn_text_classification.__main__ import _fold_ids
+from workshop_sections.cnn_text_classification.__main__ import main as cli_main
 
 
 # --------------------------------------------------------------------------- helpers
@@ -36,8 +38,10 @@ def vec_file(tmp_path):
     words = ["good", "bad", "film", "boring", "great"]
     vectors = rng.normal(0, 0.3, size=(len(words), 6)).astype(np.float32)
     path = tmp_path / "tiny.vec"
-    path.write_text(f"{len(words)} 6\n" + "".join(
-        w + " " + " ".join(f"{x:.6f}" for x in v) + "\n" for w, v in zip(words, vectors)))
+    path.write_text(
+        f"{len(words)} 6\n"
+        + "".join(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n" for w, v in zip(words, vectors))
+    )
     return path, dict(zip(words, vectors))
 
 
@@ -51,10 +55,32 @@ def tiny_classifier():
 
 # --------------------------------------------------------------------------- tokenisation
 def test_clean_str_splits_contractions_and_punctuation_like_kim():
-    assert tc.tokenize("Isn't it great? A gripping, beautifully-shot film!") == \
-        ["is", "n't", "it", "great", "?", "a", "gripping", ",", "beautifully", "shot", "film", "!"]
-    assert tc.tokenize("the director's film (2002) we've seen") == \
-        ["the", "director", "'s", "film", "(", "2002", ")", "we", "'ve", "seen"]
+    assert tc.tokenize("Isn't it great? A gripping, beautifully-shot film!") == [
+        "is",
+        "n't",
+        "it",
+        "great",
+        "?",
+        "a",
+        "gripping",
+        ",",
+        "beautifully",
+        "shot",
+        "film",
+        "!",
+    ]
+    assert tc.tokenize("the director's film (2002) we've seen") == [
+        "the",
+        "director",
+        "'s",
+        "film",
+        "(",
+        "2002",
+        ")",
+        "we",
+        "'ve",
+        "seen",
+    ]
     assert tc.clean_str("  MIXED   Case \t text ") == "mixed case text"
 
 
@@ -183,7 +209,9 @@ def test_vector_stats_show_the_common_direction_and_the_frequency_lengths():
     assert "raw" in table and "processed" in table and "frequency rank 1-1,000" in table
     after = tc.vector_stats(tc.postprocess_vectors(raw), bands=(1000,))
     assert after["mean_vector_length"] < 0.2 * st["mean_vector_length"]
-    np.testing.assert_allclose(list(after["length_by_frequency_rank"].values()), 0.25 / np.sqrt(3) * np.sqrt(8), rtol=1e-5)
+    np.testing.assert_allclose(
+        list(after["length_by_frequency_rank"].values()), 0.25 / np.sqrt(3) * np.sqrt(8), rtol=1e-5
+    )
 
 
 def test_embedding_matrix_with_postprocessing_uses_the_processed_vectors(vec_file):
@@ -233,7 +261,10 @@ def test_model_pads_both_ends_of_a_sentence_like_kim():
     assert tuple(model.get_layer("edge_padding").padding) == (4, 4)  # widest filter (5) - 1
     x = model.get_layer("edge_padding")(np.ones((1, 2, 8), dtype=np.float32))
     assert x.shape == (1, 10, 8) and float(np.abs(np.asarray(x)[0, :4]).sum()) == 0.0
-    assert np.asarray(model(np.array([[3, 7]], dtype=np.int32))).shape == (1, 2)  # 2 words fill a 5-word filter
+    assert np.asarray(model(np.array([[3, 7]], dtype=np.int32))).shape == (
+        1,
+        2,
+    )  # 2 words fill a 5-word filter
     plain = tc.build_model(50, embed_dim=8, edge_padding=0)
     assert "edge_padding" not in [l.name for l in plain.layers]
 
@@ -269,6 +300,7 @@ def test_word2vec_embedding_starts_from_the_matrix_and_survives_save_and_load(tm
     again = tc.keras.models.load_model(path)
     np.testing.assert_allclose(again.get_layer("embedding").get_weights()[0], matrix)
     import zipfile
+
     config = zipfile.ZipFile(path).read("config.json")
     assert len(config) < 20_000, "the matrix is stored as a weight, not in the layer config"
 
@@ -332,8 +364,10 @@ def test_fit_and_evaluate_trains_a_compiled_model_and_writes_tensorboard_logs(tm
 
 
 # --------------------------------------------------------------------------- predict's bad input
-@pytest.mark.parametrize("bad, match", [("", "empty"), ("   \n", "empty"), ("映画は素晴らしい", "no words"),
-                                        (None, "a str"), (42, "a str")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [("", "empty"), ("   \n", "empty"), ("映画は素晴らしい", "no words"), (None, "a str"), (42, "a str")],
+)
 def test_predict_rejects_unusable_input_with_a_clear_error(tiny_classifier, bad, match):
     with pytest.raises(tc.PredictError, match=match):
         tiny_classifier.predict(bad)
@@ -393,10 +427,19 @@ def test_check_conv_branch_accepts_the_answer_and_explains_wrong_ones(capsys):
         (None, "still None"),
         (lambda x, w, m: None, "returned None"),
         (lambda x, w, m: tc.layers.Conv1D(m, w, activation="relu")(x), "GlobalMaxPooling1D"),
-        (lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(m, 3, activation="relu")(x)), "kernel size"),
-        (lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(100, w, activation="relu")(x)), "`maps`"),
+        (
+            lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(m, 3, activation="relu")(x)),
+            "kernel size",
+        ),
+        (
+            lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(100, w, activation="relu")(x)),
+            "`maps`",
+        ),
         (lambda x, w, m: tc.layers.GlobalMaxPooling1D()(tc.layers.Conv1D(m, w)(x)), "relu"),
-        (lambda x, w, m: tc.layers.GlobalAveragePooling1D()(tc.layers.Conv1D(m, w, activation="relu")(x)), "averages"),
+        (
+            lambda x, w, m: tc.layers.GlobalAveragePooling1D()(tc.layers.Conv1D(m, w, activation="relu")(x)),
+            "averages",
+        ),
         (lambda x, w, m: 1 / 0, "ZeroDivisionError"),
     ]
     _each_says_not_yet(tc.check_conv_branch, cases, capsys)
@@ -406,28 +449,37 @@ def test_check_max_over_time_names_the_usual_mistakes(capsys):
     tf = pytest.importorskip("tensorflow")
     assert tc.check_max_over_time(lambda h: tf.reduce_max(h, axis=1)) is True
     assert capsys.readouterr().out.startswith("Correct!")
-    cases = [(None, "still None"), (lambda h: None, "returned None"),
-             (lambda h: tf.reduce_max(h, axis=2), "over the filters"),
-             (lambda h: tf.reduce_max(h, axis=0), "over the batch"),
-             (lambda h: tf.reduce_max(h), "one number"),
-             (lambda h: tf.reduce_max(h, axis=1, keepdims=True), "keepdims"),
-             (lambda h: tf.reduce_mean(h, axis=1), "average"),
-             (lambda h: tf.reduce_min(h, axis=1), "values differ")]
+    cases = [
+        (None, "still None"),
+        (lambda h: None, "returned None"),
+        (lambda h: tf.reduce_max(h, axis=2), "over the filters"),
+        (lambda h: tf.reduce_max(h, axis=0), "over the batch"),
+        (lambda h: tf.reduce_max(h), "one number"),
+        (lambda h: tf.reduce_max(h, axis=1, keepdims=True), "keepdims"),
+        (lambda h: tf.reduce_mean(h, axis=1), "average"),
+        (lambda h: tf.reduce_min(h, axis=1), "values differ"),
+    ]
     _each_says_not_yet(tc.check_max_over_time, cases, capsys)
 
 
 def test_check_pretrained_embedding_checks_weights_and_trainable(capsys):
     assert tc.check_pretrained_embedding(tc.word2vec_embedding) is True
     assert capsys.readouterr().out.startswith("Correct!")
-    const = lambda m, t: tc.layers.Embedding(*m.shape, trainable=t,  # noqa: E731
-                                             embeddings_initializer=tc.keras.initializers.Constant(m))
+    const = lambda m, t: tc.layers.Embedding(
+        *m.shape,
+        trainable=t,  # noqa: E731
+        embeddings_initializer=tc.keras.initializers.Constant(m),
+    )
     assert tc.check_pretrained_embedding(const) is True
     capsys.readouterr()
-    cases = [(None, "still None"), (lambda m, t: None, "returned None"),
-             (lambda m, t: tc.layers.Embedding(*m.shape, trainable=t), "random"),
-             (lambda m, t: tc.layers.Embedding(*m.shape, weights=m), "trainable=True"),
-             (lambda m, t: tc.layers.Embedding(m.shape[1], m.shape[0], trainable=t), "rows, columns"),
-             (lambda m, t: tc.layers.Dense(3), "Embedding")]
+    cases = [
+        (None, "still None"),
+        (lambda m, t: None, "returned None"),
+        (lambda m, t: tc.layers.Embedding(*m.shape, trainable=t), "random"),
+        (lambda m, t: tc.layers.Embedding(*m.shape, weights=m), "trainable=True"),
+        (lambda m, t: tc.layers.Embedding(m.shape[1], m.shape[0], trainable=t), "rows, columns"),
+        (lambda m, t: tc.layers.Dense(3), "Embedding"),
+    ]
     _each_says_not_yet(tc.check_pretrained_embedding, cases, capsys)
 
 
@@ -435,13 +487,20 @@ def test_check_max_norm_agrees_with_keras_and_names_the_usual_mistakes(capsys):
     tf = pytest.importorskip("tensorflow")
     assert tc.check_max_norm(lambda w, c: tc.keras.constraints.MaxNorm(c)(w)) is True
     assert capsys.readouterr().out.startswith("Correct!")
-    cases = [(None, "still None"), (lambda w, c: None, "returned None"),
-             (lambda w, c: w * tf.minimum(1.0, c / (tf.norm(w, axis=1, keepdims=True) + 1e-7)), "rows"),
-             (lambda w, c: w * c / (tf.norm(w, axis=0, keepdims=True) + 1e-7), "also the short ones"),
-             (lambda w, c: w / tf.norm(w, axis=0, keepdims=True) * tf.minimum(tf.norm(w, axis=0, keepdims=True), c),
-              "nan"),
-             (lambda w, c: w * tf.minimum(1.0, 3.0 / (tf.norm(w, axis=0, keepdims=True) + 1e-7)), "argument c"),
-             (lambda w, c: tf.norm(w, axis=0), "shape")]
+    cases = [
+        (None, "still None"),
+        (lambda w, c: None, "returned None"),
+        (lambda w, c: w * tf.minimum(1.0, c / (tf.norm(w, axis=1, keepdims=True) + 1e-7)), "rows"),
+        (lambda w, c: w * c / (tf.norm(w, axis=0, keepdims=True) + 1e-7), "also the short ones"),
+        (
+            lambda w, c: (
+                w / tf.norm(w, axis=0, keepdims=True) * tf.minimum(tf.norm(w, axis=0, keepdims=True), c)
+            ),
+            "nan",
+        ),
+        (lambda w, c: w * tf.minimum(1.0, 3.0 / (tf.norm(w, axis=0, keepdims=True) + 1e-7)), "argument c"),
+        (lambda w, c: tf.norm(w, axis=0), "shape"),
+    ]
     _each_says_not_yet(tc.check_max_norm, cases, capsys)
 
 
@@ -449,8 +508,12 @@ def test_cli_fold_ids_and_tfidf_run(tmp_path, capsys):
     assert _fold_ids("0-2,5", 10) == [0, 1, 2, 5] and _fold_ids(None, 10) is None
     with pytest.raises(SystemExit):
         _fold_ids("12", 10)
-    assert cli_main(["--init", "tfidf", "--folds", "3", "--fold-ids", "0-1", "--limit", "600",
-                     "--out", str(tmp_path)]) == 0
+    assert (
+        cli_main(
+            ["--init", "tfidf", "--folds", "3", "--fold-ids", "0-1", "--limit", "600", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "tfidf" in out and "test acc mean" in out
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -481,4 +544,8 @@ def test_merge_runs_keeps_other_runs_and_replaces_the_same_fold_and_seed():
     old = [{"fold": 0, "seed": 0, "test_accuracy": 0.7}, {"fold": 1, "seed": 0, "test_accuracy": 0.8}]
     new = [{"fold": 1, "seed": 0, "test_accuracy": 0.9}, {"fold": 1, "seed": 1, "test_accuracy": 0.6}]
     merged = merge_runs(old, new)
-    assert [(r["fold"], r["seed"], r["test_accuracy"]) for r in merged] == [(0, 0, 0.7), (1, 0, 0.9), (1, 1, 0.6)]
+    assert [(r["fold"], r["seed"], r["test_accuracy"]) for r in merged] == [
+        (0, 0, 0.7),
+        (1, 0, 0.9),
+        (1, 1, 0.6),
+    ]

@@ -110,21 +110,35 @@ def test_tensorflow_import_drops_only_the_known_start_up_noise(tmp_path):
 
     (tmp_path / "noisy_mod.py").write_text(
         "import os\nos.write(2, b'I0000 port.cc:153] oneDNN custom operations are on. You may see...\\n')\n"
-        "os.write(2, b'a real warning\\n')\n")
+        "os.write(2, b'a real warning\\n')\n"
+    )
     (tmp_path / "broken_mod.py").write_text(
-        "import os\nos.write(2, b'oneDNN custom operations are on\\n')\nraise RuntimeError('boom')\n")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from workshop_sections import config\n"
-            "config._import_without_noise('noisy_mod')\n"
-            "try:\n    config._import_without_noise('broken_mod')\nexcept RuntimeError as e:\n    print('raised', e)\n")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+        "import os\nos.write(2, b'oneDNN custom operations are on\\n')\nraise RuntimeError('boom')\n"
+    )
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from workshop_sections import config\n"
+        "config._import_without_noise('noisy_mod')\n"
+        "try:\n    config._import_without_noise('broken_mod')\nexcept RuntimeError as e:\n    print('raised', e)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert "raised boom" in r.stdout
     assert r.stderr.count("a real warning") == 1
     assert r.stderr.count("oneDNN") == 1  # only from the failed import, written back whole
-    r = subprocess.run([sys.executable, "-c", "from workshop_sections import config; config.quiet_tensorflow();"
-                        "import os, tensorflow as tf; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"],
-                       capture_output=True, text=True, timeout=300,
-                       env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from workshop_sections import config; config.quiet_tensorflow();"
+            "import os, tensorflow as tf; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"},
+    )
     assert r.returncode == 0, r.stderr
     assert "oneDNN" not in r.stderr and "absl::InitializeLog" not in r.stderr
     assert r.stdout.strip() == "None"  # we do not switch oneDNN off
@@ -145,7 +159,9 @@ def test_progress_in_a_log_is_a_few_plain_lines():
     assert "\r" not in text
     lines = text.splitlines()
     assert len(lines) == 5, lines  # 0, 25, 50, 75, 100 %
-    assert lines[0].startswith("download:   0% (0/1,000 B)") and lines[-1].startswith("download: 100% (1,000/1,000 B)")
+    assert lines[0].startswith("download:   0% (0/1,000 B)") and lines[-1].startswith(
+        "download: 100% (1,000/1,000 B)"
+    )
     assert lines[-1].endswith("loss=0.41")
     out = io.StringIO()
     assert list(config.progress(range(8), desc="steps", file=out)) == list(range(8))
@@ -153,7 +169,10 @@ def test_progress_in_a_log_is_a_few_plain_lines():
     jump = io.StringIO()  # a small file copied in one block: a start line and an end line
     with config.progress(total=500, desc="tiny", file=jump) as bar:
         bar.update(500)
-    assert [ln.split(" in ")[0] for ln in jump.getvalue().splitlines()] == ["tiny:   0% (0/500 it)", "tiny: 100% (500/500 it)"]
+    assert [ln.split(" in ")[0] for ln in jump.getvalue().splitlines()] == [
+        "tiny:   0% (0/500 it)",
+        "tiny: 100% (500/500 it)",
+    ]
 
 
 def test_progress_on_a_terminal_is_tqdm():

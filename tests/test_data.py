@@ -1,4 +1,5 @@
 """The data registry: cache -> mirror -> canonical URLs, checksums, atomic writes, clear errors."""
+
 import gzip
 import hashlib
 import http.server

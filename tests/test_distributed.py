@@ -7,6 +7,7 @@ schedule/join loop); its loop runs here without a cluster too, and every exercis
 
 The cluster tests are @slow (each starts 5 TensorFlow processes) but run in `make test`:
 they use a small slice of movie_reviews and a few hundred steps."""
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from proc_helpers import alive
 
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
 from workshop_sections.distributed_tensorflow import launcher
-from proc_helpers import alive
 
 ROOT = Path(__file__).resolve().parents[1]
 # a lean run: 50k words of movie_reviews, a 2,000-word vocabulary
-SMALL = dict(corpus="movie_reviews", max_words=50_000, max_vocab=2000, batch_size=256, log_every=50,
-             checkpoint_every=100)
+SMALL = dict(
+    corpus="movie_reviews",
+    max_words=50_000,
+    max_vocab=2000,
+    batch_size=256,
+    log_every=50,
+    checkpoint_every=100,
+)
 
 
 # --------------------------------------------------------------------------- fast unit tests
@@ -41,7 +48,9 @@ def test_loss_gradients_match_autodiff():
     with tf.GradientTape() as tape:
         tape.watch([t, c])
         logits = tf.einsum("bd,bkd->bk", t, c)
-        summed = -tf.reduce_sum(tf.math.log_sigmoid(logits[:, 0])) - tf.reduce_sum(tf.math.log_sigmoid(-logits[:, 1:]))
+        summed = -tf.reduce_sum(tf.math.log_sigmoid(logits[:, 0])) - tf.reduce_sum(
+            tf.math.log_sigmoid(-logits[:, 1:])
+        )
     at, ac = tape.gradient(summed, [t, c])
     np.testing.assert_allclose(gt.numpy(), at.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gc.numpy(), ac.numpy(), rtol=1e-5, atol=1e-5)
@@ -57,7 +66,9 @@ def test_model_learns_in_one_process():
     words = [f"w{i}" for i in rng.integers(0, 20, 3000) for _ in range(1)]
     words = [w for a in words for w in (a, a + "x")]
     vocab, ids = w2v.build_vocab(words, min_count=1)
-    model = dw.ShardedWord2Vec(len(vocab), 16, 3, w2v.unigram_table(vocab.counts, size=10_000), 0.1, 400, seed=0)
+    model = dw.ShardedWord2Vec(
+        len(vocab), 16, 3, w2v.unigram_table(vocab.counts, size=10_000), 0.1, 400, seed=0
+    )
     assert model.embedding.shape == (len(vocab), 16)
     ds = w2v.make_dataset(ids, vocab.counts, window=1, batch_size=64, subsample=None, seed=3, epochs=100)
     it = iter(ds)
@@ -104,8 +115,14 @@ def test_settings_are_checked():
 
 def test_entry_point_without_role_says_what_to_do():
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "TFW_ROLE")}
-    proc = subprocess.run([sys.executable, "-m", launcher.ENTRY_MODULE], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", launcher.ENTRY_MODULE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2
     assert "Neither TF_CONFIG nor TFW_ROLE is set" in proc.stderr and "make distributed-local" in proc.stderr
 
@@ -134,8 +151,11 @@ def test_simulated_stragglers_favour_async():
 
 
 def test_shard_table(capsys):
-    run = {"shards": [{"task": "ps:0", "rows": [0, 2]}, {"task": "ps:1", "rows": [2, 4]}],
-           "words": ["the", "a", "cat", "dog"], "counts": np.array([6, 2, 1, 1])}
+    run = {
+        "shards": [{"task": "ps:0", "rows": [0, 2]}, {"task": "ps:1", "rows": [2, 4]}],
+        "words": ["the", "a", "cat", "dog"],
+        "counts": np.array([6, 2, 1, 1]),
+    }
     table = dw.shard_table(run)
     assert [r["token share"] for r in table] == pytest.approx([0.8, 0.2])
     assert dw.token_shares(run) == pytest.approx([0.8, 0.2])
@@ -159,12 +179,22 @@ def test_check_tf_config(capsys):
     _said(capsys, dw.check_tf_config(good), True, "worker:1")
     _said(capsys, dw.check_tf_config(json.loads(json.dumps(good))), True)
     _said(capsys, dw.check_tf_config(None), False, "still None")
-    _said(capsys, dw.check_tf_config(dict(good, task={"type": "worker", "index": 0})), False, "indices start at 0")
+    _said(
+        capsys,
+        dw.check_tf_config(dict(good, task={"type": "worker", "index": 0})),
+        False,
+        "indices start at 0",
+    )
     _said(capsys, dw.check_tf_config(dict(good, task={"type": "ps", "index": 1})), False, "'ps'")
     _said(capsys, dw.check_tf_config({"task": good["task"]}), False, "'cluster'")
-    _said(capsys, dw.check_tf_config(dict(good, cluster={**dw.EXERCISE_CLUSTER, "worker": ["10.0.0.4:2222",
-                                                                                        "10.0.0.9:2222"]})),
-          False, "whole cluster")
+    _said(
+        capsys,
+        dw.check_tf_config(
+            dict(good, cluster={**dw.EXERCISE_CLUSTER, "worker": ["10.0.0.4:2222", "10.0.0.9:2222"]})
+        ),
+        False,
+        "whole cluster",
+    )
     _said(capsys, dw.check_tf_config({"cluster": {1, 2}, "task": good["task"]}), False)
     assert os.environ.get("TF_CONFIG") == before, "the check leaves the environment as it was"
 
@@ -186,23 +216,52 @@ def test_check_pairs_dataset_fn(capsys):
     import tensorflow as tf
 
     def good(t, c, b):
-        return lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(len(t)).repeat().batch(b, drop_remainder=True)
+        return lambda: (
+            tf.data.Dataset.from_tensor_slices((t, c)).shuffle(len(t)).repeat().batch(b, drop_remainder=True)
+        )
 
     _said(capsys, dw.check_pairs_dataset_fn(good), True, "batches of exactly 4")
     _said(capsys, dw.check_pairs_dataset_fn(None), False, "still None")
     _said(capsys, dw.check_pairs_dataset_fn(lambda t, c, b: None), False, "returned None")
-    _said(capsys, dw.check_pairs_dataset_fn(
-        lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).repeat().batch(b, drop_remainder=True)),
-        False, "original order")
-    _said(capsys, dw.check_pairs_dataset_fn(
-        lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(10).batch(b)), False, ".repeat()")
-    _said(capsys, dw.check_pairs_dataset_fn(
-        lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(10).batch(b).repeat()),
-        False, "drop_remainder")
+    _said(
+        capsys,
+        dw.check_pairs_dataset_fn(
+            lambda t, c, b: (
+                lambda: tf.data.Dataset.from_tensor_slices((t, c)).repeat().batch(b, drop_remainder=True)
+            )
+        ),
+        False,
+        "original order",
+    )
+    _said(
+        capsys,
+        dw.check_pairs_dataset_fn(
+            lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(10).batch(b)
+        ),
+        False,
+        ".repeat()",
+    )
+    _said(
+        capsys,
+        dw.check_pairs_dataset_fn(
+            lambda t, c, b: lambda: tf.data.Dataset.from_tensor_slices((t, c)).shuffle(10).batch(b).repeat()
+        ),
+        False,
+        "drop_remainder",
+    )
     _said(capsys, dw.check_pairs_dataset_fn(lambda t, c, b: lambda ctx: None), False, "must take none")
-    zipped = lambda t, c, b: lambda: tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(t).shuffle(10),  # noqa: E731
-                                                          tf.data.Dataset.from_tensor_slices(c).shuffle(10))
-                                                         ).repeat().batch(b, drop_remainder=True)
+    zipped = lambda t, c, b: (
+        lambda: (
+            tf.data.Dataset.zip(
+                (
+                    tf.data.Dataset.from_tensor_slices(t).shuffle(10),  # noqa: E731
+                    tf.data.Dataset.from_tensor_slices(c).shuffle(10),
+                )
+            )
+            .repeat()
+            .batch(b, drop_remainder=True)
+        )
+    )
     _said(capsys, dw.check_pairs_dataset_fn(zipped), False, "together")
 
 
@@ -213,8 +272,12 @@ def test_check_shard_token_shares(capsys):
 
     _said(capsys, dw.check_shard_token_shares(good), True, "[0.8, 0.2]")
     _said(capsys, dw.check_shard_token_shares(None), False, "still None")
-    _said(capsys, dw.check_shard_token_shares(lambda c, n: [float(b.sum()) for b in np.array_split(c, n)]),
-          False, "divide by the total")
+    _said(
+        capsys,
+        dw.check_shard_token_shares(lambda c, n: [float(b.sum()) for b in np.array_split(c, n)]),
+        False,
+        "divide by the total",
+    )
     _said(capsys, dw.check_shard_token_shares(lambda c, n: good(c[::-1], n)[::-1]), False, "extra rows")
     _said(capsys, dw.check_shard_token_shares(lambda c, n: [1.0]), False, "one per ps")
     _said(capsys, dw.check_shard_token_shares(lambda c, n: 1 / 0), False, "ZeroDivisionError")
@@ -225,16 +288,36 @@ def test_chief_runs_the_exported_notebook_code():
     import ast
     import inspect
 
-    from workshop_sections import export
+    from workshop_sections.tools import export
 
-    block = export.blocks_of(ROOT / "workshop_sections/distributed_tensorflow/distributed_word2vec.ipynb")[0]
+    block = export.blocks_of(ROOT / "workshop_sections/distributed_tensorflow/distributed_tensorflow.ipynb")[
+        0
+    ]
     exported = {n.name for n in ast.parse(block.text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    assert {"cluster_resolver", "make_strategy", "ShardedWord2Vec", "make_dataset_fn", "train_loop",
-            "checkpoint_manager", "sgns_loss_and_grads"} <= exported
-    called = {n.func.id for n in ast.walk(ast.parse(inspect.getsource(dw.train_chief)))
-              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    assert {"cluster_resolver", "make_strategy", "ShardedWord2Vec", "make_dataset_fn", "train_loop",
-            "checkpoint_manager", "checkpoint_options", "finish_run"} <= called
+    assert {
+        "cluster_resolver",
+        "make_strategy",
+        "ShardedWord2Vec",
+        "make_dataset_fn",
+        "train_loop",
+        "checkpoint_manager",
+        "sgns_loss_and_grads",
+    } <= exported
+    called = {
+        n.func.id
+        for n in ast.walk(ast.parse(inspect.getsource(dw.train_chief)))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
+    assert {
+        "cluster_resolver",
+        "make_strategy",
+        "ShardedWord2Vec",
+        "make_dataset_fn",
+        "train_loop",
+        "checkpoint_manager",
+        "checkpoint_options",
+        "finish_run",
+    } <= called
 
 
 def test_resolver_from_a_tf_config_dict():
@@ -270,9 +353,20 @@ def test_train_loop_logs_checkpoints_and_saves_the_run(tmp_path, monkeypatch):
     rng = np.random.default_rng(2)
     words = [w for a in rng.integers(0, 20, 2000) for w in (f"w{a}", f"w{a}x")]
     vocab, ids = w2v.build_vocab(words, min_count=1)
-    s = dw.TrainSettings(steps=60, steps_per_call=10, log_every=20, checkpoint_every=40, batch_size=64, dim=8,
-                         window=1, subsample=0.0, out_dir=str(tmp_path / "run"))
-    model = dw.ShardedWord2Vec(len(vocab), s.dim, 3, w2v.unigram_table(vocab.counts, size=10_000), 0.1, s.steps)
+    s = dw.TrainSettings(
+        steps=60,
+        steps_per_call=10,
+        log_every=20,
+        checkpoint_every=40,
+        batch_size=64,
+        dim=8,
+        window=1,
+        subsample=0.0,
+        out_dir=str(tmp_path / "run"),
+    )
+    model = dw.ShardedWord2Vec(
+        len(vocab), s.dim, 3, w2v.unigram_table(vocab.counts, size=10_000), 0.1, s.steps
+    )
     iterator = iter(dw.make_dataset_fn(ids, vocab.counts, s)())
     writer = tf.summary.create_file_writer(str(tmp_path / "run" / "logs"))
     manager = dw.checkpoint_manager(model, tmp_path / "run" / "checkpoints")
@@ -286,9 +380,19 @@ def test_train_loop_logs_checkpoints_and_saves_the_run(tmp_path, monkeypatch):
     assert list((tmp_path / "run" / "logs").glob("events.out.tfevents.*"))
     again = dw.train_loop(coordinator, model, iterator, s, writer, manager, log=lines.append)
     assert again == [], "a finished run does not train again"
-    res = dw.finish_run(s, model, dw.vocab_words(vocab), ids, vocab.counts, history, started=history[0][2] - 1.0,
-                        num_workers=1)
-    assert res["steps"] == 60 and res["losses"][-1][0] == 60 and res["seconds_until_ready"] == pytest.approx(1.0)
+    res = dw.finish_run(
+        s,
+        model,
+        dw.vocab_words(vocab),
+        ids,
+        vocab.counts,
+        history,
+        started=history[0][2] - 1.0,
+        num_workers=1,
+    )
+    assert (
+        res["steps"] == 60 and res["losses"][-1][0] == 60 and res["seconds_until_ready"] == pytest.approx(1.0)
+    )
     assert res["steps_per_second"] > 0 and res["num_ps"] == 1
     run = dw.load_run(tmp_path / "run")
     assert run["vectors"].shape == (len(vocab), 8) and run["words"] == dw.vocab_words(vocab)
@@ -322,7 +426,10 @@ def test_local_cluster_learns_and_shards_the_embedding(tmp_path):
     emb = dw.embeddings_of(out)
     near = emb.nearby("good", k=5)["good"]
     assert len(near) == 5 and "good" not in [w for w, _ in near]
-    assert result["seconds_until_ready"] > 0 and result["seconds_until_ready_from_launch"] >= result["seconds_until_ready"]
+    assert (
+        result["seconds_until_ready"] > 0
+        and result["seconds_until_ready_from_launch"] >= result["seconds_until_ready"]
+    )
 
 
 @pytest.mark.slow
@@ -349,8 +456,12 @@ def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
     with launcher.LocalCluster(num_ps=1, num_workers=1, chief_args=args, echo=False) as cluster:
         m = cluster.wait_for(r"checkpoint .*ckpt-(\d+)", timeout=300)
         saved = int(m.group(1))
-        first_losses = [float(x) for x in
-                        [l.split("loss ")[1].split()[0] for _, n, l in cluster.lines if n == "chief" and " loss " in l]]
+        first_losses = [
+            float(x)
+            for x in [
+                l.split("loss ")[1].split()[0] for _, n, l in cluster.lines if n == "chief" and " loss " in l
+            ]
+        ]
         cluster.kill("chief")  # a crash: no clean shutdown
         mark = len(cluster.lines)
         cluster.start_task("chief")  # ps and workers keep running, as on Kubernetes
@@ -368,13 +479,37 @@ def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
-    cmd = [sys.executable, "-u", "-m", "workshop_sections.distributed_tensorflow.launcher", "--num-ps", "1",
-           "--num-workers", "1", "--", "--steps", "100000", "--out-dir", str(tmp_path / "run"),
-           "--corpus", "movie_reviews", "--max-words", "20000", "--max-vocab", "500"]
+    cmd = [
+        sys.executable,
+        "-u",
+        "-m",
+        "workshop_sections.distributed_tensorflow.launcher",
+        "--num-ps",
+        "1",
+        "--num-workers",
+        "1",
+        "--",
+        "--steps",
+        "100000",
+        "--out-dir",
+        str(tmp_path / "run"),
+        "--corpus",
+        "movie_reviews",
+        "--max-words",
+        "20000",
+        "--max-vocab",
+        "500",
+    ]
     # started with SIGINT ignored, as a background job of a non-interactive shell is: the
     # launcher must take Ctrl-C back (this failed in a CI run started with `... &`)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     pids, lines = {}, []
     try:
         deadline = time.time() + 240

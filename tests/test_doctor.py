@@ -1,4 +1,5 @@
 """The set-up doctor: each check on injected good and bad states, the table, the exit code."""
+
 import socket
 import subprocess
 import sys
@@ -6,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workshop_sections import data, doctor
+from workshop_sections import data
+from workshop_sections.tools import doctor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,8 +18,15 @@ def statuses(**overrides):
 
 
 def quiet_run(**kw):
-    base = dict(version_info=(3, 11, 7), tf_version="2.21.0", pin="2.21.0", devices=["CPU:0"],
-                data_status=statuses(), ports=(), disk_free=50 * 10**9)
+    base = dict(
+        version_info=(3, 11, 7),
+        tf_version="2.21.0",
+        pin="2.21.0",
+        devices=["CPU:0"],
+        data_status=statuses(),
+        ports=(),
+        disk_free=50 * 10**9,
+    )
     base.update(kw)
     return doctor.run_checks(**base)
 
@@ -32,15 +41,18 @@ def test_all_good_exits_zero():
     assert "All good" in doctor.render(rows)
 
 
-@pytest.mark.parametrize("version, status, words", [
-    ("2.21.0", "ok", "pin 2.21.0"),
-    ("2.21.3", "ok", "same minor"),
-    ("2.15.1", "FAIL", "older than the pin"),
-    ("1.15.0", "FAIL", "older than the pin"),
-    ("2.22.0", "WARN", "newer than the pin"),
-    ("banana", "FAIL", "not understood"),
-    (None, "FAIL", "not installed"),
-])
+@pytest.mark.parametrize(
+    "version, status, words",
+    [
+        ("2.21.0", "ok", "pin 2.21.0"),
+        ("2.21.3", "ok", "same minor"),
+        ("2.15.1", "FAIL", "older than the pin"),
+        ("1.15.0", "FAIL", "older than the pin"),
+        ("2.22.0", "WARN", "newer than the pin"),
+        ("banana", "FAIL", "not understood"),
+        (None, "FAIL", "not installed"),
+    ],
+)
 def test_tensorflow_version_against_the_pin(version, status, words):
     rows = quiet_run(tf_version=version, devices=["CPU:0"] if version else None)
     r = row(rows, "tensorflow")
@@ -130,8 +142,14 @@ def test_low_disk():
 
 def test_command_line_prints_one_table(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "WORKSHOP_DATA_DIR": str(tmp_path), "WORKSHOP_DATA_MIRROR": ""}
-    out = subprocess.run([sys.executable, "-m", "workshop_sections.doctor", "--no-tensorflow"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "workshop_sections.tools.doctor", "--no-tensorflow"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1, out.stdout + out.stderr  # the empty cache misses required data
     lines = out.stdout.splitlines()
     assert lines[0].split()[:4] == ["check", "status", "found", "what"]
@@ -148,23 +166,38 @@ def test_gpu_switch_installs_tensorflow_and_cuda_at_the_pinned_version(tmp_path)
     assert not any(line.startswith("tensorflow-cpu") for line in gpu)
     assert len(gpu) == len(cpu), "only the TensorFlow line changes"
     # the pip command lines make runs (dry run: nothing is installed)
-    out = subprocess.run(["make", "-n", "setup", "GPU=1", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["make", "-n", "setup", "GPU=1", f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert f"--write-requirements {tmp_path / 'venv'}/requirements-gpu1.txt --gpu 1" in out
     assert "pip uninstall --quiet -y tensorflow-cpu" in out
     assert f"pip install --quiet -r {tmp_path / 'venv'}/requirements-gpu1.txt" in out
     target = tmp_path / "req.txt"
     assert doctor.main(["--write-requirements", str(target), "--gpu", "1"]) == 0
     assert f"tensorflow[and-cuda]=={pin}" in target.read_text()
-    out0 = subprocess.run(["make", "-n", "setup", "GPU=0", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
-                          capture_output=True, text=True, check=True).stdout
+    out0 = subprocess.run(
+        ["make", "-n", "setup", "GPU=0", f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "requirements-gpu0.txt --gpu 0" in out0 and "uninstall --quiet -y tensorflow " in out0
 
 
-@pytest.mark.parametrize("system, machine, wanted", [
-    ("Linux", "x86_64", "tensorflow-cpu=="), ("Windows", "AMD64", "tensorflow-cpu=="),
-    ("Darwin", "arm64", "tensorflow=="), ("Linux", "aarch64", "tensorflow=="),
-])
+@pytest.mark.parametrize(
+    "system, machine, wanted",
+    [
+        ("Linux", "x86_64", "tensorflow-cpu=="),
+        ("Windows", "AMD64", "tensorflow-cpu=="),
+        ("Darwin", "arm64", "tensorflow=="),
+        ("Linux", "aarch64", "tensorflow=="),
+    ],
+)
 def test_cpu_build_is_tensorflow_where_tensorflow_cpu_has_no_wheel(system, machine, wanted):
     pin = doctor.tf_pin(ROOT / "requirements.txt")
     lines = doctor.requirements_for(False, system=system, machine=machine)
@@ -179,14 +212,17 @@ def test_gpu_switch_without_a_cpu_pin_is_a_clear_error(tmp_path):
         doctor.requirements_for(True, req)
 
 
-@pytest.mark.parametrize("dist, cuda, devices, status, words", [
-    ("tensorflow-cpu", False, ["CPU:0"], "ok", "CPU only"),
-    ("tensorflow-cpu", False, ["CPU:0", "GPU:0"], "WARN", "make setup GPU=1"),
-    ("tensorflow", True, ["CPU:0", "GPU:0"], "ok", "sees GPU:0"),
-    ("tensorflow", True, ["CPU:0"], "WARN", "nvidia-smi"),
-    ("tensorflow", True, None, "FAIL", "could not start"),
-    (None, False, None, "FAIL", "none installed"),
-])
+@pytest.mark.parametrize(
+    "dist, cuda, devices, status, words",
+    [
+        ("tensorflow-cpu", False, ["CPU:0"], "ok", "CPU only"),
+        ("tensorflow-cpu", False, ["CPU:0", "GPU:0"], "WARN", "make setup GPU=1"),
+        ("tensorflow", True, ["CPU:0", "GPU:0"], "ok", "sees GPU:0"),
+        ("tensorflow", True, ["CPU:0"], "WARN", "nvidia-smi"),
+        ("tensorflow", True, None, "FAIL", "could not start"),
+        (None, False, None, "FAIL", "none installed"),
+    ],
+)
 def test_build_row_says_which_tensorflow_and_whether_it_sees_a_gpu(dist, cuda, devices, status, words):
     rows = quiet_run(devices=devices if devices is not None else ["CPU:0"], build=(dist, cuda))
     r = row(rows, "tensorflow build")
@@ -199,31 +235,48 @@ def test_build_row_says_which_tensorflow_and_whether_it_sees_a_gpu(dist, cuda, d
 def _kernel_spec(tmp_path, name, argv):
     spec = tmp_path / "jupyter" / "kernels" / name
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(__import__("json").dumps(
-        {"argv": argv, "display_name": name, "language": "python"}))
+    (spec / "kernel.json").write_text(
+        __import__("json").dumps({"argv": argv, "display_name": name, "language": "python"})
+    )
     return tmp_path / "jupyter"
 
 
 def test_kernel_without_tensorflow_is_a_fail_row_that_says_what_to_do(tmp_path, monkeypatch):
-    no_tf = ("import sys; sys.modules['tensorflow'] = None; "
-             "from ipykernel import kernelapp; kernelapp.launch_new_instance()")
-    monkeypatch.setenv("JUPYTER_PATH", str(_kernel_spec(tmp_path, "notf", [sys.executable, "-c", no_tf,
-                                                                           "-f", "{connection_file}"])))
+    no_tf = (
+        "import sys; sys.modules['tensorflow'] = None; "
+        "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+    )
+    monkeypatch.setenv(
+        "JUPYTER_PATH",
+        str(_kernel_spec(tmp_path, "notf", [sys.executable, "-c", no_tf, "-f", "{connection_file}"])),
+    )
     result = doctor.probe_kernel("notf", timeout=60)
     assert result["python"] == sys.executable and "tensorflow" not in result, result
     r = doctor.check_kernel(result, sys.executable, "notf")
     assert r.status == "FAIL" and "TensorFlow fails there" in r.found and "make setup" in r.todo
     # the same kernel seen from another Python's doctor: the wrong interpreter is named
     other = doctor.check_kernel(result, "/opt/other/bin/python", "notf")
-    assert other.status == "FAIL" and "not this workshop's Python" in other.found and "ipykernel install" in other.todo
+    assert (
+        other.status == "FAIL"
+        and "not this workshop's Python" in other.found
+        and "ipykernel install" in other.todo
+    )
 
 
 def test_kernel_that_dies_is_a_fail_row(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_PATH", str(_kernel_spec(tmp_path, "dies", [sys.executable, "-c", "raise SystemExit(3)",
-                                                                           "-f", "{connection_file}"])))
+    monkeypatch.setenv(
+        "JUPYTER_PATH",
+        str(
+            _kernel_spec(
+                tmp_path, "dies", [sys.executable, "-c", "raise SystemExit(3)", "-f", "{connection_file}"]
+            )
+        ),
+    )
     r = doctor.check_kernel(doctor.probe_kernel("dies", timeout=20), sys.executable, "dies")
     assert r.status == "FAIL" and "died" in r.found
-    r = doctor.check_kernel(doctor.probe_kernel("no-such-kernel", timeout=5), sys.executable, "no-such-kernel")
+    r = doctor.check_kernel(
+        doctor.probe_kernel("no-such-kernel", timeout=5), sys.executable, "no-such-kernel"
+    )
     assert r.status == "FAIL" and "did not start" in r.found
 
 

@@ -14,6 +14,7 @@ when Chromium or playwright is missing; ``WORKSHOP_E2E=require`` turns the skip 
 Browser: Debian's /usr/bin/chromium (or WORKSHOP_CHROMIUM) driven by playwright; nothing is
 downloaded at test time.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,9 +26,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 import e2e_helpers as h
+import pytest
 
 ROOT = h.ROOT
 STARTER = ROOT / "workshop_sections" / "starter_tf_graph" / "starter_tf_graph.ipynb"
@@ -78,8 +78,9 @@ def make_w2v_logdir(artifacts: Path) -> dict:
 
     logdir = artifacts / W2V_SECTION / "logs"
     words = w2v.load_corpus("movie_reviews", max_words=20_000)
-    vocab, model, _ = w2v.fit(words, vocab_size=300, dim=16, num_sampled=16, steps=200,
-                              log_dir=logdir, progress=False)
+    vocab, model, _ = w2v.fit(
+        words, vocab_size=300, dim=16, num_sampled=16, steps=200, log_dir=logdir, progress=False
+    )
     w2v.export_projector(logdir, vocab, model.embeddings())
     problems = w2v.projector_problems(logdir)
     if problems:
@@ -128,15 +129,24 @@ def lab(browser, tensorboard_starting, tmp_path_factory):
         pytest.fail(f"{STARTER.relative_to(ROOT)} is missing: the e2e test runs that notebook")
     work = tmp_path_factory.mktemp("lab")
     root = work / "root"
-    shutil.copytree(STARTER.parent, root / STARTER.parent.name,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        STARTER.parent,
+        root / STARTER.parent.name,
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"),
+    )
     import nbformat
 
     boom = nbformat.v4.new_notebook()
-    boom.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    boom.cells = [nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)"),
-                  nbformat.v4.new_code_cell('raise ValueError("boom")'),
-                  nbformat.v4.new_code_cell("print('never reached')")]
+    boom.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    boom.cells = [
+        nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)"),
+        nbformat.v4.new_code_cell('raise ValueError("boom")'),
+        nbformat.v4.new_code_cell("print('never reached')"),
+    ]
     nbformat.write(boom, root / "boom.ipynb")
     shutil.copy2(STARTER, root / RISE_COPY)
     env = dict(os.environ)
@@ -258,8 +268,15 @@ _SPAWNER = textwrap.dedent("""
 def test_server_stop_leaves_no_process_and_frees_the_port(tmp_path):
     psutil = pytest.importorskip("psutil")
     port = h.free_port()
-    server = h.Server([sys.executable, "-c", _SPAWNER, str(port)], port, f"http://127.0.0.1:{port}/",
-                      tmp_path / "server.log", cwd=str(tmp_path), kill_timeout=3, name="spawner")
+    server = h.Server(
+        [sys.executable, "-c", _SPAWNER, str(port)],
+        port,
+        f"http://127.0.0.1:{port}/",
+        tmp_path / "server.log",
+        cwd=str(tmp_path),
+        kill_timeout=3,
+        name="spawner",
+    )
     with pytest.raises(RuntimeError, match="inside"):
         with server:
             deadline = time.monotonic() + 10
@@ -269,14 +286,21 @@ def test_server_stop_leaves_no_process_and_frees_the_port(tmp_path):
             assert len(tree) == 3
             raise RuntimeError("a test failing inside the block")
     assert not h.port_in_use(port)
-    alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    alive = [
+        pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
     assert alive == [], f"left running: {alive}"
 
 
 def test_server_that_exits_early_reports_its_log(tmp_path):
     port = h.free_port()
-    server = h.Server([sys.executable, "-c", "import sys; print('cannot start: bad flag'); sys.exit(3)"], port,
-                      f"http://127.0.0.1:{port}/", tmp_path / "server.log", name="broken")
+    server = h.Server(
+        [sys.executable, "-c", "import sys; print('cannot start: bad flag'); sys.exit(3)"],
+        port,
+        f"http://127.0.0.1:{port}/",
+        tmp_path / "server.log",
+        name="broken",
+    )
     with pytest.raises(h.E2EError, match="exited with code 3(.|\n)*cannot start: bad flag"):
         server.start()
     assert server.proc.poll() == 3

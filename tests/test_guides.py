@@ -1,4 +1,5 @@
 """The README's attendee and instructor guides: present, complete, and naming real commands."""
+
 import re
 from pathlib import Path
 
@@ -16,12 +17,21 @@ def section(text, title):
 def test_guides_exist_and_cover_what_they_promise():
     readme = (ROOT / "README.md").read_text()
     attendee = section(readme, "Attendee guide")
-    for needed in ("make setup", "make data", "make doctor", "make lab", "WORKSHOP_DATA_MIRROR", "Troubleshooting"):
+    for needed in (
+        "make setup",
+        "make data",
+        "make doctor",
+        "make lab",
+        "WORKSHOP_DATA_MIRROR",
+        "Troubleshooting",
+    ):
         assert needed in attendee, f"the attendee guide does not mention {needed}"
     instructor = section(readme, "Instructor guide")
     for needed in ("make exercises", "make slides", "make serve-data", "JUPYTER_TOKEN", "notebooks run"):
         assert needed in instructor, f"the instructor guide does not mention {needed}"
-    assert re.search(r"docker run [^\n]*-p 127\.0\.0\.1:8888:8888", instructor), "docker run must publish on 127.0.0.1 only"
+    assert re.search(r"docker run [^\n]*-p 127\.0\.0\.1:8888:8888", instructor), (
+        "docker run must publish on 127.0.0.1 only"
+    )
 
 
 def test_timetable_has_a_quick_and_a_full_time_for_every_section():
@@ -37,4 +47,6 @@ def test_the_make_targets_the_guides_name_exist():
     makefile = (ROOT / "Makefile").read_text()
     readme = (ROOT / "README.md").read_text()
     for target in sorted(set(re.findall(r"`make ([a-z][a-z-]+)", readme))):
-        assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"README names make {target}, the Makefile has no such target"
+        assert re.search(rf"^{re.escape(target)}:", makefile, re.M), (
+            f"README names make {target}, the Makefile has no such target"
+        )

@@ -6,6 +6,7 @@
   check cell that takes only the attendee's answer, whose stored (nbval-checked) output on
   the solution says "Correct!", and which says "Not yet" (no crash) on the placeholder.
 """
+
 import ast
 import contextlib
 import importlib
@@ -17,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workshop_sections import export, exercises, notebooks
+from workshop_sections.tools import exercise_copies, export, notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks.list_notebooks()
@@ -33,21 +34,24 @@ def test_tensorflow_share_counts_tf_keras_and_imported_names():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(notebooks.CONFIG_CELL),
-        nbformat.v4.new_code_cell("import tensorflow as tf\nfrom keras import layers, ops as K\n"
-                                  "# a comment\n\nx = tf.constant(1)\ny = layers.Dense(3)\nz = K.sum(x)\n"
-                                  "print(x)\nn = len([1])\n%matplotlib inline"),
+        nbformat.v4.new_code_cell(
+            "import tensorflow as tf\nfrom keras import layers, ops as K\n"
+            "# a comment\n\nx = tf.constant(1)\ny = layers.Dense(3)\nz = K.sum(x)\n"
+            "print(x)\nn = len([1])\n%matplotlib inline"
+        ),
     ]
-    assert exercises.tensorflow_share(nb) == (3, 5)
+    assert exercise_copies.tensorflow_share(nb) == (3, 5)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_notebook_is_hands_on_tensorflow(path):
     nb = nbformat.read(path, as_version=4)
-    tf_lines, lines = exercises.tensorflow_share(nb)
+    tf_lines, lines = exercise_copies.tensorflow_share(nb)
     share = tf_lines / max(lines, 1)
     assert share >= MIN_TF_SHARE, (
         f"{path.name}: only {tf_lines} of {lines} code lines ({share:.0%}) call TensorFlow/Keras; the lesson "
-        f"belongs in the cells (at least {MIN_TF_SHARE:.0%})")
+        f"belongs in the cells (at least {MIN_TF_SHARE:.0%})"
+    )
 
 
 # --------------------------------------------------------------------------- one source
@@ -62,22 +66,32 @@ def _notebook(tmp_path, *sources, section="tiny"):
 
 
 def _module(path, body=""):
-    path.write_text("import math\n\n" + export.BEGIN_FMT.format(nb="tiny.ipynb") + "\n" + body
-                    + ("\n" if body else "") + export.END_LINE + "\n\n\ndef after():\n    return square(3)\n")
+    path.write_text(
+        "import math\n\n"
+        + export.BEGIN_FMT.format(nb="tiny.ipynb")
+        + "\n"
+        + body
+        + ("\n" if body else "")
+        + export.END_LINE
+        + "\n\n\ndef after():\n    return square(3)\n"
+    )
 
 
 def test_export_writes_marked_cells_into_the_module_block(tmp_path):
-    nb = _notebook(tmp_path, "x = 1\nprint(x)",
-                   "#| export helper\ndef square(x):\n    # BEGIN SOLUTION (hint: multiply)\n    return x * x\n"
-                   "    # END SOLUTION",
-                   "#| export helper\nROOT_TWO = math.sqrt(2)")
+    nb = _notebook(
+        tmp_path,
+        "x = 1\nprint(x)",
+        "#| export helper\ndef square(x):\n    # BEGIN SOLUTION (hint: multiply)\n    return x * x\n"
+        "    # END SOLUTION",
+        "#| export helper\nROOT_TWO = math.sqrt(2)",
+    )
     mod = nb.parent / "helper.py"
     _module(mod)
     res = export.run([nb], write=False)
     assert res["stale"] == [mod]
     export.run([nb])
     text = mod.read_text()
-    assert "def square(x):\n    return x * x\n\n\nROOT_TWO = math.sqrt(2)\n" + export.END_LINE in text
+    assert "def square(x):\n    return x * x\n\n\nROOT_TWO = math.sqrt(2)\n\n\n" + export.END_LINE in text
     assert "SOLUTION" not in text and "print(x)" not in text and "#| export" not in text
     ns = {}
     exec(compile(text, str(mod), "exec"), ns)
@@ -95,12 +109,15 @@ def test_export_detects_a_module_edited_behind_the_notebooks_back(tmp_path):
     assert export.main(["--check", str(nb)]) == 1
 
 
-@pytest.mark.parametrize("sources, message", [
-    (["#| export helper\nprint('side effect')"], "only imports, def, class and assignments"),
-    (["x = 1\n#| export helper\ndef f():\n    pass"], "must be the first line"),
-    (["#| export nowhere\ndef f():\n    pass"], "does not exist"),
-    (["#| export helper\ndef f(:\n    pass"], "not valid Python"),
-])
+@pytest.mark.parametrize(
+    "sources, message",
+    [
+        (["#| export helper\nprint('side effect')"], "only imports, def, class and assignments"),
+        (["x = 1\n#| export helper\ndef f():\n    pass"], "must be the first line"),
+        (["#| export nowhere\ndef f():\n    pass"], "does not exist"),
+        (["#| export helper\ndef f(:\n    pass"], "not valid Python"),
+    ],
+)
 def test_export_refuses_bad_cells_with_a_clear_message(tmp_path, sources, message):
     nb = _notebook(tmp_path, *sources)
     _module(nb.parent / "helper.py")
@@ -117,8 +134,10 @@ def test_export_refuses_a_module_without_its_block(tmp_path):
 
 def test_section_modules_are_current_with_their_notebooks():
     res = export.run(NOTEBOOKS, write=False)
-    assert res["stale"] == [], (f"out of date with the notebook cells marked '#| export': "
-                                f"{[str(m.relative_to(ROOT)) for m in res['stale']]}: run `make export`")
+    assert res["stale"] == [], (
+        f"out of date with the notebook cells marked '#| export': "
+        f"{[str(m.relative_to(ROOT)) for m in res['stale']]}: run `make export`"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
@@ -132,7 +151,9 @@ def test_shown_and_reused_code_is_exported_not_copied(path):
         if cell.cell_type != "code" or export.export_marker(cell.source)[0]:
             continue
         try:
-            tree = ast.parse("\n".join(ln for ln in cell.source.split("\n") if not ln.lstrip().startswith(("%", "!"))))
+            tree = ast.parse(
+                "\n".join(ln for ln in cell.source.split("\n") if not ln.lstrip().startswith(("%", "!")))
+            )
         except SyntaxError:
             continue
         defined_in_cells |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
@@ -141,28 +162,35 @@ def test_shown_and_reused_code_is_exported_not_copied(path):
         in_module = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         block_names = set()
         if module.stem in exported:
-            block_names = {n.name for n in ast.parse(exported[module.stem].text).body
-                           if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+            block_names = {
+                n.name
+                for n in ast.parse(exported[module.stem].text).body
+                if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+            }
         copies = (defined_in_cells & in_module) - block_names
-        assert not copies, (f"{path.name} defines {sorted(copies)} in a cell and {module.name} defines them too: "
-                            "mark the cell '#| export' so the module takes it from the notebook")
+        assert not copies, (
+            f"{path.name} defines {sorted(copies)} in a cell and {module.name} defines them too: "
+            "mark the cell '#| export' so the module takes it from the notebook"
+        )
 
 
 # --------------------------------------------------------------------------- exercises
 def _exercises(path):
     nb = nbformat.read(path, as_version=4)
-    _, found = exercises.transform(nb)
+    _, found = exercise_copies.transform(nb)
     return nb, found
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
 def test_at_least_three_exercises_two_in_tensorflow_each_with_a_check(path):
     nb, found = _exercises(path)
-    names = exercises.tensorflow_names(nb)
-    tf_ex = [ex.number for ex in found if exercises.is_tensorflow_exercise(ex, names)]
+    names = exercise_copies.tensorflow_names(nb)
+    tf_ex = [ex.number for ex in found if exercise_copies.is_tensorflow_exercise(ex, names)]
     assert len(found) >= 3, f"{path.name}: {len(found)} exercise(s), at least 3 wanted"
-    assert len(tf_ex) >= 2, f"{path.name}: {len(tf_ex)} TensorFlow/Keras exercise(s) ({tf_ex}), at least 2 wanted"
-    assert exercises.check_cells_missing(found, nb) == []
+    assert len(tf_ex) >= 2, (
+        f"{path.name}: {len(tf_ex)} TensorFlow/Keras exercise(s) ({tf_ex}), at least 2 wanted"
+    )
+    assert exercise_copies.check_cells_missing(found, nb) == []
 
 
 def _check_call_args(source):
@@ -184,13 +212,21 @@ def test_check_cells_take_only_the_answer_and_pass_on_the_solution(path):
     for ex in found:
         check = nb.cells[ex.check_index]
         extra = _check_call_args(check.source) - set(ex.names)
-        assert not extra, (f"{path.name} exercise {ex.number}: the check cell passes {sorted(extra)}, which the "
-                           f"exercise does not define ({ex.names}); a check takes only the attendee's answer")
-        assert notebooks.is_checked(check), (f"{path.name} exercise {ex.number}: mark the check cell "
-                                             "'# NBVAL_CHECK_OUTPUT' so CI verifies the solution passes it")
-        text = "".join(o.get("text", "") for o in check.get("outputs", []) if o.get("output_type") == "stream")
-        assert text.startswith("Correct!"), (f"{path.name} exercise {ex.number}: the check cell's stored output "
-                                             f"should start with 'Correct!' on the solution, got {text[:120]!r}")
+        assert not extra, (
+            f"{path.name} exercise {ex.number}: the check cell passes {sorted(extra)}, which the "
+            f"exercise does not define ({ex.names}); a check takes only the attendee's answer"
+        )
+        assert notebooks.is_checked(check), (
+            f"{path.name} exercise {ex.number}: mark the check cell "
+            "'# NBVAL_CHECK_OUTPUT' so CI verifies the solution passes it"
+        )
+        text = "".join(
+            o.get("text", "") for o in check.get("outputs", []) if o.get("output_type") == "stream"
+        )
+        assert text.startswith("Correct!"), (
+            f"{path.name} exercise {ex.number}: the check cell's stored output "
+            f"should start with 'Correct!' on the solution, got {text[:120]!r}"
+        )
 
 
 def _section_namespace(path):
@@ -215,25 +251,30 @@ def test_check_cells_say_not_yet_on_the_placeholders(path):
             try:
                 result = exec(nb.cells[ex.check_index].source, ns)
             except Exception as exc:  # pragma: no cover - the failure message is the point
-                pytest.fail(f"{path.name} exercise {ex.number}: the check cell crashed on the placeholder: "
-                            f"{type(exc).__name__}: {exc}")
+                pytest.fail(
+                    f"{path.name} exercise {ex.number}: the check cell crashed on the placeholder: "
+                    f"{type(exc).__name__}: {exc}"
+                )
         said = out.getvalue()
         assert result is None and "Not yet" in said, (
             f"{path.name} exercise {ex.number}: on the placeholder the check cell should say 'Not yet: ...', "
-            f"it printed {said!r}")
+            f"it printed {said!r}"
+        )
         assert "Correct" not in said
 
 
 def test_exercise_copies_drop_the_nbval_mark_of_check_cells():
     for path in NOTEBOOKS:
-        name = exercises.exercise_name(path, NOTEBOOKS)
+        name = exercise_copies.exercise_name(path, NOTEBOOKS)
         copy = json.loads((ROOT / "exercises" / name).read_text())
         for cell in copy["cells"]:
-            assert "NBVAL_CHECK_OUTPUT" not in "".join(cell["source"]) or not exercises.is_check_cell(cell)
+            assert "NBVAL_CHECK_OUTPUT" not in "".join(cell["source"]) or not exercise_copies.is_check_cell(
+                cell
+            )
 
 
 def test_cells_after_an_open_exercise_go_on_with_the_reference(capsys):
-    from workshop_sections import checks
+    from workshop_sections.tools import checks
 
     def reference(x):
         return x * 2
@@ -242,7 +283,7 @@ def test_cells_after_an_open_exercise_go_on_with_the_reference(capsys):
         return None
 
     def check(fn):
-        if (msg := checks.placeholder("double", fn)):
+        if msg := checks.placeholder("double", fn):
             return checks.not_yet(msg)
         got, err = checks.call(fn, 2)
         return checks.correct("ok") if got == 4 else checks.not_yet(err or f"got {got}")
@@ -250,7 +291,9 @@ def test_cells_after_an_open_exercise_go_on_with_the_reference(capsys):
     assert checks.answer_or_reference(stub, reference, 2, "double") is reference  # check never run
     assert "TODO 2 (double) is not solved yet" in capsys.readouterr().out
     check(stub)
-    assert not checks.solved(stub, 2, "double") and "its check has not said Correct" in capsys.readouterr().out
+    assert (
+        not checks.solved(stub, 2, "double") and "its check has not said Correct" in capsys.readouterr().out
+    )
     check(reference)
     assert checks.solved(reference) and checks.answer_or_reference(reference, stub, 2) is reference
     check(None)  # a placeholder records nothing

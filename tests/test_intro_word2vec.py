@@ -1,4 +1,5 @@
 """Unit tests of workshop_sections.intro_word2vec.word2vec_basic (the talk's basic word2vec)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -77,8 +78,14 @@ def test_pairs_of_the_quick_brown_fox():
     words = wb.FOX_SENTENCE.split()
     assert pairs == brute_force_pairs(words, 1)
     # the talk's example: (quick, the), (quick, brown), (brown, quick), (brown, fox), ...
-    assert pairs[:6] == [("the", "quick"), ("quick", "the"), ("quick", "brown"),
-                         ("brown", "quick"), ("brown", "fox"), ("fox", "brown")]
+    assert pairs[:6] == [
+        ("the", "quick"),
+        ("quick", "the"),
+        ("quick", "brown"),
+        ("brown", "quick"),
+        ("brown", "fox"),
+        ("fox", "brown"),
+    ]
     assert len(pairs) == 2 * (len(words) - 1)
     assert len(wb.show_pairs(wb.FOX_SENTENCE, window=2)) == len(brute_force_pairs(words, 2))
 
@@ -95,7 +102,7 @@ def test_pairs_bad_input():
 def test_dataset_batches_cover_the_pairs():
     pairs = wb.skipgram_pairs(np.arange(50), 2)
     ds = wb.make_dataset(pairs, batch_size=len(pairs), seed=1, repeat=False)
-    (t, c), = list(ds)
+    ((t, c),) = list(ds)
     assert t.dtype == tf.int32 and t.shape == (len(pairs),)
     assert sorted(zip(t.numpy().tolist(), c.numpy().tolist())) == sorted(map(tuple, pairs.tolist()))
     with pytest.raises(wb.Word2VecError, match="smaller batch"):
@@ -119,8 +126,17 @@ def test_loss_falls_on_a_tiny_repetitive_corpus(tmp_path):
     ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=32, seed=0)
     model = wb.SkipGram(len(vocab), dim=16, num_sampled=4, seed=0)
     first = float(np.mean([model.loss(t, c).numpy() for t, c in ds.take(5)]))
-    result = wb.train(model, ds, steps=400, vocab=vocab, log_dir=tmp_path, eval_words=["cat"], eval_every=200,
-                      log_every=100, progress=False)
+    result = wb.train(
+        model,
+        ds,
+        steps=400,
+        vocab=vocab,
+        log_dir=tmp_path,
+        eval_words=["cat"],
+        eval_every=200,
+        log_every=100,
+        progress=False,
+    )
     assert result.steps == 400 and len(result.history) == 4
     assert np.isfinite(result.final_loss)
     assert result.final_loss < 0.7 * first, (first, result.history)
@@ -135,21 +151,26 @@ def test_train_rejects_unknown_eval_word():
     vocab = wb.build_vocab(words, 10)
     ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
     with pytest.raises(wb.UnknownWordError, match="not in the vocabulary"):
-        wb.train(wb.SkipGram(len(vocab), 4, 2), ds, 10, vocab, eval_words=["zebra"], eval_every=5, progress=False)
+        wb.train(
+            wb.SkipGram(len(vocab), 4, 2), ds, 10, vocab, eval_words=["zebra"], eval_every=5, progress=False
+        )
 
 
 # --------------------------------------------------------------------------- nearest neighbours
 @pytest.fixture
 def hand_made():
     vocab = wb.Vocab(["UNK", "king", "queen", "apple", "pear", "kings"], [0, 5, 4, 3, 2, 1])
-    emb = np.array([
-        [0.0, 0.0, 1.0],    # UNK
-        [1.0, 0.1, 0.0],    # king
-        [0.9, 0.2, 0.0],    # queen: closest to king
-        [0.0, 1.0, 0.0],    # apple
-        [0.1, 2.0, 0.05],   # pear: long vector, same direction as apple (cosine ignores length)
-        [-1.0, 0.0, 0.0],   # kings: opposite of king
-    ], dtype=np.float32)
+    emb = np.array(
+        [
+            [0.0, 0.0, 1.0],  # UNK
+            [1.0, 0.1, 0.0],  # king
+            [0.9, 0.2, 0.0],  # queen: closest to king
+            [0.0, 1.0, 0.0],  # apple
+            [0.1, 2.0, 0.05],  # pear: long vector, same direction as apple (cosine ignores length)
+            [-1.0, 0.0, 0.0],  # kings: opposite of king
+        ],
+        dtype=np.float32,
+    )
     return vocab, emb
 
 
@@ -179,7 +200,9 @@ def test_check_nearest_to_right_and_wrong(hand_made, capsys):
     vocab, emb = hand_made
     assert wb.check_nearest_to(["queen", "pear"], emb, vocab, word="king", k=2) is True
     assert "Correct!" in capsys.readouterr().out
-    assert wb.check_nearest_to(["pear", "queen"], emb, vocab, word="king", k=2) is True  # order does not matter
+    assert (
+        wb.check_nearest_to(["pear", "queen"], emb, vocab, word="king", k=2) is True
+    )  # order does not matter
     assert wb.check_nearest_to([("queen", 0.9), ("pear", 0.1)], emb, vocab, word="king", k=2) is True
     assert wb.check_nearest_to([2, 4], emb, vocab, word="king", k=2) is True  # ids are fine
     assert wb.check_nearest_to(np.array(["queen", "pear"]), emb, vocab, word="king", k=2) is True
@@ -238,8 +261,12 @@ def test_projector_export(tmp_path, hand_made):
     assert rows == vocab.words  # one row per word, no header, row i = id i
     assert len(list(tmp_path.glob(wb.CHECKPOINT_NAME + "*.index"))) == 1
     assert wb.projector_problems(tmp_path) == []
-    assert wb.tensorboard_command("logs") == "tensorboard --logdir logs --host 127.0.0.1"
-    assert wb.tensorboard_command(tmp_path / "a" / "logs", tmp_path) == "tensorboard --logdir a/logs --host 127.0.0.1"
+    assert (
+        config.tensorboard_command(tmp_path / "a" / "logs", tmp_path)
+        == "tensorboard --logdir a/logs --host 127.0.0.1 --port 6006"
+    )
+    outside = tmp_path.parent / "elsewhere"
+    assert config.tensorboard_command(outside, tmp_path).split()[2] == str(outside.resolve())
 
 
 def test_projector_export_shape_mismatch(tmp_path, hand_made):
@@ -265,8 +292,9 @@ def test_save_load_round_trip(tmp_path, hand_made):
 def test_load_or_train_trains_when_missing(tmp_path, monkeypatch):
     text = tmp_path / "corpus.txt"
     text.write_text("the cat sat on the mat and the dog sat on the log " * 100)
-    vocab, emb = wb.load_or_train(tmp_path / "out", corpus=str(text), max_words=None, vocab_size=50, steps=50,
-                                  verbose=False)
+    vocab, emb = wb.load_or_train(
+        tmp_path / "out", corpus=str(text), max_words=None, vocab_size=50, steps=50, verbose=False
+    )
     assert (tmp_path / "out" / "vocab.tsv").exists() and (tmp_path / "out" / "embeddings.npy").exists()
     assert emb.shape == (len(vocab), 128) and len(vocab) == 9  # 8 distinct words + UNK
 
@@ -303,24 +331,34 @@ def test_plot_tsne_writes_png(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(40)]
     vocab = wb.Vocab(["UNK"] + words, [0] + list(range(40, 0, -1)))
-    fig = wb.plot_tsne(rng.normal(size=(41, 5)).astype(np.float32), vocab, n=30, path=tmp_path / "tsne.png",
-                       max_iter=250)
+    fig = wb.plot_tsne(
+        rng.normal(size=(41, 5)).astype(np.float32), vocab, n=30, path=tmp_path / "tsne.png", max_iter=250
+    )
     assert (tmp_path / "tsne.png").stat().st_size > 1000
     assert len(fig.axes[0].texts) == 30
     import matplotlib.pyplot as plt
+
     plt.close(fig)
 
 
 # --------------------------------------------------------------------------- the exported lesson cells
 def test_exported_cells_are_the_modules_code():
     """The notebook's `#| export` cells are what the module runs (one source)."""
-    from workshop_sections import export
+    from workshop_sections.tools import export
 
     nb = Path(wb.__file__).with_name("intro_word2vec.ipynb")
     (block,) = export.blocks_of(nb)
     assert export.run([nb], write=False)["stale"] == []
-    for name in ("make_dataset", "SkipGram", "nce_batch_loss", "sgd_update", "train_step", "train_steps", "train",
-                 "nearest_ids"):
+    for name in (
+        "make_dataset",
+        "SkipGram",
+        "nce_batch_loss",
+        "sgd_update",
+        "train_step",
+        "train_steps",
+        "train",
+        "nearest_ids",
+    ):
         assert f"def {name}(" in block.text or f"class {name}(" in block.text, name
 
 
@@ -406,18 +444,25 @@ def _stub(*args):
     return None
 
 
-@pytest.mark.parametrize("answer, message", [
-    (None, "still None"),
-    (_stub, "returned None"),
-    (lambda ids, w: tf.concat([tf.stack([ids[:-d], ids[d:]], axis=1) for d in range(1, w + 1)], 0),
-     "only the contexts after each target"),
-    (lambda ids, w: tf.transpose(_pairs_solution(ids, w)), "stack the two columns with axis=1"),
-    (lambda ids, w: tf.concat([tf.stack([ids[:-w], ids[w:]], 1), tf.stack([ids[w:], ids[:-w]], 1)], 0),
-     "every offset from 1 to window"),
-    (lambda ids, w: tf.cast(_pairs_solution(ids, w), tf.float32), "integers"),
-    (lambda ids, w: tf.concat([_pairs_solution(ids, w), tf.stack([ids, ids], 1)], 0), "with itself"),
-    (lambda ids, w: 1 / 0, "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (None, "still None"),
+        (_stub, "returned None"),
+        (
+            lambda ids, w: tf.concat([tf.stack([ids[:-d], ids[d:]], axis=1) for d in range(1, w + 1)], 0),
+            "only the contexts after each target",
+        ),
+        (lambda ids, w: tf.transpose(_pairs_solution(ids, w)), "stack the two columns with axis=1"),
+        (
+            lambda ids, w: tf.concat([tf.stack([ids[:-w], ids[w:]], 1), tf.stack([ids[w:], ids[:-w]], 1)], 0),
+            "every offset from 1 to window",
+        ),
+        (lambda ids, w: tf.cast(_pairs_solution(ids, w), tf.float32), "integers"),
+        (lambda ids, w: tf.concat([_pairs_solution(ids, w), tf.stack([ids, ids], 1)], 0), "with itself"),
+        (lambda ids, w: 1 / 0, "ZeroDivisionError"),
+    ],
+)
 def test_check_skipgram_pairs(answer, message, capsys):
     assert wb.check_skipgram_pairs(answer) is False
     out = _said(capsys)
@@ -426,14 +471,17 @@ def test_check_skipgram_pairs(answer, message, capsys):
     assert _said(capsys).startswith("Correct! ")
 
 
-@pytest.mark.parametrize("answer, message", [
-    (None, "still None"),
-    (_stub, "returned None"),
-    (lambda u, v: tf.reduce_sum(u * v), "is the dot product"),
-    (lambda u, v: u * v, "tf.reduce_sum"),
-    (lambda u, v: tf.reduce_sum(tf.math.l2_normalize(u) * v), "one length only"),
-    (lambda u, v: tf.constant(0.5), "should be 0.96"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (None, "still None"),
+        (_stub, "returned None"),
+        (lambda u, v: tf.reduce_sum(u * v), "is the dot product"),
+        (lambda u, v: u * v, "tf.reduce_sum"),
+        (lambda u, v: tf.reduce_sum(tf.math.l2_normalize(u) * v), "one length only"),
+        (lambda u, v: tf.constant(0.5), "should be 0.96"),
+    ],
+)
 def test_check_cosine_similarity(answer, message, capsys):
     assert wb.check_cosine_similarity(answer) is False
     out = _said(capsys)
@@ -444,20 +492,27 @@ def test_check_cosine_similarity(answer, message, capsys):
 
 
 def _per_example(model, targets, contexts):
-    return tf.nn.nce_loss(weights=model.nce_weights, biases=model.nce_biases,
-                          labels=tf.reshape(tf.cast(contexts, tf.int64), [-1, 1]),
-                          inputs=tf.nn.embedding_lookup(model.embedding, targets),
-                          num_sampled=model.num_sampled, num_classes=model.vocab_size)
+    return tf.nn.nce_loss(
+        weights=model.nce_weights,
+        biases=model.nce_biases,
+        labels=tf.reshape(tf.cast(contexts, tf.int64), [-1, 1]),
+        inputs=tf.nn.embedding_lookup(model.embedding, targets),
+        num_sampled=model.num_sampled,
+        num_classes=model.vocab_size,
+    )
 
 
-@pytest.mark.parametrize("answer, message", [
-    (None, "still None"),
-    (_stub, "returned None"),
-    (_per_example, "tf.reduce_mean"),
-    (lambda m, t, c: tf.reduce_sum(_per_example(m, t, c)), "the sum over the batch"),
-    (lambda m, t, c: tf.reduce_mean(_per_example(m, c, t)), "expected"),
-    (lambda m, t, c: tf.constant(float(wb.nce_batch_loss(m, t, c))), "no gradient"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (None, "still None"),
+        (_stub, "returned None"),
+        (_per_example, "tf.reduce_mean"),
+        (lambda m, t, c: tf.reduce_sum(_per_example(m, t, c)), "the sum over the batch"),
+        (lambda m, t, c: tf.reduce_mean(_per_example(m, c, t)), "expected"),
+        (lambda m, t, c: tf.constant(float(wb.nce_batch_loss(m, t, c))), "no gradient"),
+    ],
+)
 def test_check_nce_loss(answer, message, capsys):
     assert wb.check_nce_loss(answer) is False
     out = _said(capsys)
@@ -472,16 +527,21 @@ def _normed_top(e, i, k):
     return tf.math.top_k(tf.linalg.matvec(n, n[i]), k)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (None, "still None"),
-    (_stub, "returned None"),
-    (_normed_top, "among its own neighbours"),
-    (lambda e, i, k: tf.math.top_k(tf.where(tf.range(8) == i, -np.inf, tf.linalg.matvec(e, e[i])), k),
-     "largest dot products"),
-    (lambda e, i, k: wb.nearest_ids(e, i, k).indices, "expected (similarities, ids)"),
-    (lambda e, i, k: wb.nearest_ids(e, i, k)[::-1], "integers"),
-    (lambda e, i, k: (wb.nearest_ids(e, i, k)[0][::-1], wb.nearest_ids(e, i, k)[1][::-1]), "wrong order"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (None, "still None"),
+        (_stub, "returned None"),
+        (_normed_top, "among its own neighbours"),
+        (
+            lambda e, i, k: tf.math.top_k(tf.where(tf.range(8) == i, -np.inf, tf.linalg.matvec(e, e[i])), k),
+            "largest dot products",
+        ),
+        (lambda e, i, k: wb.nearest_ids(e, i, k).indices, "expected (similarities, ids)"),
+        (lambda e, i, k: wb.nearest_ids(e, i, k)[::-1], "integers"),
+        (lambda e, i, k: (wb.nearest_ids(e, i, k)[0][::-1], wb.nearest_ids(e, i, k)[1][::-1]), "wrong order"),
+    ],
+)
 def test_check_nearest_ids(answer, message, capsys):
     assert wb.check_nearest_ids(answer) is False
     out = _said(capsys)

@@ -2,6 +2,7 @@
 check what the schema cannot (selectors, TF_CONFIG addresses, limits, non-root, Jupyter token,
 NetworkPolicy, Ingress auth), and test the notebook's kubernetes-client helpers against a fake
 API server on 127.0.0.1 (kmock's KubernetesEmulator)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,13 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
 PLAIN = ["overlays/local", "overlays/cloud", "overlays/cloud-gpu", "overlays/ingress", "base"]
 TARGETS = PLAIN + ["tfjob"]
-EXPECTED_SIZES = {"overlays/local": (1, 2), "overlays/cloud": (4, 8), "overlays/cloud-gpu": (4, 8),
-                  "overlays/ingress": (4, 8), "base": (2, 2)}
+EXPECTED_SIZES = {
+    "overlays/local": (1, 2),
+    "overlays/cloud": (4, 8),
+    "overlays/cloud-gpu": (4, 8),
+    "overlays/ingress": (4, 8),
+    "base": (2, 2),
+}
 SCHEMA_VERSIONS = ["1.32.0", "1.37.0"]  # kubectl's minor here, and the newest bundled schema
 WORKLOADS = ("Deployment", "StatefulSet", "Job")
 
 KUBECTL = shutil.which("kubectl")
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed: it renders the kustomize overlays")
+needs_kubectl = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl is not installed: it renders the kustomize overlays"
+)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -37,7 +45,9 @@ _RENDERED: dict[str, list[dict]] = {}
 
 def rendered(target: str) -> list[dict]:
     if target not in _RENDERED:
-        proc = subprocess.run([KUBECTL, "kustomize", str(K8S / target)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [KUBECTL, "kustomize", str(K8S / target)], capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 0, f"kubectl kustomize {target} failed:\n{proc.stderr}"
         _RENDERED[target] = [d for d in yaml.safe_load_all(proc.stdout) if d]
     return _RENDERED[target]
@@ -49,7 +59,9 @@ def by_kind(docs, kind):
 
 def one(docs, kind, name_prefix):
     found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"].startswith(name_prefix)]
-    assert len(found) == 1, f"expected one {kind} named {name_prefix}*, found {[d['metadata']['name'] for d in found]}"
+    assert len(found) == 1, (
+        f"expected one {kind} named {name_prefix}*, found {[d['metadata']['name'] for d in found]}"
+    )
     return found[0]
 
 
@@ -73,7 +85,9 @@ def matches(selector: dict, labels: dict) -> bool:
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_renders_and_validates_strictly(target):
-    kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate==1.37.0 (strict schema checks)")
+    kv = pytest.importorskip(
+        "kubernetes_validate", reason="pip install kubernetes-validate==1.37.0 (strict schema checks)"
+    )
 
     docs = rendered(target)
     assert docs, f"{target} rendered nothing"
@@ -84,11 +98,14 @@ def test_renders_and_validates_strictly(target):
                 kv.validate(doc, version, strict=True)
             except kv.SchemaNotFoundError:
                 assert doc["apiVersion"] == "kubeflow.org/v1" and doc["kind"] == "TFJob", (
-                    f"no schema for {doc['apiVersion']} {doc['kind']}: only the TFJob may be a custom resource")
+                    f"no schema for {doc['apiVersion']} {doc['kind']}: only the TFJob may be a custom resource"
+                )
                 custom += 1
             except kv.ValidationError as e:
-                pytest.fail(f"{target}: {doc['kind']}/{doc['metadata']['name']} is not valid for Kubernetes {version}: "
-                            f"{e.message} at {'.'.join(map(str, e.path))}")
+                pytest.fail(
+                    f"{target}: {doc['kind']}/{doc['metadata']['name']} is not valid for Kubernetes {version}: "
+                    f"{e.message} at {'.'.join(map(str, e.path))}"
+                )
     assert custom == (len(SCHEMA_VERSIONS) if target == "tfjob" else 0)
 
 
@@ -96,8 +113,12 @@ def test_strict_validation_catches_a_typo():
     """The validator is really strict: a misspelt field fails."""
     kv = pytest.importorskip("kubernetes_validate", reason="pip install kubernetes-validate==1.37.0")
 
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
-           "spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"runAsNonRot": True}}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "x"},
+        "spec": {"containers": [{"name": "c", "image": "i", "securityContext": {"runAsNonRot": True}}]},
+    }
     with pytest.raises(kv.ValidationError):
         kv.validate(pod, SCHEMA_VERSIONS[-1], strict=True)
 
@@ -119,22 +140,34 @@ def test_tfjob_structure_and_pod_templates_validate_as_pods():
         assert spec["restartPolicy"] in ("Always", "OnFailure", "Never", "ExitCode")
         tpl = spec["template"]
         labels = tpl["metadata"]["labels"]
-        assert labels[k8s.JOB_LABEL] == k8s.JOB_NAME, f"{rtype}: the NetworkPolicy selects job pods by this label"
+        assert labels[k8s.JOB_LABEL] == k8s.JOB_NAME, (
+            f"{rtype}: the NetworkPolicy selects job pods by this label"
+        )
         assert labels[k8s.COMPONENT] == {"Chief": "chief", "PS": "ps", "Worker": "worker"}[rtype]
         containers = tpl["spec"]["containers"]
-        assert containers[0]["name"] == "tensorflow", "the training operator looks for the container 'tensorflow'"
+        assert containers[0]["name"] == "tensorflow", (
+            "the training operator looks for the container 'tensorflow'"
+        )
         ports = {p["name"]: p["containerPort"] for p in containers[0]["ports"]}
         assert ports == {"tfjob-port": 2222}, "the operator builds TF_CONFIG from the port named tfjob-port"
-        assert "TF_CONFIG" not in {e["name"] for e in containers[0].get("env", [])}, "the operator sets TF_CONFIG"
+        assert "TF_CONFIG" not in {e["name"] for e in containers[0].get("env", [])}, (
+            "the operator sets TF_CONFIG"
+        )
         # the template is a pod spec: validate it strictly as a Pod
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": dict(tpl["metadata"], name=f"tfjob-{rtype.lower()}"),
-               "spec": tpl["spec"]}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": dict(tpl["metadata"], name=f"tfjob-{rtype.lower()}"),
+            "spec": tpl["spec"],
+        }
         for version in SCHEMA_VERSIONS:
             kv.validate(pod, version, strict=True)
     chief = specs["Chief"]["template"]["spec"]
     mounts = {m["mountPath"] for m in chief["containers"][0]["volumeMounts"]}
     assert "/data" in mounts, "the chief writes checkpoints to the volume"
-    claims = {v["persistentVolumeClaim"]["claimName"] for v in chief["volumes"] if "persistentVolumeClaim" in v}
+    claims = {
+        v["persistentVolumeClaim"]["claimName"] for v in chief["volumes"] if "persistentVolumeClaim" in v
+    }
     assert claims == {"tfw-data"} and one(docs, "PersistentVolumeClaim", "tfw-data")
 
 
@@ -147,14 +180,17 @@ def test_selectors_match_pod_labels(target):
     for d in docs:
         if d["kind"] in ("Deployment", "StatefulSet"):
             sel = d["spec"]["selector"]["matchLabels"]
-            assert matches(sel, d["spec"]["template"]["metadata"]["labels"]), \
+            assert matches(sel, d["spec"]["template"]["metadata"]["labels"]), (
                 f"{d['kind']}/{d['metadata']['name']}: selector {sel} does not match its pod labels"
+            )
     for svc in by_kind(docs, "Service"):
         sel = svc["spec"].get("selector")
         if target == "tfjob" and sel is None:
             continue
         hits = [owner for owner, tpl in templates if matches(sel, tpl["metadata"].get("labels", {}))]
-        assert len(hits) == 1, f"Service/{svc['metadata']['name']} selector {sel} matches {hits} (want exactly one workload)"
+        assert len(hits) == 1, (
+            f"Service/{svc['metadata']['name']} selector {sel} matches {hits} (want exactly one workload)"
+        )
     for np_ in by_kind(docs, "NetworkPolicy"):
         sel = np_["spec"]["podSelector"]
         hits = [o for o, tpl in templates if _selects(sel, tpl["metadata"].get("labels", {}))]
@@ -206,8 +242,9 @@ def test_tf_config_addresses_are_services_and_ports(target):
         container = owner["spec"]["template"]["spec"]["containers"][0]
         env = _env_of(container, docs)
         assert env["TFW_ROLE"] == role
-        assert int(env["TFW_NUM_PS"]) == num_ps and int(env["TFW_NUM_WORKERS"]) == num_workers, \
+        assert int(env["TFW_NUM_PS"]) == num_ps and int(env["TFW_NUM_WORKERS"]) == num_workers, (
             f"{target}: the ConfigMap sizes disagree with the StatefulSet replicas"
+        )
         replicas = owner["spec"].get("replicas", 1) if role != "chief" else 1
         for ordinal in range(replicas):
             pod_name = f"{owner['metadata']['name']}-{ordinal}" if role != "chief" else "tfw-chief-x7k2p"
@@ -231,7 +268,9 @@ def test_tf_config_addresses_are_services_and_ports(target):
                     assert svc["spec"].get("publishNotReadyAddresses") is True
                     assert matches(svc["spec"]["selector"], target_tpl["metadata"]["labels"])
                     sport = {p["name"]: p for p in svc["spec"]["ports"]}["grpc"]
-                    assert int(port) == sport["port"] == cport, f"{addr}: port differs from Service/container port"
+                    assert int(port) == sport["port"] == cport, (
+                        f"{addr}: port differs from Service/container port"
+                    )
 
 
 @needs_kubectl
@@ -241,7 +280,9 @@ def test_every_container_has_limits_and_runs_as_non_root(target):
     for owner, tpl in pod_templates(docs):
         spec = tpl["spec"]
         psc = spec.get("securityContext", {})
-        assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{owner}: seccomp RuntimeDefault"
+        assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", (
+            f"{owner}: seccomp RuntimeDefault"
+        )
         for c in spec.get("initContainers", []) + spec["containers"]:
             where = f"{owner} container {c['name']}"
             res = c.get("resources", {})
@@ -259,7 +300,9 @@ def test_every_container_has_limits_and_runs_as_non_root(target):
             named = {p["name"] for p in c.get("ports", [])}
             for probe in ("readinessProbe",):
                 port = (c[probe].get("tcpSocket") or c[probe].get("httpGet") or {}).get("port")
-                assert port in named or isinstance(port, int), f"{where}: probe port {port!r} is not a container port"
+                assert port in named or isinstance(port, int), (
+                    f"{where}: probe port {port!r} is not a container port"
+                )
 
 
 @needs_kubectl
@@ -270,23 +313,29 @@ def test_jupyter_needs_a_token_and_nothing_is_exposed(target):
     c = jup["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in c.get("env", [])}
     ref = env["JUPYTER_TOKEN"]["valueFrom"]["secretKeyRef"]
-    assert ref["name"] == "tfw-jupyter-token" and ref.get("optional") is False, \
+    assert ref["name"] == "tfw-jupyter-token" and ref.get("optional") is False, (
         "Jupyter's token comes from a Secret that must exist (no start without it)"
+    )
     assert "value" not in env["JUPYTER_TOKEN"], "no literal token"
     cmd = " ".join(c.get("command", []) + c.get("args", []))
     assert not re.search(r"(token|password)\s*=\s*(''|\"\"|\s|$)", cmd, re.I), f"auth disabled in: {cmd}"
     assert "disable_check_xsrf" not in cmd
     assert not [s for s in by_kind(docs, "Secret")], "no Secret in the repository: the user creates it"
     for svc in by_kind(docs, "Service"):
-        assert svc["spec"].get("type", "ClusterIP") == "ClusterIP", f"Service/{svc['metadata']['name']} is exposed"
+        assert svc["spec"].get("type", "ClusterIP") == "ClusterIP", (
+            f"Service/{svc['metadata']['name']} is exposed"
+        )
     for ing in by_kind(docs, "Ingress"):
         ann = ing["metadata"].get("annotations", {})
         assert ann.get("nginx.ingress.kubernetes.io/auth-type") == "basic" and ann.get(
-            "nginx.ingress.kubernetes.io/auth-secret"), f"Ingress/{ing['metadata']['name']} without authentication"
+            "nginx.ingress.kubernetes.io/auth-secret"
+        ), f"Ingress/{ing['metadata']['name']} without authentication"
         assert ing["spec"].get("tls"), "the Ingress serves TLS only"
     tb = one(docs, "Deployment", "tfw-tensorboard")["spec"]["template"]["spec"]
     assert all(m.get("readOnly") for m in tb["containers"][0]["volumeMounts"] if m["name"] == "data")
-    assert tb["volumes"][0]["persistentVolumeClaim"]["readOnly"] is True, "TensorBoard mounts the data read-only"
+    assert tb["volumes"][0]["persistentVolumeClaim"]["readOnly"] is True, (
+        "TensorBoard mounts the data read-only"
+    )
     assert "--host" in tb["containers"][0]["args"]
 
 
@@ -331,14 +380,18 @@ def test_overlays_differ_where_they_should():
 def test_dockerfile_is_pinned_and_non_root():
     text = (K8S / "Dockerfile").read_text()
     base = re.search(r"^FROM\s+(\S+)", text, re.M).group(1)
-    assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), f"unpinned base {base}"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), (
+        f"unpinned base {base}"
+    )
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image must end as a non-root user"
     assert re.search(r"pip install -r /app/requirements\.txt", text), "installs the pinned requirements"
     assert "workshop_sections" in text
     req = (ROOT / "requirements.txt").read_text().splitlines()
     pins = [l for l in req if l.strip() and not l.startswith("#")]
-    assert all("==" in l for l in pins), f"requirements.txt has unpinned lines: {[l for l in pins if '==' not in l]}"
+    assert all("==" in l for l in pins), (
+        f"requirements.txt has unpinned lines: {[l for l in pins if '==' not in l]}"
+    )
 
 
 def test_readme_tells_how_to_create_the_token_secret():
@@ -367,8 +420,12 @@ def test_tf_config_from_pod_and_errors():
     with pytest.raises(dw.ClusterConfigError, match="POD_NAME"):
         dw.tf_config_from_env({"TFW_ROLE": "ps", "TFW_NUM_PS": "1", "TFW_NUM_WORKERS": "1"})
     with pytest.raises(dw.ClusterConfigError, match="exactly one chief"):
-        dw.validate_tf_config({"cluster": {"chief": ["a:1", "b:2"], "ps": ["c:3"], "worker": ["d:4"]},
-                               "task": {"type": "chief", "index": 0}})
+        dw.validate_tf_config(
+            {
+                "cluster": {"chief": ["a:1", "b:2"], "ps": ["c:3"], "worker": ["d:4"]},
+                "task": {"type": "chief", "index": 0},
+            }
+        )
     with pytest.raises(dw.ClusterConfigError, match="at least 1 ps"):
         dw.validate_tf_config({"cluster": {"chief": ["a:1"], "worker": ["d:4"]}, "task": {"type": "chief"}})
 
@@ -392,7 +449,10 @@ class FakeApiServer:
         try:
             self.loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            async with self._kmock.KubernetesEmulator() as emu, self._kmock.Server(emu, host="127.0.0.1") as srv:
+            async with (
+                self._kmock.KubernetesEmulator() as emu,
+                self._kmock.Server(emu, host="127.0.0.1") as srv,
+            ):
                 self.emu, self.url = emu, str(srv.url)
                 self._ready.set()
                 await self._stop.wait()
@@ -415,13 +475,29 @@ class FakeApiServer:
 
 
 def _pod(name, component, phase="Pending", ready=False):
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "tfw", "creationTimestamp": "2026-01-01T00:00:00Z",
-                         "labels": {k8s.JOB_LABEL: k8s.JOB_NAME, k8s.COMPONENT: component}},
-            "spec": {"containers": [{"name": "tensorflow", "image": "tf-workshop:2.0.0"}]},
-            "status": {"phase": phase, "containerStatuses": [
-                {"name": "tensorflow", "ready": ready, "restartCount": 0, "image": "tf-workshop:2.0.0",
-                 "imageID": ""}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "tfw",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {k8s.JOB_LABEL: k8s.JOB_NAME, k8s.COMPONENT: component},
+        },
+        "spec": {"containers": [{"name": "tensorflow", "image": "tf-workshop:2.0.0"}]},
+        "status": {
+            "phase": phase,
+            "containerStatuses": [
+                {
+                    "name": "tensorflow",
+                    "ready": ready,
+                    "restartCount": 0,
+                    "image": "tf-workshop:2.0.0",
+                    "imageID": "",
+                }
+            ],
+        },
+    }
 
 
 @pytest.fixture()
@@ -443,7 +519,11 @@ def test_create_watch_logs_delete_against_a_fake_api_server(fake_api):
     kinds = [d.split("/")[0] for d, _ in done]
     assert kinds.index("ConfigMap") < kinds.index("StatefulSet") < kinds.index("Job"), "dependencies first"
     live = fake_api.live()
-    assert ("statefulsets", "tfw-ps") in live and ("jobs", "tfw-chief") in live and ("services", "tfw-worker") in live
+    assert (
+        ("statefulsets", "tfw-ps") in live
+        and ("jobs", "tfw-chief") in live
+        and ("services", "tfw-worker") in live
+    )
     assert ("deployments", "tfw-jupyter") in live and ("networkpolicies", "tfw-grpc") in live
     # creating again is harmless
     again = k8s.create(objects[:3], client, out=None)
@@ -455,8 +535,14 @@ def test_create_watch_logs_delete_against_a_fake_api_server(fake_api):
 
     def cluster_life():
         time.sleep(0.5)
-        k8s.create([_pod("tfw-worker-0", "worker", "Running", True), _pod("tfw-chief-x7k2p", "chief", "Running", True)],
-                   client, out=None)
+        k8s.create(
+            [
+                _pod("tfw-worker-0", "worker", "Running", True),
+                _pod("tfw-chief-x7k2p", "chief", "Running", True),
+            ],
+            client,
+            out=None,
+        )
         time.sleep(0.5)
         core.patch_namespaced_pod("tfw-chief-x7k2p", "tfw", {"status": {"phase": "Succeeded"}})
 
@@ -475,10 +561,16 @@ def test_create_watch_logs_delete_against_a_fake_api_server(fake_api):
     # the chief's log, streamed
     assert k8s.chief_pod(client) == "tfw-chief-x7k2p"
     fake_api.emu["get /api/v1/namespaces/tfw/pods/tfw-chief-x7k2p/log"] << (
-        b"chief: step 100/3000 loss 4.1\n", b"chief: step 200/3000 loss 3.9\nRESULT {\"steps\": 200}\n")
+        b"chief: step 100/3000 loss 4.1\n",
+        b'chief: step 200/3000 loss 3.9\nRESULT {"steps": 200}\n',
+    )
     out = []
     got = k8s.stream_logs(client, out=out.append)
-    assert got == out == ["chief: step 100/3000 loss 4.1", "chief: step 200/3000 loss 3.9", 'RESULT {"steps": 200}']
+    assert (
+        got
+        == out
+        == ["chief: step 100/3000 loss 4.1", "chief: step 200/3000 loss 3.9", 'RESULT {"steps": 200}']
+    )
     assert len(k8s.stream_logs(client, out=None, max_lines=2)) == 2
 
     # delete the job only: tools and the volume stay
@@ -502,8 +594,11 @@ def test_tfjob_needs_the_operator(fake_api):
     assert k8s.delete(tfjob, client, out=None) == [("TFJob/tfw-word2vec", "deleted")]
     assert ("tfjobs", "tfw-word2vec") not in fake_api.live()
     # a cluster without the training operator answers 404 for the tfjobs resource
-    missing = fake_api.emu["post /apis/kubeflow.org/v1/namespaces/tfw/tfjobs"] << 404 << {
-        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}
+    missing = (
+        fake_api.emu["post /apis/kubeflow.org/v1/namespaces/tfw/tfjobs"]
+        << 404
+        << {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}
+    )
     with pytest.raises(k8s.K8sError, match="training operator"):
         k8s.create(tfjob, client, out=None)
     assert len(missing) == 1
@@ -516,7 +611,8 @@ def test_helpers_explain_what_is_wrong(tmp_path, monkeypatch):
     with pytest.raises(k8s.K8sError, match="kubectl is not installed"):
         k8s.render("overlays/local")
     assert k8s.port_forward_command() == (
-        "kubectl -n tfw port-forward svc/tfw-tensorboard 6006:6006   # then open http://127.0.0.1:6006/")
+        "kubectl -n tfw port-forward svc/tfw-tensorboard 6006:6006   # then open http://127.0.0.1:6006/"
+    )
     with pytest.raises(k8s.K8sError, match="not supported"):
         k8s.create([{"kind": "CronJob", "metadata": {"name": "x"}}], object(), out=None)
     with pytest.raises(k8s.K8sError, match="No Kubernetes cluster configured"):
@@ -531,8 +627,16 @@ def test_connect_says_when_there_is_no_cluster(fake_api):
     assert k8s.connect(host=f"http://127.0.0.1:{port}", timeout=2, out=msgs.append) is None
     assert "No cluster answers" in msgs[-1] and "kubectl get nodes" in msgs[-1]
     fake_api.emu["get /version/"] << {
-        "major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "x", "gitTreeState": "clean",
-        "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64"}
+        "major": "1",
+        "minor": "32",
+        "gitVersion": "v1.32.4",
+        "gitCommit": "x",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.23",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
     client = k8s.connect(host=fake_api.url, out=msgs.append)
     assert client is not None and "Kubernetes v1.32.4" in msgs[-1]
 
@@ -543,9 +647,12 @@ def test_prerendered_manifests_are_current(target):
     """k8s/rendered/*.yaml (for machines without kubectl) equal what kubectl kustomize renders now.
     Refresh with: python -m workshop_sections.distributed_tensorflow.k8s_client render"""
     path = k8s.rendered_file(target)
-    assert path.exists(), f"{path} is missing: run python -m workshop_sections.distributed_tensorflow.k8s_client render"
+    assert path.exists(), (
+        f"{path} is missing: run python -m workshop_sections.distributed_tensorflow.k8s_client render"
+    )
     assert k8s.load_manifests(path) == rendered(target), (
-        f"{path} is out of date: run python -m workshop_sections.distributed_tensorflow.k8s_client render")
+        f"{path} is out of date: run python -m workshop_sections.distributed_tensorflow.k8s_client render"
+    )
 
 
 def test_render_falls_back_to_the_prerendered_file(monkeypatch):

@@ -1,4 +1,5 @@
 """Unit tests of workshop_sections.mnist_softmax.softmax_model (small, fast: real MNIST subsets)."""
+
 import json
 
 import numpy as np
@@ -93,7 +94,9 @@ def test_both_losses_agree_on_tame_logits():
     naive = sm.naive_cross_entropy(labels, tf.nn.softmax(logits))
     stable = sm.stable_cross_entropy(labels, logits)
     assert float(naive) == pytest.approx(float(stable), rel=1e-5)
-    by_hand = np.mean([np.log(np.exp([1.0, 2.0, 0.5]).sum()) - 2.0, np.log(np.exp([0.1, -1.0, 3.0]).sum()) - 0.1])
+    by_hand = np.mean(
+        [np.log(np.exp([1.0, 2.0, 0.5]).sum()) - 2.0, np.log(np.exp([0.1, -1.0, 3.0]).sum()) - 0.1]
+    )
     assert float(stable) == pytest.approx(by_hand, rel=1e-5)
 
 
@@ -161,8 +164,14 @@ def test_history_records_losses_evaluations_and_times():
     assert hist.loss == pytest.approx([5.5, 15.5, 25.5])  # mean since the last evaluation
     assert hist.train_accuracy == [0.5] * 3 and hist.test_accuracy == [0.25] * 3
     assert 0 < hist.train_seconds <= hist.total_seconds
-    assert set(hist.as_dict()) == {"steps", "loss", "train_accuracy", "test_accuracy", "train_seconds",
-                                   "total_seconds"}
+    assert set(hist.as_dict()) == {
+        "steps",
+        "loss",
+        "train_accuracy",
+        "test_accuracy",
+        "train_seconds",
+        "total_seconds",
+    }
     with pytest.raises(ValueError, match="steps"):
         next(iter(sm.History().progress(0)))
 
@@ -251,8 +260,14 @@ def test_check_accuracy_right(capsys):
         (lambda p, l: None, "returned None"),
         (lambda p, l: "0.6", "one number"),
         (lambda p, l: tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.float32), "tf.reduce_mean"),
-        (lambda p, l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.int32)), "integer"),
-        (lambda p, l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.bool)), "booleans"),
+        (
+            lambda p, l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.int32)),
+            "integer",
+        ),
+        (
+            lambda p, l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.bool)),
+            "booleans",
+        ),
         (lambda p, l: _acc(p, l) * 100, "percentage"),
         (lambda p, l: 1 - _acc(p, l), "error rate"),
         (lambda p, l: tf.constant(0.6), "second one"),
@@ -294,11 +309,25 @@ def test_check_cross_entropy_wrong(answer, words, capsys):
     assert out.startswith("Not yet:") and words in out, out
 
 
-def _step(W, b, x, labels, learning_rate, l2, penalty_on_b=False, decay=2.0, sign=1.0, update_b=True,
-          in_place=True, return_ce=False):
+def _step(
+    W,
+    b,
+    x,
+    labels,
+    learning_rate,
+    l2,
+    penalty_on_b=False,
+    decay=2.0,
+    sign=1.0,
+    update_b=True,
+    in_place=True,
+    return_ce=False,
+):
     with tf.GradientTape() as tape:
         ce = sm.stable_cross_entropy(labels, tf.matmul(x, W) + b)
-        loss = ce + decay / 2 * l2 * tf.reduce_sum(W * W) + (l2 * tf.reduce_sum(b * b) if penalty_on_b else 0.0)
+        loss = (
+            ce + decay / 2 * l2 * tf.reduce_sum(W * W) + (l2 * tf.reduce_sum(b * b) if penalty_on_b else 0.0)
+        )
     grad_W, grad_b = tape.gradient(loss, [W, b])
     if not in_place:
         W = W - learning_rate * grad_W  # noqa: F841 - the mistake under test

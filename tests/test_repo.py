@@ -1,11 +1,13 @@
 """Repository conventions: pins in one place, the shared config cell, clean notebooks."""
+
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from workshop_sections import SECTIONS, notebooks
+from workshop_sections import SECTIONS
+from workshop_sections.tools import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,8 +25,18 @@ def pins():
 
 def test_requirements_are_exact_pins_of_the_workshop_stack():
     p = pins()
-    for needed in ("tensorflow-cpu", "tensorboard", "numpy", "jupyterlab", "matplotlib", "scikit-learn",
-                   "kubernetes", "nbval", "pytest", "tqdm"):
+    for needed in (
+        "tensorflow-cpu",
+        "tensorboard",
+        "numpy",
+        "jupyterlab",
+        "matplotlib",
+        "scikit-learn",
+        "kubernetes",
+        "nbval",
+        "pytest",
+        "tqdm",
+    ):
         assert needed in p, f"{needed} is not pinned in requirements.txt"
     assert p["tensorflow-cpu"].startswith("2.21.")
 
@@ -32,12 +44,16 @@ def test_requirements_are_exact_pins_of_the_workshop_stack():
 def test_environment_yml_agrees_with_requirements():
     env = (ROOT / "environment.yml").read_text()
     assert re.search(r"^\s*-\s*python=3\.11\s*$", env, re.M), "environment.yml must ask for python 3.11"
-    assert re.search(r"^\s*-\s*-r requirements\.txt\s*$", env, re.M), "environment.yml must install requirements.txt"
+    assert re.search(r"^\s*-\s*-r requirements\.txt\s*$", env, re.M), (
+        "environment.yml must install requirements.txt"
+    )
     # any package environment.yml names itself must carry the same version as requirements.txt
     p = pins()
     for name, version in re.findall(r"^\s*-\s*([A-Za-z0-9_.\-]+)\s*[=]=?\s*([0-9][^\s]*)\s*$", env, re.M):
         if name.lower() not in ("python", "pip"):
-            assert p.get(name.lower()) == version, f"environment.yml pins {name}={version}, requirements.txt {p.get(name.lower())}"
+            assert p.get(name.lower()) == version, (
+                f"environment.yml pins {name}={version}, requirements.txt {p.get(name.lower())}"
+            )
 
 
 def test_every_section_has_one_notebook_and_a_helper_module():
@@ -61,7 +77,7 @@ def test_shared_config_cell_is_first_and_identical_everywhere():
 
 def test_notebooks_keep_no_unchecked_outputs():
     found = [msg for nb in notebooks.list_notebooks() for msg in notebooks.problems(nb)]
-    assert not found, "\n".join(found) + "\nfix with: python -m workshop_sections.notebooks clean"
+    assert not found, "\n".join(found) + "\nfix with: python -m workshop_sections.tools.notebooks clean"
 
 
 def test_problems_detects_a_stray_output(tmp_path):
@@ -105,10 +121,16 @@ def test_runner_kernels_talk_over_ipc_without_the_tcp_warning(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell("import os\nprint('sum', 1 + 2)")]
     src = tmp_path / "tiny.ipynb"
     nbformat.write(nb, src)
-    code = ("import sys; from pathlib import Path; from workshop_sections import notebooks; "
-            "notebooks.execute(Path(sys.argv[1]), Path(sys.argv[2]))")
-    proc = subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")],
-                          capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; from pathlib import Path; from workshop_sections.tools import notebooks; "
+        "notebooks.execute(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "without encryption" not in proc.stderr + proc.stdout
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
@@ -128,15 +150,22 @@ def test_runner_leaves_no_server_a_notebook_started(tmp_path):
 
     pidfile = tmp_path / "server.pid"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import subprocess, sys\n"
-        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
-        f"open({str(pidfile)!r}, 'w').write(str(p.pid))")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import subprocess, sys\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+            f"open({str(pidfile)!r}, 'w').write(str(p.pid))"
+        )
+    ]
     src = tmp_path / "server.ipynb"
     nbformat.write(nb, src)
-    code = ("import sys; from pathlib import Path; from workshop_sections import notebooks; "
-            "notebooks.execute(Path(sys.argv[1]), Path(sys.argv[2]))")
-    subprocess.run([sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")], check=True, timeout=120)
+    code = (
+        "import sys; from pathlib import Path; from workshop_sections.tools import notebooks; "
+        "notebooks.execute(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(src), str(tmp_path / "out.ipynb")], check=True, timeout=120
+    )
     pid = int(pidfile.read_text())
     for _ in range(50):
         try:

@@ -1,4 +1,5 @@
 """The room data mirror end to end on 127.0.0.1: one process serves, this one fetches."""
+
 import os
 import shutil
 import subprocess
@@ -8,9 +9,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from workshop_sections import data, serve_data
 from proc_helpers import mirror_url, stop
+
+from workshop_sections import data
+from workshop_sections.tools import serve_data
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ("questions_words", "sentence_polarity")  # about 1 MB together
@@ -48,9 +50,23 @@ def test_room_addresses():
 def test_mirror_end_to_end(source_cache, tmp_path, monkeypatch):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workshop_sections.serve_data", "--host", "127.0.0.1", "--port", "0",
-         "--data-dir", str(source_cache)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "workshop_sections.tools.serve_data",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(source_cache),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url, printed = mirror_url(proc, 30)
         assert url, f"the server printed no mirror line: {''.join(printed)} {proc.poll()}"
@@ -84,6 +100,19 @@ def test_mirror_end_to_end(source_cache, tmp_path, monkeypatch):
 
 
 def test_refuses_an_empty_cache(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "workshop_sections.serve_data", "--port", "0", "--data-dir", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workshop_sections.tools.serve_data",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "make data" in out.stderr

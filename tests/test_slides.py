@@ -7,19 +7,20 @@ mark, the "What the model learned" slide shows the weight images as an <img> of 
 and the "Train" slide shows the printed test accuracy, the number the run wrote to metrics.json.
 Screenshots: build/slides/mnist_softmax.{title,weights,accuracy}.png.
 """
+
 import json
 import os
 import re
 from pathlib import Path
 
+import e2e_helpers as h
 import nbformat
 import pytest
 
-import e2e_helpers as h
-from workshop_sections import notebooks, slides
+from workshop_sections.tools import notebooks, slides
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "build" / "slides"          # the presenter's decks; the screenshots go here (CI keeps them)
+OUT = ROOT / "build" / "slides"  # the presenter's decks; the screenshots go here (CI keeps them)
 TEST_OUT = ROOT / "build" / "slides-test"  # the deck the tests build
 MNIST = ROOT / "workshop_sections" / "mnist_softmax" / "mnist_softmax.ipynb"
 WEIGHTS_HEADING = "What the model learned"
@@ -30,9 +31,11 @@ def tiny():
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# Tiny deck: *tensors*\n\n[![Open In Colab](https://colab.research.google.com/"
-                                      "assets/colab-badge.svg)](https://colab.research.google.com/github/o/r/blob/main/t.ipynb)\n\n"
-                                      "What you will learn: $y = Wx + b$"),
+        nbformat.v4.new_markdown_cell(
+            "# Tiny deck: *tensors*\n\n[![Open In Colab](https://colab.research.google.com/"
+            "assets/colab-badge.svg)](https://colab.research.google.com/github/o/r/blob/main/t.ipynb)\n\n"
+            "What you will learn: $y = Wx + b$"
+        ),
         nbformat.v4.new_code_cell(notebooks.CONFIG_CELL),
         nbformat.v4.new_markdown_cell("## Part one\ntext"),
         nbformat.v4.new_markdown_cell("### A detail"),
@@ -45,7 +48,13 @@ def tiny():
 def test_default_slide_metadata_fills_only_what_is_missing():
     nb = tiny()
     assert slides.set_default_metadata(nb) == 4
-    assert [c.metadata["slideshow"]["slide_type"] for c in nb.cells] == ["slide", "-", "slide", "subslide", "fragment"]
+    assert [c.metadata["slideshow"]["slide_type"] for c in nb.cells] == [
+        "slide",
+        "-",
+        "slide",
+        "subslide",
+        "fragment",
+    ]
     assert slides.set_default_metadata(nb) == 0
     assert slides.deck_title(nb, "x") == "Tiny deck: tensors"
 
@@ -55,8 +64,10 @@ def test_default_slide_metadata_fills_only_what_is_missing():
 def test_every_cell_of_the_section_notebooks_has_a_slide_type(path):
     nb = nbformat.read(path, as_version=4)
     missing = [i for i, c in enumerate(nb.cells) if not (c.metadata.get("slideshow") or {}).get("slide_type")]
-    assert not missing, (f"{path.name}: cells {missing} have no slide type; "
-                         f"fix with: python -m workshop_sections.slides metadata {path.relative_to(ROOT)}")
+    assert not missing, (
+        f"{path.name}: cells {missing} have no slide type; "
+        f"fix with: python -m workshop_sections.tools.slides metadata {path.relative_to(ROOT)}"
+    )
     assert nb.cells[0].metadata["slideshow"]["slide_type"] == "slide", "the title cell must start a slide"
 
 
@@ -65,26 +76,42 @@ def executed_tiny(quick=True, completed=True, record=True):
     nb = tiny()
     slides.set_default_metadata(nb)
     line = f"TensorFlow 2.x | device /CPU:0 | quick mode {'on' if quick else 'off'} | data data\n"
-    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=line),
-                           nbformat.v4.new_output("stream", name="stderr", text="W0000 some warning\n")]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=line),
+        nbformat.v4.new_output("stream", name="stderr", text="W0000 some warning\n"),
+    ]
     bar, label, post = "a" * 32, "b" * 32, "c" * 32
     widget = {"model_id": "h" * 32, "version_major": 2, "version_minor": 0}
     nb.cells[4].outputs = [
-        nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": widget,
-                                                     "text/plain": "training:   0%|  | 0/300"}),
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "application/vnd.jupyter.widget-view+json": widget,
+                "text/plain": "training:   0%|  | 0/300",
+            },
+        ),
         nbformat.v4.new_output("stream", name="stdout", text="test accuracy 0.9066\n"),
-        nbformat.v4.new_output("display_data", data={  # what %tensorboard leaves
-            "text/html": '<iframe id="tensorboard-frame-1a2b" width="100%" height="800"></iframe>\n<script>\n'
-                         '(function() { const frame = document.getElementById("tensorboard-frame-1a2b");\n'
-                         'const url = new URL("/", window.location); const port = 6006; })();</script>',
-            "text/plain": "<IPython.core.display.HTML object>"}),
+        nbformat.v4.new_output(
+            "display_data",
+            data={  # what %tensorboard leaves
+                "text/html": '<iframe id="tensorboard-frame-1a2b" width="100%" height="800"></iframe>\n<script>\n'
+                '(function() { const frame = document.getElementById("tensorboard-frame-1a2b");\n'
+                'const url = new URL("/", window.location); const port = 6006; })();</script>',
+                "text/plain": "<IPython.core.display.HTML object>",
+            },
+        ),
     ]
     state = {
-        "h" * 32: {"model_name": "HBoxModel", "state": {"children": [f"IPY_MODEL_{label}", f"IPY_MODEL_{bar}",
-                                                                     f"IPY_MODEL_{post}"]}},
+        "h" * 32: {
+            "model_name": "HBoxModel",
+            "state": {"children": [f"IPY_MODEL_{label}", f"IPY_MODEL_{bar}", f"IPY_MODEL_{post}"]},
+        },
         label: {"model_name": "HTMLModel", "state": {"value": "training:\u2007100%"}},
         bar: {"model_name": "FloatProgressModel", "state": {"value": 300.0, "max": 300.0}},
-        post: {"model_name": "HTMLModel", "state": {"value": "\u2007300/300\u2007[00:00&lt;00:00,\u2007loss=0.317]"}},
+        post: {
+            "model_name": "HTMLModel",
+            "state": {"value": "\u2007300/300\u2007[00:00&lt;00:00,\u2007loss=0.317]"},
+        },
     }
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
     if record:
@@ -101,26 +128,38 @@ def test_run_mode_comes_from_the_metadata_or_the_config_cell(quick, record):
     assert slides.run_mode(bare) == {"quick": None, "completed": None}
     if not record:  # an older copy that stopped at an error
         failed = executed_tiny(quick=quick, record=False)
-        failed.cells[4].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[]))
+        failed.cells[4].outputs.append(
+            nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])
+        )
         assert slides.run_mode(failed) == {"quick": quick, "completed": False}
 
 
 def test_outputs_for_slides_progress_bar_and_tensorboard_as_text_no_stderr_no_widget_script():
     nb = executed_tiny()
     slides.results_for_slides(nb)
-    assert "widgets" not in nb.metadata, "widget state would make nbconvert load the widget manager from a CDN"
+    assert "widgets" not in nb.metadata, (
+        "widget state would make nbconvert load the widget manager from a CDN"
+    )
     texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not any("warning" in t for t in texts), "stderr belongs in the log, not on a slide"
     assert texts[-3] == "training: 100% |" + "#" * 20 + "| 300/300 [00:00<00:00, loss=0.317]\n"
     assert texts[-2] == "test accuracy 0.9066\n"
     assert "http://localhost:6006/" in texts[-1], "a TensorBoard frame would show file:/// in a deck"
-    assert not any("text/html" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert not any(
+        "text/html" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
 
 
-@pytest.mark.parametrize("quick,completed,expected", [
-    (True, True, [slides.QUICK_MARK]), (False, True, []), (False, False, [slides.FAILED_MARK]),
-    (True, False, [slides.QUICK_MARK, slides.FAILED_MARK]), (None, None, []),
-])
+@pytest.mark.parametrize(
+    "quick,completed,expected",
+    [
+        (True, True, [slides.QUICK_MARK]),
+        (False, True, []),
+        (False, False, [slides.FAILED_MARK]),
+        (True, False, [slides.QUICK_MARK, slides.FAILED_MARK]),
+        (None, None, []),
+    ],
+)
 def test_title_slide_is_marked_for_quick_and_failed_runs(quick, completed, expected):
     nb = executed_tiny()
     before = nb.cells[0].source
@@ -167,11 +206,19 @@ def mnist_deck(tmp_path_factory):
     link = TEST_OUT / "vendor"
     if shared is not None and not link.exists():
         link.symlink_to(os.path.relpath(shared, TEST_OUT))
-    path = slides.build([MNIST], TEST_OUT, quiet=True, executed_dir=work / "executed", quick=True,
-                        artifacts=work / "artifacts")[0]
+    path = slides.build(
+        [MNIST],
+        TEST_OUT,
+        quiet=True,
+        executed_dir=work / "executed",
+        quick=True,
+        artifacts=work / "artifacts",
+    )[0]
     run = nbformat.read(work / "executed" / MNIST.name, as_version=4)
     if slides.run_mode(run)["completed"] is not True:
-        errors = [o for c in run.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        errors = [
+            o for c in run.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+        ]
         detail = f"{errors[0].ename}: {errors[0].evalue}" if errors else "no error output"
         pytest.fail(f"the quick-mode run of {MNIST.name} stopped ({detail}); the deck has no results to test")
     metrics = json.loads((work / "artifacts" / "mnist_softmax" / "metrics.json").read_text())
@@ -217,17 +264,21 @@ def deck_page(browser, mnist_deck):
 def goto_slide(page, text: str):
     """Go to the (sub)slide whose text holds ``text`` as a presenter would (the URL's #/h/v,
     reveal.js's history), wait until it is the current one and return it."""
-    hv = page.evaluate("""(text) => {
+    hv = page.evaluate(
+        """(text) => {
         const hs = [...document.querySelectorAll('.reveal .slides > section')];
         for (let h = 0; h < hs.length; h++) {
             const vs = [...hs[h].querySelectorAll(':scope > section')];
             for (let v = 0; v < vs.length; v++) if (vs[v].textContent.includes(text)) return [h, v];
         }
-        return null; }""", text)
+        return null; }""",
+        text,
+    )
     assert hv, f"no slide shows {text!r}"
     page.evaluate("([h, v]) => { location.hash = '#/' + h + '/' + v; }", hv)
-    page.wait_for_selector(f".reveal .slides > section:nth-child({hv[0] + 1}).present"
-                           f" > section:nth-child({hv[1] + 1}).present")
+    page.wait_for_selector(
+        f".reveal .slides > section:nth-child({hv[0] + 1}).present > section:nth-child({hv[1] + 1}).present"
+    )
     page.wait_for_timeout(900)  # the slide transition
     return page.locator(".reveal .slides > section.present > section.present")
 
@@ -265,7 +316,9 @@ def test_weights_slide_shows_the_learned_weight_images(deck_page):
     weights = images.first  # plot_weights' figure, right after its code
     box = weights.bounding_box()
     assert box and box["width"] > 100 and box["height"] > 100, f"the weight images have no size: {box}"
-    assert weights.evaluate("img => img.complete && img.naturalWidth > 0 && img.src.startsWith('data:image/png')")
+    assert weights.evaluate(
+        "img => img.complete && img.naturalWidth > 0 && img.src.startsWith('data:image/png')"
+    )
     shot = OUT / "mnist_softmax.weights.png"
     deck_page.screenshot(path=str(shot))
     pixels = _ink_check(shot)
@@ -278,7 +331,9 @@ def test_weights_slide_shows_the_learned_weight_images(deck_page):
 def test_train_slide_shows_the_printed_test_accuracy(deck_page, mnist_deck):
     _, _, metrics = mnist_deck
     slide = goto_slide(deck_page, "test accuracy 0.")
-    assert slide.locator("h2").first.inner_text().strip() == TRAIN_HEADING, "the accuracy is not on the Train slide"
+    assert slide.locator("h2").first.inner_text().strip() == TRAIN_HEADING, (
+        "the accuracy is not on the Train slide"
+    )
     printed = slide.locator(".jp-OutputArea-output pre", has_text="test accuracy")
     assert printed.count() == 1
     printed.scroll_into_view_if_needed()
@@ -286,5 +341,6 @@ def test_train_slide_shows_the_printed_test_accuracy(deck_page, mnist_deck):
     assert box and box["width"] > 0 and box["height"] > 0 and printed.is_visible()
     m = re.search(r"test accuracy (0\.\d+)", printed.inner_text())
     assert m and float(m.group(1)) == pytest.approx(metrics["test_accuracy"], abs=1e-4), (
-        "the slide shows another number than the run wrote to metrics.json")
+        "the slide shows another number than the run wrote to metrics.json"
+    )
     deck_page.screenshot(path=str(OUT / "mnist_softmax.accuracy.png"))

@@ -1,9 +1,11 @@
 """Unit tests of workshop_sections.starter_tf_graph.graph_helpers."""
+
 import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from workshop_sections import config  # noqa: E402
 from workshop_sections.starter_tf_graph import graph_helpers as gh  # noqa: E402
 
 
@@ -74,10 +76,12 @@ def test_write_graph_to_tensorboard(tmp_path):
     assert gh.event_files(logdir), "no event file written"
     logged = gh.logged_graph_ops(logdir)
     assert "MatMul" in logged and "Mul" in logged
-    cmd = gh.tensorboard_command(logdir)
+    cmd = config.tensorboard_command(logdir)
     assert cmd == f"tensorboard --logdir {logdir.resolve()} --host 127.0.0.1 --port 6006"
-    assert gh.tensorboard_command(logdir, root=tmp_path, port=6007) == \
-        "tensorboard --logdir logs --host 127.0.0.1 --port 6007"
+    assert (
+        config.tensorboard_command(logdir, root=tmp_path, port=6007)
+        == "tensorboard --logdir logs --host 127.0.0.1 --port 6007"
+    )
 
 
 def test_rounded_prints_the_talk_value():
@@ -196,11 +200,14 @@ def _tf1_constant(value):
 def test_check_tf1_add_to_itself(capsys):
     assert gh.check_tf1_add_to_itself(_tf1_add) is True
     assert _line(capsys).startswith("Correct!")
-    for fn, words in [(None, "still None"), (lambda v: None, "returned None"),
-                      (lambda v: tf.constant(v) * 2, "no Session ran"),
-                      (_tf1_constant, "nothing was fed"),
-                      (lambda v: _tf1_add(v) * 3, "expected m4"),
-                      (lambda v: _tf1_add(v).tolist(), "NumPy array")]:
+    for fn, words in [
+        (None, "still None"),
+        (lambda v: None, "returned None"),
+        (lambda v: tf.constant(v) * 2, "no Session ran"),
+        (_tf1_constant, "nothing was fed"),
+        (lambda v: _tf1_add(v) * 3, "expected m4"),
+        (lambda v: _tf1_add(v).tolist(), "NumPy array"),
+    ]:
         assert gh.check_tf1_add_to_itself(fn) is False
         out = _line(capsys)
         assert out.startswith("Not yet:") and words in out, (words, out)
@@ -221,14 +228,16 @@ def test_check_minimize(capsys):
 
     assert gh.check_minimize(_minimize) is True
     assert _line(capsys).startswith("Correct!")
-    for fn, words in [(None, "still None"),
-                      (lambda w, s, lr: None, "did not move"),
-                      (lambda w, s, lr: _minimize(w, 1, lr), "one step"),
-                      (functools.partial(_minimize, sign=-1.0), "away from the minimum"),
-                      (functools.partial(_minimize, factor=1.0), "half as long"),
-                      (lambda w, s, lr: _minimize(w, s, lr) and None, "w is right"),
-                      (lambda w, s, lr: _minimize(w, 5, 0.1), "use the arguments"),
-                      (lambda w, s, lr: 1 / 0, "ZeroDivisionError")]:
+    for fn, words in [
+        (None, "still None"),
+        (lambda w, s, lr: None, "did not move"),
+        (lambda w, s, lr: _minimize(w, 1, lr), "one step"),
+        (functools.partial(_minimize, sign=-1.0), "away from the minimum"),
+        (functools.partial(_minimize, factor=1.0), "half as long"),
+        (lambda w, s, lr: _minimize(w, s, lr) and None, "w is right"),
+        (lambda w, s, lr: _minimize(w, 5, 0.1), "use the arguments"),
+        (lambda w, s, lr: 1 / 0, "ZeroDivisionError"),
+    ]:
         assert gh.check_minimize(fn) is False
         out = _line(capsys)
         assert out.startswith("Not yet:") and words in out, (words, out)

@@ -6,6 +6,7 @@ installs them, several minutes) builds this machine's wheelhouse, serves it on 1
 runs `make setup` in a fresh clone with the package index unreachable: it must succeed from
 the mirror alone.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from workshop_sections import serve_data as sd
 from proc_helpers import mirror_url, stop
+
+from workshop_sections.tools import serve_data as sd
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -52,17 +53,30 @@ def test_wheelhouse_per_platform_swaps_tensorflow_and_records_what_is_missing(tm
     req = tmp_path / "requirements.txt"
     req.write_text("# pins\ntensorflow-cpu==2.21.0\nnumpy==2.4.6  # arrays\n")
     fake = fake_downloader({"macosx_12_0_x86_64": {"tensorflow"}})  # TensorFlow 2.21 has no Intel Mac wheel
-    notes = sd.build_wheelhouse(tmp_path / "wh", ["linux_x86_64", "macos_arm64", "macos_x86_64"],
-                                ["3.11", "3.12"], req, log=lambda *a: None, downloader=fake)
+    notes = sd.build_wheelhouse(
+        tmp_path / "wh",
+        ["linux_x86_64", "macos_arm64", "macos_x86_64"],
+        ["3.11", "3.12"],
+        req,
+        log=lambda *a: None,
+        downloader=fake,
+    )
     assert notes["linux_x86_64"]["pythons"] == ["3.11", "3.12"]
     assert notes["linux_x86_64"]["tensorflow"] == "tensorflow-cpu"
     assert notes["macos_arm64"]["tensorflow"] == "tensorflow"  # tensorflow-cpu has no macOS wheel
-    assert notes["macos_x86_64"]["pythons"] == [] and set(notes["macos_x86_64"]["missing"]) == {"3.11", "3.12"}
+    assert notes["macos_x86_64"]["pythons"] == [] and set(notes["macos_x86_64"]["missing"]) == {
+        "3.11",
+        "3.12",
+    }
     first = fake.calls[0]
     assert first[2] == ["tensorflow-cpu==2.21.0", "numpy==2.4.6", *sd.SETUP_EXTRAS]  # comments dropped
     # macOS asks for what make setup installs there (doctor.requirements_for), no failed try first
     assert [c for c in fake.calls if c[0] == "macosx_12_0_arm64"][0][2][0] == "tensorflow==2.21.0"
-    assert len(fake.calls) == 6 and fake.calls[-1][0] == "macosx_12_0_x86_64" and fake.calls[-1][2][0] == "tensorflow==2.21.0"
+    assert (
+        len(fake.calls) == 6
+        and fake.calls[-1][0] == "macosx_12_0_x86_64"
+        and fake.calls[-1][2][0] == "tensorflow==2.21.0"
+    )
     # SHA256SUMS and the note beside the wheels
     folder = tmp_path / "wh" / "macos_arm64"
     sums = dict(reversed(ln.split("  ")) for ln in (folder / sd.SUMS).read_text().splitlines())
@@ -100,6 +114,7 @@ def test_pip_install_prefers_the_mirror_and_falls_back_to_the_index(tmp_path, mo
         def fake(cmd):
             runs.append(cmd[4:])
             return codes.pop(0)
+
         return fake
 
     assert sd.pip_install(["-r", "req.txt"], mirror=str(tmp_path / "mirror"), run=run([0])) == 0
@@ -114,13 +129,26 @@ def test_pip_install_prefers_the_mirror_and_falls_back_to_the_index(tmp_path, mo
 
 
 def test_make_setup_installs_through_the_mirror_aware_pip(tmp_path):
-    out = subprocess.run(["make", "-n", "setup", f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["make", "-n", "setup", f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert f"serve_data pip install --quiet -r {tmp_path / 'venv'}/requirements-gpu0.txt" in out
     assert "serve_data pip install --quiet --no-deps -e ." in out
-    out = subprocess.run(["make", "-n", "wheelhouse", "WHEELHOUSE_PYTHONS=3.11"], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
-    assert "serve_data wheelhouse --platforms linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 windows_x86_64 --pythons 3.11" in out
+    out = subprocess.run(
+        ["make", "-n", "wheelhouse", "WHEELHOUSE_PYTHONS=3.11"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (
+        "serve_data wheelhouse --platforms linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 windows_x86_64 --pythons 3.11"
+        in out
+    )
 
 
 # ----------------------------------------------------------------------------- slow: the real thing
@@ -131,27 +159,60 @@ def _closed_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("WORKSHOP_WHEELHOUSE_TEST") != "1",
-                    reason="downloads and installs ~0.5 GB: make test-wheelhouse (WORKSHOP_WHEELHOUSE_TEST=1)")
+@pytest.mark.skipif(
+    os.environ.get("WORKSHOP_WHEELHOUSE_TEST") != "1",
+    reason="downloads and installs ~0.5 GB: make test-wheelhouse (WORKSHOP_WHEELHOUSE_TEST=1)",
+)
 def test_make_setup_succeeds_from_the_room_mirror_alone(tmp_path):
     plat = sd.this_platform()
     if plat is None or not plat.startswith("linux"):
         pytest.skip(f"builds the Linux wheelhouse; this machine is {plat}")
     data_dir = tmp_path / "room-data"
     t0 = time.monotonic()
-    built = subprocess.run([sys.executable, "-m", "workshop_sections.serve_data", "wheelhouse",
-                            "--dest", str(data_dir / "wheelhouse"), "--platforms", plat, "--pythons", PY],
-                           cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workshop_sections.tools.serve_data",
+            "wheelhouse",
+            "--dest",
+            str(data_dir / "wheelhouse"),
+            "--platforms",
+            plat,
+            "--pythons",
+            PY,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     note = json.loads((data_dir / "wheelhouse" / plat / sd.NOTE).read_text())
     assert note["pythons"] == [PY], note
-    print(f"\nwheelhouse {plat} Python {PY}: {note['wheels']} wheels, {note['bytes'] / 1e6:.0f} MB "
-          f"in {time.monotonic() - t0:.0f} s")
+    print(
+        f"\nwheelhouse {plat} Python {PY}: {note['wheels']} wheels, {note['bytes'] / 1e6:.0f} MB "
+        f"in {time.monotonic() - t0:.0f} s"
+    )
 
-    server = subprocess.Popen([sys.executable, "-m", "workshop_sections.serve_data", "--host", "127.0.0.1",
-                               "--port", "0", "--data-dir", str(data_dir)], cwd=ROOT,
-                              env=dict(os.environ, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
-                              stderr=(tmp_path / "server.log").open("w"), text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workshop_sections.tools.serve_data",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "server.log").open("w"),
+        text=True,
+    )
     try:
         url, printed = mirror_url(server, 120)  # it checks every wheel's sum first
         assert url, f"the server printed no mirror line: {''.join(printed)}"
@@ -162,28 +223,59 @@ def test_make_setup_succeeds_from_the_room_mirror_alone(tmp_path):
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
         dead_index = f"http://127.0.0.1:{_closed_port()}/simple"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
-        env.update(WORKSHOP_DATA_MIRROR=url, PIP_INDEX_URL=dead_index, PIP_CONFIG_FILE=os.devnull,
-                   PIP_NO_CACHE_DIR="1", PIP_RETRIES="0", PIP_TIMEOUT="5", PIP_DISABLE_PIP_VERSION_CHECK="1")
+        env.update(
+            WORKSHOP_DATA_MIRROR=url,
+            PIP_INDEX_URL=dead_index,
+            PIP_CONFIG_FILE=os.devnull,
+            PIP_NO_CACHE_DIR="1",
+            PIP_RETRIES="0",
+            PIP_TIMEOUT="5",
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+        )
         # the index really is unreachable
-        probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "p"),
-                                "six"], env=env, capture_output=True, text=True, timeout=120)
+        probe = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "p"), "six"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert probe.returncode != 0
         t1 = time.monotonic()
-        setup = subprocess.run(["make", "setup", f"PYTHON={sys.executable}"], cwd=clone, env=env,
-                               capture_output=True, text=True, timeout=1800)
+        setup = subprocess.run(
+            ["make", "setup", f"PYTHON={sys.executable}"],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         log = setup.stdout + setup.stderr
         assert setup.returncode == 0, log[-5000:]
         print(f"make setup from the mirror: {time.monotonic() - t1:.0f} s")
         assert f"pip: packages from the room mirror {url}/wheelhouse/{plat}/" in log
         assert "the rest from the package index" not in log, log[-3000:]
         venv_py = clone / ".venv" / "bin" / "python"
-        versions = subprocess.run([str(venv_py), "-c", "import importlib.metadata as m; "
-                                   "print(m.version('tensorflow-cpu'), m.version('jupyterlab-rise'), m.version('tf-workshop'))"],
-                                  capture_output=True, text=True, check=True).stdout.split()
-        pins = dict(ln.split("==") for ln in (ROOT / "requirements.txt").read_text().splitlines() if "==" in ln
-                    and not ln.startswith("#"))
+        versions = subprocess.run(
+            [
+                str(venv_py),
+                "-c",
+                "import importlib.metadata as m; "
+                "print(m.version('tensorflow-cpu'), m.version('jupyterlab-rise'), m.version('tf-workshop'))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        pins = dict(
+            ln.split("==")
+            for ln in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in ln and not ln.startswith("#")
+        )
         assert versions == [pins["tensorflow-cpu"], pins["jupyterlab-rise"], "2.0.0"], versions
     finally:
         stop(server)
     served = (tmp_path / "server.log").read_text()
-    assert re.search(r'"GET /wheelhouse/[^/]+/tensorflow_cpu-[^ ]+\.whl HTTP/1\.1" 200', served), served[-2000:]
+    assert re.search(r'"GET /wheelhouse/[^/]+/tensorflow_cpu-[^ ]+\.whl HTTP/1\.1" 200', served), served[
+        -2000:
+    ]

@@ -1,4 +1,5 @@
 """Tests of workshop_sections.word2vec_optimized (the fast word2vec helper, its CLI and formats)."""
+
 from __future__ import annotations
 
 import json
@@ -159,12 +160,14 @@ def test_negative_sampling_follows_counts_to_the_power_075():
     counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
     table = w2v.unigram_table(counts, power=0.75, size=200_000).numpy()
     assert table.dtype == np.int32 and table.shape == (200_000,)
-    p = counts ** 0.75 / (counts ** 0.75).sum()
+    p = counts**0.75 / (counts**0.75).sum()
     np.testing.assert_allclose(np.bincount(table, minlength=7) / len(table), p, atol=1e-4)
     # the sampler the compiled step uses (XLA-compiled here too), against p: a chi-square test
     import tensorflow as tf
 
-    draw = tf.function(lambda seed: w2v.draw_negatives(tf.constant(table), [400, 250], seed), jit_compile=True)
+    draw = tf.function(
+        lambda seed: w2v.draw_negatives(tf.constant(table), [400, 250], seed), jit_compile=True
+    )
     draws = draw(tf.constant([3, 4])).numpy().ravel()
     observed = np.bincount(draws, minlength=7)
     chi2, pval = stats.chisquare(observed, p * len(draws))
@@ -184,11 +187,23 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
     rng = np.random.default_rng(0)
     vocab, ids = w2v.build_vocab([f"w{i}" for i in rng.integers(0, 50, size=3000)], min_count=1)
     W, L, lr, K = 3, 128, 0.1, 2
-    model = w2v.Word2Vec(vocab, dim=8, window=W, negatives=K, batch_words=L, chunk_words=256,
-                         damping="count", max_row_updates=1e9, neg_group=4, neg_shared=1)
+    model = w2v.Word2Vec(
+        vocab,
+        dim=8,
+        window=W,
+        negatives=K,
+        batch_words=L,
+        chunk_words=256,
+        damping="count",
+        max_row_updates=1e9,
+        neg_group=4,
+        neg_shared=1,
+    )
     model.out.assign(np.random.default_rng(1).normal(size=(len(vocab), 8)).astype(np.float32) * 0.3)
     model.table.assign(np.zeros_like(model.table.numpy()))  # every negative is word 0
-    seqs, spans, lrs, _ = next(model.chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr))
+    seqs, spans, lrs, _ = next(
+        model.chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr)
+    )
     E0, O0 = model.emb.numpy().copy(), model.out.numpy().copy()
     model.train_run(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
     dE, dO = np.zeros_like(E0), np.zeros_like(O0)
@@ -207,8 +222,17 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
             dO[0] += g * E0[c]
     np.testing.assert_allclose(model.emb.numpy() - E0, dE, atol=1e-5)
     np.testing.assert_allclose(model.out.numpy() - O0, dO, atol=1e-5)
-    damped = w2v.Word2Vec(vocab, dim=8, window=W, negatives=K, batch_words=L, chunk_words=256,
-                          damping="curvature", neg_group=4, neg_shared=1)
+    damped = w2v.Word2Vec(
+        vocab,
+        dim=8,
+        window=W,
+        negatives=K,
+        batch_words=L,
+        chunk_words=256,
+        damping="curvature",
+        neg_group=4,
+        neg_shared=1,
+    )
     damped.emb.assign(E0)
     damped.out.assign(O0)
     damped.table.assign(np.zeros_like(damped.table.numpy()))
@@ -216,7 +240,11 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
     for got, want in ((damped.emb.numpy() - E0, dE), (damped.out.numpy() - O0, dO)):
         rows = np.linalg.norm(want, axis=1) > 1e-6
         ratio = np.linalg.norm(got[rows], axis=1) / np.linalg.norm(want[rows], axis=1)
-        cosine = (got[rows] * want[rows]).sum(1) / np.linalg.norm(got[rows], axis=1) / np.linalg.norm(want[rows], axis=1)
+        cosine = (
+            (got[rows] * want[rows]).sum(1)
+            / np.linalg.norm(got[rows], axis=1)
+            / np.linalg.norm(want[rows], axis=1)
+        )
         assert np.all(ratio <= 1 + 1e-5) and np.all(ratio > 0.05) and np.all(cosine > 0.9999)
     with pytest.raises(w2v.Word2VecError, match="damping"):
         w2v.Word2Vec(vocab, dim=8, damping="newton")
@@ -263,10 +291,19 @@ def analogy_embeddings():
     axes = np.eye(8, dtype=np.float32)
     male, female, royal, person, size_, comp, small_, motion = axes
     vecs = {
-        "man": person + male, "woman": person + female, "king": royal + male, "queen": royal + female,
-        "big": size_, "bigger": size_ + comp, "small": small_, "smaller": small_ + comp,
-        "walk": motion, "walked": motion + 0.2 * comp, "swim": motion + 0.1 * person,
-        "ran": motion + 0.2 * comp + 0.1 * person + 0.05 * royal, "swam": -motion,
+        "man": person + male,
+        "woman": person + female,
+        "king": royal + male,
+        "queen": royal + female,
+        "big": size_,
+        "bigger": size_ + comp,
+        "small": small_,
+        "smaller": small_ + comp,
+        "walk": motion,
+        "walked": motion + 0.2 * comp,
+        "swim": motion + 0.1 * person,
+        "ran": motion + 0.2 * comp + 0.1 * person + 0.05 * royal,
+        "swam": -motion,
         "rare": 0.5 * (male + royal),
     }
     words = list(vecs)
@@ -274,12 +311,12 @@ def analogy_embeddings():
 
 
 QUESTIONS = [
-    ("capital-world", "man", "woman", "king", "queen"),      # right
-    ("family", "king", "queen", "man", "woman"),            # right
+    ("capital-world", "man", "woman", "king", "queen"),  # right
+    ("family", "king", "queen", "man", "woman"),  # right
     ("gram3-comparative", "big", "bigger", "small", "smaller"),  # right
     ("gram7-past-tense", "walk", "walked", "swim", "swam"),  # wrong: 'ran' is nearer
     ("gram7-past-tense", "walk", "walked", "unknownword", "x"),  # skipped
-    ("family", "man", "woman", "rare", "queen"),            # skipped with restrict_vocab=13
+    ("family", "man", "woman", "rare", "queen"),  # skipped with restrict_vocab=13
 ]
 
 
@@ -364,8 +401,26 @@ def test_cli_trains_and_writes_vec_and_metrics(tmp_path, capsys):
     corpus = tmp_path / "topics.txt"
     corpus.write_text(" ".join(topic_corpus(12_000, seed=1)) + "\n")
     out = tmp_path / "out"
-    code = cli.main(["--corpus", str(corpus), "--epochs", "1", "--dim", "16", "--window", "2",
-                     "--negatives", "3", "--min-count", "1", "--no-eval", "--quiet", "--out", str(out)])
+    code = cli.main(
+        [
+            "--corpus",
+            str(corpus),
+            "--epochs",
+            "1",
+            "--dim",
+            "16",
+            "--window",
+            "2",
+            "--negatives",
+            "3",
+            "--min-count",
+            "1",
+            "--no-eval",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["vocab_size"] == 44 and metrics["words_per_sec"] > 0 and metrics["seconds"] > 0
@@ -387,7 +442,9 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert "not more than the window" in capsys.readouterr().err
     small_vocab = tmp_path / "small.txt"
     small_vocab.write_text("one two three four " * 20 + "\n")
-    code = cli.main(["--corpus", str(small_vocab), "--min-count", "1", "--negatives", "5", "--out", str(tmp_path / "o")])
+    code = cli.main(
+        ["--corpus", str(small_vocab), "--min-count", "1", "--negatives", "5", "--out", str(tmp_path / "o")]
+    )
     assert code == 2
     assert "only 4 words" in capsys.readouterr().err
 
@@ -442,6 +499,7 @@ def test_exercise_checks_pass_the_exported_code_and_explain_wrong_answers(capsys
 
     def numpy_keep(counts, t=1e-3):
         return np.asarray(w2v.subsample_keep_prob(counts, t))
+
     ok, out = _said(capsys, w2v.check_keep_prob(numpy_keep))
     assert not ok and "TensorFlow ops" in out
 
@@ -449,33 +507,41 @@ def test_exercise_checks_pass_the_exported_code_and_explain_wrong_answers(capsys
         c = tf.cast(counts, tf.float64)
         tn = t * tf.reduce_sum(c)
         return (tf.sqrt(c / tn) + 1) * tn / c
+
     ok, out = _said(capsys, w2v.check_keep_prob(uncapped))
     assert not ok and "tf.minimum" in out
 
     def paper(counts, t=1e-3):
         c = tf.cast(counts, tf.float64)
         return tf.minimum(tf.sqrt(t * tf.reduce_sum(c) / c), 1.0)
+
     ok, out = _said(capsys, w2v.check_keep_prob(paper))
     assert not ok and "sqrt(t / f) + t / f" in out
 
     def raw_table(counts, power=0.75, size=None):
         return w2v.unigram_table(counts, power=1.0, size=size)
+
     ok, out = _said(capsys, w2v.check_unigram_table(raw_table))
     assert not ok and "power 0.75" in out
 
     def categorical_table(counts, power=0.75, size=None):
         logits = power * tf.math.log(tf.cast(counts, tf.float32))
-        return tf.cast(tf.random.stateless_categorical(logits[None], size or 1_000_000, seed=[1, 2])[0], tf.int32)
+        return tf.cast(
+            tf.random.stateless_categorical(logits[None], size or 1_000_000, seed=[1, 2])[0], tf.int32
+        )
+
     assert _said(capsys, w2v.check_unigram_table(categorical_table))[0]
 
     def pair_update(v, u, negs, lr):
         s, sn = tf.reduce_sum(v * u), tf.linalg.matvec(negs, v)
         g, gn = (1 - tf.sigmoid(s)) * lr, -tf.sigmoid(sn) * lr
         return g * u + tf.linalg.matvec(negs, gn, transpose_a=True), g * v, gn[:, None] * v[None, :]
+
     assert _said(capsys, w2v.check_pair_update(pair_update))[0]
 
     def flipped(v, u, negs, lr):
         return tuple(-x for x in pair_update(v, u, negs, lr))
+
     ok, out = _said(capsys, w2v.check_pair_update(flipped))
     assert not ok and "wrong sign" in out
 
@@ -483,6 +549,7 @@ def test_exercise_checks_pass_the_exported_code_and_explain_wrong_answers(capsys
         dv, du, dn = pair_update(v, u, negs, lr)
         g = (1 - tf.sigmoid(tf.reduce_sum(v * u))) * lr
         return g * u, du, dn
+
     ok, out = _said(capsys, w2v.check_pair_update(no_negatives))
     assert not ok and "negatives'" in out
 
@@ -494,10 +561,15 @@ def test_exercise_checks_pass_the_exported_code_and_explain_wrong_answers(capsys
             inputs = tf.reduce_sum(tf.one_hot(tf.stack([a, b, c], axis=1), tf.shape(unit)[0]), axis=1)
             sims = tf.where(inputs > 0, -np.inf, sims)
         return tf.math.top_k(sims, k).indices
+
     assert _said(capsys, w2v.check_analogy_ids(analogy))[0]
-    ok, out = _said(capsys, w2v.check_analogy_ids(lambda v, a, b, c, k=1: analogy(v, a, b, c, k, exclude=False)))
+    ok, out = _said(
+        capsys, w2v.check_analogy_ids(lambda v, a, b, c, k=1: analogy(v, a, b, c, k, exclude=False))
+    )
     assert not ok and "-inf" in out
-    ok, out = _said(capsys, w2v.check_analogy_ids(lambda v, a, b, c, k=1: analogy(v, a, b, c, k, normalise=False)))
+    ok, out = _said(
+        capsys, w2v.check_analogy_ids(lambda v, a, b, c, k=1: analogy(v, a, b, c, k, normalise=False))
+    )
     assert not ok and "unit length" in out
     # placeholders: None, or the stub function of the exercise copy (returns None)
     for check in (w2v.check_keep_prob, w2v.check_unigram_table, w2v.check_pair_update, w2v.check_analogy_ids):
@@ -511,7 +583,7 @@ def test_subsampling_and_negatives_agree_with_numpy_references():
     tn = 1e-3 * counts.sum()
     np.testing.assert_allclose(keep, np.minimum((np.sqrt(counts / tn) + 1) * tn / counts, 1.0), rtol=1e-12)
     table = w2v.unigram_table(counts, size=50_000).numpy()
-    p = counts ** 0.75 / (counts ** 0.75).sum()
+    p = counts**0.75 / (counts**0.75).sum()
     bounds = np.cumsum(p) * 50_000
     ref = np.minimum(np.searchsorted(bounds, np.arange(50_000) + 0.5, side="right"), len(counts) - 1)
     np.testing.assert_array_equal(table, ref)
@@ -532,9 +604,23 @@ def test_the_trainer_runs_the_step_exported_from_the_notebook(monkeypatch, tmp_p
     monkeypatch.setattr(w2v, "sgns_step", spy)
     corpus = tmp_path / "topics.txt"
     corpus.write_text(" ".join(topic_corpus(4000)) + "\n")
-    emb, metrics = w2v.train_embeddings(str(corpus), epochs=1, dim=8, window=2, negatives=3, min_count=1,
-                                        evaluate=False, progress=False, batch_words=64)
-    assert calls and calls[0]["window"] == 2 and calls[0]["negatives"] == 3 and calls[0]["damping"] == "curvature"
+    emb, metrics = w2v.train_embeddings(
+        str(corpus),
+        epochs=1,
+        dim=8,
+        window=2,
+        negatives=3,
+        min_count=1,
+        evaluate=False,
+        progress=False,
+        batch_words=64,
+    )
+    assert (
+        calls
+        and calls[0]["window"] == 2
+        and calls[0]["negatives"] == 3
+        and calls[0]["damping"] == "curvature"
+    )
     assert emb.vectors.shape == (metrics["vocab_size"], 8) == (44, 8)
 
 
@@ -583,7 +669,9 @@ def test_full_mode_trains_on_text8_when_it_can_be_fetched(tmp_path, monkeypatch,
     assert w2v.choose_corpus(quick=False).max_words == w2v.TEXT8_MAX_WORDS
 
 
-def test_full_mode_falls_back_to_movie_reviews_and_news20_only_from_a_mirror(tmp_path, monkeypatch, no_mirror):
+def test_full_mode_falls_back_to_movie_reviews_and_news20_only_from_a_mirror(
+    tmp_path, monkeypatch, no_mirror
+):
     fake_corpus_entry(monkeypatch, "text8", tmp_path, None)  # its address holds nothing
     fake_corpus_entry(monkeypatch, "news20", tmp_path, None)
     choice = w2v.choose_corpus(quick=False)

@@ -1,4 +1,5 @@
 """The GitHub Actions workflows: make test on every push, and weekly against the newest TensorFlow."""
+
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ def test_make_test_runs_on_every_push():
     assert "push" in on
     assert "make test" in steps_text(doc)
     job = next(iter(doc["jobs"].values()))
-    assert "WORKSHOP_DATA_MIRROR" in job["env"], "CI needs a data mirror or internet: the variable must be passed"
+    assert "WORKSHOP_DATA_MIRROR" in job["env"], (
+        "CI needs a data mirror or internet: the variable must be passed"
+    )
 
 
 def test_weekly_job_installs_the_newest_tensorflow_over_the_pins():

@@ -1,5 +1,5 @@
 """The backend of the shared config cell, the first code cell of every notebook
-(``workshop_sections.notebooks.CONFIG_CELL``; on Colab it installs this package first)::
+(``workshop_sections.tools.notebooks.CONFIG_CELL``; on Colab it installs this package first)::
 
     from workshop_sections import config
     cfg = config.setup()
@@ -14,6 +14,7 @@ Environment switches (all optional):
 ``WORKSHOP_DATA_DIR``  the download cache (default ``<root>/data``).
 ``WORKSHOP_ARTIFACTS`` what sections hand on to later ones (default ``<root>/artifacts``).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,9 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 DEFAULT_SEED = 42
 _TRUE = {"1", "true", "yes", "on"}
@@ -70,7 +71,9 @@ def choose_device(gpus: Sequence[str], requested: str | None = "auto") -> str:
             try:
                 index = int(req.split(":", 1)[1])
             except ValueError:
-                raise DeviceError(f"WORKSHOP_DEVICE={requested!r}: the GPU index must be a number, e.g. gpu:0.") from None
+                raise DeviceError(
+                    f"WORKSHOP_DEVICE={requested!r}: the GPU index must be a number, e.g. gpu:0."
+                ) from None
         if n == 0:
             raise DeviceError(
                 "WORKSHOP_DEVICE asks for a GPU but TensorFlow sees none. "
@@ -79,7 +82,9 @@ def choose_device(gpus: Sequence[str], requested: str | None = "auto") -> str:
                 "(check with: python -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\")."
             )
         if index >= n:
-            raise DeviceError(f"WORKSHOP_DEVICE={requested!r}: TensorFlow sees only {n} GPU(s) (gpu:0 to gpu:{n - 1}).")
+            raise DeviceError(
+                f"WORKSHOP_DEVICE={requested!r}: TensorFlow sees only {n} GPU(s) (gpu:0 to gpu:{n - 1})."
+            )
         return f"/GPU:{index}"
     raise DeviceError(f"WORKSHOP_DEVICE={requested!r} is not understood: use cpu, gpu, gpu:N or auto.")
 
@@ -278,6 +283,26 @@ def setup(seed: int | None = None, verbose: bool = True, gpus: Iterable[str] | N
 def current() -> Config:
     """The Config of the last ``setup()`` (runs ``setup(verbose=False)`` if there was none)."""
     return _CURRENT if _CURRENT is not None else setup(verbose=False)
+
+
+def tensorboard_command(log_dir, root=None, port: int = 6006) -> str:
+    """The one way the workshop writes the command that shows ``log_dir`` in TensorBoard.
+
+    TensorBoard listens on this machine only (``--host 127.0.0.1``). With ``root`` (the
+    repository root, ``cfg.root``) a ``log_dir`` inside it is given relative to it, for a
+    terminal opened there; otherwise the path is absolute. ``port``: TensorBoard's default 6006.
+    Returns the command as one string, e.g. ``tensorboard --logdir artifacts/x/logs --host
+    127.0.0.1 --port 6006``.
+    """
+    shown = Path(log_dir)
+    if root is not None:
+        try:
+            shown = shown.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            shown = shown.resolve()  # outside the repository: the absolute path
+    else:
+        shown = shown.resolve()
+    return f"tensorboard --logdir {shown} --host 127.0.0.1 --port {port}"
 
 
 def write_metrics(section: str, metrics: dict, artifacts: Path | None = None) -> Path:

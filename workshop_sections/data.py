@@ -25,6 +25,7 @@ Command line::
     python -m workshop_sections.data verify
     python -m workshop_sections.data path NAME
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,20 +33,17 @@ import codecs
 import gzip
 import hashlib
 import http.client
-import io
 import os
 import re
-import shutil
-import socket
 import sys
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -120,54 +118,100 @@ REGISTRY: dict[str, Dataset] = {
             "MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 (idx format)",
             "CC BY-SA 3.0 (Yann LeCun, Corinna Cortes, Christopher J.C. Burges)",
             (
-                _mnist("train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422,
-                       "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-                _mnist("train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881,
-                       "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-                _mnist("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877,
-                       "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-                _mnist("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542,
-                       "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+                _mnist(
+                    "train-images-idx3-ubyte.gz",
+                    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                    9912422,
+                    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                ),
+                _mnist(
+                    "train-labels-idx1-ubyte.gz",
+                    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                    28881,
+                    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                ),
+                _mnist(
+                    "t10k-images-idx3-ubyte.gz",
+                    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                    1648877,
+                    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                ),
+                _mnist(
+                    "t10k-labels-idx1-ubyte.gz",
+                    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                    4542,
+                    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+                ),
             ),
         ),
         Dataset(
             "text8",
             "text8: the first 100 MB of English Wikipedia, cleaned (17,005,207 words); the canonical word2vec corpus",
             "Wikipedia text (CC BY-SA), prepared by Matt Mahoney",
-            (DataFile("corpora/text8.zip", ("http://mattmahoney.net/dc/text8.zip",),
-                      "a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232", 31344016),),
+            (
+                DataFile(
+                    "corpora/text8.zip",
+                    ("http://mattmahoney.net/dc/text8.zip",),
+                    "a6640522afe85d1963ad56c05b0ede0a0c000dddc9671758a6cc09b7a38e5232",
+                    31344016,
+                ),
+            ),
             required=False,
         ),
         Dataset(
             "movie_reviews",
             "Movie review polarity v2.0 (Pang & Lee 2004): 2,000 reviews, about 1.3M words; a small in-domain word2vec corpus",
             "CC BY 4.0 (NLTK data)",
-            (DataFile("nltk/movie_reviews.zip", (_NLTK.format("movie_reviews.zip"),),
-                      "a41211ae685019137410268134db6a1a14428c89b671eb83056151a878539008", 4004848),),
+            (
+                DataFile(
+                    "nltk/movie_reviews.zip",
+                    (_NLTK.format("movie_reviews.zip"),),
+                    "a41211ae685019137410268134db6a1a14428c89b671eb83056151a878539008",
+                    4004848,
+                ),
+            ),
             aliases=("movie-reviews",),
         ),
         Dataset(
             "sentence_polarity",
             "Sentence polarity v1.0, 'MR' (Pang & Lee 2005): 5,331 positive and 5,331 negative snippets (Kim 2014)",
             "CC BY 4.0 (NLTK data)",
-            (DataFile("nltk/sentence_polarity.zip", (_NLTK.format("sentence_polarity.zip"),),
-                      "6e1ed4405b65c7eabf1d199a7f7c437091ac21da0ea7467b410a74062574566b", 490256),),
+            (
+                DataFile(
+                    "nltk/sentence_polarity.zip",
+                    (_NLTK.format("sentence_polarity.zip"),),
+                    "6e1ed4405b65c7eabf1d199a7f7c437091ac21da0ea7467b410a74062574566b",
+                    490256,
+                ),
+            ),
             aliases=("sentence-polarity", "mr"),
         ),
         Dataset(
             "questions_words",
             "Mikolov's word-analogy questions: 19,544 questions in 14 sections (semantic and syntactic)",
             "Apache 2.0 (TensorFlow)",
-            (DataFile("questions-words.txt", ("https://download.tensorflow.org/data/questions-words.txt",),
-                      "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36", 603955),),
+            (
+                DataFile(
+                    "questions-words.txt",
+                    ("https://download.tensorflow.org/data/questions-words.txt",),
+                    "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+                    603955,
+                ),
+            ),
             aliases=("questions-words", "analogies"),
         ),
         Dataset(
             "news20",
             "20 Newsgroups as one lower-cased line, 5.74M words: the benchmark corpus (only from a mirror)",
             "research use",
-            (DataFile("corpora/news20.txt.gz", (),
-                      "de65dca7dd24fb592bd0f7177d0c48619b267bd3472e3dfb54fe7cbddd376cc4", 10312882),),
+            (
+                DataFile(
+                    "corpora/news20.txt.gz",
+                    (),
+                    "de65dca7dd24fb592bd0f7177d0c48619b267bd3472e3dfb54fe7cbddd376cc4",
+                    10312882,
+                ),
+            ),
             required=False,
         ),
     )
@@ -248,8 +292,16 @@ def _mirror_sources(entry: DataFile) -> list[str]:
 
 # --------------------------------------------------------------------------- download
 def _progress(total: int | None, desc: str, quiet: bool):
-    return config.progress(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=quiet,
-                           leave=False, file=sys.stderr)
+    return config.progress(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        disable=quiet,
+        leave=False,
+        file=sys.stderr,
+    )
 
 
 def _copy_stream(src, dst, total: int | None, desc: str, quiet: bool) -> int:
@@ -311,7 +363,14 @@ def _fetch_file(entry: DataFile, dataset: Dataset, quiet: bool) -> Path:
                 )
             os.replace(tmp, target)
             return target
-        except (OSError, urllib.error.URLError, http.client.HTTPException, socket.timeout, DataError, ValueError) as exc:
+        except (
+            TimeoutError,
+            OSError,
+            urllib.error.URLError,
+            http.client.HTTPException,
+            DataError,
+            ValueError,
+        ) as exc:
             reason = getattr(exc, "reason", None) or exc
             tried.append(f"{source}: {reason}")
         finally:
@@ -369,7 +428,7 @@ def _read_idx(path: Path) -> np.ndarray:
     dtype_code, ndim = raw[2], raw[3]
     if dtype_code != 0x08:
         raise DataError(f"{path}: unsupported idx data type 0x{dtype_code:02x}")
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     return data.reshape(dims)
 
@@ -392,7 +451,10 @@ def load_sentence_polarity(quiet: bool = False) -> tuple[list[str], np.ndarray]:
     texts: list[str] = []
     labels: list[int] = []
     with zipfile.ZipFile(zpath) as z:
-        for fname, label in (("sentence_polarity/rt-polarity.pos", 1), ("sentence_polarity/rt-polarity.neg", 0)):
+        for fname, label in (
+            ("sentence_polarity/rt-polarity.pos", 1),
+            ("sentence_polarity/rt-polarity.neg", 0),
+        ):
             lines = z.read(fname).decode("latin-1").splitlines()
             lines = [ln.strip() for ln in lines if ln.strip()]
             texts.extend(lines)
@@ -434,7 +496,12 @@ def load_questions_words(quiet: bool = False) -> list[tuple[str, str, str, str, 
 CORPORA = ("text8", "movie_reviews", "news20")
 ENCODING_ENV = "WORKSHOP_CORPUS_ENCODING"  # force the encoding of every corpus file (e.g. cp1251)
 TEXT_SUFFIXES = (".txt", ".text")  # plain text files a corpus folder is read for
-MAGIC = {".gz": b"\x1f\x8b", ".bz2": b"BZh", ".xz": b"\xfd7zXZ\x00", ".zip": b"PK"}  # + their compressed forms
+MAGIC = {
+    ".gz": b"\x1f\x8b",
+    ".bz2": b"BZh",
+    ".xz": b"\xfd7zXZ\x00",
+    ".zip": b"PK",
+}  # + their compressed forms
 SKIP_DIRS = {"venv", ".venv", "site-packages", "dist-packages", "__pycache__", "node_modules", "__MACOSX"}
 SAMPLE_CHARS = 1 << 16  # characters of each file checked for spaces
 UNSPACED = 20  # fewer than one space per this many letters: "almost no spaces"
@@ -498,18 +565,25 @@ class _ReadLog:
             print(line, file=sys.stderr, flush=True)
 
     def finish(self) -> None:
-        what = {"recoded": "files were not UTF-8 either", "skipped": "files were skipped as well",
-                "unspaced": "files have almost no spaces either"}
+        what = {
+            "recoded": "files were not UTF-8 either",
+            "skipped": "files were skipped as well",
+            "unspaced": "files have almost no spaces either",
+        }
         for kind, n in self.counts.items():
             if n > NOTE_LIMIT:
                 d = self.details.get(kind)
-                how = (f" ({n} in all: " + ", ".join(f"{v} {k}" for k, v in sorted(d.items())) + ")") if d else ""
+                how = (
+                    (f" ({n} in all: " + ", ".join(f"{v} {k}" for k, v in sorted(d.items())) + ")")
+                    if d
+                    else ""
+                )
                 print(f"note: {n - NOTE_LIMIT} more {what.get(kind, kind)}{how}", file=sys.stderr, flush=True)
 
 
 def _latin1_for_undefined(exc: UnicodeDecodeError):
     """Codec error handler: the 5 bytes cp1252 leaves undefined read as Latin-1 (as browsers do)."""
-    return exc.object[exc.start:exc.end].decode("latin-1"), exc.end
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
 
 
 codecs.register_error("workshop-latin1", _latin1_for_undefined)
@@ -561,10 +635,10 @@ def _decode_chunks(label: str, raw: Iterator[bytes], log: _ReadLog) -> Iterator[
     first = next(raw, b"")
     forced = os.environ.get(ENCODING_ENV, "").strip() or None
     if first.startswith(codecs.BOM_UTF8):
-        first = first[len(codecs.BOM_UTF8):]
+        first = first[len(codecs.BOM_UTF8) :]
     elif first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         forced = forced or "utf-16"
-    if forced is None and b"\0" in first[:1 << 16]:
+    if forced is None and b"\0" in first[: 1 << 16]:
         raise NotTextError(label, "not text (it holds NUL bytes: binary data)")
     chunks = _chain_first(first, raw)
     if forced:
@@ -577,12 +651,15 @@ def _decode_chunks(label: str, raw: Iterator[bytes], log: _ReadLog) -> Iterator[
             text, pending = buf.decode("utf-8"), b""
         except UnicodeDecodeError as exc:
             if exc.reason == "unexpected end of data" and exc.end == len(buf):
-                text, pending = buf[:exc.start].decode("utf-8"), buf[exc.start:]  # a character cut by the chunk
+                text, pending = (
+                    buf[: exc.start].decode("utf-8"),
+                    buf[exc.start :],
+                )  # a character cut by the chunk
             else:
-                head = buf[:exc.start].decode("utf-8")
+                head = buf[: exc.start].decode("utf-8")
                 was_unicode = was_unicode or not head.isascii()
                 yield head
-                yield from _switch(label, buf[exc.start:], chunks, offset + exc.start, was_unicode, log)
+                yield from _switch(label, buf[exc.start :], chunks, offset + exc.start, was_unicode, log)
                 return
         was_unicode = was_unicode or not text.isascii()
         offset += len(buf) - len(pending)
@@ -597,12 +674,21 @@ def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _switch(label, buf: bytes, rest: Iterator[bytes], offset: int, was_unicode: bool, log: _ReadLog) -> Iterator[str]:
-    enc = _guess_encoding(buf[:1 << 16])
-    where = (f"from byte {offset:,} on (the text before it was UTF-8)" if was_unicode
-             else f"(byte 0x{buf[0]:02x} at offset {offset:,})")
-    log.say("recoded", f"note: {label} is not UTF-8 {where}; read it as {_encoding_name(enc)}. "
-                       f"If that is wrong, set {ENCODING_ENV} to its encoding.", detail=f"read as {enc}")
+def _switch(
+    label, buf: bytes, rest: Iterator[bytes], offset: int, was_unicode: bool, log: _ReadLog
+) -> Iterator[str]:
+    enc = _guess_encoding(buf[: 1 << 16])
+    where = (
+        f"from byte {offset:,} on (the text before it was UTF-8)"
+        if was_unicode
+        else f"(byte 0x{buf[0]:02x} at offset {offset:,})"
+    )
+    log.say(
+        "recoded",
+        f"note: {label} is not UTF-8 {where}; read it as {_encoding_name(enc)}. "
+        f"If that is wrong, set {ENCODING_ENV} to its encoding.",
+        detail=f"read as {enc}",
+    )
     yield from _decode_rest(label, _chain_first(buf, rest), enc, offset)
 
 
@@ -611,16 +697,20 @@ def _decode_rest(label: str, chunks: Iterator[bytes], enc: str, offset: int) -> 
         errors = "workshop-latin1" if codecs.lookup(enc).name == "cp1252" else "strict"
         decoder = codecs.getincrementaldecoder(enc)(errors=errors)
     except LookupError:
-        raise CorpusError(f"{ENCODING_ENV}={enc!r} is not an encoding Python knows (e.g. utf-8, cp1252, cp1251, "
-                          "latin-1, shift_jis, gb18030).") from None
+        raise CorpusError(
+            f"{ENCODING_ENV}={enc!r} is not an encoding Python knows (e.g. utf-8, cp1252, cp1251, "
+            "latin-1, shift_jis, gb18030)."
+        ) from None
     try:
         for block in chunks:
             yield decoder.decode(block)
             offset += len(block)
         yield decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{label} is not valid {enc} either (near byte {offset + exc.start:,}): "
-                          f"set {ENCODING_ENV} to its encoding.") from None
+        raise CorpusError(
+            f"{label} is not valid {enc} either (near byte {offset + exc.start:,}): "
+            f"set {ENCODING_ENV} to its encoding."
+        ) from None
 
 
 def _check_spacing(label: str, text_chunks: Iterator[str], log: _ReadLog) -> Iterator[str]:
@@ -657,14 +747,21 @@ def _spacing_verdict(label: str, sample: str, log: _ReadLog) -> None:
     example = max(words[:200], key=len)
     example = example if len(example) <= 24 else example[:24] + "..."
     per = f"1 space per {letters // max(spaces, 1):,} letters" if spaces else "no spaces"
-    fix = ("put spaces between its words first (a word segmenter: jieba for Chinese, fugashi/MeCab for "
-           "Japanese, PyThaiNLP for Thai)")
+    fix = (
+        "put spaces between its words first (a word segmenter: jieba for Chinese, fugashi/MeCab for "
+        "Japanese, PyThaiNLP for Thai)"
+    )
     if mean >= UNSPACED_REFUSE:
-        raise CorpusError(f"{label} has almost no spaces ({per}): its \"words\" would be whole lines or "
-                          f"phrases ({mean:.0f} letters on average, e.g. {example!r}), a meaningless vocabulary; {fix}.")
-    log.say("unspaced", f"warning: {label} has almost no spaces ({per} in its first {len(sample):,} characters): "
-                        f"every run of text between spaces or punctuation becomes one \"word\" ({mean:.0f} letters "
-                        f"on average, e.g. {example!r}); for real words, {fix}.")
+        raise CorpusError(
+            f'{label} has almost no spaces ({per}): its "words" would be whole lines or '
+            f"phrases ({mean:.0f} letters on average, e.g. {example!r}), a meaningless vocabulary; {fix}."
+        )
+    log.say(
+        "unspaced",
+        f"warning: {label} has almost no spaces ({per} in its first {len(sample):,} characters): "
+        f'every run of text between spaces or punctuation becomes one "word" ({mean:.0f} letters '
+        f"on average, e.g. {example!r}); for real words, {fix}.",
+    )
 
 
 def _raw_chunks(label: str, opener) -> Iterator[bytes]:
@@ -677,8 +774,10 @@ def _raw_chunks(label: str, opener) -> Iterator[bytes]:
             for block in iter(lambda: f.read(CHUNK), b""):
                 yield block
     except (gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
-        raise CorpusError(f"{label} is damaged: {exc or type(exc).__name__} (a broken or cut-short download? "
-                          "fetch it again or remove it)") from None
+        raise CorpusError(
+            f"{label} is damaged: {exc or type(exc).__name__} (a broken or cut-short download? "
+            "fetch it again or remove it)"
+        ) from None
     except OSError as exc:  # bz2's "Invalid data stream" (no errno), permissions, a file that vanished...
         kind = "is damaged" if exc.errno is None else "cannot be read"
         raise CorpusError(f"{label} {kind}: {exc.strerror or exc}") from None
@@ -693,7 +792,9 @@ def _magic_kind(p: Path) -> str:
         raise CorpusError(f"Cannot read the corpus file {p}: {exc.strerror or exc}") from None
     for suffix, magic in MAGIC.items():
         if head.startswith(magic):
-            if (suffix == ".zip" and not zipfile.is_zipfile(p)) or (suffix == ".bz2" and head[3:4] not in b"123456789"):
+            if (suffix == ".zip" and not zipfile.is_zipfile(p)) or (
+                suffix == ".bz2" and head[3:4] not in b"123456789"
+            ):
                 continue
             return suffix[1:]
     return "plain"
@@ -718,8 +819,12 @@ def _file_sources(p: Path, in_folder: bool, log: _ReadLog):
     if kind == "zip":
         yield from _zip_sources(p)
         return
-    openers = {"gz": lambda: gzip.open(p, "rb"), "bz2": lambda: bz2.open(p, "rb"), "xz": lambda: lzma.open(p, "rb"),
-               "plain": lambda: open(p, "rb")}
+    openers = {
+        "gz": lambda: gzip.open(p, "rb"),
+        "bz2": lambda: bz2.open(p, "rb"),
+        "xz": lambda: lzma.open(p, "rb"),
+        "plain": lambda: open(p, "rb"),
+    }
     yield str(p), _raw_chunks(str(p), openers[kind]), in_folder
 
 
@@ -732,8 +837,11 @@ def _zip_sources(p: Path):
         for info in sorted(z.infolist(), key=lambda i: i.filename):
             name = info.filename
             parts = name.split("/")
-            if (info.is_dir() or any(part.startswith(".") or part in SKIP_DIRS for part in parts)
-                    or parts[-1].upper().startswith("README")):
+            if (
+                info.is_dir()
+                or any(part.startswith(".") or part in SKIP_DIRS for part in parts)
+                or parts[-1].upper().startswith("README")
+            ):
                 continue
             label = f"{p}:{name}"
             yield label, _raw_chunks(label, lambda info=info: z.open(info)), True
@@ -745,8 +853,11 @@ def _folder_files(folder: Path) -> tuple[list[Path], list[str]]:
     ``site-packages``...), ``__pycache__`` and ``node_modules`` are not entered."""
     files, skipped = [], []
     for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS
-                         and not (Path(root) / d / "pyvenv.cfg").exists())
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and d not in SKIP_DIRS and not (Path(root) / d / "pyvenv.cfg").exists()
+        )
         for name in sorted(names):
             if name.startswith("."):
                 continue
@@ -770,11 +881,19 @@ def _open_text_chunks(p: Path, log: _ReadLog | None = None) -> Iterator[str]:
         if not files:
             raise CorpusError(
                 f"The corpus folder {p} holds no text files to read (named .txt, .text, .gz, .bz2, .xz or .zip"
-                + (f"; it holds {len(skipped)} other files, e.g. {', '.join(skipped[:3])})" if skipped else ")")
-                + ": name its text files .txt or give a file.")
+                + (
+                    f"; it holds {len(skipped)} other files, e.g. {', '.join(skipped[:3])})"
+                    if skipped
+                    else ")"
+                )
+                + ": name its text files .txt or give a file."
+            )
         if skipped:
-            log.say("folder", f"note: {p}: reading {len(files)} text file(s); skipped {len(skipped)} file(s) not "
-                              f"named .txt/.text/.gz/.bz2/.xz/.zip (e.g. {', '.join(skipped[:3])}).")
+            log.say(
+                "folder",
+                f"note: {p}: reading {len(files)} text file(s); skipped {len(skipped)} file(s) not "
+                f"named .txt/.text/.gz/.bz2/.xz/.zip (e.g. {', '.join(skipped[:3])}).",
+            )
     sources = (s for f in (files if in_folder else [p]) for s in _file_sources(f, in_folder, log))
     read = 0
     for label, raw, skippable in sources:
@@ -798,8 +917,11 @@ def corpus_path(source: str | os.PathLike) -> Path:
     Raises :class:`CorpusError` for an empty path, a missing path or a data set that is not text."""
     s = str(source)
     if not s.strip():
-        raise CorpusError("The corpus path is empty: give a corpus name (" + ", ".join(CORPORA)
-                          + ") or the path of a text file (.txt, .gz, .zip) or folder.")
+        raise CorpusError(
+            "The corpus path is empty: give a corpus name ("
+            + ", ".join(CORPORA)
+            + ") or the path of a text file (.txt, .gz, .zip) or folder."
+        )
     try:
         dataset = get(s)
     except UnknownDatasetError:
@@ -813,7 +935,9 @@ def corpus_path(source: str | os.PathLike) -> Path:
             raise CorpusError(f"Corpus {s!r} is neither a file nor a folder (a device, socket or pipe?).")
         return p
     if dataset.name not in CORPORA:
-        raise CorpusError(f"Data set {dataset.name!r} is not a text corpus; use one of {', '.join(CORPORA)} or a path.")
+        raise CorpusError(
+            f"Data set {dataset.name!r} is not a text corpus; use one of {', '.join(CORPORA)} or a path."
+        )
     return _fetch_file(dataset.files[0], dataset, quiet=False)
 
 
@@ -863,8 +987,10 @@ def read_words(source: str | os.PathLike, max_words: int | None = None) -> list[
 
 
 # --------------------------------------------------------------------------- word vectors
-VECTOR_FORMATS = ("the word2vec text format (a '<count> <dim>' line, then 'word v1 ... vD' lines; fastText .vec), "
-                  "word2vec binary (gensim binary=True) or GloVe text (no header)")
+VECTOR_FORMATS = (
+    "the word2vec text format (a '<count> <dim>' line, then 'word v1 ... vD' lines; fastText .vec), "
+    "word2vec binary (gensim binary=True) or GloVe text (no header)"
+)
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 _BLOCK = 1024  # text lines parsed at once (numpy's C parser)
 
@@ -876,12 +1002,18 @@ class VectorFileError(DataError, ValueError):
 
 def _vector_source(path) -> Path:
     if path is None or not str(path).strip():
-        raise VectorFileError("No word-vector file given (an empty path): give the path of a .vec, .txt or .bin file.")
+        raise VectorFileError(
+            "No word-vector file given (an empty path): give the path of a .vec, .txt or .bin file."
+        )
     p = Path(path).expanduser()
     if p.is_dir():
-        hint = next((str(p / n) for n in ("vectors.vec", "vectors.txt", "vectors.bin") if (p / n).exists()), None)
-        raise VectorFileError(f"{p} is a folder, not a word-vector file"
-                              + (f": did you mean {hint}?" if hint else f"; expected {VECTOR_FORMATS}."))
+        hint = next(
+            (str(p / n) for n in ("vectors.vec", "vectors.txt", "vectors.bin") if (p / n).exists()), None
+        )
+        raise VectorFileError(
+            f"{p} is a folder, not a word-vector file"
+            + (f": did you mean {hint}?" if hint else f"; expected {VECTOR_FORMATS}.")
+        )
     if not p.exists():
         raise FileNotFoundError(f"No word-vector file at {p}.")
     return p
@@ -898,10 +1030,14 @@ def _vector_opener(p: Path):
         with zipfile.ZipFile(p) as z:
             members = [n for n in z.namelist() if not n.endswith("/")]
         if members and all(n.endswith(".npy") for n in members):
-            raise VectorFileError(f"{p} is a NumPy .npz archive, not a word-vector file: pass the .vec file "
-                                  f"written next to it (e.g. {p.with_name('vectors.vec')}).")
-        raise VectorFileError(f"{p} is a zip archive ({len(members)} file(s): {', '.join(members[:4])}): "
-                              "unzip it and pass one of its vector files.")
+            raise VectorFileError(
+                f"{p} is a NumPy .npz archive, not a word-vector file: pass the .vec file "
+                f"written next to it (e.g. {p.with_name('vectors.vec')})."
+            )
+        raise VectorFileError(
+            f"{p} is a zip archive ({len(members)} file(s): {', '.join(members[:4])}): "
+            "unzip it and pass one of its vector files."
+        )
     opener = {"gz": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(kind, open)
     return lambda: opener(p, "rb")
 
@@ -971,15 +1107,19 @@ def load_word_vectors(path, limit: int | None = None) -> tuple[list[str], np.nda
         if not head.strip():
             raise VectorFileError(f"{p} is empty: expected {VECTOR_FORMATS}.")
         if head.startswith(FASTTEXT_MAGIC):
-            raise VectorFileError(f"{p} is a fastText model (.bin), not a vector file: use the .vec file fastText "
-                                  "writes next to it (or `fasttext print-word-vectors`).")
+            raise VectorFileError(
+                f"{p} is a fastText model (.bin), not a vector file: use the .vec file fastText "
+                "writes next to it (or `fasttext print-word-vectors`)."
+            )
         first, _, rest = head.partition(b"\n")
         header = _parse_header(first)
         compressed = _magic_kind(p) != "plain"
         if header is not None:
             n, dim = header
             if dim == 0:
-                raise VectorFileError(f"{p} line 1: the header says vectors of 0 dimensions; expected '<count> <dim>'.")
+                raise VectorFileError(
+                    f"{p} line 1: the header says vectors of 0 dimensions; expected '<count> <dim>'."
+                )
             binary = _looks_binary(rest, dim)
             n_alloc = n if limit is None else min(n, limit)
             if not compressed:
@@ -987,7 +1127,8 @@ def load_word_vectors(path, limit: int | None = None) -> tuple[list[str], np.nda
                 if least > p.stat().st_size:
                     raise VectorFileError(
                         f"{p} line 1: the header says {n:,} words of {dim} numbers, more than its "
-                        f"{p.stat().st_size:,} bytes can hold: the header is wrong or the file is cut short.")
+                        f"{p.stat().st_size:,} bytes can hold: the header is wrong or the file is cut short."
+                    )
             reader = _read_binary_vectors if binary else _read_text_vectors
             with opener() as f:
                 f.readline()
@@ -1000,9 +1141,13 @@ def load_word_vectors(path, limit: int | None = None) -> tuple[list[str], np.nda
     except (OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise VectorFileError(f"{p} cannot be read: {getattr(exc, 'strerror', None) or exc} (damaged or cut short?)") from None
+        raise VectorFileError(
+            f"{p} cannot be read: {getattr(exc, 'strerror', None) or exc} (damaged or cut short?)"
+        ) from None
     except MemoryError:
-        raise VectorFileError(f"{p}: not enough memory for its vectors: pass a limit on the words read.") from None
+        raise VectorFileError(
+            f"{p}: not enough memory for its vectors: pass a limit on the words read."
+        ) from None
 
 
 def _looks_binary(rest: bytes, dim: int) -> bool:
@@ -1025,7 +1170,9 @@ def _glove_dim(p: Path, head: bytes) -> int:
     """The dimension of a header-less text file: the most common count of trailing numbers on
     its first lines (a token with spaces or a number as token does not fool it)."""
     if b"\0" in head:
-        raise VectorFileError(f"{p} line 1: binary data without a '<count> <dim>' header; expected {VECTOR_FORMATS}.")
+        raise VectorFileError(
+            f"{p} line 1: binary data without a '<count> <dim>' header; expected {VECTOR_FORMATS}."
+        )
     lines = [ln for ln in head.split(b"\n")[:-1][:200] if ln.strip()] or [head]
     counts, numbers_only = {}, 0
     for ln in lines:
@@ -1034,11 +1181,15 @@ def _glove_dim(p: Path, head: bytes) -> int:
         numbers_only += fields == numbers
     dim = max(counts, key=lambda k: (counts[k], -k))
     if numbers_only > len(lines) // 2:
-        raise VectorFileError(f"{p} line 1: every field is a number, there are no words (a TensorFlow projector "
-                              f"vectors.tsv? its words are in metadata.tsv); expected {VECTOR_FORMATS}.")
+        raise VectorFileError(
+            f"{p} line 1: every field is a number, there are no words (a TensorFlow projector "
+            f"vectors.tsv? its words are in metadata.tsv); expected {VECTOR_FORMATS}."
+        )
     if dim == 0:
         preview = lines[0][:60].decode("utf-8", "replace")
-        raise VectorFileError(f"{p} line 1: {preview!r} is not a word and its numbers; expected {VECTOR_FORMATS}.")
+        raise VectorFileError(
+            f"{p} line 1: {preview!r} is not a word and its numbers; expected {VECTOR_FORMATS}."
+        )
     return dim
 
 
@@ -1052,8 +1203,9 @@ def _count_lines(f, limit: int | None) -> int:
     return n + (last != b"\n")
 
 
-def _read_text_vectors(p: Path, f, n: int | None, dim: int, n_alloc: int, limit: int | None,
-                       first_line: int = 2) -> tuple[list[str], np.ndarray]:
+def _read_text_vectors(
+    p: Path, f, n: int | None, dim: int, n_alloc: int, limit: int | None, first_line: int = 2
+) -> tuple[list[str], np.ndarray]:
     """Stream ``word v1 ... vD`` lines into a preallocated (n_alloc, dim) float32 array,
     ``_BLOCK`` lines parsed at once (numpy's C parser); a block that does not parse is read
     line by line, to split a token that contains spaces or to name the faulty line."""
@@ -1065,8 +1217,11 @@ def _read_text_vectors(p: Path, f, n: int | None, dim: int, n_alloc: int, limit:
     dups: list[tuple[str, int]] = []
     bad_utf8: list[str] = []
     block: list[tuple[bytes, bytes, int]] = []  # (word, numbers, line number)
-    expected = (f"a word and {dim} numbers (" + ("word2vec text, as its header says" if n is not None
-                                                  else "GloVe text, as its first lines") + ")")
+    expected = (
+        f"a word and {dim} numbers ("
+        + ("word2vec text, as its header says" if n is not None else "GloVe text, as its first lines")
+        + ")"
+    )
 
     def line_error(lineno_: int, line: bytes, why: str) -> VectorFileError:
         preview = line[:70].decode("utf-8", "replace") + ("..." if len(line) > 70 else "")
@@ -1117,8 +1272,13 @@ def _read_text_vectors(p: Path, f, n: int | None, dim: int, n_alloc: int, limit:
         if records >= n_alloc:
             if limit is not None and records >= limit:
                 break
-            raise line_error(lineno, line, f"more vectors than the header's count {n:,}" if n is not None
-                             else "more lines than were counted (did the file change while it was read?)")
+            raise line_error(
+                lineno,
+                line,
+                f"more vectors than the header's count {n:,}"
+                if n is not None
+                else "more lines than were counted (did the file change while it was read?)",
+            )
         records += 1
         word, _, tail = line.partition(b" ")
         if tail.count(b" ") != dim - 1:  # tabs, double spaces or a token with spaces
@@ -1131,13 +1291,17 @@ def _read_text_vectors(p: Path, f, n: int | None, dim: int, n_alloc: int, limit:
             flush()
     flush()
     if n is not None and records < n_alloc:
-        raise VectorFileError(f"{p}: the header says {n:,} words but the file ends after {records:,} "
-                              f"(line {lineno}): it is cut short (an interrupted download?).")
+        raise VectorFileError(
+            f"{p}: the header says {n:,} words but the file ends after {records:,} "
+            f"(line {lineno}): it is cut short (an interrupted download?)."
+        )
     _vector_notes(p, dups, bad_utf8)
-    return words, vectors[:len(words)]
+    return words, vectors[: len(words)]
 
 
-def _read_binary_vectors(p: Path, f, n: int, dim: int, n_alloc: int, limit: int | None) -> tuple[list[str], np.ndarray]:
+def _read_binary_vectors(
+    p: Path, f, n: int, dim: int, n_alloc: int, limit: int | None
+) -> tuple[list[str], np.ndarray]:
     """Records ``word<space><dim float32>`` (an optional newline before the word), as gensim
     reads them, into a preallocated float32 array."""
     vectors = np.empty((n_alloc, dim), dtype=np.float32)
@@ -1153,12 +1317,16 @@ def _read_binary_vectors(p: Path, f, n: int, dim: int, n_alloc: int, limit: int 
         if space < 0 or len(buf) - space - 1 < size:
             if eof:
                 got = f"after {record:,} of them" if record else "before the first"
-                raise VectorFileError(f"{p}: the header says {n:,} words but the binary data ends {got} "
-                                      "(word2vec binary, gensim binary=True): the file is cut short or the "
-                                      "header is wrong.")
+                raise VectorFileError(
+                    f"{p}: the header says {n:,} words but the binary data ends {got} "
+                    "(word2vec binary, gensim binary=True): the file is cut short or the "
+                    "header is wrong."
+                )
             if space - start > 1000 or (space < 0 and len(buf) - start > 1000):
-                raise VectorFileError(f"{p} word {record + 1:,}: no space after a word within 1,000 bytes: not "
-                                      "word2vec binary (gensim binary=True) as its header suggests.")
+                raise VectorFileError(
+                    f"{p} word {record + 1:,}: no space after a word within 1,000 bytes: not "
+                    "word2vec binary (gensim binary=True) as its header suggests."
+                )
             more = f.read(CHUNK)
             eof = not more
             buf = buf[start:] + more
@@ -1183,11 +1351,18 @@ def _read_binary_vectors(p: Path, f, n: int, dim: int, n_alloc: int, limit: int 
 def _vector_notes(p: Path, dups: list, bad_utf8: list, unit: str = "line") -> None:
     if dups:
         word, where = dups[0]
-        print(f"warning: {p} holds {len(dups):,} duplicate word(s) (first {word!r} at {unit} {where:,}); "
-              "kept the first vector of each, as gensim does.", file=sys.stderr, flush=True)
+        print(
+            f"warning: {p} holds {len(dups):,} duplicate word(s) (first {word!r} at {unit} {where:,}); "
+            "kept the first vector of each, as gensim does.",
+            file=sys.stderr,
+            flush=True,
+        )
     if bad_utf8:
-        print(f"note: {p}: {len(bad_utf8):,} word(s) are not UTF-8 (first at {bad_utf8[0]}); read them as Latin-1.",
-              file=sys.stderr, flush=True)
+        print(
+            f"note: {p}: {len(bad_utf8):,} word(s) are not UTF-8 (first at {bad_utf8[0]}); read them as Latin-1.",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 # --------------------------------------------------------------------------- CLI
@@ -1200,7 +1375,9 @@ def _human(n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.data", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.data", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="the data sets, their sizes, licenses and cache status")
     f = sub.add_parser("fetch", help="fetch data sets into the cache ('all': every required one)")
@@ -1215,12 +1392,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'name':<18} {'size':>9}  {'cache':<9} {'license':<38} description")
             for d in REGISTRY.values():
                 tag = "" if d.required else " (optional)"
-                print(f"{d.name:<18} {_human(d.size):>9}  {status(d.name):<9} {d.license[:38]:<38} {d.description}{tag}")
+                print(
+                    f"{d.name:<18} {_human(d.size):>9}  {status(d.name):<9} {d.license[:38]:<38} {d.description}{tag}"
+                )
             print(f"cache: {cache_dir()}   mirror: {mirror() or '(none; set WORKSHOP_DATA_MIRROR)'}")
             return 0
         if args.cmd == "fetch":
-            wanted = [d.name for d in REGISTRY.values() if d.required] if args.names == ["all"] else args.names
-            optional = [d.name for d in REGISTRY.values() if not d.required and d.name != "news20"] if args.names == ["all"] else []
+            wanted = (
+                [d.name for d in REGISTRY.values() if d.required] if args.names == ["all"] else args.names
+            )
+            optional = (
+                [d.name for d in REGISTRY.values() if not d.required and d.name != "news20"]
+                if args.names == ["all"]
+                else []
+            )
             for name in wanted:
                 fetch(name, quiet=args.quiet)
                 print(f"{get(name).name:<18} verified")
@@ -1239,7 +1424,9 @@ def main(argv: list[str] | None = None) -> int:
                 bad += s == "corrupt"
                 print(f"{d.name:<18} {s}")
             if bad:
-                print(f"{bad} data set(s) corrupt: run `python -m workshop_sections.data fetch NAME` to fetch them again.")
+                print(
+                    f"{bad} data set(s) corrupt: run `python -m workshop_sections.data fetch NAME` to fetch them again."
+                )
             return 1 if bad else 0
         if args.cmd == "path":
             print(path(args.name))

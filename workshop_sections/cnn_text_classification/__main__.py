@@ -14,6 +14,7 @@ folds both ran, and writes them to ``<out>/metrics.json`` (default
 in two processes at once (``--fold-ids 0-4`` and ``--fold-ids 5-9``) and either one prints
 the whole table at the end; a re-run of the same fold and seed replaces the old run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,13 +51,18 @@ def _fail(message) -> int:
 def table(variants: dict) -> str:
     from .text_cnn import paired_difference
 
-    lines = [f"{'variant':<16} {'runs':>4} {'folds':>5} {'test acc mean':>13} {'std':>5} {'fold SE':>7} "
-             f"{'train s mean':>12} {'std':>6}", "-" * 78]
+    lines = [
+        f"{'variant':<16} {'runs':>4} {'folds':>5} {'test acc mean':>13} {'std':>5} {'fold SE':>7} "
+        f"{'train s mean':>12} {'std':>6}",
+        "-" * 78,
+    ]
     for name, v in variants.items():
         se = v.get("fold_sem", float("nan"))
-        lines.append(f"{name:<16} {len(v['runs']):>4} {len(v['fold_ids']):>5} {100 * v['mean_accuracy']:12.2f}% "
-                     f"{100 * v['std_accuracy']:5.2f} {'-' if math.isnan(se) else f'{100 * se:.2f}':>7} "
-                     f"{v['mean_seconds']:12.1f} {v['std_seconds']:6.1f}")
+        lines.append(
+            f"{name:<16} {len(v['runs']):>4} {len(v['fold_ids']):>5} {100 * v['mean_accuracy']:12.2f}% "
+            f"{100 * v['std_accuracy']:5.2f} {'-' if math.isnan(se) else f'{100 * se:.2f}':>7} "
+            f"{v['mean_seconds']:12.1f} {v['std_seconds']:6.1f}"
+        )
     base = variants.get("random")
     if base:
         for name, v in variants.items():
@@ -64,8 +70,10 @@ def table(variants: dict) -> str:
                 continue
             d = paired_difference(v, base)
             if d:
-                lines.append(f"{name} - random on the same {d[2]} folds: {100 * d[0]:+.2f} points "
-                             f"(standard error {100 * d[1]:.2f})")
+                lines.append(
+                    f"{name} - random on the same {d[2]} folds: {100 * d[0]:+.2f} points "
+                    f"(standard error {100 * d[1]:.2f})"
+                )
     return "\n".join(lines)
 
 
@@ -76,8 +84,9 @@ def merge_runs(saved: list[dict], new: list[dict]) -> list[dict]:
     return [keyed[k] for k in sorted(keyed)]
 
 
-def save_merged(path: Path, protocol: dict, setup: dict, runs: dict[str, list], folds: int,
-                elapsed: float) -> dict:
+def save_merged(
+    path: Path, protocol: dict, setup: dict, runs: dict[str, list], folds: int, elapsed: float
+) -> dict:
     """Merge this process's runs into ``path`` (so runs on other folds, other variants or
     from another process at the same time add up to one table) and return the variants.
 
@@ -106,11 +115,19 @@ def save_merged(path: Path, protocol: dict, setup: dict, runs: dict[str, list], 
             old = variants.get(name, {})
             same = not name.startswith("word2vec") or old.get("setup") == setup
             merged = merge_runs(old.get("runs", []) if same else [], new)
-            variants[name] = {**summarize(name, merged, folds),
-                              **({"setup": setup} if name.startswith("word2vec") else {})}
-        config.write_metrics("", {"protocol": protocol, "variants": variants,
-                                  "elapsed_seconds": elapsed + saved.get("elapsed_seconds", 0.0)},
-                             artifacts=path.parent)
+            variants[name] = {
+                **summarize(name, merged, folds),
+                **({"setup": setup} if name.startswith("word2vec") else {}),
+            }
+        config.write_metrics(
+            "",
+            {
+                "protocol": protocol,
+                "variants": variants,
+                "elapsed_seconds": elapsed + saved.get("elapsed_seconds", 0.0),
+            },
+            artifacts=path.parent,
+        )
     finally:
         if lock is not None:
             lock.close()
@@ -120,21 +137,44 @@ def save_merged(path: Path, protocol: dict, setup: dict, runs: dict[str, list], 
 def main(argv: list[str] | None = None) -> int:
     from workshop_sections import config
 
-    p = argparse.ArgumentParser(prog="python -m workshop_sections.cnn_text_classification",
-                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--init", action="append", default=None,
-                   help="random | word2vec-static | word2vec-tuned | tfidf | all (repeat or comma-separate)")
-    p.add_argument("--seeds", type=int, default=3, help="training seeds per split (default 3; tfidf runs once)")
-    p.add_argument("--folds", type=int, default=None, help="k-fold cross-validation (Kim: 10); default one fixed split")
+    p = argparse.ArgumentParser(
+        prog="python -m workshop_sections.cnn_text_classification",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--init",
+        action="append",
+        default=None,
+        help="random | word2vec-static | word2vec-tuned | tfidf | all (repeat or comma-separate)",
+    )
+    p.add_argument(
+        "--seeds", type=int, default=3, help="training seeds per split (default 3; tfidf runs once)"
+    )
+    p.add_argument(
+        "--folds", type=int, default=None, help="k-fold cross-validation (Kim: 10); default one fixed split"
+    )
     p.add_argument("--fold-ids", default=None, help="only these folds, 0-based: '0-4' or '0,2,5'")
-    p.add_argument("--vectors", default=None,
-                   help="word vectors: word2vec text (.vec, fastText's too), word2vec binary or GloVe text, gzipped "
-                        "or not (default: the word2vec_optimized section's)")
-    p.add_argument("--raw-vectors", action="store_true",
-                   help="use the word2vec vectors as they are (default: centred, top direction removed, equal lengths)")
-    p.add_argument("--epochs", type=int, default=10, help="most epochs per run (early stopping on dev; default 10)")
+    p.add_argument(
+        "--vectors",
+        default=None,
+        help="word vectors: word2vec text (.vec, fastText's too), word2vec binary or GloVe text, gzipped "
+        "or not (default: the word2vec_optimized section's)",
+    )
+    p.add_argument(
+        "--raw-vectors",
+        action="store_true",
+        help="use the word2vec vectors as they are (default: centred, top direction removed, equal lengths)",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=10, help="most epochs per run (early stopping on dev; default 10)"
+    )
     p.add_argument("--limit", type=int, default=None, help="use only this many MR sentences (smoke tests)")
-    p.add_argument("--out", default=None, help="folder of metrics.json (default artifacts/cnn_text_classification/benchmark)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder of metrics.json (default artifacts/cnn_text_classification/benchmark)",
+    )
     args = p.parse_args(argv)
 
     cfg = config.setup(verbose=False)
@@ -158,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
 
     vectors = None
     if args.vectors is not None and not args.vectors.strip():
-        return _fail("--vectors is empty: give the path of a word-vector file (.vec, .txt, .bin), or leave it out "
-                     "to use the word2vec_optimized section's vectors.")
+        return _fail(
+            "--vectors is empty: give the path of a word-vector file (.vec, .txt, .bin), or leave it out "
+            "to use the word2vec_optimized section's vectors."
+        )
     if any(n.startswith("word2vec") for n in inits):
         from workshop_sections import data
         from workshop_sections.word2vec_optimized import word2vec_fast
@@ -170,16 +212,26 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(exc)
         print(f"word2vec vectors: {vectors!r} from {args.vectors or 'the word2vec_optimized section'}")
     elif args.vectors is not None:
-        print(f"note: --vectors {args.vectors} is not used: only the word2vec variants use word vectors "
-              f"(this run: {', '.join(inits)}).", file=sys.stderr)
+        print(
+            f"note: --vectors {args.vectors} is not used: only the word2vec variants use word vectors "
+            f"(this run: {', '.join(inits)}).",
+            file=sys.stderr,
+        )
 
     out = Path(args.out) if args.out else cfg.artifacts(tc.SECTION) / "benchmark"
     out.mkdir(parents=True, exist_ok=True)
     path = out / "metrics.json"
-    protocol = {"folds": folds, "cross_validation": bool(args.folds), "epochs": args.epochs, "limit": args.limit,
-                "split_seed": tc.SPLIT_SEED}
-    setup = {"vectors": str(Path(args.vectors).expanduser().resolve()) if args.vectors else None,
-             "postprocess_vectors": not args.raw_vectors}
+    protocol = {
+        "folds": folds,
+        "cross_validation": bool(args.folds),
+        "epochs": args.epochs,
+        "limit": args.limit,
+        "split_seed": tc.SPLIT_SEED,
+    }
+    setup = {
+        "vectors": str(Path(args.vectors).expanduser().resolve()) if args.vectors else None,
+        "postprocess_vectors": not args.raw_vectors,
+    }
     runs: dict[str, list] = {n: [] for n in inits}
     what = f"{len(fold_ids)} of {folds} folds" if args.folds else f"the fixed split (fold 1 of {folds})"
     print(f"MR, {what}, {args.seeds} seed(s) per CNN, variants: {', '.join(inits)}")
@@ -192,13 +244,32 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "tfidf":
                     r = tc.tfidf_baseline(split)
                 else:
-                    r = tc.train_cnn(split, init=name, vectors=vectors, epochs=args.epochs, seed=seed,
-                                     postprocess=not args.raw_vectors, progress=False, verbose=False)
-                runs[name].append({"fold": fold, "seed": seed, "test_accuracy": r.test_accuracy,
-                                   "dev_accuracy": r.dev_accuracy, "seconds": r.seconds, "epochs": r.epochs})
-                print(f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
-                      f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s" + (f"  {r.epochs} epochs" if r.epochs else ""),
-                      flush=True)
+                    r = tc.train_cnn(
+                        split,
+                        init=name,
+                        vectors=vectors,
+                        epochs=args.epochs,
+                        seed=seed,
+                        postprocess=not args.raw_vectors,
+                        progress=False,
+                        verbose=False,
+                    )
+                runs[name].append(
+                    {
+                        "fold": fold,
+                        "seed": seed,
+                        "test_accuracy": r.test_accuracy,
+                        "dev_accuracy": r.dev_accuracy,
+                        "seconds": r.seconds,
+                        "epochs": r.epochs,
+                    }
+                )
+                print(
+                    f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
+                    f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s"
+                    + (f"  {r.epochs} epochs" if r.epochs else ""),
+                    flush=True,
+                )
         variants = save_merged(path, protocol, setup, runs, folds, time.perf_counter() - start)
     print()
     print(table({n: variants[n] for n in tc.VARIANTS if n in variants}))

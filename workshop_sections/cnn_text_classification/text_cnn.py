@@ -30,6 +30,7 @@ The pieces, in the order the notebook uses them:
   :func:`check_conv_branch`, :func:`check_max_over_time`, :func:`check_pretrained_embedding`,
   :func:`check_max_norm`.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,13 +40,14 @@ import shutil
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from workshop_sections import checks, config, data
+from workshop_sections import config, data
+from workshop_sections.tools import checks
 
 config.quiet_tensorflow()
 import keras  # noqa: E402  (after quieting TensorFlow's start-up log)
@@ -60,7 +62,14 @@ PAD, UNK = "<pad>", "<unk>"
 
 
 # --------------------------------------------------------------------------- tokenisation
-_CONTRACTIONS = (("'s", " 's"), ("'ve", " 've"), ("n't", " n't"), ("'re", " 're"), ("'d", " 'd"), ("'ll", " 'll"))
+_CONTRACTIONS = (
+    ("'s", " 's"),
+    ("'ve", " 've"),
+    ("n't", " n't"),
+    ("'re", " 're"),
+    ("'d", " 'd"),
+    ("'ll", " 'll"),
+)
 
 
 def _fix_mojibake(text: str) -> str:
@@ -128,12 +137,16 @@ class Vocab:
         return {"words": self.words}
 
     @classmethod
-    def from_json(cls, obj: dict) -> "Vocab":
+    def from_json(cls, obj: dict) -> Vocab:
         return cls(obj["words"])
 
 
-def build_vocab(token_lists: Iterable[Sequence[str]], min_count: int = 1,
-                extra_words: Iterable[str] | None = None, max_extra: int | None = None) -> Vocab:
+def build_vocab(
+    token_lists: Iterable[Sequence[str]],
+    min_count: int = 1,
+    extra_words: Iterable[str] | None = None,
+    max_extra: int | None = None,
+) -> Vocab:
     """Vocabulary of the (training) sentences: words seen ``min_count`` times or more, most
     frequent first. ``extra_words`` (e.g. the word2vec vocabulary, most frequent first) are
     appended, at most ``max_extra`` of them, so that a word the classifier never saw in
@@ -182,8 +195,15 @@ class BucketBatches:
     """Batches of sentences of similar length, each padded to its bucket's length; the batch
     order (and which sentences share a batch) is reshuffled every epoch when ``shuffle``."""
 
-    def __init__(self, id_lists: Sequence[Sequence[int]], labels: np.ndarray | None = None, batch_size: int = 50,
-                 max_len: int = MAX_LEN, shuffle: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        id_lists: Sequence[Sequence[int]],
+        labels: np.ndarray | None = None,
+        batch_size: int = 50,
+        max_len: int = MAX_LEN,
+        shuffle: bool = False,
+        seed: int = 0,
+    ):
         self.ids = [list(ids)[:max_len] for ids in id_lists]
         self.labels = None if labels is None else np.asarray(labels)
         self.batch_size, self.shuffle = int(batch_size), shuffle
@@ -198,7 +218,7 @@ class BucketBatches:
             idx = np.flatnonzero(self.bucket == b)
             if self.shuffle:
                 idx = self.rng.permutation(idx)
-            batches += [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+            batches += [idx[i : i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
         self.batches = batches
@@ -226,7 +246,11 @@ class BucketBatches:
             self.on_epoch_end()
 
         x_spec = tf.TensorSpec((None, None), tf.int32)
-        sig = x_spec if self.labels is None else (x_spec, tf.TensorSpec((None,), tf.as_dtype(self.labels.dtype)))
+        sig = (
+            x_spec
+            if self.labels is None
+            else (x_spec, tf.TensorSpec((None,), tf.as_dtype(self.labels.dtype)))
+        )
         ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
         return ds.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
 
@@ -260,10 +284,19 @@ class Split:
     def summary(self) -> str:
         def part(name, y):
             return f"{name} {len(y):,} ({np.mean(y) * 100:.0f}% positive)"
+
         lens = [len(t) for t in self.train_tokens]
-        return (f"MR fold {self.fold + 1} of {self.folds}: " + ", ".join(
-            [part("train", self.train_labels), part("dev", self.dev_labels), part("test", self.test_labels)])
-            + f"; train sentences have {np.mean(lens):.1f} tokens on average, at most {max(lens)}")
+        return (
+            f"MR fold {self.fold + 1} of {self.folds}: "
+            + ", ".join(
+                [
+                    part("train", self.train_labels),
+                    part("dev", self.dev_labels),
+                    part("test", self.test_labels),
+                ]
+            )
+            + f"; train sentences have {np.mean(lens):.1f} tokens on average, at most {max(lens)}"
+        )
 
 
 def load_mr(limit: int | None = None, seed: int = SPLIT_SEED) -> tuple[list[str], np.ndarray]:
@@ -275,14 +308,21 @@ def load_mr(limit: int | None = None, seed: int = SPLIT_SEED) -> tuple[list[str]
             raise ValueError(f"limit={limit} is too small for a train/dev/test split; use 20 or more")
         rng = np.random.default_rng(seed)
         pos, neg = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
-        keep = np.sort(np.concatenate([rng.choice(pos, limit // 2, replace=False),
-                                       rng.choice(neg, limit - limit // 2, replace=False)]))
+        keep = np.sort(
+            np.concatenate(
+                [
+                    rng.choice(pos, limit // 2, replace=False),
+                    rng.choice(neg, limit - limit // 2, replace=False),
+                ]
+            )
+        )
         texts, labels = [texts[i] for i in keep], labels[keep]
     return texts, labels
 
 
-def split_indices(labels: np.ndarray, fold: int = 0, folds: int = 10, seed: int = SPLIT_SEED,
-                  dev_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_indices(
+    labels: np.ndarray, fold: int = 0, folds: int = 10, seed: int = SPLIT_SEED, dev_fraction: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train, dev, test) indices: test is fold ``fold`` of a stratified, shuffled
     ``folds``-fold split; dev is a stratified ``dev_fraction`` of the rest (for early
     stopping). The same seed gives the same folds for every variant."""
@@ -295,7 +335,9 @@ def split_indices(labels: np.ndarray, fold: int = 0, folds: int = 10, seed: int 
     labels = np.asarray(labels)
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     rest, test = list(skf.split(np.zeros(len(labels)), labels))[fold]
-    train, dev = train_test_split(rest, test_size=dev_fraction, stratify=labels[rest], random_state=seed + fold)
+    train, dev = train_test_split(
+        rest, test_size=dev_fraction, stratify=labels[rest], random_state=seed + fold
+    )
     return np.sort(train), np.sort(dev), np.sort(test)
 
 
@@ -320,7 +362,8 @@ def load_vectors(path: str | Path | None = None, quick: bool | None = None):
         if not p.exists():
             raise FileNotFoundError(
                 f"No word vectors at {p}. Train some with: python -m workshop_sections.word2vec_optimized "
-                f"--corpus movie_reviews --out {p.parent}  (or leave the path out to use that section's vectors)")
+                f"--corpus movie_reviews --out {p.parent}  (or leave the path out to use that section's vectors)"
+            )
         return word2vec_fast.load_vec(p)
     return word2vec_fast.load_or_train(corpus=None, quick=quick)  # None: word2vec_fast.choose_corpus
 
@@ -328,7 +371,8 @@ def load_vectors(path: str | Path | None = None, quick: bool | None = None):
 BENCH_VECTORS = Path("vectors_mr_news20") / "vectors.vec"  # under artifacts/cnn_text_classification/
 TRAIN_VECTORS_COMMAND = (
     "python -m workshop_sections.word2vec_optimized --corpus movie_reviews --corpus <path>/news20.txt.gz "
-    "--epochs 5 --dim 128 --min-count 3 --out artifacts/cnn_text_classification/vectors_mr_news20")
+    "--epochs 5 --dim 128 --min-count 3 --out artifacts/cnn_text_classification/vectors_mr_news20"
+)
 
 
 def default_vectors(quick: bool | None = None):
@@ -339,8 +383,10 @@ def default_vectors(quick: bool | None = None):
     if path.exists():
         print(f"word2vec vectors trained on movie_reviews + news20: {path}")
         return load_vectors(path)
-    print("using the word2vec_optimized section's vectors (its corpus: word2vec_fast.choose_corpus); better ones come from:\n  "
-          + TRAIN_VECTORS_COMMAND)
+    print(
+        "using the word2vec_optimized section's vectors (its corpus: word2vec_fast.choose_corpus); better ones come from:\n  "
+        + TRAIN_VECTORS_COMMAND
+    )
     return load_vectors(None, quick=quick)
 
 
@@ -353,17 +399,20 @@ class Coverage:
     extra_words: int  # words added from the word2vec vocabulary
 
     def __str__(self) -> str:
-        return (f"word2vec covers {self.words_found:,} of {self.vocab_words:,} training-vocabulary words "
-                f"({100 * self.words_found / max(self.vocab_words, 1):.1f}%) and "
-                f"{100 * self.tokens_found / max(self.tokens, 1):.1f}% of the running training words; "
-                f"{self.extra_words:,} more words come from the word2vec vocabulary")
+        return (
+            f"word2vec covers {self.words_found:,} of {self.vocab_words:,} training-vocabulary words "
+            f"({100 * self.words_found / max(self.vocab_words, 1):.1f}%) and "
+            f"{100 * self.tokens_found / max(self.tokens, 1):.1f}% of the running training words; "
+            f"{self.extra_words:,} more words come from the word2vec vocabulary"
+        )
 
 
 RAND_SCALE = 0.25  # CNN-rand's embeddings start uniform in [-0.25, 0.25] (Kim 2014)
 
 
-def postprocess_vectors(vectors: np.ndarray, remove_top: int | None = None, norm: float | None = None,
-                        fit_rows: int = 30_000) -> np.ndarray:
+def postprocess_vectors(
+    vectors: np.ndarray, remove_top: int | None = None, norm: float | None = None, fit_rows: int = 30_000
+) -> np.ndarray:
     """word2vec vectors made ready for a classifier ("all-but-the-top", Mu & Viswanath 2018,
     plus equal lengths): subtract the mean vector and project out the ``remove_top``
     strongest principal directions (``word2vec_fast.all_but_the_top``; default dim / 100, at
@@ -378,7 +427,9 @@ def postprocess_vectors(vectors: np.ndarray, remove_top: int | None = None, norm
     centred, equal-length vectors it learns faster and ends better (measured in the notebook)."""
     v = np.asarray(vectors, dtype=np.float64)
     if v.ndim != 2 or v.shape[0] < 2:
-        raise ValueError(f"postprocess_vectors needs a [words, dim] matrix of 2 or more rows, got shape {v.shape}")
+        raise ValueError(
+            f"postprocess_vectors needs a [words, dim] matrix of 2 or more rows, got shape {v.shape}"
+        )
     if remove_top is None:
         remove_top = max(1, v.shape[1] // 100)
     if not 0 <= remove_top < v.shape[1]:
@@ -401,23 +452,40 @@ def vector_stats(vectors: np.ndarray, bands: Sequence[int] = (1_000, 5_000, 20_0
     sv = np.linalg.svd(v[:30_000] - v[:30_000].mean(axis=0), compute_uv=False)
     edges = [0] + [b for b in bands if b < len(v)] + [len(v)]
     names = [f"{a + 1:,}-{b:,}" for a, b in zip(edges, edges[1:])]
-    return {"top_direction_variance": float(sv[0] ** 2 / np.sum(sv ** 2)),
-            "mean_vector_length": float(np.linalg.norm(v.mean(axis=0))),
-            "average_length": float(lengths.mean()),
-            "length_by_frequency_rank": {n: float(lengths[a:b].mean()) for n, a, b in zip(names, edges, edges[1:])}}
+    return {
+        "top_direction_variance": float(sv[0] ** 2 / np.sum(sv**2)),
+        "mean_vector_length": float(np.linalg.norm(v.mean(axis=0))),
+        "average_length": float(lengths.mean()),
+        "length_by_frequency_rank": {
+            n: float(lengths[a:b].mean()) for n, a, b in zip(names, edges, edges[1:])
+        },
+    }
 
 
 def vector_stats_table(raw: np.ndarray, processed: np.ndarray | None = None) -> str:
     """:func:`vector_stats` of the raw and the postprocessed vectors, side by side."""
     processed = postprocess_vectors(raw) if processed is None else processed
     a, b = vector_stats(raw), vector_stats(processed)
-    rows = [("variance along the top direction", f"{100 * a['top_direction_variance']:.0f}%",
-             f"{100 * b['top_direction_variance']:.0f}%"),
-            ("length of the mean vector", f"{a['mean_vector_length']:.2f}", f"{b['mean_vector_length']:.2f}")]
-    rows += [(f"average length, frequency rank {k}", f"{a['length_by_frequency_rank'][k]:.2f}",
-              f"{b['length_by_frequency_rank'][k]:.2f}") for k in a["length_by_frequency_rank"]]
+    rows = [
+        (
+            "variance along the top direction",
+            f"{100 * a['top_direction_variance']:.0f}%",
+            f"{100 * b['top_direction_variance']:.0f}%",
+        ),
+        ("length of the mean vector", f"{a['mean_vector_length']:.2f}", f"{b['mean_vector_length']:.2f}"),
+    ]
+    rows += [
+        (
+            f"average length, frequency rank {k}",
+            f"{a['length_by_frequency_rank'][k]:.2f}",
+            f"{b['length_by_frequency_rank'][k]:.2f}",
+        )
+        for k in a["length_by_frequency_rank"]
+    ]
     w = max(len(r[0]) for r in rows)
-    return "\n".join([f"{'':<{w}}  {'raw':>8}  {'processed':>9}"] + [f"{r[0]:<{w}}  {r[1]:>8}  {r[2]:>9}" for r in rows])
+    return "\n".join(
+        [f"{'':<{w}}  {'raw':>8}  {'processed':>9}"] + [f"{r[0]:<{w}}  {r[1]:>8}  {r[2]:>9}" for r in rows]
+    )
 
 
 # Kim's clean_str splits "isn't" into "is n't" and "film's" into "film 's"; a word2vec corpus
@@ -435,8 +503,9 @@ def vector_index(word: str, lookup: dict[str, int]) -> int | None:
     return None
 
 
-def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | None = None,
-                     postprocess: bool = False) -> tuple[np.ndarray, Coverage]:
+def embedding_matrix(
+    vocab: Vocab, embeddings, seed: int = 0, scale: float | None = None, postprocess: bool = False
+) -> tuple[np.ndarray, Coverage]:
     """[len(vocab), dim] float32: a word the embeddings know (see :func:`vector_index`) gets
     its vector; an unknown word a random vector, uniform in [-a, a] with a chosen so it has
     the variance of the known vectors (Kim's recipe; ``scale`` sets a by hand); the padding
@@ -472,6 +541,8 @@ def embedding_matrix(vocab: Vocab, embeddings, seed: int = 0, scale: float | Non
 # The Keras model is written in the notebook's cells marked `#| export` (conv_branch,
 # random_embedding, kim_cnn, word2vec_embedding, compile_cnn, training_callbacks) and copied
 # here by `make export`, so the notebook, the CLI and the tests build the same network.
+
+
 # >>> BEGIN EXPORT from cnn_text_classification.ipynb (written by `make export`: edit the notebook, not this block)
 def conv_branch(x, width, maps=100, name=None):
     """One of Kim's (2014) parallel branches: [batch, time, dim] -> [batch, maps]. ``maps``
@@ -484,34 +555,53 @@ def conv_branch(x, width, maps=100, name=None):
 def random_embedding(vocab_size, dim=300, scale=0.25):
     """CNN-rand's embedding layer: ``vocab_size`` float32 vectors of ``dim`` numbers, uniform in
     [-scale, scale] (Kim's 0.25), learned with the network."""
-    return layers.Embedding(vocab_size, dim, name="embedding",
-                            embeddings_initializer=keras.initializers.RandomUniform(-scale, scale))
+    return layers.Embedding(
+        vocab_size,
+        dim,
+        name="embedding",
+        embeddings_initializer=keras.initializers.RandomUniform(-scale, scale),
+    )
 
 
-def kim_cnn(embedding, widths=(3, 4, 5), maps=100, dropout=0.5, max_norm=3.0, num_classes=2,
-            edge_padding=None, name="kim_cnn"):
+def kim_cnn(
+    embedding,
+    widths=(3, 4, 5),
+    maps=100,
+    dropout=0.5,
+    max_norm=3.0,
+    num_classes=2,
+    edge_padding=None,
+    name="kim_cnn",
+):
     """Kim's (2014) CNN for sentence classification on top of ``embedding`` (a Keras
     ``Embedding`` layer): int32 token ids [batch, time] -> float32 class probabilities
     [batch, num_classes]. Sentences of any length work (max-over-time pooling); each gets
     ``edge_padding`` zero vectors at both ends (default: the widest filter - 1, as in Kim's code)."""
     pad = max(widths) - 1 if edge_padding is None else edge_padding
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = embedding(token_ids)                                           # [batch, time, dim]
+    x = embedding(token_ids)  # [batch, time, dim]
     if pad > 0:
-        x = layers.ZeroPadding1D(pad, name="edge_padding")(x)          # [batch, pad + time + pad, dim]
+        x = layers.ZeroPadding1D(pad, name="edge_padding")(x)  # [batch, pad + time + pad, dim]
     pooled = [conv_branch(x, w, maps, name=f"width{w}") for w in widths]  # each [batch, maps]
     x = layers.Concatenate(name="concat")(pooled) if len(pooled) > 1 else pooled[0]  # [batch, 3 * maps]
-    x = layers.Dropout(dropout, name="dropout")(x)                     # active in training only
-    probs = layers.Dense(num_classes, activation="softmax", name="softmax",
-                         kernel_constraint=keras.constraints.MaxNorm(max_norm))(x)  # column norms <= 3
+    x = layers.Dropout(dropout, name="dropout")(x)  # active in training only
+    probs = layers.Dense(
+        num_classes,
+        activation="softmax",
+        name="softmax",
+        kernel_constraint=keras.constraints.MaxNorm(max_norm),
+    )(x)  # column norms <= 3
     return keras.Model(token_ids, probs, name=name)
 
 
 def compile_cnn(model, learning_rate=1e-3):
     """Compile a Kim CNN for training: Adam, cross-entropy of the softmax output against
     integer labels (0 negative, 1 positive), accuracy. Returns the model."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -519,10 +609,13 @@ def training_callbacks(log_dir=None, patience=2):
     """Early stopping on dev accuracy (stop after ``patience`` epochs without progress, keep
     the best epoch's weights) and, with ``log_dir``, TensorBoard curves in log_dir/train and
     log_dir/validation."""
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
-                                               restore_best_weights=True)]
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True)
+    ]
     if log_dir is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0))
+        callbacks.append(
+            keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False, profile_batch=0)
+        )
     return callbacks
 
 
@@ -530,15 +623,29 @@ def word2vec_embedding(matrix, trainable):
     """An Embedding layer that starts from ``matrix`` (float32 [vocab_size, dim], row i = the
     vector of word id i): frozen with ``trainable=False`` (Kim's CNN-static), fine-tuned with
     the network with ``trainable=True`` (CNN-non-static)."""
-    return layers.Embedding(matrix.shape[0], matrix.shape[1], weights=matrix, trainable=trainable,
-                            name="embedding")
+    return layers.Embedding(
+        matrix.shape[0], matrix.shape[1], weights=matrix, trainable=trainable, name="embedding"
+    )
+
+
 # <<< END EXPORT
 
 
-def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, widths: Sequence[int] = (3, 4, 5),
-                maps: int = 100, dropout: float = 0.5, max_norm: float = 3.0, num_classes: int = 2,
-                embeddings: np.ndarray | None = None, trainable: bool = True, rand_scale: float = RAND_SCALE,
-                edge_padding: int | None = None, name: str = "kim_cnn") -> keras.Model:
+def build_model(
+    vocab_size: int,
+    embed_dim: int = 300,
+    max_len: int = MAX_LEN,
+    widths: Sequence[int] = (3, 4, 5),
+    maps: int = 100,
+    dropout: float = 0.5,
+    max_norm: float = 3.0,
+    num_classes: int = 2,
+    embeddings: np.ndarray | None = None,
+    trainable: bool = True,
+    rand_scale: float = RAND_SCALE,
+    edge_padding: int | None = None,
+    name: str = "kim_cnn",
+) -> keras.Model:
     """Kim's CNN (the notebook's :func:`kim_cnn`) with its embedding layer, after checking the
     arguments: token ids [batch, length] -> class probabilities [batch, num_classes].
 
@@ -554,14 +661,24 @@ def build_model(vocab_size: int, embed_dim: int = 300, max_len: int = MAX_LEN, w
     if embeddings is not None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.ndim != 2 or embeddings.shape[0] != vocab_size:
-            raise ValueError(f"the embedding matrix has shape {embeddings.shape}: it needs {vocab_size} rows "
-                             "(one per vocabulary word)")
+            raise ValueError(
+                f"the embedding matrix has shape {embeddings.shape}: it needs {vocab_size} rows "
+                "(one per vocabulary word)"
+            )
         embedding = word2vec_embedding(embeddings, trainable=trainable)
     else:
         embedding = random_embedding(vocab_size, embed_dim, scale=rand_scale)
         embedding.trainable = trainable
-    return kim_cnn(embedding, widths=tuple(widths), maps=maps, dropout=dropout, max_norm=max_norm,
-                   num_classes=num_classes, edge_padding=edge_padding, name=name)
+    return kim_cnn(
+        embedding,
+        widths=tuple(widths),
+        maps=maps,
+        dropout=dropout,
+        max_norm=max_norm,
+        num_classes=num_classes,
+        edge_padding=edge_padding,
+        name=name,
+    )
 
 
 # --------------------------------------------------------------------------- the classifier
@@ -591,7 +708,9 @@ class Prediction:
 class TextClassifier:
     """A trained Keras model plus the text preprocessing it needs (vocabulary, max length)."""
 
-    def __init__(self, model: keras.Model, vocab: Vocab, max_len: int = MAX_LEN, labels: Sequence[str] = LABELS):
+    def __init__(
+        self, model: keras.Model, vocab: Vocab, max_len: int = MAX_LEN, labels: Sequence[str] = LABELS
+    ):
         self.model, self.vocab, self.max_len, self.labels = model, vocab, int(max_len), tuple(labels)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -604,37 +723,63 @@ class TextClassifier:
             out[batches.batches[k]] = np.asarray(self.model(batches[k], training=False))
         return out
 
-    def batches(self, texts: Sequence[str], labels: np.ndarray | None = None, batch_size: int = 50,
-                shuffle: bool = False, seed: int = 0) -> BucketBatches:
+    def batches(
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray | None = None,
+        batch_size: int = 50,
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> BucketBatches:
         """Texts -> token ids -> length-bucketed, padded batches (what the model reads)."""
-        return BucketBatches([self.vocab.encode(tokenize(t)) for t in texts], labels, batch_size=batch_size,
-                             max_len=self.max_len, shuffle=shuffle, seed=seed)
+        return BucketBatches(
+            [self.vocab.encode(tokenize(t)) for t in texts],
+            labels,
+            batch_size=batch_size,
+            max_len=self.max_len,
+            shuffle=shuffle,
+            seed=seed,
+        )
 
     def predict(self, text: str | Sequence[str]) -> Prediction | list[Prediction]:
         """The label of one sentence (or a list of them), with a note on anything unusual."""
         if isinstance(text, (list, tuple)):
             return [self.predict(t) for t in text]
         if not isinstance(text, str):
-            raise PredictError(f"predict() takes a sentence (a str) or a list of them, got {type(text).__name__}")
+            raise PredictError(
+                f"predict() takes a sentence (a str) or a list of them, got {type(text).__name__}"
+            )
         if not text.strip():
-            raise PredictError("predict() got an empty text: give it a sentence, e.g. "
-                               "predict('a gripping, beautifully shot film')")
+            raise PredictError(
+                "predict() got an empty text: give it a sentence, e.g. "
+                "predict('a gripping, beautifully shot film')"
+            )
         tokens = tokenize(text)
         if not tokens:
             raise PredictError(
                 f"predict() found no words in {text[:40]!r}: after cleaning, the model reads only the letters a-z "
-                "(accents are dropped), digits and ( ) , ! ? ' `; it was trained on English movie reviews")
+                "(accents are dropped), digits and ( ) , ! ? ' `; it was trained on English movie reviews"
+            )
         ids = self.vocab.encode(tokens[: self.max_len])
         known = sum(1 for i in ids if i > 1)
-        p = np.asarray(self.model(pad([ids], bucket_of(len(ids), bucket_lengths(self.max_len))), training=False))[0]
+        p = np.asarray(
+            self.model(pad([ids], bucket_of(len(ids), bucket_lengths(self.max_len))), training=False)
+        )[0]
         notes = []
         if len(tokens) > self.max_len:
             notes.append(f"read only the first {self.max_len} of {len(tokens):,} tokens")
         if known == 0:
             notes.append("no word is in the vocabulary, so this is a guess from padding and <unk> alone")
         k = int(np.argmax(p))
-        return Prediction(text, self.labels[k], float(p[-1]), len(tokens), known, len(tokens) > self.max_len,
-                          "; ".join(notes))
+        return Prediction(
+            text,
+            self.labels[k],
+            float(p[-1]),
+            len(tokens),
+            known,
+            len(tokens) > self.max_len,
+            "; ".join(notes),
+        )
 
     def evaluate(self, texts: Sequence[str], labels: np.ndarray) -> float:
         return float(np.mean(self.predict_proba(texts).argmax(-1) == np.asarray(labels)))
@@ -650,25 +795,34 @@ class TextClassifier:
             raise ValueError(f"save to a file ending in .keras, got {path.name}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model.save(path)
-        meta = {"max_len": self.max_len, "labels": list(self.labels), "tokenizer": "kim_clean_str", **self.vocab.to_json()}
+        meta = {
+            "max_len": self.max_len,
+            "labels": list(self.labels),
+            "tokenizer": "kim_clean_str",
+            **self.vocab.to_json(),
+        }
         self._vocab_path(path).write_text(json.dumps(meta))
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "TextClassifier":
+    def load(cls, path: str | Path) -> TextClassifier:
         path = Path(path)
         vpath = cls._vocab_path(path)
         for p in (path, vpath):
             if not p.exists():
-                raise FileNotFoundError(f"{p} is missing: a saved classifier is {path.name} plus {vpath.name} "
-                                        "(TextClassifier.save writes both)")
+                raise FileNotFoundError(
+                    f"{p} is missing: a saved classifier is {path.name} plus {vpath.name} "
+                    "(TextClassifier.save writes both)"
+                )
         model = keras.models.load_model(path)
         meta = json.loads(vpath.read_text())
         vocab = Vocab.from_json(meta)
         rows = model.get_layer("embedding").input_dim
         if rows != len(vocab):
-            raise ValueError(f"{vpath.name} lists {len(vocab)} words but the model's embedding has {rows} rows: "
-                             "the two files come from different runs")
+            raise ValueError(
+                f"{vpath.name} lists {len(vocab)} words but the model's embedding has {rows} rows: "
+                "the two files come from different runs"
+            )
         return cls(model, vocab, meta["max_len"], meta["labels"])
 
 
@@ -710,8 +864,10 @@ class Result:
     details: dict = field(default_factory=dict)
 
     def row(self) -> str:
-        return (f"{self.variant:<16} test {100 * self.test_accuracy:5.1f}%  dev {100 * self.dev_accuracy:5.1f}%  "
-                f"{self.seconds:6.1f} s" + (f"  {self.epochs} epochs" if self.epochs else ""))
+        return (
+            f"{self.variant:<16} test {100 * self.test_accuracy:5.1f}%  dev {100 * self.dev_accuracy:5.1f}%  "
+            f"{self.seconds:6.1f} s" + (f"  {self.epochs} epochs" if self.epochs else "")
+        )
 
 
 def _check_variant(init: str) -> str:
@@ -728,8 +884,15 @@ def fresh_dir(path: str | Path) -> Path:
     return path
 
 
-def result_of_fit(variant: str, classifier: TextClassifier, history, split: Split, seconds: float,
-                  coverage: Coverage | None = None, details: dict | None = None) -> Result:
+def result_of_fit(
+    variant: str,
+    classifier: TextClassifier,
+    history,
+    split: Split,
+    seconds: float,
+    coverage: Coverage | None = None,
+    details: dict | None = None,
+) -> Result:
     """The :class:`Result` of a finished ``model.fit``: test accuracy of ``classifier`` on
     ``split``'s test set, the best dev accuracy (the epoch early stopping kept), the epochs
     run and the per-epoch history (``history`` is what ``fit`` returned, or its dict)."""
@@ -737,36 +900,72 @@ def result_of_fit(variant: str, classifier: TextClassifier, history, split: Spli
     hist = {k: [float(v) for v in vals] for k, vals in hist.items()}
     val = hist.get("val_accuracy") or [0.0]
     best = int(np.argmax(val))
-    return Result(variant, classifier.evaluate(split.test_texts, split.test_labels), float(val[best]), float(seconds),
-                  epochs=len(hist.get("val_accuracy", [])), classifier=classifier, history=hist, coverage=coverage,
-                  details={"best_epoch": best + 1, "vocab": len(classifier.vocab), **(details or {})})
+    return Result(
+        variant,
+        classifier.evaluate(split.test_texts, split.test_labels),
+        float(val[best]),
+        float(seconds),
+        epochs=len(hist.get("val_accuracy", [])),
+        classifier=classifier,
+        history=hist,
+        coverage=coverage,
+        details={"best_epoch": best + 1, "vocab": len(classifier.vocab), **(details or {})},
+    )
 
 
-def fit_and_evaluate(variant: str, model: keras.Model, vocab: Vocab, split: Split, epochs: int = 10,
-                     batch_size: int = 50, patience: int = 2, max_len: int = MAX_LEN, seed: int | None = None,
-                     log_dir: str | Path | None = None, progress: bool = True, coverage: Coverage | None = None,
-                     details: dict | None = None) -> Result:
+def fit_and_evaluate(
+    variant: str,
+    model: keras.Model,
+    vocab: Vocab,
+    split: Split,
+    epochs: int = 10,
+    batch_size: int = 50,
+    patience: int = 2,
+    max_len: int = MAX_LEN,
+    seed: int | None = None,
+    log_dir: str | Path | None = None,
+    progress: bool = True,
+    coverage: Coverage | None = None,
+    details: dict | None = None,
+) -> Result:
     """``model.fit`` of a compiled Kim CNN on ``split`` (the notebook's CNN-rand cell, as one
     call): length-bucketed batches of ``batch_size`` training sentences (reshuffled each
     epoch), dev batches for :func:`training_callbacks` (early stopping, TensorBoard curves in
     ``log_dir``, emptied first), then :func:`result_of_fit`."""
     clf = TextClassifier(model, vocab, max_len)
-    train_ds = clf.batches(split.train_texts, split.train_labels, batch_size, shuffle=True,
-                           seed=0 if seed is None else seed).as_dataset()
+    train_ds = clf.batches(
+        split.train_texts, split.train_labels, batch_size, shuffle=True, seed=0 if seed is None else seed
+    ).as_dataset()
     dev_ds = clf.batches(split.dev_texts, split.dev_labels, batch_size=256).as_dataset()
     callbacks = training_callbacks(None if log_dir is None else fresh_dir(log_dir), patience=patience)
     if progress:
         callbacks.append(EpochProgress(epochs, desc=f"CNN {variant}"))
     start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=dev_ds, epochs=epochs, callbacks=callbacks, verbose=0,
-                        shuffle=False)  # the bucketed batches reshuffle themselves every epoch
-    return result_of_fit(variant, clf, history, split, time.perf_counter() - start, coverage=coverage, details=details)
+    history = model.fit(
+        train_ds, validation_data=dev_ds, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False
+    )  # the bucketed batches reshuffle themselves every epoch
+    return result_of_fit(
+        variant, clf, history, split, time.perf_counter() - start, coverage=coverage, details=details
+    )
 
 
-def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int = 300, max_len: int = MAX_LEN,
-              epochs: int = 10, batch_size: int = 50, patience: int = 2, learning_rate: float = 1e-3,
-              max_extra_words: int = 40_000, postprocess: bool = True, seed: int | None = None,
-              log_dir: str | Path | None = None, progress: bool = True, verbose: bool = True) -> Result:
+def train_cnn(
+    split: Split,
+    init: str = "random",
+    vectors=None,
+    embed_dim: int = 300,
+    max_len: int = MAX_LEN,
+    epochs: int = 10,
+    batch_size: int = 50,
+    patience: int = 2,
+    learning_rate: float = 1e-3,
+    max_extra_words: int = 40_000,
+    postprocess: bool = True,
+    seed: int | None = None,
+    log_dir: str | Path | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+) -> Result:
     """Train Kim's CNN on ``split`` (what the CLI's k-fold benchmark runs): ``init`` is
     ``random`` (CNN-rand), ``word2vec-static`` (frozen pretrained embeddings) or
     ``word2vec-tuned`` (pretrained, fine-tuned). The model is the notebook's (:func:`build_model`
@@ -788,15 +987,30 @@ def train_cnn(split: Split, init: str = "random", vectors=None, embed_dim: int =
         if vectors is None:
             raise ValueError(f"init={init!r} needs word vectors: pass vectors=load_vectors(...)")
         vocab = build_vocab(split.train_tokens, extra_words=vectors.words, max_extra=max_extra_words)
-        matrix, coverage = embedding_matrix(vocab, vectors, seed=0 if seed is None else seed,
-                                            postprocess=postprocess)
+        matrix, coverage = embedding_matrix(
+            vocab, vectors, seed=0 if seed is None else seed, postprocess=postprocess
+        )
         if verbose:
             print(coverage)
-        model = build_model(len(vocab), max_len=max_len, embeddings=matrix, trainable=(init == "word2vec-tuned"))
+        model = build_model(
+            len(vocab), max_len=max_len, embeddings=matrix, trainable=(init == "word2vec-tuned")
+        )
     compile_cnn(model, learning_rate)
-    return fit_and_evaluate(init, model, vocab, split, epochs=epochs, batch_size=batch_size, patience=patience,
-                            max_len=max_len, seed=seed, log_dir=log_dir, progress=progress, coverage=coverage,
-                            details={} if init == "random" else {"postprocess": postprocess})
+    return fit_and_evaluate(
+        init,
+        model,
+        vocab,
+        split,
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        max_len=max_len,
+        seed=seed,
+        log_dir=log_dir,
+        progress=progress,
+        coverage=coverage,
+        details={} if init == "random" else {"postprocess": postprocess},
+    )
 
 
 # --------------------------------------------------------------------------- the baseline
@@ -810,9 +1024,15 @@ def tfidf_baseline(split: Split, Cs: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0
     best = None
     for C in Cs:
         pipe = make_pipeline(
-            TfidfVectorizer(tokenizer=str.split, preprocessor=clean_str, token_pattern=None, lowercase=False,
-                            ngram_range=(1, 2)),
-            LogisticRegression(C=C, solver="liblinear"))
+            TfidfVectorizer(
+                tokenizer=str.split,
+                preprocessor=clean_str,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=(1, 2),
+            ),
+            LogisticRegression(C=C, solver="liblinear"),
+        )
         pipe.fit(split.train_texts, split.train_labels)
         dev = float(pipe.score(split.dev_texts, split.dev_labels))
         if best is None or dev > best[0]:
@@ -832,10 +1052,18 @@ def summarize(init: str, runs: list[dict], folds: int) -> dict:
         per_fold.setdefault(r["fold"], []).append(r["test_accuracy"])
     fold_means = np.array([np.mean(v) for _, v in sorted(per_fold.items())])
     sem = float(fold_means.std(ddof=1) / math.sqrt(len(fold_means))) if len(fold_means) > 1 else float("nan")
-    return {"variant": init, "folds": folds, "fold_ids": sorted(per_fold), "runs": runs,
-            "mean_accuracy": float(acc.mean()), "std_accuracy": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-            "fold_sem": sem, "mean_seconds": float(secs.mean()), "std_seconds": float(secs.std(ddof=1)) if len(secs) > 1 else 0.0,
-            "fold_means": {int(k): float(np.mean(v)) for k, v in sorted(per_fold.items())}}
+    return {
+        "variant": init,
+        "folds": folds,
+        "fold_ids": sorted(per_fold),
+        "runs": runs,
+        "mean_accuracy": float(acc.mean()),
+        "std_accuracy": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+        "fold_sem": sem,
+        "mean_seconds": float(secs.mean()),
+        "std_seconds": float(secs.std(ddof=1)) if len(secs) > 1 else 0.0,
+        "fold_means": {int(k): float(np.mean(v)) for k, v in sorted(per_fold.items())},
+    }
 
 
 def paired_difference(a: dict, b: dict) -> tuple[float, float, int] | None:
@@ -888,8 +1116,15 @@ def plot_curves(results: Sequence[Result]):
         if not r.history:
             continue
         epochs = np.arange(1, len(r.history["accuracy"]) + 1)
-        line, = ax.plot(epochs, r.history["val_accuracy"], marker="o", label=f"{r.variant} dev")
-        ax.plot(epochs, r.history["accuracy"], ls="--", color=line.get_color(), alpha=0.6, label=f"{r.variant} train")
+        (line,) = ax.plot(epochs, r.history["val_accuracy"], marker="o", label=f"{r.variant} dev")
+        ax.plot(
+            epochs,
+            r.history["accuracy"],
+            ls="--",
+            color=line.get_color(),
+            alpha=0.6,
+            label=f"{r.variant} train",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)
@@ -898,26 +1133,33 @@ def plot_curves(results: Sequence[Result]):
     return fig
 
 
-def misclassified(classifier: TextClassifier, texts: Sequence[str], labels: np.ndarray, n: int = 5) -> list[str]:
+def misclassified(
+    classifier: TextClassifier, texts: Sequence[str], labels: np.ndarray, n: int = 5
+) -> list[str]:
     """The ``n`` test sentences the classifier got wrong most confidently."""
     p = classifier.predict_proba(texts)
     pred = p.argmax(-1)
     wrong = np.flatnonzero(pred != np.asarray(labels))
     wrong = wrong[np.argsort(-p[wrong].max(-1))][:n]
-    return [f"true {LABELS[labels[i]]:<8} predicted {LABELS[pred[i]]} ({p[i].max():.2f}): {texts[i]}" for i in wrong]
+    return [
+        f"true {LABELS[labels[i]]:<8} predicted {LABELS[pred[i]]} ({p[i].max():.2f}): {texts[i]}"
+        for i in wrong
+    ]
 
 
 def comparison_table(results: Sequence[Result]) -> str:
     lines = [f"{'variant':<16} {'test acc':>8} {'dev acc':>8} {'train s':>8} {'epochs':>6}", "-" * 50]
     for r in results:
-        lines.append(f"{r.variant:<16} {100 * r.test_accuracy:7.1f}% {100 * r.dev_accuracy:7.1f}% "
-                     f"{r.seconds:8.1f} {r.epochs if r.epochs else '-':>6}")
+        lines.append(
+            f"{r.variant:<16} {100 * r.test_accuracy:7.1f}% {100 * r.dev_accuracy:7.1f}% "
+            f"{r.seconds:8.1f} {r.epochs if r.epochs else '-':>6}"
+        )
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- exercise checks
 # Each takes only the attendee's answer, tries it on its own small fixed inputs, prints one
-# "Correct! ..." or "Not yet: ..." line (workshop_sections.checks) and never raises.
+# "Correct! ..." or "Not yet: ..." line (workshop_sections.tools.checks) and never raises.
 def _relu(layer) -> bool:
     return getattr(layer.activation, "__name__", "") == "relu"
 
@@ -932,24 +1174,32 @@ def _check_one_branch(branch_fn, width: int, maps: int) -> str | None:
         return f"my_conv_branch(x, {width}, {maps}) should return a Keras tensor, got a {type(out).__name__}."
     shape = tuple(out.shape)
     if len(shape) == 3:
-        return (f"the output has shape {shape}: one value per filter and position. Pool over time "
-                "(layers.GlobalMaxPooling1D) to keep one number per filter.")
+        return (
+            f"the output has shape {shape}: one value per filter and position. Pool over time "
+            "(layers.GlobalMaxPooling1D) to keep one number per filter."
+        )
     try:
         model = keras.Model(inp, out)
     except Exception as exc:  # e.g. a tensor that does not come from the input
-        return f"could not build a model from x to your output ({type(exc).__name__}: {exc})".replace("\n", " ")
+        return f"could not build a model from x to your output ({type(exc).__name__}: {exc})".replace(
+            "\n", " "
+        )
     convs = [lay for lay in model.layers if isinstance(lay, layers.Conv1D)]
     if len(convs) != 1:
         return f"expected one layers.Conv1D in the branch, found {len(convs)}."
     conv = convs[0]
     if conv.kernel_size != (width,):
-        return (f"my_conv_branch(x, width={width}, maps={maps}) made a Conv1D of kernel_size {conv.kernel_size[0]}: "
-                "use the `width` argument as the kernel size.")
+        return (
+            f"my_conv_branch(x, width={width}, maps={maps}) made a Conv1D of kernel_size {conv.kernel_size[0]}: "
+            "use the `width` argument as the kernel size."
+        )
     if conv.filters != maps:
-        return (f"my_conv_branch(x, width={width}, maps={maps}) made {conv.filters} filters: use the `maps` "
-                "argument as the number of filters.")
+        return (
+            f"my_conv_branch(x, width={width}, maps={maps}) made {conv.filters} filters: use the `maps` "
+            "argument as the number of filters."
+        )
     if not _relu(conv):
-        return "the convolution should use activation=\"relu\" (Kim's feature maps are rectified)."
+        return 'the convolution should use activation="relu" (Kim\'s feature maps are rectified).'
     if shape != (None, maps):
         return f"expected an output of shape (None, {maps}) (one number per filter), got {shape}."
     x = np.random.default_rng(0).normal(size=(3, 12, 8)).astype("float32")
@@ -967,14 +1217,16 @@ def check_conv_branch(branch_fn) -> bool:
     into [batch, maps]: a ``layers.Conv1D(maps, width, activation="relu")`` then max-over-time
     pooling (``layers.GlobalMaxPooling1D``), Kim (2014). Tried with (width, maps) = (4, 100)
     and (3, 7) on 12 positions of 8-dimensional vectors. Prints one line; returns True/False."""
-    if (msg := checks.placeholder("my_conv_branch", branch_fn)):
+    if msg := checks.placeholder("my_conv_branch", branch_fn):
         return checks.not_yet(msg)
     for width, maps in ((4, 100), (3, 7)):
         problem = _check_one_branch(branch_fn, width, maps)
         if problem:
             return checks.not_yet(problem)
-    return checks.correct("Conv1D of `maps` filters `width` words wide with ReLU, then the maximum of each "
-                          "feature map over time: [batch, time, dim] -> [batch, maps] for any sentence length.")
+    return checks.correct(
+        "Conv1D of `maps` filters `width` words wide with ReLU, then the maximum of each "
+        "feature map over time: [batch, time, dim] -> [batch, maps] for any sentence length."
+    )
 
 
 def check_max_over_time(fn) -> bool:
@@ -983,7 +1235,7 @@ def check_max_over_time(fn) -> bool:
     ``layers.GlobalMaxPooling1D``; tried on fixed [3, 9, 5] and [2, 4, 5] maps."""
     import tensorflow as tf
 
-    if (msg := checks.placeholder("max_over_time", fn)):
+    if msg := checks.placeholder("max_over_time", fn):
         return checks.not_yet(msg)
     rng = np.random.default_rng(1)
     for shape in ((3, 9, 5), (2, 4, 5)):
@@ -996,24 +1248,36 @@ def check_max_over_time(fn) -> bool:
             return checks.not_yet(f"max_over_time should return a tensor, got a {type(out).__name__}.")
         expected = np.asarray(layers.GlobalMaxPooling1D()(h))
         if got.shape == (shape[0], shape[1]):
-            return checks.not_yet(f"the result has shape {got.shape}: you took the maximum over the filters "
-                                  "(the last axis); max over time is over axis=1, the positions.")
+            return checks.not_yet(
+                f"the result has shape {got.shape}: you took the maximum over the filters "
+                "(the last axis); max over time is over axis=1, the positions."
+            )
         if got.shape == (shape[1], shape[2]):
-            return checks.not_yet(f"the result has shape {got.shape}: you took the maximum over the batch (axis 0); "
-                                  "max over time is over axis=1, the positions.")
+            return checks.not_yet(
+                f"the result has shape {got.shape}: you took the maximum over the batch (axis 0); "
+                "max over time is over axis=1, the positions."
+            )
         if got.shape == ():
-            return checks.not_yet("the result is one number: tf.reduce_max without an axis takes the maximum of "
-                                  "everything; give axis=1 (over time).")
+            return checks.not_yet(
+                "the result is one number: tf.reduce_max without an axis takes the maximum of "
+                "everything; give axis=1 (over time)."
+            )
         if got.shape == (shape[0], 1, shape[2]):
-            return checks.not_yet(f"the result has shape {got.shape}: drop keepdims so it is [batch, maps], "
-                                  "like layers.GlobalMaxPooling1D.")
+            return checks.not_yet(
+                f"the result has shape {got.shape}: drop keepdims so it is [batch, maps], "
+                "like layers.GlobalMaxPooling1D."
+            )
         if got.shape == expected.shape and np.allclose(got, h.mean(axis=1), atol=1e-5):
-            return checks.not_yet("that is the average over time (reduce_mean); max-over-time keeps the largest value.")
+            return checks.not_yet(
+                "that is the average over time (reduce_mean); max-over-time keeps the largest value."
+            )
         ok, why = checks.close(got, expected, atol=1e-6)
         if not ok:
             return checks.not_yet(f"not the maximum over time: {why}.")
-    return checks.correct("max_over_time(h) keeps each filter's largest value over the positions: [3, 9, 5] -> [3, 5], "
-                          "the same numbers as layers.GlobalMaxPooling1D()(h), for any sentence length.")
+    return checks.correct(
+        "max_over_time(h) keeps each filter's largest value over the positions: [3, 9, 5] -> [3, 5], "
+        "the same numbers as layers.GlobalMaxPooling1D()(h), for any sentence length."
+    )
 
 
 def check_pretrained_embedding(fn) -> bool:
@@ -1021,7 +1285,7 @@ def check_pretrained_embedding(fn) -> bool:
     from ``matrix`` (float32 [words, dim]; row i is the vector of word id i) and is frozen
     when ``trainable`` is False (Kim's CNN-static), trainable when True (CNN-non-static).
     Tried on a fixed 5 x 3 matrix and the ids [[2, 0, 4]]."""
-    if (msg := checks.placeholder("my_embedding", fn)):
+    if msg := checks.placeholder("my_embedding", fn):
         return checks.not_yet(msg)
     matrix = (np.arange(15, dtype=np.float32).reshape(5, 3) - 7.0) / 10.0
     ids = np.array([[2, 0, 4]], dtype=np.int32)
@@ -1030,27 +1294,44 @@ def check_pretrained_embedding(fn) -> bool:
         if err:
             return checks.not_yet(err)
         if not isinstance(layer, layers.Embedding):
-            return checks.not_yet(f"my_embedding should return a layers.Embedding, got a {type(layer).__name__}.")
+            return checks.not_yet(
+                f"my_embedding should return a layers.Embedding, got a {type(layer).__name__}."
+            )
         if (layer.input_dim, layer.output_dim) != matrix.shape:
-            return checks.not_yet(f"the layer is Embedding({layer.input_dim}, {layer.output_dim}) but the matrix is "
-                                  f"{matrix.shape[0]} words x {matrix.shape[1]} dimensions: "
-                                  "Embedding(rows, columns) of the matrix.")
+            return checks.not_yet(
+                f"the layer is Embedding({layer.input_dim}, {layer.output_dim}) but the matrix is "
+                f"{matrix.shape[0]} words x {matrix.shape[1]} dimensions: "
+                "Embedding(rows, columns) of the matrix."
+            )
         try:
             out = np.asarray(layer(ids))
         except Exception as exc:
-            return checks.not_yet(f"looking up ids {ids.tolist()} raised {type(exc).__name__}: {exc}".replace("\n", " "))
+            return checks.not_yet(
+                f"looking up ids {ids.tolist()} raised {type(exc).__name__}: {exc}".replace("\n", " ")
+            )
         if not np.allclose(layer.get_weights()[0], matrix, atol=1e-6):
-            return checks.not_yet("the layer's vectors are not the matrix (they are random): start it from the matrix "
-                                  "with weights=matrix (or embeddings_initializer=keras.initializers.Constant(matrix)).")
+            return checks.not_yet(
+                "the layer's vectors are not the matrix (they are random): start it from the matrix "
+                "with weights=matrix (or embeddings_initializer=keras.initializers.Constant(matrix))."
+            )
         if not np.allclose(out, matrix[ids], atol=1e-6):
-            return checks.not_yet(f"ids {ids.tolist()} should give rows 2, 0 and 4 of the matrix, got {out.round(2).tolist()}.")
+            return checks.not_yet(
+                f"ids {ids.tolist()} should give rows 2, 0 and 4 of the matrix, got {out.round(2).tolist()}."
+            )
         if bool(layer.trainable) != trainable:
-            what = ("frozen (trainable=False), so that training leaves the word2vec vectors alone" if not trainable
-                    else "trainable when trainable=True, so that training fine-tunes the vectors")
-            return checks.not_yet(f"my_embedding(matrix, trainable={trainable}) returned a layer with "
-                                  f"trainable={layer.trainable}; it should be {what}.")
-    return checks.correct("Embedding(5, 3) that starts from the matrix (ids [2, 0, 4] -> rows 2, 0, 4), frozen with "
-                          "trainable=False, fine-tuned with trainable=True.")
+            what = (
+                "frozen (trainable=False), so that training leaves the word2vec vectors alone"
+                if not trainable
+                else "trainable when trainable=True, so that training fine-tunes the vectors"
+            )
+            return checks.not_yet(
+                f"my_embedding(matrix, trainable={trainable}) returned a layer with "
+                f"trainable={layer.trainable}; it should be {what}."
+            )
+    return checks.correct(
+        "Embedding(5, 3) that starts from the matrix (ids [2, 0, 4] -> rows 2, 0, 4), frozen with "
+        "trainable=False, fine-tuned with trainable=True."
+    )
 
 
 def check_max_norm(fn) -> bool:
@@ -1060,10 +1341,12 @@ def check_max_norm(fn) -> bool:
     Tried on a fixed 4 x 4 matrix whose columns have norms 5, 1, 0 and 10, with c = 3 and 1.5."""
     import tensorflow as tf
 
-    if (msg := checks.placeholder("my_max_norm", fn)):
+    if msg := checks.placeholder("my_max_norm", fn):
         return checks.not_yet(msg)
-    w = np.array([[3.0, 0.5, 0.0, 6.0], [4.0, 0.5, 0.0, -8.0], [0.0, 0.5, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0]],
-                 dtype=np.float32)
+    w = np.array(
+        [[3.0, 0.5, 0.0, 6.0], [4.0, 0.5, 0.0, -8.0], [0.0, 0.5, 0.0, 0.0], [0.0, 0.5, 0.0, 0.0]],
+        dtype=np.float32,
+    )
     norms = np.linalg.norm(w, axis=0)
     for c in (3.0, 1.5):
         out, err = checks.call(fn, tf.constant(w), c)
@@ -1073,25 +1356,39 @@ def check_max_norm(fn) -> bool:
         if got is None:
             return checks.not_yet(f"my_max_norm should return a tensor, got a {type(out).__name__}.")
         if got.shape != w.shape:
-            return checks.not_yet(f"the result has shape {got.shape}; it should keep the shape of w, {w.shape} "
-                                  "(keepdims=True on the norms lets them broadcast over the rows).")
+            return checks.not_yet(
+                f"the result has shape {got.shape}; it should keep the shape of w, {w.shape} "
+                "(keepdims=True on the norms lets them broadcast over the rows)."
+            )
         if not np.all(np.isfinite(got)):
-            return checks.not_yet("the result holds nan: the all-zero column has norm 0 and 0 / 0 is nan; "
-                                  "add a small epsilon to the norm or use tf.minimum(1.0, c / norm).")
+            return checks.not_yet(
+                "the result holds nan: the all-zero column has norm 0 and 0 / 0 is nan; "
+                "add a small epsilon to the norm or use tf.minimum(1.0, c / norm)."
+            )
         expected = w * np.minimum(1.0, c / np.maximum(norms, 1e-7))
         rows = np.linalg.norm(w, axis=1, keepdims=True)
         if np.allclose(got, w * np.minimum(1.0, c / np.maximum(rows, 1e-7)), atol=1e-4):
-            return checks.not_yet("you measured the rows (axis=1); max-norm limits each column, the weights into "
-                                  "one output unit: tf.norm(w, axis=0, keepdims=True).")
+            return checks.not_yet(
+                "you measured the rows (axis=1); max-norm limits each column, the weights into "
+                "one output unit: tf.norm(w, axis=0, keepdims=True)."
+            )
         if np.allclose(got, w * c / np.maximum(norms, 1e-7), atol=1e-4):
-            return checks.not_yet(f"every column now has length {c:g}, also the short ones (norm 1 became {c:g}); "
-                                  "only columns longer than c shrink, the others stay as they are.")
+            return checks.not_yet(
+                f"every column now has length {c:g}, also the short ones (norm 1 became {c:g}); "
+                "only columns longer than c shrink, the others stay as they are."
+            )
         if c != 3.0 and np.allclose(got, w * np.minimum(1.0, 3.0 / np.maximum(norms, 1e-7)), atol=1e-4):
-            return checks.not_yet("with c=1.5 the columns were cut to length 3: use the argument c, not a fixed 3.")
+            return checks.not_yet(
+                "with c=1.5 the columns were cut to length 3: use the argument c, not a fixed 3."
+            )
         ok, why = checks.close(got, expected, atol=1e-4)
         if not ok:
-            return checks.not_yet(f"with c={c:g}: {why}. Expected column norms "
-                                  f"{np.round(np.linalg.norm(expected, axis=0), 2).tolist()}, got "
-                                  f"{np.round(np.linalg.norm(got, axis=0), 2).tolist()}.")
-    return checks.correct("columns longer than c shrink to length c (norms 5 and 10 -> 3), the others (1 and 0) stay: "
-                          "what keras.constraints.MaxNorm(3) does to the softmax weights after every step.")
+            return checks.not_yet(
+                f"with c={c:g}: {why}. Expected column norms "
+                f"{np.round(np.linalg.norm(expected, axis=0), 2).tolist()}, got "
+                f"{np.round(np.linalg.norm(got, axis=0), 2).tolist()}."
+            )
+    return checks.correct(
+        "columns longer than c shrink to length c (norms 5 and 10 -> 3), the others (1 and 0) stay: "
+        "what keras.constraints.MaxNorm(3) does to the softmax weights after every step."
+    )

@@ -16,6 +16,7 @@
 
 No TensorFlow import here: the module is cheap to import in the launcher and in tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,15 +28,18 @@ from pathlib import Path
 
 ROLES = ("chief", "ps", "worker")
 OPTIONAL_JOBS = ("evaluator",)
-EXAMPLE = ('{"cluster": {"chief": ["host:2222"], "ps": ["host:2223"], "worker": ["host:2224"]}, '
-           '"task": {"type": "worker", "index": 0}}')
+EXAMPLE = (
+    '{"cluster": {"chief": ["host:2222"], "ps": ["host:2223"], "worker": ["host:2224"]}, '
+    '"task": {"type": "worker", "index": 0}}'
+)
 DEFAULT_STARTUP_DEADLINE = 120.0  # seconds; the chief's --startup-deadline
 
 RUN_MARKER = ".workshop-run"
 # what the chief writes into its run folder (a folder holding only these is a run folder too,
 # e.g. one left by an interrupted run of a version that wrote no marker)
-RUN_ENTRIES = frozenset({RUN_MARKER, "checkpoints", "logs", "vocab.txt", "counts.npy", "embeddings.npy",
-                         "result.json"})
+RUN_ENTRIES = frozenset(
+    {RUN_MARKER, "checkpoints", "logs", "vocab.txt", "counts.npy", "embeddings.npy", "result.json"}
+)
 
 
 class ClusterConfigError(ValueError):
@@ -64,7 +68,8 @@ def _quote(value, limit: int = 120) -> str:
 
 def _kind(value) -> str:
     return {str: "the string", list: "the list", dict: "the object", bool: "the boolean", type(None): ""}.get(
-        type(value), "the number" if isinstance(value, (int, float)) else type(value).__name__)
+        type(value), "the number" if isinstance(value, (int, float)) else type(value).__name__
+    )
 
 
 def parse_address(addr, where: str = "address") -> tuple[str, int]:
@@ -73,12 +78,14 @@ def parse_address(addr, where: str = "address") -> tuple[str, int]:
     ``where`` names the address in the message (``TF_CONFIG worker 1 address``)."""
     if not isinstance(addr, str):
         raise ClusterConfigError(f'{where} {_quote(addr)} is not a "host:port" string.')
-    m = re.fullmatch(r"\[([0-9A-Fa-f:.%\w]+)\]:(\d{1,5})", addr) or re.fullmatch(r"([^:\s\[\]/]+):(\d{1,5})", addr)
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.%\w]+)\]:(\d{1,5})", addr) or re.fullmatch(
+        r"([^:\s\[\]/]+):(\d{1,5})", addr
+    )
     if not m:
         if "://" in addr:
             hint = " (no scheme: write just host:port)"
         elif addr.count(":") > 1 and not addr.startswith("["):
-            hint = " (an IPv6 address goes in brackets: \"[::1]:2222\")"
+            hint = ' (an IPv6 address goes in brackets: "[::1]:2222")'
         elif ":" not in addr:
             hint = " (the port is missing)"
         else:
@@ -92,7 +99,9 @@ def parse_address(addr, where: str = "address") -> tuple[str, int]:
 
 def _index(value, message: str) -> int:
     """A task index (a number or a numeric string); ``message`` has a ``{}`` for the quoted value."""
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"\d+", value.strip()))):
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and re.fullmatch(r"\d+", value.strip()))
+    ):
         raise ClusterConfigError(message.format(_quote(value)) + " is not a task number (0, 1, ...).")
     return int(value)
 
@@ -105,7 +114,9 @@ def normalise_tasks(job: str, tasks) -> list[str] | dict[int, str]:
     if isinstance(tasks, (list, tuple)):
         pairs = list(enumerate(tasks))
     elif isinstance(tasks, dict):
-        pairs = [(_index(k, f"TF_CONFIG cluster {_quote(job)}: the task index {{}}"), v) for k, v in tasks.items()]
+        pairs = [
+            (_index(k, f"TF_CONFIG cluster {_quote(job)}: the task index {{}}"), v) for k, v in tasks.items()
+        ]
         pairs.sort()
     else:
         example = f" (write {_quote(job)}: [{_quote(tasks)}])" if isinstance(tasks, str) else ""
@@ -142,10 +153,14 @@ def validate_tf_config(conf) -> dict:
     part) otherwise.
     """
     if not isinstance(conf, dict):
-        raise ClusterConfigError(f"TF_CONFIG must be a JSON object such as {EXAMPLE}; got {_kind(conf)} {_quote(conf)}.")
+        raise ClusterConfigError(
+            f"TF_CONFIG must be a JSON object such as {EXAMPLE}; got {_kind(conf)} {_quote(conf)}."
+        )
     for key in ("cluster", "task"):
         if key not in conf:
-            raise ClusterConfigError(f'TF_CONFIG has no {_quote(key)}: it needs "cluster" and "task", e.g. {EXAMPLE}.')
+            raise ClusterConfigError(
+                f'TF_CONFIG has no {_quote(key)}: it needs "cluster" and "task", e.g. {EXAMPLE}.'
+            )
     cluster, task = conf["cluster"], conf["task"]
     if not isinstance(cluster, dict):
         raise ClusterConfigError(
@@ -172,7 +187,9 @@ def validate_tf_config(conf) -> dict:
         raise ClusterConfigError(f'TF_CONFIG task {_quote(task)} has no "type" (one of {", ".join(ROLES)}).')
     ttype = task["type"].lower() if isinstance(task["type"], str) else task["type"]
     if ttype not in ROLES:
-        raise ClusterConfigError(f"TF_CONFIG task type {_quote(task['type'])} is not one of {', '.join(ROLES)}.")
+        raise ClusterConfigError(
+            f"TF_CONFIG task type {_quote(task['type'])} is not one of {', '.join(ROLES)}."
+        )
     index = _index(task.get("index", 0), "TF_CONFIG task index {}")
     # the chief connects to everybody; a ps or worker only serves (it may list just its own job)
     for job in ROLES if ttype == "chief" else (ttype,):
@@ -183,7 +200,9 @@ def validate_tf_config(conf) -> dict:
                 "a parameter-server job has one chief, one or more ps and one or more workers."
             )
     if len(jobs.get("chief") or [None]) != 1:
-        raise ClusterConfigError(f"TF_CONFIG must have exactly one chief, got {len(jobs['chief'])}: {_quote(cluster['chief'])}.")
+        raise ClusterConfigError(
+            f"TF_CONFIG must have exactly one chief, got {len(jobs['chief'])}: {_quote(cluster['chief'])}."
+        )
     own = dict(task_addresses(jobs[ttype]))
     if index not in own:
         listed = ", ".join(str(i) for i in own)
@@ -210,8 +229,10 @@ def parse_tf_config(raw: str) -> dict:
     try:
         conf = json.loads(raw)
     except json.JSONDecodeError as e:
-        near = raw[max(0, e.pos - 20): e.pos + 20].replace("\n", " ")
-        raise ClusterConfigError(f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos}, near {near!r}).") from None
+        near = raw[max(0, e.pos - 20) : e.pos + 20].replace("\n", " ")
+        raise ClusterConfigError(
+            f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos}, near {near!r})."
+        ) from None
     return validate_tf_config(conf)
 
 
@@ -249,7 +270,7 @@ def _probe(host: str, port: int, timeout: float) -> str | None:
             return None
         except ConnectionRefusedError:
             reason = "connection refused"
-        except socket.timeout:
+        except TimeoutError:
             reason = "no answer"
         except OSError as e:
             reason = (e.strerror or str(e)).lower()
@@ -264,9 +285,16 @@ def peers_of(cluster_spec, jobs=("ps", "worker")) -> list[tuple[str, int, str]]:
     return [(job, i, addr) for job in jobs for i, addr in task_addresses(spec.get(job) or [])]
 
 
-def wait_for_peers(cluster_spec, deadline: float | None = DEFAULT_STARTUP_DEADLINE, log=print, jobs=("ps", "worker"),
-                   report_every: float = 5.0, first_report: float = 2.0, interval: float = 0.5,
-                   who: str = "chief") -> float:
+def wait_for_peers(
+    cluster_spec,
+    deadline: float | None = DEFAULT_STARTUP_DEADLINE,
+    log=print,
+    jobs=("ps", "worker"),
+    report_every: float = 5.0,
+    first_report: float = 2.0,
+    interval: float = 0.5,
+    who: str = "chief",
+) -> float:
     """Block until every ``jobs`` task of ``cluster_spec`` accepts a TCP connection; return the seconds waited.
 
     A TCP connection is what gRPC needs first: a task that refuses it (not started yet, crashed,
@@ -279,7 +307,9 @@ def wait_for_peers(cluster_spec, deadline: float | None = DEFAULT_STARTUP_DEADLI
     peer that never answered, and why (connection refused, name does not resolve, no answer).
     """
     peers = peers_of(cluster_spec, jobs)
-    pending = {(job, i): (addr, parse_address(addr, f"{job} {i} address"), "not tried") for job, i, addr in peers}
+    pending = {
+        (job, i): (addr, parse_address(addr, f"{job} {i} address"), "not tried") for job, i, addr in peers
+    }
     t0 = time.monotonic()
     limit = float(deadline) if deadline and deadline > 0 else None
     next_report = t0 + first_report
@@ -298,7 +328,9 @@ def wait_for_peers(cluster_spec, deadline: float | None = DEFAULT_STARTUP_DEADLI
             if reported:
                 log(f"{who}: all {len(peers)} ps/worker tasks answered after {waited:.0f} s")
             return waited
-        described = ", ".join(f"{job} {i} at {addr} ({reason})" for (job, i), (addr, _, reason) in sorted(pending.items()))
+        described = ", ".join(
+            f"{job} {i} at {addr} ({reason})" for (job, i), (addr, _, reason) in sorted(pending.items())
+        )
         if limit is not None and waited >= limit:
             raise PeersNotReadyError(
                 f"the cluster did not start: no answer within the {limit:g} s start-up deadline from {described}. "
@@ -354,12 +386,16 @@ def remove_run_folder(out_dir, error=ClusterConfigError) -> bool:
         return False
     if not is_run_folder(out):
         if not out.is_dir():
-            raise error(f"{out} exists but is not a run folder (it is a file); refusing to delete it (fresh): "
-                        "choose another --out-dir.")
+            raise error(
+                f"{out} exists but is not a run folder (it is a file); refusing to delete it (fresh): "
+                "choose another --out-dir."
+            )
         names = foreign_entries(out)
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        raise error(f"{out} exists but is not a run folder (it holds {shown}, which no run wrote); refusing to "
-                    "delete it (fresh): choose another --out-dir or delete it yourself.")
+        raise error(
+            f"{out} exists but is not a run folder (it holds {shown}, which no run wrote); refusing to "
+            "delete it (fresh): choose another --out-dir or delete it yourself."
+        )
     if out.is_symlink():
         out.unlink()
     else:
@@ -382,8 +418,16 @@ class StartupWatchdog:
     returned or raised), the watchdog is disarmed with it.
     """
 
-    def __init__(self, cluster_spec, deadline: float | None = DEFAULT_STARTUP_DEADLINE, log=print,
-                 report_every: float = 15.0, exit_code: int = 2, who: str = "chief", exit=None):
+    def __init__(
+        self,
+        cluster_spec,
+        deadline: float | None = DEFAULT_STARTUP_DEADLINE,
+        log=print,
+        report_every: float = 15.0,
+        exit_code: int = 2,
+        who: str = "chief",
+        exit=None,
+    ):
         self.peers = peers_of(cluster_spec)
         self.deadline = float(deadline) if deadline and deadline > 0 else None
         self.log, self.report_every, self.exit_code, self.who = log, report_every, exit_code, who
@@ -391,13 +435,14 @@ class StartupWatchdog:
         self._stopped = False
         self._thread = None
 
-    def start(self) -> "StartupWatchdog":
+    def start(self) -> StartupWatchdog:
         import threading
         import weakref
 
         ref = weakref.ref(self)
-        self._thread = threading.Thread(target=StartupWatchdog._watch, args=(ref, time.monotonic()),
-                                        name="startup-watchdog", daemon=True)
+        self._thread = threading.Thread(
+            target=StartupWatchdog._watch, args=(ref, time.monotonic()), name="startup-watchdog", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -410,11 +455,15 @@ class StartupWatchdog:
         gone = [g for g in gone if g[3] is not None]
         if gone:
             named = ", ".join(f"{job} {i} at {addr} ({why})" for job, i, addr, why in gone)
-            return (f"the cluster did not become ready within the {self.deadline:g} s start-up deadline: "
-                    f"{named} stopped answering after the first contact.")
-        return (f"the cluster did not become ready within the {self.deadline:g} s start-up deadline although every "
-                "ps and worker address accepts connections: check that each address in TF_CONFIG is a task of this "
-                "job (a TensorFlow server started with the same cluster), not another service.")
+            return (
+                f"the cluster did not become ready within the {self.deadline:g} s start-up deadline: "
+                f"{named} stopped answering after the first contact."
+            )
+        return (
+            f"the cluster did not become ready within the {self.deadline:g} s start-up deadline although every "
+            "ps and worker address accepts connections: check that each address in TF_CONFIG is a task of this "
+            "job (a TensorFlow server started with the same cluster), not another service."
+        )
 
     @staticmethod
     def _watch(ref, t0: float) -> None:

@@ -24,11 +24,12 @@ The vocabulary and the input pipeline come from
 :mod:`workshop_sections.word2vec_optimized.word2vec_fast` (``build_vocab``, ``make_dataset``,
 ``unigram_table``). The TensorFlow the section teaches (the cluster resolver, the strategy and
 its partitioner, the sharded model and its step, the ``dataset_fn``, the ``schedule``/``join``
-loop, the checkpoints) is written in ``distributed_word2vec.ipynb`` and exported into the block
+loop, the checkpoints) is written in ``distributed_tensorflow.ipynb`` and exported into the block
 below (``make export``): :func:`train_chief` runs exactly the notebook's code. The rest of this
 module is plumbing: TF_CONFIG, settings, the ps/worker server, saving and reading a run, the
 exercise checks, the synchronous comparison run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,15 +75,19 @@ tf = _LazyModule("tensorflow", "tf")
 np = _LazyModule("numpy", "np")
 word2vec_fast = _LazyModule("workshop_sections.word2vec_optimized.word2vec_fast", "word2vec_fast")
 
-# >>> BEGIN EXPORT from distributed_word2vec.ipynb (written by `make export`: edit the notebook, not this block)
+
+# >>> BEGIN EXPORT from distributed_tensorflow.ipynb (written by `make export`: edit the notebook, not this block)
 def cluster_resolver(tf_config):
     """This task's cluster resolver from a TF_CONFIG dict ``{"cluster": {...}, "task": {...}}``.
 
     The same as ``TFConfigClusterResolver`` reading ``TF_CONFIG`` from the environment, for a dict
     that was parsed and checked (``cluster.validate_tf_config``)."""
     return tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(tf_config["cluster"]), task_type=tf_config["task"]["type"],
-        task_id=int(tf_config["task"]["index"]), rpc_layer="grpc")
+        tf.train.ClusterSpec(tf_config["cluster"]),
+        task_type=tf_config["task"]["type"],
+        task_id=int(tf_config["task"]["index"]),
+        rpc_layer="grpc",
+    )
 
 
 def make_strategy(resolver, num_ps):
@@ -104,7 +109,9 @@ def sgns_loss_and_grads(t, c):
     batch, cols = tf.shape(c)[0], tf.shape(c)[1]
     logits = tf.einsum("bd,bkd->bk", t, c)
     labels = tf.concat([tf.ones([batch, 1]), tf.zeros([batch, cols - 1])], axis=1)
-    loss = tf.reduce_mean(tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1))
+    loss = tf.reduce_mean(
+        tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+    )
     g = tf.sigmoid(logits) - labels  # d loss / d logits
     grad_t = tf.einsum("bk,bkd->bd", g, c)
     grad_c = tf.einsum("bk,bd->bkd", g, t)
@@ -121,15 +128,25 @@ class ShardedWord2Vec:
     are plain variables (the tests train it in one process).
     """
 
-    def __init__(self, vocab_size, dim, negatives, table, learning_rate, total_steps, seed=42, clip_count=10.0):
+    def __init__(
+        self, vocab_size, dim, negatives, table, learning_rate, total_steps, seed=42, clip_count=10.0
+    ):
         self.vocab_size, self.dim, self.negatives = int(vocab_size), int(dim), int(negatives)
         shape = [self.vocab_size, self.dim]
         self.embedding = tf.Variable(
-            functools.partial(uniform_shard_init, shape=shape, dtype=tf.float32, scale=0.5 / self.dim, seed=seed),
-            shape=shape, dtype=tf.float32, name="embedding")
+            functools.partial(
+                uniform_shard_init, shape=shape, dtype=tf.float32, scale=0.5 / self.dim, seed=seed
+            ),
+            shape=shape,
+            dtype=tf.float32,
+            name="embedding",
+        )
         self.output_weights = tf.Variable(
             functools.partial(zeros_shard_init, shape=shape, dtype=tf.float32),
-            shape=shape, dtype=tf.float32, name="output_weights")
+            shape=shape,
+            dtype=tf.float32,
+            name="output_weights",
+        )
         self.step = tf.Variable(0, dtype=tf.int64, name="step", trainable=False)
         self.table = tf.constant(table, dtype=tf.int32)
         self.learning_rate, self.total_steps = float(learning_rate), int(total_steps)
@@ -140,7 +157,9 @@ class ShardedWord2Vec:
         contexts = tf.cast(tf.reshape(contexts, [-1]), tf.int32)
         batch = tf.shape(targets)[0]
         pick = tf.random.uniform([batch, self.negatives], maxval=tf.shape(self.table)[0], dtype=tf.int32)
-        ids = tf.concat([contexts[:, None], tf.gather(self.table, pick)], axis=1)  # [B, 1+k]: context, negatives
+        ids = tf.concat(
+            [contexts[:, None], tf.gather(self.table, pick)], axis=1
+        )  # [B, 1+k]: context, negatives
         t = tf.nn.embedding_lookup(self.embedding, targets)  # [B, D] rows fetched from the ps
         c = tf.nn.embedding_lookup(self.output_weights, ids)  # [B, 1+k, D]
         loss, grad_t, grad_c = sgns_loss_and_grads(t, c)
@@ -151,7 +170,8 @@ class ShardedWord2Vec:
         scale_t, scale_c = row_scale(targets, self.clip_count), row_scale(flat_ids, self.clip_count)
         self.embedding.scatter_sub(tf.IndexedSlices(lr * scale_t[:, None] * grad_t, targets))
         self.output_weights.scatter_sub(
-            tf.IndexedSlices(lr * scale_c[:, None] * tf.reshape(grad_c, [-1, self.dim]), flat_ids))
+            tf.IndexedSlices(lr * scale_c[:, None] * tf.reshape(grad_c, [-1, self.dim]), flat_ids)
+        )
         self.step.assign_add(1)
         return loss
 
@@ -180,8 +200,15 @@ def make_dataset_fn(ids, counts, s):
         # the seed is drawn on the worker (an unseeded op: a fresh seed per worker), so each worker
         # reads the corpus in its own order: asynchronous SGD on different data, not the same work twice
         seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64)
-        return word2vec_fast.make_dataset(ids, counts, window=s.window, batch_size=s.batch_size,
-                                          subsample=s.subsample, seed=seed, epochs=1_000_000)
+        return word2vec_fast.make_dataset(
+            ids,
+            counts,
+            window=s.window,
+            batch_size=s.batch_size,
+            subsample=s.subsample,
+            seed=seed,
+            epochs=1_000_000,
+        )
 
     return dataset_fn
 
@@ -191,7 +218,9 @@ CHIEF_DEVICE = "/job:chief/replica:0/task:0/device:CPU:0"
 
 def checkpoint_manager(model, directory, max_to_keep=3):
     """A CheckpointManager of the model's step and both tables (every shard) in ``directory``."""
-    ckpt = tf.train.Checkpoint(step=model.step, embedding=model.embedding, output_weights=model.output_weights)
+    ckpt = tf.train.Checkpoint(
+        step=model.step, embedding=model.embedding, output_weights=model.output_weights
+    )
     return tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=max_to_keep)
 
 
@@ -223,6 +252,8 @@ def train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=prin
             log(f"chief: checkpoint {manager.save(checkpoint_number=step, options=checkpoint_options())}")
             next_ckpt = (step // s.checkpoint_every + 1) * s.checkpoint_every
     return history
+
+
 # <<< END EXPORT
 
 
@@ -266,7 +297,9 @@ def tf_config_from_pod(
         raise ClusterConfigError(f"TFW_ROLE={role!r} is not one of {', '.join(ROLES)}.")
     num_ps, num_workers, port = int(num_ps), int(num_workers), int(port)
     if num_ps < 1 or num_workers < 1:
-        raise ClusterConfigError(f"Need at least 1 ps and 1 worker, got TFW_NUM_PS={num_ps}, TFW_NUM_WORKERS={num_workers}.")
+        raise ClusterConfigError(
+            f"Need at least 1 ps and 1 worker, got TFW_NUM_PS={num_ps}, TFW_NUM_WORKERS={num_workers}."
+        )
     cluster = {
         "chief": [f"{chief_service}:{port}"],
         "ps": [f"{ps_service}-{i}.{ps_service}:{port}" for i in range(num_ps)],
@@ -287,7 +320,9 @@ def tf_config_from_env(environ=None) -> dict:
         if env["TFW_ROLE"].lower() != "chief" and not env.get("POD_NAME"):
             missing.append("POD_NAME")
         if missing:
-            raise ClusterConfigError(f"TFW_ROLE is set but {', '.join(missing)} is missing: the pod cannot build TF_CONFIG.")
+            raise ClusterConfigError(
+                f"TFW_ROLE is set but {', '.join(missing)} is missing: the pod cannot build TF_CONFIG."
+            )
         return tf_config_from_pod(
             env["TFW_ROLE"],
             env.get("POD_NAME", ""),
@@ -326,9 +361,11 @@ class TrainSettings:
     checkpoint_every: int = 500
     seed: int = 42
     out_dir: str = "artifacts/distributed_tensorflow/run"
-    startup_deadline: float = cluster_lib.DEFAULT_STARTUP_DEADLINE  # s the chief waits for every ps/worker (0: no limit)
+    startup_deadline: float = (
+        cluster_lib.DEFAULT_STARTUP_DEADLINE
+    )  # s the chief waits for every ps/worker (0: no limit)
 
-    def validate(self) -> "TrainSettings":
+    def validate(self) -> TrainSettings:
         checks = [
             (self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),
             (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
@@ -336,9 +373,15 @@ class TrainSettings:
             (self.negatives >= 1, f"--negatives must be at least 1, got {self.negatives}"),
             (self.steps_per_call >= 1, f"--steps-per-call must be at least 1, got {self.steps_per_call}"),
             (self.log_every >= 1, f"--log-every must be at least 1, got {self.log_every}"),
-            (self.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {self.checkpoint_every}"),
+            (
+                self.checkpoint_every >= 1,
+                f"--checkpoint-every must be at least 1, got {self.checkpoint_every}",
+            ),
             (self.learning_rate > 0, f"--learning-rate must be positive, got {self.learning_rate}"),
-            (self.startup_deadline >= 0, f"--startup-deadline must be 0 (no limit) or more seconds, got {self.startup_deadline}"),
+            (
+                self.startup_deadline >= 0,
+                f"--startup-deadline must be 0 (no limit) or more seconds, got {self.startup_deadline}",
+            ),
         ]
         for ok, msg in checks:
             if not ok:
@@ -352,27 +395,42 @@ def parse_args(argv=None) -> TrainSettings:
         prog="python -m workshop_sections.distributed_tensorflow.distributed_word2vec",
         description="word2vec on a parameter-server cluster (role from TF_CONFIG; ps/worker ignore the flags).",
     )
-    p.add_argument("--corpus", default=os.environ.get("TFW_CORPUS", d.corpus), help="corpus name or text file path")
+    p.add_argument(
+        "--corpus", default=os.environ.get("TFW_CORPUS", d.corpus), help="corpus name or text file path"
+    )
     p.add_argument("--max-words", type=int, default=d.max_words, help="use the first N words (0 = all)")
     p.add_argument("--min-count", type=int, default=d.min_count)
-    p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="keep the N most frequent words (0 = all)")
+    p.add_argument(
+        "--max-vocab", type=int, default=d.max_vocab, help="keep the N most frequent words (0 = all)"
+    )
     p.add_argument("--dim", type=int, default=d.dim)
     p.add_argument("--window", type=int, default=d.window)
     p.add_argument("--negatives", type=int, default=d.negatives)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--subsample", type=float, default=d.subsample)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--steps", type=int, default=d.steps,
-                   help="total training steps (batches) across restarts, rounded up to whole --steps-per-call")
-    p.add_argument("--steps-per-call", type=int, default=d.steps_per_call, help="steps per function sent to a worker")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=d.steps,
+        help="total training steps (batches) across restarts, rounded up to whole --steps-per-call",
+    )
+    p.add_argument(
+        "--steps-per-call", type=int, default=d.steps_per_call, help="steps per function sent to a worker"
+    )
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out-dir", default=os.environ.get("TFW_OUT_DIR", d.out_dir), help="checkpoints, logs, embeddings")
-    p.add_argument("--startup-deadline", type=float,
-                   default=cluster_lib.deadline_from_env(default=d.startup_deadline),
-                   help="seconds the chief waits for every ps and worker to answer before it gives up "
-                        f"naming the missing ones (0 = wait forever; default {d.startup_deadline:g})")
+    p.add_argument(
+        "--out-dir", default=os.environ.get("TFW_OUT_DIR", d.out_dir), help="checkpoints, logs, embeddings"
+    )
+    p.add_argument(
+        "--startup-deadline",
+        type=float,
+        default=cluster_lib.deadline_from_env(default=d.startup_deadline),
+        help="seconds the chief waits for every ps and worker to answer before it gives up "
+        f"naming the missing ones (0 = wait forever; default {d.startup_deadline:g})",
+    )
     a = p.parse_args(argv)
     return TrainSettings(
         corpus=a.corpus,
@@ -410,7 +468,9 @@ def run_server(conf: dict) -> None:
     server = tf.distribute.Server(
         cluster, job_name=task["type"], task_index=task["index"], protocol="grpc", start=True
     )
-    log(f"{task['type']} {task['index']} serving on {conf['cluster'][task['type']][task['index']]} ({server.target})")
+    log(
+        f"{task['type']} {task['index']} serving on {conf['cluster'][task['type']][task['index']]} ({server.target})"
+    )
     server.join()
 
 
@@ -490,7 +550,9 @@ def shard_layout(var) -> list[dict]:
         n = int(v.shape[0])
         dev = v.device
         m = re.search(r"/job:(\w+)/replica:\d+/task:(\d+)", dev)
-        out.append({"device": dev, "task": f"{m.group(1)}:{m.group(2)}" if m else dev, "rows": [start, start + n]})
+        out.append(
+            {"device": dev, "task": f"{m.group(1)}:{m.group(2)}" if m else dev, "rows": [start, start + n]}
+        )
         start += n
     return out
 
@@ -536,16 +598,27 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
     strategy = make_strategy(cluster_resolver(conf), num_ps=len(conf["cluster"]["ps"]))
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
     with strategy.scope():
-        model = ShardedWord2Vec(len(words), s.dim, s.negatives, word2vec_fast.unigram_table(counts),
-                                s.learning_rate, s.steps, seed=s.seed)
+        model = ShardedWord2Vec(
+            len(words),
+            s.dim,
+            s.negatives,
+            word2vec_fast.unigram_table(counts),
+            s.learning_rate,
+            s.steps,
+            seed=s.seed,
+        )
     layout = shard_layout(model.embedding)
-    log("chief: embedding shards " + ", ".join(f"{d['task']} rows {d['rows'][0]}-{d['rows'][1]}" for d in layout))
+    log(
+        "chief: embedding shards "
+        + ", ".join(f"{d['task']} rows {d['rows'][0]}-{d['rows'][1]}" for d in layout)
+    )
 
     manager = checkpoint_manager(model, ckpt_dir)
     resumed_from = 0
     if manager.latest_checkpoint:
-        manager.checkpoint.restore(manager.latest_checkpoint,
-                                   options=checkpoint_options()).assert_existing_objects_matched()
+        manager.checkpoint.restore(
+            manager.latest_checkpoint, options=checkpoint_options()
+        ).assert_existing_objects_matched()
         resumed_from = int(model.step.numpy())
         log(f"chief: resumed from {manager.latest_checkpoint} at step {resumed_from}")
 
@@ -562,8 +635,17 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
 
     history = train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=log_with_ready)
     writer.flush()
-    result = finish_run(s, model, words, ids, counts, history, started=t_start, resumed_from=resumed_from,
-                        num_workers=len(conf["cluster"]["worker"]))
+    result = finish_run(
+        s,
+        model,
+        words,
+        ids,
+        counts,
+        history,
+        started=t_start,
+        resumed_from=resumed_from,
+        num_workers=len(conf["cluster"]["worker"]),
+    )
     log(RESULT_PREFIX + json.dumps(result))
     return result
 
@@ -575,8 +657,17 @@ def save_vocab(out_dir, words, counts) -> None:
     np.save(out / "counts.npy", np.asarray(counts, dtype=np.int64))
 
 
-def finish_run(s: TrainSettings, model, words, ids, counts, history, started: float, resumed_from: int = 0,
-               num_workers: int | None = None) -> dict:
+def finish_run(
+    s: TrainSettings,
+    model,
+    words,
+    ids,
+    counts,
+    history,
+    started: float,
+    resumed_from: int = 0,
+    num_workers: int | None = None,
+) -> dict:
     """Save a finished run into ``s.out_dir`` and return its summary (also written as result.json).
 
     ``history``: :func:`train_loop`'s [(step, loss, wall-clock time)]; ``started``: the
@@ -659,11 +750,15 @@ def shard_table(run: dict) -> list[dict]:
     out = []
     for sh in run["shards"]:
         a, b = sh["rows"]
-        out.append({
-            "task": sh["task"], "rows": f"{a}-{b - 1}", "words": b - a,
-            "first words": " ".join(run["words"][a:min(b, a + 5)]) if "words" in run else "",
-            "token share": float(np.sum(counts[a:b]) / total) if total else None,
-        })
+        out.append(
+            {
+                "task": sh["task"],
+                "rows": f"{a}-{b - 1}",
+                "words": b - a,
+                "first words": " ".join(run["words"][a : min(b, a + 5)]) if "words" in run else "",
+                "token share": float(np.sum(counts[a:b]) / total) if total else None,
+            }
+        )
     return out
 
 
@@ -710,8 +805,11 @@ def start_local_tasks(num_ps: int = 2, num_workers: int = 2, echo: bool = False)
 # --------------------------------------------------------------------------- exercise checks
 # Each check takes only the attendee's answer, tries it on fixed inputs, prints one line
 # ("Correct! ..." or "Not yet: ...") and returns True/False; it never raises.
-EXERCISE_CLUSTER = {"chief": ["10.0.0.1:2222"], "ps": ["10.0.0.2:2222", "10.0.0.3:2222"],
-                    "worker": ["10.0.0.4:2222", "10.0.0.5:2222"]}
+EXERCISE_CLUSTER = {
+    "chief": ["10.0.0.1:2222"],
+    "ps": ["10.0.0.2:2222", "10.0.0.3:2222"],
+    "worker": ["10.0.0.4:2222", "10.0.0.5:2222"],
+}
 
 
 def check_tf_config(config_dict) -> bool:
@@ -719,16 +817,18 @@ def check_tf_config(config_dict) -> bool:
 
     It is serialised to JSON, put into the environment and read back with
     ``tf.distribute.cluster_resolver.TFConfigClusterResolver`` (the environment is restored)."""
-    from workshop_sections import checks
+    from workshop_sections.tools import checks
 
-    if (msg := checks.placeholder("worker1_config", config_dict)):
+    if msg := checks.placeholder("worker1_config", config_dict):
         return checks.not_yet(msg)
     if not isinstance(config_dict, dict):
         return checks.not_yet(f"TF_CONFIG is a dict (JSON object), got a {type(config_dict).__name__}.")
     missing = [k for k in ("cluster", "task") if k not in config_dict]
     if missing:
-        return checks.not_yet(f"the dict needs the keys 'cluster' and 'task'; {' and '.join(map(repr, missing))} "
-                              f"missing (it has {sorted(map(str, config_dict))}).")
+        return checks.not_yet(
+            f"the dict needs the keys 'cluster' and 'task'; {' and '.join(map(repr, missing))} "
+            f"missing (it has {sorted(map(str, config_dict))})."
+        )
     try:
         raw = json.dumps(config_dict)
     except (TypeError, ValueError) as e:
@@ -752,23 +852,27 @@ def check_tf_config(config_dict) -> bool:
             os.environ["TF_CONFIG"] = saved
     expected = tf.train.ClusterSpec(EXERCISE_CLUSTER).as_dict()
     if spec != expected:
-        return checks.not_yet(f"the resolver sees the cluster {spec}, but the cluster of the exercise is {expected}: "
-                              "every task gets the whole cluster, the same for all.")
+        return checks.not_yet(
+            f"the resolver sees the cluster {spec}, but the cluster of the exercise is {expected}: "
+            "every task gets the whole cluster, the same for all."
+        )
     if task_type != "worker":
         return checks.not_yet(f"the resolver says this task is a {task_type!r}; it should be a 'worker'.")
     if task_id != 1:
         hint = " (indices start at 0: the second worker is index 1)" if task_id in (0, 2) else ""
         return checks.not_yet(f"the resolver says worker {task_id}; worker 1 is wanted{hint}.")
-    return checks.correct("TFConfigClusterResolver reads task worker:1 and the whole cluster (1 chief, 2 ps, "
-                          "2 workers) from your TF_CONFIG.")
+    return checks.correct(
+        "TFConfigClusterResolver reads task worker:1 and the whole cluster (1 chief, 2 ps, "
+        "2 workers) from your TF_CONFIG."
+    )
 
 
 def check_partitioner(partitioner, rows_per_shard) -> bool:
     """Exercise 2: ``partitioner`` cuts variables into 3 shards along axis 0 (tried on the shapes
     [10, 4] and [7, 3]); ``rows_per_shard`` is how many rows of a [10, 4] variable each shard gets."""
-    from workshop_sections import checks
+    from workshop_sections.tools import checks
 
-    if (msg := checks.placeholder("partitioner", partitioner)):
+    if msg := checks.placeholder("partitioner", partitioner):
         return checks.not_yet(msg)
     got, err = checks.call(partitioner, tf.TensorShape([10, 4]), tf.float32)
     if err:
@@ -776,15 +880,21 @@ def check_partitioner(partitioner, rows_per_shard) -> bool:
     got = [int(x) for x in got]
     if got != [3, 1]:
         if len(got) == 2 and got[1] == 1:
-            return checks.not_yet(f"your partitioner cuts a [10, 4] variable into {got[0]} shard(s) along the rows; "
-                                  "a cluster with 3 parameter servers wants 3.")
-        return checks.not_yet(f"your partitioner returns {got} for a [10, 4] variable; expected [3, 1]: 3 shards of "
-                              "rows, the columns stay together.")
+            return checks.not_yet(
+                f"your partitioner cuts a [10, 4] variable into {got[0]} shard(s) along the rows; "
+                "a cluster with 3 parameter servers wants 3."
+            )
+        return checks.not_yet(
+            f"your partitioner returns {got} for a [10, 4] variable; expected [3, 1]: 3 shards of "
+            "rows, the columns stay together."
+        )
     other, err = checks.call(partitioner, tf.TensorShape([7, 3]), tf.float32)
     if err or [int(x) for x in other] != [3, 1]:
-        return checks.not_yet(f"on a [7, 3] variable your partitioner returns {other}: it should cut every variable "
-                              "into 3 shards, whatever its size (FixedShardsPartitioner).")
-    if (msg := checks.placeholder("rows_per_shard", rows_per_shard)):
+        return checks.not_yet(
+            f"on a [7, 3] variable your partitioner returns {other}: it should cut every variable "
+            "into 3 shards, whatever its size (FixedShardsPartitioner)."
+        )
+    if msg := checks.placeholder("rows_per_shard", rows_per_shard):
         return checks.not_yet("the partitioner is right; " + msg)
     try:
         rows = [int(r) for r in rows_per_shard]
@@ -795,10 +905,14 @@ def check_partitioner(partitioner, rows_per_shard) -> bool:
     if sum(rows) != 10:
         return checks.not_yet(f"the shards hold every row once: {rows} adds up to {sum(rows)}, not 10.")
     if rows != [4, 3, 3]:
-        return checks.not_yet(f"{rows} adds up to 10, but the extra row goes to the first shard: "
-                              "TensorFlow cuts 10 rows into [4, 3, 3].")
-    return checks.correct("FixedShardsPartitioner(3) gives [3, 1] (3 blocks of rows) and a [10, 4] variable "
-                          "becomes shards of 4, 3 and 3 rows.")
+        return checks.not_yet(
+            f"{rows} adds up to 10, but the extra row goes to the first shard: "
+            "TensorFlow cuts 10 rows into [4, 3, 3]."
+        )
+    return checks.correct(
+        "FixedShardsPartitioner(3) gives [3, 1] (3 blocks of rows) and a [10, 4] variable "
+        "becomes shards of 4, 3 and 3 rows."
+    )
 
 
 def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
@@ -807,9 +921,9 @@ def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
     exactly ``batch_size``. Tried on 10 fixed pairs (context = 10 x target + 1), batches of 4."""
     import inspect
 
-    from workshop_sections import checks
+    from workshop_sections.tools import checks
 
-    if (msg := checks.placeholder("pairs_dataset_fn", pairs_dataset_fn)):
+    if msg := checks.placeholder("pairs_dataset_fn", pairs_dataset_fn):
         return checks.not_yet(msg)
     targets = list(range(10))
     contexts = [10 * t + 1 for t in targets]
@@ -817,16 +931,22 @@ def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
     if err:
         return checks.not_yet(err)
     if not callable(dataset_fn):
-        return checks.not_yet(f"pairs_dataset_fn should return a function (the dataset_fn), got a "
-                              f"{type(dataset_fn).__name__}.")
+        return checks.not_yet(
+            f"pairs_dataset_fn should return a function (the dataset_fn), got a {type(dataset_fn).__name__}."
+        )
     try:
-        required = [p for p in inspect.signature(dataset_fn).parameters.values()
-                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        required = [
+            p
+            for p in inspect.signature(dataset_fn).parameters.values()
+            if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         required = []
     if required:
-        return checks.not_yet(f"the dataset_fn takes {len(required)} argument(s); it must take none: "
-                              "create_per_worker_dataset calls dataset_fn() on every worker.")
+        return checks.not_yet(
+            f"the dataset_fn takes {len(required)} argument(s); it must take none: "
+            "create_per_worker_dataset calls dataset_fn() on every worker."
+        )
     ds, err = checks.call(dataset_fn)
     if err:
         return checks.not_yet(err)
@@ -842,42 +962,54 @@ def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
         return checks.not_yet("the dataset is empty.")
     first = batches[0]
     if not isinstance(first, tuple) or len(first) != 2:
-        return checks.not_yet("each element should be a pair (targets, contexts): "
-                              "from_tensor_slices((targets, contexts)) keeps them together.")
+        return checks.not_yet(
+            "each element should be a pair (targets, contexts): "
+            "from_tensor_slices((targets, contexts)) keeps them together."
+        )
     shapes = [tuple(b[0].shape) for b in batches]
     if any(len(sh) != 1 for sh in shapes):
-        return checks.not_yet(f"the targets of a batch should be a vector, got shape {shapes[0]}: "
-                              "did you forget .batch(batch_size)?")
+        return checks.not_yet(
+            f"the targets of a batch should be a vector, got shape {shapes[0]}: "
+            "did you forget .batch(batch_size)?"
+        )
     if len(batches) < 8:
-        return checks.not_yet(f"the dataset ends after {len(batches)} batch(es): a worker must never run out. "
-                              "Add .repeat().")
+        return checks.not_yet(
+            f"the dataset ends after {len(batches)} batch(es): a worker must never run out. Add .repeat()."
+        )
     if any(sh != (4,) for sh in shapes):
-        return checks.not_yet(f"batch sizes {sorted(set(s[0] for s in shapes))}: every batch should hold exactly 4 "
-                              "pairs (batch(batch_size, drop_remainder=True) after repeat()).")
+        return checks.not_yet(
+            f"batch sizes {sorted(set(s[0] for s in shapes))}: every batch should hold exactly 4 "
+            "pairs (batch(batch_size, drop_remainder=True) after repeat())."
+        )
     t = np.concatenate([np.asarray(b[0]) for b in batches])
     c = np.concatenate([np.asarray(b[1]) for b in batches])
     if not np.array_equal(c, 10 * t + 1):
-        return checks.not_yet("a target no longer sits with its context: shuffle the pairs together "
-                              "(one dataset of pairs), not each list on its own.")
+        return checks.not_yet(
+            "a target no longer sits with its context: shuffle the pairs together "
+            "(one dataset of pairs), not each list on its own."
+        )
     if set(t.tolist()) != set(targets):
-        return checks.not_yet(f"8 batches of 4 from 10 pairs should show every pair; missing "
-                              f"{sorted(set(targets) - set(t.tolist()))}.")
+        return checks.not_yet(
+            f"8 batches of 4 from 10 pairs should show every pair; missing "
+            f"{sorted(set(targets) - set(t.tolist()))}."
+        )
     if t[:10].tolist() == targets:
         return checks.not_yet("the pairs come in their original order: shuffle them (.shuffle(buffer_size)).")
-    return checks.correct("dataset_fn() takes no argument and gives an endless stream of shuffled "
-                          "(target, context) pairs in batches of exactly 4.")
+    return checks.correct(
+        "dataset_fn() takes no argument and gives an endless stream of shuffled "
+        "(target, context) pairs in batches of exactly 4."
+    )
 
 
 def check_shard_token_shares(shard_token_shares) -> bool:
     """Exercise 4: ``shard_token_shares(counts, num_ps)`` -> the share of the tokens whose rows each
     of ``num_ps`` row blocks holds (blocks cut as FixedShardsPartitioner cuts: the first blocks get
     the extra rows). Tried on two fixed count vectors."""
-    from workshop_sections import checks
+    from workshop_sections.tools import checks
 
-    if (msg := checks.placeholder("shard_token_shares", shard_token_shares)):
+    if msg := checks.placeholder("shard_token_shares", shard_token_shares):
         return checks.not_yet(msg)
-    cases = [([6, 2, 1, 1], 2, [0.8, 0.2]),
-             ([5, 4, 3, 2, 1, 1, 1, 1, 1, 1], 3, [0.7, 0.15, 0.15])]
+    cases = [([6, 2, 1, 1], 2, [0.8, 0.2]), ([5, 4, 3, 2, 1, 1, 1, 1, 1, 1], 3, [0.7, 0.15, 0.15])]
     for counts, num_ps, expected in cases:
         got, err = checks.call(shard_token_shares, np.asarray(counts, dtype=np.int64), num_ps)
         if err:
@@ -894,17 +1026,24 @@ def check_shard_token_shares(shard_token_shares) -> bool:
         if abs(arr.sum() - 1.0) > 1e-6:
             total = float(np.sum(counts))
             if np.allclose(arr / total, expected, atol=1e-6):
-                return checks.not_yet(f"{case}: you return token counts {arr.tolist()}; divide by the total ({total:g}).")
+                return checks.not_yet(
+                    f"{case}: you return token counts {arr.tolist()}; divide by the total ({total:g})."
+                )
             return checks.not_yet(f"{case}: the shares add up to {arr.sum():.3g}, not 1.")
         if not np.allclose(arr, expected, atol=1e-6):
-            return checks.not_yet(f"{case}: expected {expected}, got {np.round(arr, 4).tolist()} "
-                                  "(the blocks are consecutive rows; the first blocks get the extra rows).")
-    return checks.correct("[6, 2, 1, 1] on 2 ps gives [0.8, 0.2]: half the rows, 80% of the traffic "
-                          "on ps:0, because the rows are sorted by frequency.")
+            return checks.not_yet(
+                f"{case}: expected {expected}, got {np.round(arr, 4).tolist()} "
+                "(the blocks are consecutive rows; the first blocks get the extra rows)."
+            )
+    return checks.correct(
+        "[6, 2, 1, 1] on 2 ps gives [0.8, 0.2]: half the rows, 80% of the traffic "
+        "on ps:0, because the rows are sorted by frequency."
+    )
 
 
-def simulate_sync_vs_async(num_workers: int = 4, steps: int = 200, straggler_every: int = 10,
-                           slowdown: float = 4.0, seed: int = 0) -> dict:
+def simulate_sync_vs_async(
+    num_workers: int = 4, steps: int = 200, straggler_every: int = 10, slowdown: float = 4.0, seed: int = 0
+) -> dict:
     """Steps per second of synchronous vs asynchronous training when a worker is sometimes slow.
 
     Each worker step takes 1 time unit (times a little noise); now and then a worker straggles
@@ -922,8 +1061,10 @@ def simulate_sync_vs_async(num_workers: int = 4, steps: int = 200, straggler_eve
     return {
         "sync_updates_per_unit": steps * num_workers / sync_time,
         "async_updates_per_unit": steps * num_workers / async_time,
-        "sync_time": sync_time, "async_time": async_time,
-        "per_step_sync": t.max(axis=1), "worker_times": t,
+        "sync_time": sync_time,
+        "async_time": async_time,
+        "per_step_sync": t.max(axis=1),
+        "worker_times": t,
     }
 
 
@@ -948,10 +1089,19 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
         agg = tf.VariableAggregation.ONLY_FIRST_REPLICA  # all replicas apply the same reduced update
-        emb = tf.Variable(uniform_shard_init([V, D], tf.float32, 0.5 / D, s.seed), aggregation=agg, name="embedding")
+        emb = tf.Variable(
+            uniform_shard_init([V, D], tf.float32, 0.5 / D, s.seed), aggregation=agg, name="embedding"
+        )
         out_w = tf.Variable(tf.zeros([V, D]), aggregation=agg, name="output_weights")
-    ds = w2v.make_dataset(ids, counts, window=s.window, batch_size=s.batch_size, subsample=s.subsample,
-                          seed=s.seed, epochs=1_000_000)
+    ds = w2v.make_dataset(
+        ids,
+        counts,
+        window=s.window,
+        batch_size=s.batch_size,
+        subsample=s.subsample,
+        seed=s.seed,
+        epochs=1_000_000,
+    )
     dist_ds = strategy.experimental_distribute_dataset(ds)
 
     @tf.function
@@ -962,15 +1112,19 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
             contexts = tf.cast(contexts, tf.int32)
             B = tf.shape(targets)[0]
             rid = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
-            pick = tf.random.stateless_uniform([B, K], seed=tf.stack([i, rid]), maxval=tf.shape(table)[0],
-                                               dtype=tf.int32)
+            pick = tf.random.stateless_uniform(
+                [B, K], seed=tf.stack([i, rid]), maxval=tf.shape(table)[0], dtype=tf.int32
+            )
             cid = tf.concat([contexts[:, None], tf.gather(table, pick)], axis=1)
             t, c = tf.gather(emb, targets), tf.gather(out_w, cid)
             loss, gt, gc = sgns_loss_and_grads(t, c)
             flat = tf.reshape(cid, [-1])
-            g_emb = tf.tensor_scatter_nd_add(tf.zeros([V, D]), targets[:, None], gt * row_scale(targets)[:, None])
-            g_out = tf.tensor_scatter_nd_add(tf.zeros([V, D]), flat[:, None],
-                                             tf.reshape(gc, [-1, D]) * row_scale(flat)[:, None])
+            g_emb = tf.tensor_scatter_nd_add(
+                tf.zeros([V, D]), targets[:, None], gt * row_scale(targets)[:, None]
+            )
+            g_out = tf.tensor_scatter_nd_add(
+                tf.zeros([V, D]), flat[:, None], tf.reshape(gc, [-1, D]) * row_scale(flat)[:, None]
+            )
             # synchronous: sum the gradients of all replicas (a barrier), then the same update everywhere
             g_emb, g_out, loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [g_emb, g_out, loss])
             lr = s.learning_rate * tf.maximum(1e-4, 1.0 - tf.cast(i, tf.float32) / steps)
@@ -990,10 +1144,15 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
         losses.append(float(step(next(it), tf.constant(i, tf.int64))))
     seconds = max(time.time() - t0, 1e-9)
     return {
-        "strategy": "MultiWorkerMirroredStrategy", "replicas": replicas, "steps": steps, "losses": losses,
-        "seconds": seconds, "steps_per_second": (steps - 1) / seconds,
+        "strategy": "MultiWorkerMirroredStrategy",
+        "replicas": replicas,
+        "steps": steps,
+        "losses": losses,
+        "seconds": seconds,
+        "steps_per_second": (steps - 1) / seconds,
         "pairs_per_second": (steps - 1) * s.batch_size / seconds,
-        "words": words, "vectors": emb.numpy(),
+        "words": words,
+        "vectors": emb.numpy(),
     }
 
 

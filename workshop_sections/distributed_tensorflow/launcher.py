@@ -33,6 +33,7 @@ or, to kill and restart tasks (the fault-tolerance tests)::
         cluster.kill("worker1")
         cluster.wait("chief")
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,7 +103,9 @@ def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
 def cluster_spec(num_ps: int, num_workers: int, host: str = "127.0.0.1", ports=None) -> dict:
     """{'chief': [...], 'ps': [...], 'worker': [...]} on free ports of ``host``."""
     if int(num_ps) < 1 or int(num_workers) < 1:
-        raise ValueError(f"A parameter-server cluster needs at least 1 ps and 1 worker (got {num_ps} ps, {num_workers} workers).")
+        raise ValueError(
+            f"A parameter-server cluster needs at least 1 ps and 1 worker (got {num_ps} ps, {num_workers} workers)."
+        )
     ports = list(ports) if ports is not None else free_ports(1 + num_ps + num_workers, host)
     addr = [f"{host}:{p}" for p in ports]
     return {"chief": addr[:1], "ps": addr[1 : 1 + num_ps], "worker": addr[1 + num_ps :]}
@@ -132,8 +135,17 @@ def _die_with_parent():  # runs in the child between fork and exec (Linux only)
 class LocalCluster:
     """chief + ``num_ps`` ps + ``num_workers`` workers as processes of this machine."""
 
-    def __init__(self, num_ps: int = 2, num_workers: int = 2, chief_args=(), host: str = "127.0.0.1",
-                 env: dict | None = None, echo: bool = True, threads: int | None = 1, restarts: int = 0):
+    def __init__(
+        self,
+        num_ps: int = 2,
+        num_workers: int = 2,
+        chief_args=(),
+        host: str = "127.0.0.1",
+        env: dict | None = None,
+        echo: bool = True,
+        threads: int | None = 1,
+        restarts: int = 0,
+    ):
         """``restarts``: how often :meth:`wait` restarts a task that exited (a worker at any time,
         a ps before the cluster is ready), per task; 0 stops the cluster instead (see :meth:`check_tasks`)."""
         self.spec = cluster_spec(num_ps, num_workers, host)
@@ -146,7 +158,9 @@ class LocalCluster:
         self.env = dict(os.environ)
         self.env.update({"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0"})
         if threads:  # a small machine runs every task: keep each task's thread pools small
-            self.env.update({"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(max(2, threads))})
+            self.env.update(
+                {"TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": str(max(2, threads))}
+            )
         self.env.update(env or {})
         self.env.pop("TFW_ROLE", None)
         self.procs: dict[str, subprocess.Popen] = {}
@@ -163,8 +177,11 @@ class LocalCluster:
         return {"cluster": self.spec, "task": {"type": role, "index": index}}
 
     def names(self) -> list[str]:
-        return ([f"ps{i}" for i in range(len(self.spec["ps"]))]
-                + [f"worker{i}" for i in range(len(self.spec["worker"]))] + ["chief"])
+        return (
+            [f"ps{i}" for i in range(len(self.spec["ps"]))]
+            + [f"worker{i}" for i in range(len(self.spec["worker"]))]
+            + ["chief"]
+        )
 
     def task_command(self, name: str) -> list[str]:
         """The command line of task ``name`` (the same entry point for every task; flags for the chief)."""
@@ -178,8 +195,15 @@ class LocalCluster:
             raise LocalClusterError(f"{name} is still running (pid {old.pid}); kill it first.")
         env = dict(self.env, TF_CONFIG=json.dumps(self.tf_config(name)))
         proc = subprocess.Popen(
-            self.task_command(name), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            text=True, errors="replace", bufsize=1, start_new_session=True,
+            self.task_command(name),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self.procs[name] = proc
@@ -201,7 +225,7 @@ class LocalCluster:
         with self._new_line:
             self._new_line.notify_all()
 
-    def start(self) -> "LocalCluster":
+    def start(self) -> LocalCluster:
         """ps and workers first, then the chief."""
         self.started_at = time.time()
         try:
@@ -242,7 +266,7 @@ class LocalCluster:
         for pump in self._pumps:
             pump.join(timeout=5)
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -256,7 +280,9 @@ class LocalCluster:
     def tail(self, n: int = 30, name: str | None = None) -> str:
         return "\n".join(self.log(name)[-n:])
 
-    def wait_for(self, pattern: str, name: str | None = "chief", timeout: float = 120.0, after: int = 0) -> re.Match:
+    def wait_for(
+        self, pattern: str, name: str | None = "chief", timeout: float = 120.0, after: int = 0
+    ) -> re.Match:
         """Block until a line of ``name`` (None: any task) matches ``pattern``; return the match.
         ``after`` skips the first lines (an index into ``self.lines``)."""
         rx = re.compile(pattern)
@@ -281,7 +307,10 @@ class LocalCluster:
                     continue
                 left = deadline - time.time()
                 if left <= 0:
-                    raise LocalClusterError(f"No line matching /{pattern}/ from {name or 'any task'} within {timeout:.0f} s.\n" + self.tail(40))
+                    raise LocalClusterError(
+                        f"No line matching /{pattern}/ from {name or 'any task'} within {timeout:.0f} s.\n"
+                        + self.tail(40)
+                    )
                 self._new_line.wait(timeout=min(left, 1.0))
 
     def wait(self, name: str = "chief", timeout: float = 600.0, poll: float = 0.2) -> int:
@@ -331,23 +360,33 @@ class LocalCluster:
             done = self._restarts_done.get(name, 0)
             if done < self.restarts and (role == "worker" or not ready):  # a new ps would hold no variables
                 self._restarts_done[name] = done + 1
-                self.note(f"{name} exited ({how}); restarting it ({done + 1} of {self.restarts} restarts), "
-                          "as Kubernetes restarts a failed pod")
+                self.note(
+                    f"{name} exited ({how}); restarting it ({done + 1} of {self.restarts} restarts), "
+                    "as Kubernetes restarts a failed pod"
+                )
                 self.start_task(name)
                 continue
-            others = [n for n, p in self.procs.items() if n.startswith("worker") and n != name and p.poll() is None]
+            others = [
+                n for n, p in self.procs.items() if n.startswith("worker") and n != name and p.poll() is None
+            ]
             if role == "worker" and ready and others:
-                self.note(f"{name} exited ({how}) while training ran: the chief goes on with {', '.join(others)}")
+                self.note(
+                    f"{name} exited ({how}) while training ran: the chief goes on with {', '.join(others)}"
+                )
                 continue
             when = "before the cluster was ready" if not ready else "while training ran"
-            why = {"ps": "the variables it held are gone", "worker": "no worker is left"}[role] if ready else \
-                "the chief would wait for it"
+            why = (
+                {"ps": "the variables it held are gone", "worker": "no worker is left"}[role]
+                if ready
+                else "the chief would wait for it"
+            )
             last = self.tail(15, name) or f"({name} printed nothing)"
             self.note(f"{name} exited ({how}) {when} ({why}): stopping every task")
             self.stop()
             raise TaskExitedError(
                 f"{name} exited ({how}) {when}; the cluster was stopped. Last lines of {name}:\n{last}",
-                name, proc.returncode,
+                name,
+                proc.returncode,
             )
 
     def ready_seconds(self) -> float | None:
@@ -366,7 +405,7 @@ class LocalCluster:
         for line in reversed(self.log("chief")):
             i = line.find(RESULT_PREFIX)
             if i >= 0:
-                return json.loads(line[i + len(RESULT_PREFIX):])
+                return json.loads(line[i + len(RESULT_PREFIX) :])
         raise LocalClusterError("The chief printed no result line.\n" + self.tail(40))
 
 
@@ -386,9 +425,18 @@ def _remove_run(out_dir: Path) -> None:
     cluster_lib.remove_run_folder(out_dir, error=LocalClusterError)
 
 
-def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, corpus: str = "movie_reviews",
-                      out_dir=None, timeout: float = 900.0, echo: bool = True, fresh: bool = False,
-                      restarts: int = 0, **flags) -> dict:
+def run_local_cluster(
+    num_ps: int = 2,
+    num_workers: int = 2,
+    steps: int = 2000,
+    corpus: str = "movie_reviews",
+    out_dir=None,
+    timeout: float = 900.0,
+    echo: bool = True,
+    fresh: bool = False,
+    restarts: int = 0,
+    **flags,
+) -> dict:
     """Start chief + ps + workers on 127.0.0.1, train ``steps`` steps, stop everything; return the result.
 
     Extra keyword arguments become flags of the chief (``max_words=50_000, batch_size=256``).
@@ -408,7 +456,9 @@ def run_local_cluster(num_ps: int = 2, num_workers: int = 2, steps: int = 2000, 
         _remove_run(out_dir)
     args = chief_args(steps=steps, corpus=corpus, out_dir=out_dir, **flags)
     t0 = time.time()
-    cluster = LocalCluster(num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo, restarts=restarts)
+    cluster = LocalCluster(
+        num_ps=num_ps, num_workers=num_workers, chief_args=args, echo=echo, restarts=restarts
+    )
     with cluster:
         code = cluster.wait("chief", timeout=timeout)
         if code != 0:
@@ -425,22 +475,29 @@ def main(argv=None) -> int:
     rest = []
     if "--" in argv:
         i = argv.index("--")
-        argv, rest = argv[:i], argv[i + 1:]
+        argv, rest = argv[:i], argv[i + 1 :]
     p = argparse.ArgumentParser(
         prog="python -m workshop_sections.distributed_tensorflow.launcher",
         description="Run chief + ps + workers on 127.0.0.1. Flags after -- go to the chief "
-                    "(see distributed_word2vec --help).",
+        "(see distributed_word2vec --help).",
     )
     p.add_argument("--num-ps", type=int, default=2)
     p.add_argument("--num-workers", type=int, default=2)
     p.add_argument("--timeout", type=float, default=3600.0)
-    p.add_argument("--fresh", action="store_true",
-                   help="delete the previous run in the chief's --out-dir first (default: resume from its checkpoint)")
-    p.add_argument("--restarts", type=int, default=0,
-                   help="restart a worker (or, before the cluster is ready, a ps) that exits, up to N times each, as "
-                        "Kubernetes restarts a failed pod (default 0: a task that exits before the cluster is ready "
-                        "stops every task at once, with its exit code and last lines; a worker lost while training "
-                        "runs is only noted)")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the previous run in the chief's --out-dir first (default: resume from its checkpoint)",
+    )
+    p.add_argument(
+        "--restarts",
+        type=int,
+        default=0,
+        help="restart a worker (or, before the cluster is ready, a ps) that exits, up to N times each, as "
+        "Kubernetes restarts a failed pod (default 0: a task that exits before the cluster is ready "
+        "stops every task at once, with its exit code and last lines; a worker lost while training "
+        "runs is only noted)",
+    )
     a = p.parse_args(argv)
     out_dir = None
     for i, r in enumerate(rest):

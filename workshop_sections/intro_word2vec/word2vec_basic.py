@@ -27,20 +27,21 @@ Skip-gram and the noise-contrastive loss: Mikolov et al. 2013, "Efficient Estima
 Representations in Vector Space" and "Distributed Representations of Words and Phrases";
 ``tf.nn.nce_loss`` follows Gutmann and Hyvarinen 2010 / Mnih and Teh 2012.
 """
+
 from __future__ import annotations
 
 import collections
 import difflib
 import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from workshop_sections import checks
 from workshop_sections import config as _config
+from workshop_sections.tools import checks
 
 _config.quiet_tensorflow()
 import tensorflow as tf  # noqa: E402  (after quieting its start-up log)
@@ -86,7 +87,8 @@ def choose_corpus(quick: bool, verbose: bool = True) -> str:
             tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
             print(
                 "Note: text8 (the talk's corpus) is not available here; tried:\n  "
-                + ("\n  ".join(tried) if tried else str(exc).splitlines()[0]) + "\n"
+                + ("\n  ".join(tried) if tried else str(exc).splitlines()[0])
+                + "\n"
                 "Falling back to movie_reviews (1.3M words). To use text8, put text8.zip in the data "
                 "cache (data/corpora/) or set WORKSHOP_DATA_MIRROR; to use your own text, set "
                 f"{CORPUS_ENV}=/path/to/text.txt or assign `corpus` a path."
@@ -154,7 +156,7 @@ class Vocab:
 
     def most_frequent(self, n: int) -> list[str]:
         """The ``n`` most frequent real words (UNK left out)."""
-        return self.words[1:1 + n]
+        return self.words[1 : 1 + n]
 
     def suggest(self, word: str, n: int = 5) -> list[str]:
         """Vocabulary words that look like ``word`` (difflib), best first."""
@@ -167,15 +169,20 @@ class Vocab:
         if word in self.index and word != UNK:
             return self.index[word]
         if word == UNK:
-            raise UnknownWordError(f"{UNK!r} stands for all the words outside the vocabulary: it is not a word "
-                                   "to look up. Pick a word from vocab.most_frequent(100).")
+            raise UnknownWordError(
+                f"{UNK!r} stands for all the words outside the vocabulary: it is not a word "
+                "to look up. Pick a word from vocab.most_frequent(100)."
+            )
         if word != word.lower() and word.lower() in self.index:
-            raise UnknownWordError(f"{word!r} is not in the vocabulary, but {word.lower()!r} is: the corpus is lower-cased.")
+            raise UnknownWordError(
+                f"{word!r} is not in the vocabulary, but {word.lower()!r} is: the corpus is lower-cased."
+            )
         close = self.suggest(word)
         hint = f" Close words in the vocabulary: {', '.join(close)}." if close else " No close words either."
         raise UnknownWordError(
             f"{word!r} is not in the vocabulary of {len(self):,} words (it is rare or absent in this corpus)."
-            + hint + " Pick a word from vocab.most_frequent(100) or use a bigger vocabulary/corpus."
+            + hint
+            + " Pick a word from vocab.most_frequent(100) or use a bigger vocabulary/corpus."
         )
 
 
@@ -186,15 +193,19 @@ def build_vocab(words: Sequence[str], size: int, verbose: bool = False) -> Vocab
     words than asked for, the vocabulary holds them all (and says so with ``verbose``).
     """
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 2:
-        raise Word2VecError(f"vocabulary size {size!r}: give a whole number of at least 2 (UNK plus one word).")
+        raise Word2VecError(
+            f"vocabulary size {size!r}: give a whole number of at least 2 (UNK plus one word)."
+        )
     if len(words) == 0:
         raise Word2VecError("The corpus is empty: there are no words to build a vocabulary from.")
     counts = collections.Counter(words)
     counts.pop(UNK, None)  # a literal 'UNK' in the text joins the unknown words
     top = counts.most_common(size - 1)
     if verbose and len(counts) < size - 1:
-        print(f"The corpus has only {len(counts):,} distinct words: the vocabulary holds all of them "
-              f"({len(counts) + 1:,} with UNK) instead of {size:,}.")
+        print(
+            f"The corpus has only {len(counts):,} distinct words: the vocabulary holds all of them "
+            f"({len(counts) + 1:,} with UNK) instead of {size:,}."
+        )
     in_vocab = sum(c for _, c in top)
     unk_count = len(words) - in_vocab
     return Vocab([UNK] + [w for w, _ in top], [unk_count] + [c for _, c in top])
@@ -253,7 +264,8 @@ def validate_model_sizes(vocab_size, dim, num_sampled, learning_rate) -> None:
     if num_sampled >= vocab_size:
         raise Word2VecError(
             f"num_sampled={num_sampled} negative words need a vocabulary of more than {num_sampled} words, "
-            f"but it has {vocab_size}. Use a smaller num_sampled or a bigger vocabulary/corpus.")
+            f"but it has {vocab_size}. Use a smaller num_sampled or a bigger vocabulary/corpus."
+        )
     if not (isinstance(learning_rate, (int, float, np.floating)) and learning_rate > 0):
         raise Word2VecError(f"learning_rate={learning_rate!r}: give a positive number.")
 
@@ -266,11 +278,13 @@ def validate_pairs(pairs, batch_size: int) -> np.ndarray:
         raise Word2VecError(f"pairs must be a non-empty (num_pairs, 2) array, got shape {pairs.shape}.")
     _whole("batch_size", batch_size)
     if len(pairs) < batch_size:
-        raise Word2VecError(f"Only {len(pairs)} pairs for batches of {batch_size}: use a bigger corpus or a smaller batch.")
+        raise Word2VecError(
+            f"Only {len(pairs)} pairs for batches of {batch_size}: use a bigger corpus or a smaller batch."
+        )
     return pairs.astype(np.int32)
 
 
-def validate_train_args(steps, vocab: "Vocab | None", eval_words: Sequence[str]) -> int:
+def validate_train_args(steps, vocab: Vocab | None, eval_words: Sequence[str]) -> int:
     """The number of steps (a positive whole number), after checking that every evaluation word
     is in ``vocab`` (:class:`UnknownWordError` suggests close words otherwise)."""
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
@@ -294,7 +308,9 @@ class TrainResult:
     history: list = field(default_factory=list)
 
     def __repr__(self) -> str:
-        return f"TrainResult(steps={self.steps:,}, seconds={self.seconds:.1f}, final_loss={self.final_loss:.3f})"
+        return (
+            f"TrainResult(steps={self.steps:,}, seconds={self.seconds:.1f}, final_loss={self.final_loss:.3f})"
+        )
 
 
 def clear_events(log_dir: Path) -> None:
@@ -358,8 +374,16 @@ class SkipGram(tf.Module):
     classifier. embedding and nce_weights: float32 (vocab_size, dim); nce_biases: float32 (vocab_size,).
     Raises Word2VecError for sizes that cannot work (num_sampled must be below vocab_size)."""
 
-    def __init__(self, vocab_size, dim=128, num_sampled=64, learning_rate=1.0, init_scale=None, seed=None,
-                 name="skip_gram"):
+    def __init__(
+        self,
+        vocab_size,
+        dim=128,
+        num_sampled=64,
+        learning_rate=1.0,
+        init_scale=None,
+        seed=None,
+        name="skip_gram",
+    ):
         super().__init__(name=name)
         validate_model_sizes(vocab_size, dim, num_sampled, learning_rate)
         self.vocab_size, self.dim, self.num_sampled = int(vocab_size), int(dim), int(num_sampled)
@@ -367,11 +391,15 @@ class SkipGram(tf.Module):
         self.init_scale = float(init_scale if init_scale is not None else 0.5 / dim)
         s = 0 if seed is None else int(seed)
         self.embedding = tf.Variable(
-            tf.random.stateless_uniform([vocab_size, dim], seed=[s, 1], minval=-self.init_scale,
-                                        maxval=self.init_scale), name="embedding")
+            tf.random.stateless_uniform(
+                [vocab_size, dim], seed=[s, 1], minval=-self.init_scale, maxval=self.init_scale
+            ),
+            name="embedding",
+        )
         self.nce_weights = tf.Variable(
-            tf.random.stateless_truncated_normal([vocab_size, dim], seed=[s, 2], stddev=dim ** -0.5),
-            name="nce_weights")
+            tf.random.stateless_truncated_normal([vocab_size, dim], seed=[s, 2], stddev=dim**-0.5),
+            name="nce_weights",
+        )
         self.nce_biases = tf.Variable(tf.zeros([vocab_size]), name="nce_biases")
 
     def loss(self, targets, contexts):
@@ -383,16 +411,24 @@ class SkipGram(tf.Module):
         return self.embedding.numpy()
 
     def __repr__(self):
-        return (f"SkipGram(embedding {tuple(self.embedding.shape)}, nce_weights {tuple(self.nce_weights.shape)}, "
-                f"nce_biases {tuple(self.nce_biases.shape)}, num_sampled={self.num_sampled})")
+        return (
+            f"SkipGram(embedding {tuple(self.embedding.shape)}, nce_weights {tuple(self.nce_weights.shape)}, "
+            f"nce_biases {tuple(self.nce_biases.shape)}, num_sampled={self.num_sampled})"
+        )
 
 
 def nce_batch_loss(model, targets, contexts):
     """Mean NCE loss (a float32 scalar) of a batch of int (batch,) target and context ids."""
     embed = tf.nn.embedding_lookup(model.embedding, targets)  # (batch, dim): the targets' vectors
     labels = tf.reshape(tf.cast(contexts, tf.int64), [-1, 1])  # (batch, 1): one true class each
-    losses = tf.nn.nce_loss(weights=model.nce_weights, biases=model.nce_biases, labels=labels, inputs=embed,
-                            num_sampled=model.num_sampled, num_classes=model.vocab_size)  # (batch,)
+    losses = tf.nn.nce_loss(
+        weights=model.nce_weights,
+        biases=model.nce_biases,
+        labels=labels,
+        inputs=embed,
+        num_sampled=model.num_sampled,
+        num_classes=model.vocab_size,
+    )  # (batch,)
     return tf.reduce_mean(losses)
 
 
@@ -426,8 +462,18 @@ def train_steps(model, iterator, steps):
     return total / tf.cast(steps, tf.float32)
 
 
-def train(model, dataset, steps, vocab=None, log_dir=None, eval_words=(), eval_every=None, log_every=100,
-          progress=True, fresh_logs=True):
+def train(
+    model,
+    dataset,
+    steps,
+    vocab=None,
+    log_dir=None,
+    eval_words=(),
+    eval_every=None,
+    log_every=100,
+    progress=True,
+    fresh_logs=True,
+):
     """Train `steps` steps; returns a TrainResult (steps, seconds, final loss, history of (step, loss)).
     The loss goes to TensorBoard in `log_dir` (old event files removed when `fresh_logs`); the nearest
     neighbours of `eval_words` are printed every `eval_every` steps. Raises Word2VecError / UnknownWordError
@@ -446,7 +492,9 @@ def train(model, dataset, steps, vocab=None, log_dir=None, eval_words=(), eval_e
             bar.update(n, loss)
             tf.summary.scalar("loss", loss, step=done)
             if eval_words and eval_every and (done % eval_every < n or done == steps):
-                bar.write(f"step {done:,}, loss {loss:.3f}\n" + nearest_table(model.embedding, vocab, eval_words))
+                bar.write(
+                    f"step {done:,}, loss {loss:.3f}\n" + nearest_table(model.embedding, vocab, eval_words)
+                )
     writer.close()
     return TrainResult(steps=done, seconds=time.perf_counter() - start, final_loss=loss, history=history)
 
@@ -455,9 +503,11 @@ def nearest_ids(embeddings, word_id, k):
     """(similarities, ids): float32 and int32 tensors of shape (k,), the k rows of the float32
     (vocab, dim) `embeddings` nearest to row `word_id` by cosine similarity, best first, itself left out."""
     normed = tf.math.l2_normalize(embeddings, axis=1)  # every row of length 1
-    sims = tf.matmul(normed, normed[word_id:word_id + 1], transpose_b=True)[:, 0]  # (vocab,) cosines
+    sims = tf.matmul(normed, normed[word_id : word_id + 1], transpose_b=True)[:, 0]  # (vocab,) cosines
     sims = tf.where(tf.range(tf.shape(sims)[0]) == word_id, -np.inf, sims)  # leave the word itself out
     return tf.math.top_k(sims, k)
+
+
 # <<< END EXPORT
 
 
@@ -473,14 +523,17 @@ def cosine_similarities(embeddings, vocab: Vocab, word: str) -> np.ndarray:
     """Cosine similarity of ``word``'s vector with every row, NumPy (the checks' reference;
     a clear error for unknown words)."""
     if len(vocab) != len(embeddings):
-        raise Word2VecError(f"The vocabulary has {len(vocab)} words but the embedding matrix {len(embeddings)} rows.")
+        raise Word2VecError(
+            f"The vocabulary has {len(vocab)} words but the embedding matrix {len(embeddings)} rows."
+        )
     i = vocab.require(word)
     normed = normalize(embeddings)
     return normed @ normed[i]
 
 
-def nearest(embeddings, vocab: Vocab, word: str, k: int = 8,
-            include_unk: bool = False) -> list[tuple[str, float]]:
+def nearest(
+    embeddings, vocab: Vocab, word: str, k: int = 8, include_unk: bool = False
+) -> list[tuple[str, float]]:
     """The ``k`` words most similar to ``word`` by cosine similarity, best first, as (word, similarity)
     pairs (itself left out, UNK too unless ``include_unk``). ``embeddings``: (vocab, dim) array,
     tensor or variable. Computed by :func:`nearest_ids` (the notebook's TensorFlow). Raises
@@ -509,9 +562,19 @@ def nearest_table(embeddings, vocab: Vocab, words: Sequence[str], k: int = 8) ->
 
 
 # --------------------------------------------------------------------------- the whole pipeline
-def fit(words: Sequence[str], vocab_size: int = 5000, dim: int = 128, window: int = 2, batch_size: int = 128,
-        num_sampled: int = 64, steps: int = 5000, seed: int | None = 0, learning_rate: float = 1.0,
-        log_dir=None, progress: bool = False):
+def fit(
+    words: Sequence[str],
+    vocab_size: int = 5000,
+    dim: int = 128,
+    window: int = 2,
+    batch_size: int = 128,
+    num_sampled: int = 64,
+    steps: int = 5000,
+    seed: int | None = 0,
+    learning_rate: float = 1.0,
+    log_dir=None,
+    progress: bool = False,
+):
     """The notebook's pipeline in one call: (vocab, model, result). ``num_sampled`` is capped below
     the vocabulary size so that tiny corpora still train."""
     vocab = build_vocab(words, vocab_size)
@@ -523,8 +586,15 @@ def fit(words: Sequence[str], vocab_size: int = 5000, dim: int = 128, window: in
 
 
 # --------------------------------------------------------------------------- t-SNE
-def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Path | None = None,
-              seed: int = 0, title: str | None = None, max_iter: int = 1000):
+def plot_tsne(
+    embeddings: np.ndarray,
+    vocab: Vocab,
+    n: int = 500,
+    path: str | Path | None = None,
+    seed: int = 0,
+    title: str | None = None,
+    max_iter: int = 1000,
+):
     """A 2-D t-SNE map of the ``n`` most frequent words (UNK left out); saved as PNG at ``path``.
     Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
@@ -534,15 +604,17 @@ def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Pa
     n = min(int(n), len(vocab) - 1)
     if n < 5:
         raise Word2VecError(f"t-SNE needs at least 5 words; the vocabulary has {len(vocab) - 1} besides UNK.")
-    tsne = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed, max_iter=max_iter)
+    tsne = TSNE(
+        n_components=2, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed, max_iter=max_iter
+    )
     # one thread: for a few hundred points OpenMP threads only add overhead, and on a busy
     # machine they spin-wait (measured on 2 busy cores: 29 s with threads, 1.5 s with one)
     with threadpool_limits(limits=1):
-        points = tsne.fit_transform(normalize(embeddings[1:n + 1]))
+        points = tsne.fit_transform(normalize(embeddings[1 : n + 1]))
     size = 18 if n > 200 else 10
     fig, ax = plt.subplots(figsize=(size, size))
     ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5)
-    for (x, y), word in zip(points, vocab.words[1:n + 1]):
+    for (x, y), word in zip(points, vocab.words[1 : n + 1]):
         ax.annotate(word, (x, y), fontsize=8, alpha=0.8, xytext=(2, 2), textcoords="offset points")
     ax.set_title(title or f"t-SNE of the {n} most frequent words")
     ax.set_xticks([])
@@ -555,18 +627,6 @@ def plot_tsne(embeddings: np.ndarray, vocab: Vocab, n: int = 500, path: str | Pa
 
 
 # --------------------------------------------------------------------------- TensorBoard projector
-def tensorboard_command(log_dir: str | Path, root: str | Path | None = None) -> str:
-    """The command that opens TensorBoard on this machine only (path relative to ``root``
-    when ``log_dir`` is inside it: run it from there)."""
-    log_dir = Path(log_dir)
-    if root is not None:
-        try:
-            log_dir = log_dir.resolve().relative_to(Path(root).resolve())
-        except ValueError:
-            pass  # outside the repository: keep the absolute path
-    return f"tensorboard --logdir {log_dir} --host 127.0.0.1"
-
-
 def export_projector(log_dir: str | Path, vocab: Vocab, embeddings) -> dict:
     """Write what TensorBoard's projector reads into the run folder ``log_dir`` (which must also
     hold an event file, e.g. the training loss): ``metadata.tsv`` (one word per row, row i =
@@ -576,7 +636,9 @@ def export_projector(log_dir: str | Path, vocab: Vocab, embeddings) -> dict:
     log_dir = Path(log_dir)
     emb = np.asarray(embeddings.numpy() if hasattr(embeddings, "numpy") else embeddings, dtype=np.float32)
     if emb.ndim != 2 or len(emb) != len(vocab):
-        raise Word2VecError(f"The embedding matrix has shape {emb.shape} but the vocabulary {len(vocab)} words.")
+        raise Word2VecError(
+            f"The embedding matrix has shape {emb.shape} but the vocabulary {len(vocab)} words."
+        )
     log_dir.mkdir(parents=True, exist_ok=True)
     metadata = log_dir / "metadata.tsv"
     # one column, so no header line: row i labels embedding row i
@@ -592,8 +654,12 @@ def export_projector(log_dir: str | Path, vocab: Vocab, embeddings) -> dict:
     emb_cfg.tensor_name = EMBEDDING_KEY
     emb_cfg.metadata_path = "metadata.tsv"  # relative to the run folder
     projector.visualize_embeddings(str(log_dir), config)
-    return {"metadata": metadata, "checkpoint": Path(ckpt_path), "config": log_dir / "projector_config.pbtxt",
-            "tensor_name": EMBEDDING_KEY}
+    return {
+        "metadata": metadata,
+        "checkpoint": Path(ckpt_path),
+        "config": log_dir / "projector_config.pbtxt",
+        "tensor_name": EMBEDDING_KEY,
+    }
 
 
 def projector_problems(log_dir: str | Path) -> list[str]:
@@ -604,7 +670,9 @@ def projector_problems(log_dir: str | Path) -> list[str]:
     log_dir = Path(log_dir)
     found = []
     if not list(log_dir.glob("events.out.tfevents.*")):
-        found.append(f"no event file in {log_dir}: TensorBoard only looks for projector files in a run folder")
+        found.append(
+            f"no event file in {log_dir}: TensorBoard only looks for projector files in a run folder"
+        )
     cfg_path = log_dir / "projector_config.pbtxt"
     if not cfg_path.exists():
         return found + [f"no {cfg_path.name} in {log_dir}"]
@@ -635,8 +703,12 @@ def projector_problems(log_dir: str | Path) -> list[str]:
 # Each takes only the attendee's answer (a function), tries it on small fixed inputs and prints one
 # line, "Correct! ..." or "Not yet: ...", saying what is right or what is still wrong.
 def _brute_force_pairs(ids: Sequence[int], window: int) -> list[tuple[int, int]]:
-    return [(ids[i], ids[j]) for i in range(len(ids)) for j in range(i - window, i + window + 1)
-            if j != i and 0 <= j < len(ids)]
+    return [
+        (ids[i], ids[j])
+        for i in range(len(ids))
+        for j in range(i - window, i + window + 1)
+        if j != i and 0 <= j < len(ids)
+    ]
 
 
 def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
@@ -644,7 +716,7 @@ def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
     of a 1-D int32 tensor of word ids, as an integer tensor of shape (num_pairs, 2), in any order.
     Tried on ids 10..15 with window 2 (18 pairs) and on 7, 8, 9 with window 1 (4 pairs)."""
     say = dict(verbose=verbose)
-    if (msg := checks.placeholder("skipgram_pairs_tf", skipgram_pairs_tf)):
+    if msg := checks.placeholder("skipgram_pairs_tf", skipgram_pairs_tf):
         return checks.not_yet(msg, **say)
     for ids, window in (([10, 11, 12, 13, 14, 15], 2), ([7, 8, 9], 1)):
         where = f"for ids {ids} and window {window}"
@@ -653,11 +725,16 @@ def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
             return checks.not_yet(err, **say)
         arr = checks.to_numpy(got)
         if arr is None:
-            return checks.not_yet(f"expected a tensor of (target, context) pairs, got a {type(got).__name__}.", **say)
+            return checks.not_yet(
+                f"expected a tensor of (target, context) pairs, got a {type(got).__name__}.", **say
+            )
         if arr.ndim != 2 or arr.shape[1] != 2:
             if arr.ndim == 2 and arr.shape[0] == 2:
-                return checks.not_yet(f"got shape {arr.shape} {where}: one row per pair is wanted, shape (num_pairs, 2); "
-                                      "stack the two columns with axis=1.", **say)
+                return checks.not_yet(
+                    f"got shape {arr.shape} {where}: one row per pair is wanted, shape (num_pairs, 2); "
+                    "stack the two columns with axis=1.",
+                    **say,
+                )
             return checks.not_yet(f"expected shape (num_pairs, 2) {where}, got {arr.shape}.", **say)
         if not np.issubdtype(arr.dtype, np.integer):
             return checks.not_yet(f"the pairs should be word ids (integers), got dtype {arr.dtype}.", **say)
@@ -667,34 +744,53 @@ def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
             continue
         itself = [p for p in got_pairs if p[0] == p[1]]
         if itself:
-            return checks.not_yet(f"{itself[0]} pairs a word with itself: the offsets go from 1 to window, not from 0.",
-                                  **say)
+            return checks.not_yet(
+                f"{itself[0]} pairs a word with itself: the offsets go from 1 to window, not from 0.", **say
+            )
         after = sorted((t, c) for t, c in expected if c > t)  # ids grow along the sentence
         before = sorted((t, c) for t, c in expected if c < t)
         if got_pairs in (after, before):
             side, other = ("after", "before") if got_pairs == after else ("before", "after")
-            return checks.not_yet(f"only the contexts {side} each target ({len(got_pairs)} of {len(expected)} pairs {where}): "
-                                  f"add the contexts {other} it too (the same slices with the two columns swapped).", **say)
+            return checks.not_yet(
+                f"only the contexts {side} each target ({len(got_pairs)} of {len(expected)} pairs {where}): "
+                f"add the contexts {other} it too (the same slices with the two columns swapped).",
+                **say,
+            )
         if len(set(got_pairs)) < len(got_pairs):
-            return checks.not_yet(f"some pairs appear twice {where}: each (target, context) pair once.", **say)
+            return checks.not_yet(
+                f"some pairs appear twice {where}: each (target, context) pair once.", **say
+            )
         wrong = [p for p in got_pairs if p not in expected]
         if wrong:
-            return checks.not_yet(f"{wrong[0]} is not a skip-gram pair {where} (the context must be at most {window} "
-                                  "words from the target).", **say)
+            return checks.not_yet(
+                f"{wrong[0]} is not a skip-gram pair {where} (the context must be at most {window} "
+                "words from the target).",
+                **say,
+            )
         missing = [p for p in expected if p not in got_pairs]
-        return checks.not_yet(f"{len(got_pairs)} pairs {where}, {len(expected)} expected; missing e.g. {missing[0]}: "
-                              "take every offset from 1 to window, on both sides.", **say)
-    return checks.correct("skipgram_pairs_tf gives every (target, context) pair: 18 for 6 words with window 2, "
-                          "4 for 3 words with window 1.", **say)
+        return checks.not_yet(
+            f"{len(got_pairs)} pairs {where}, {len(expected)} expected; missing e.g. {missing[0]}: "
+            "take every offset from 1 to window, on both sides.",
+            **say,
+        )
+    return checks.correct(
+        "skipgram_pairs_tf gives every (target, context) pair: 18 for 6 words with window 2, "
+        "4 for 3 words with window 1.",
+        **say,
+    )
 
 
 def check_cosine_similarity(cosine_similarity, verbose: bool = True) -> bool:
     """Exercise 2: ``cosine_similarity(u, v)`` should return the cosine of the angle between two 1-D
     float32 tensors, a scalar: 0.96 for [3, 4] and [4, 3], 0 for orthogonal and -1 for opposite vectors."""
     say = dict(verbose=verbose)
-    if (msg := checks.placeholder("cosine_similarity", cosine_similarity)):
+    if msg := checks.placeholder("cosine_similarity", cosine_similarity):
         return checks.not_yet(msg, **say)
-    for u, v in (([3.0, 4.0], [4.0, 3.0]), ([1.0, 0.0, 0.0], [0.0, 2.0, 0.0]), ([1.0, 2.0, 2.0], [-2.0, -4.0, -4.0])):
+    for u, v in (
+        ([3.0, 4.0], [4.0, 3.0]),
+        ([1.0, 0.0, 0.0], [0.0, 2.0, 0.0]),
+        ([1.0, 2.0, 2.0], [-2.0, -4.0, -4.0]),
+    ):
         a, b = np.array(u, np.float32), np.array(v, np.float32)
         dot, nu, nv = float(a @ b), float(np.linalg.norm(a)), float(np.linalg.norm(b))
         want = dot / (nu * nv)
@@ -706,23 +802,37 @@ def check_cosine_similarity(cosine_similarity, verbose: bool = True) -> bool:
             return checks.not_yet(f"expected a number (a scalar tensor), got a {type(got).__name__}.", **say)
         if arr.shape != ():
             if arr.shape == a.shape:
-                return checks.not_yet(f"got one number per coordinate (shape {arr.shape}) for u={u}, v={v}: add them up "
-                                      "with tf.reduce_sum to get a single number.", **say)
+                return checks.not_yet(
+                    f"got one number per coordinate (shape {arr.shape}) for u={u}, v={v}: add them up "
+                    "with tf.reduce_sum to get a single number.",
+                    **say,
+                )
             return checks.not_yet(f"expected a single number (shape ()), got shape {arr.shape}.", **say)
         value = float(arr)
         if not np.isfinite(value):
-            return checks.not_yet(f"cosine_similarity({u}, {v}) is {value}: is something divided by zero?", **say)
+            return checks.not_yet(
+                f"cosine_similarity({u}, {v}) is {value}: is something divided by zero?", **say
+            )
         if abs(value - want) < 1e-4:
             continue
         if abs(value - dot) < 1e-3:
-            return checks.not_yet(f"cosine_similarity({u}, {v}) = {value:g} is the dot product; the cosine is {want:g}: "
-                                  "divide by both lengths (or tf.math.l2_normalize both vectors first).", **say)
+            return checks.not_yet(
+                f"cosine_similarity({u}, {v}) = {value:g} is the dot product; the cosine is {want:g}: "
+                "divide by both lengths (or tf.math.l2_normalize both vectors first).",
+                **say,
+            )
         if abs(value - dot / nu) < 1e-3 or abs(value - dot / nv) < 1e-3:
-            return checks.not_yet(f"cosine_similarity({u}, {v}) = {value:g}: divided by one length only; the cosine "
-                                  f"is {want:g} (normalise both vectors).", **say)
+            return checks.not_yet(
+                f"cosine_similarity({u}, {v}) = {value:g}: divided by one length only; the cosine "
+                f"is {want:g} (normalise both vectors).",
+                **say,
+            )
         return checks.not_yet(f"cosine_similarity({u}, {v}) should be {want:g}, got {value:g}.", **say)
-    return checks.correct("cosine_similarity gives 0.96 for [3, 4] and [4, 3], 0 for orthogonal vectors and -1 for "
-                          "opposite ones.", **say)
+    return checks.correct(
+        "cosine_similarity gives 0.96 for [3, 4] and [4, 3], 0 for orthogonal vectors and -1 for "
+        "opposite ones.",
+        **say,
+    )
 
 
 def _restore_seed() -> None:
@@ -742,7 +852,7 @@ def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
     reference (the global seed is set before each call, then put back); also checks that gradients
     reach all three variables."""
     say = dict(verbose=verbose)
-    if (msg := checks.placeholder("nce_batch_loss", nce_batch_loss)):
+    if msg := checks.placeholder("nce_batch_loss", nce_batch_loss):
         return checks.not_yet(msg, **say)
     model = SkipGram(20, dim=4, num_sampled=3, init_scale=1.0, seed=7)  # a big start: mistakes show
     model.nce_biases.assign(tf.linspace(-1.0, 1.0, 20))
@@ -757,8 +867,13 @@ def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
             grads = tape.gradient(got, [model.embedding, model.nce_weights, model.nce_biases])
         tf.random.set_seed(1234)
         per_example = tf.nn.nce_loss(
-            weights=model.nce_weights, biases=model.nce_biases, labels=tf.reshape(tf.cast(contexts, tf.int64), [-1, 1]),
-            inputs=tf.nn.embedding_lookup(model.embedding, targets), num_sampled=3, num_classes=20).numpy()
+            weights=model.nce_weights,
+            biases=model.nce_biases,
+            labels=tf.reshape(tf.cast(contexts, tf.int64), [-1, 1]),
+            inputs=tf.nn.embedding_lookup(model.embedding, targets),
+            num_sampled=3,
+            num_classes=20,
+        ).numpy()
     finally:
         _restore_seed()
     if err:
@@ -767,41 +882,56 @@ def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
     if arr is None:
         return checks.not_yet(f"expected a scalar tensor, got a {type(got).__name__}.", **say)
     if arr.shape == per_example.shape:
-        return checks.not_yet(f"got one loss per example (shape {arr.shape}): average them with tf.reduce_mean.", **say)
+        return checks.not_yet(
+            f"got one loss per example (shape {arr.shape}): average them with tf.reduce_mean.", **say
+        )
     if arr.shape != ():
         return checks.not_yet(f"expected a single number (shape ()), got shape {arr.shape}.", **say)
     value, want = float(arr), float(per_example.mean())
     if not np.isfinite(value):
         return checks.not_yet(f"the loss is {value}.", **say)
     if abs(value - per_example.sum()) < 1e-3 * max(1.0, abs(value)) and abs(value - want) > 1e-3:
-        return checks.not_yet(f"got {value:.4f}, the sum over the batch (5 times the mean {want:.4f}): average with "
-                              "tf.reduce_mean.", **say)
+        return checks.not_yet(
+            f"got {value:.4f}, the sum over the batch (5 times the mean {want:.4f}): average with "
+            "tf.reduce_mean.",
+            **say,
+        )
     if abs(value - want) > 1e-4 * max(1.0, abs(want)):
         return checks.not_yet(
             f"got {value:.4f}, expected {want:.4f}. Pass inputs=tf.nn.embedding_lookup(model.embedding, targets), "
             "weights=model.nce_weights, biases=model.nce_biases, labels=the contexts as int64 of shape (batch, 1), "
             "num_sampled=model.num_sampled, num_classes=model.vocab_size (and call it eagerly: the check replays the "
-            "same random negative words).", **say)
+            "same random negative words).",
+            **say,
+        )
     names = ["model.embedding", "model.nce_weights", "model.nce_biases"]
     missing = [n for n, g in zip(names, grads) if g is None]
     if missing:
-        return checks.not_yet(f"the value is right but no gradient reaches {', '.join(missing)}: compute it with "
-                              "TensorFlow ops on the model's variables (no .numpy() on the way).", **say)
-    return checks.correct("nce_batch_loss gives the mean NCE loss of the batch, as tf.nn.nce_loss computes it from "
-                          "the model's variables, and gradients reach the embedding, the NCE weights and the biases.",
-                          **say)
+        return checks.not_yet(
+            f"the value is right but no gradient reaches {', '.join(missing)}: compute it with "
+            "TensorFlow ops on the model's variables (no .numpy() on the way).",
+            **say,
+        )
+    return checks.correct(
+        "nce_batch_loss gives the mean NCE loss of the batch, as tf.nn.nce_loss computes it from "
+        "the model's variables, and gradients reach the embedding, the NCE weights and the biases.",
+        **say,
+    )
 
 
-NEAREST_CHECK_MATRIX = np.array([
-    [0.0, 0.0, 1.0],
-    [1.0, 0.1, 0.0],
-    [0.9, 0.2, 0.0],   # closest in direction to row 1
-    [0.0, 1.0, 0.0],
-    [0.1, 2.0, 0.05],  # long, almost the direction of row 3
-    [-1.0, 0.0, 0.0],  # opposite to row 1
-    [0.5, 0.5, 0.1],
-    [2.0, 4.0, 0.0],   # long: the largest dot product with row 1, but not the closest direction
-], dtype=np.float32)
+NEAREST_CHECK_MATRIX = np.array(
+    [
+        [0.0, 0.0, 1.0],
+        [1.0, 0.1, 0.0],
+        [0.9, 0.2, 0.0],  # closest in direction to row 1
+        [0.0, 1.0, 0.0],
+        [0.1, 2.0, 0.05],  # long, almost the direction of row 3
+        [-1.0, 0.0, 0.0],  # opposite to row 1
+        [0.5, 0.5, 0.1],
+        [2.0, 4.0, 0.0],  # long: the largest dot product with row 1, but not the closest direction
+    ],
+    dtype=np.float32,
+)
 
 
 def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
@@ -810,7 +940,7 @@ def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
     out (what ``tf.math.top_k`` returns). Tried on :data:`NEAREST_CHECK_MATRIX` (8 x 3), whose long
     rows trip up an answer that forgets to normalise."""
     say = dict(verbose=verbose)
-    if (msg := checks.placeholder("nearest_ids", nearest_ids)):
+    if msg := checks.placeholder("nearest_ids", nearest_ids):
         return checks.not_yet(msg, **say)
     emb = NEAREST_CHECK_MATRIX
     normed = normalize(emb)
@@ -821,53 +951,81 @@ def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
         if isinstance(got, (tuple, list)) and len(got) == 2:
             values, ids = checks.to_numpy(got[0]), checks.to_numpy(got[1])
         else:
-            return checks.not_yet(f"expected (similarities, ids) as tf.math.top_k returns them, got a "
-                                  f"{type(got).__name__}.", **say)
+            return checks.not_yet(
+                f"expected (similarities, ids) as tf.math.top_k returns them, got a {type(got).__name__}.",
+                **say,
+            )
         if values is None or ids is None or values.shape != (k,) or ids.shape != (k,):
             shapes = [getattr(x, "shape", None) for x in (values, ids)]
-            return checks.not_yet(f"for k={k} expected similarities and ids of shape ({k},), got shapes {shapes}.", **say)
+            return checks.not_yet(
+                f"for k={k} expected similarities and ids of shape ({k},), got shapes {shapes}.", **say
+            )
         if not np.issubdtype(ids.dtype, np.integer):
-            return checks.not_yet(f"the ids should be integers (row numbers), got dtype {ids.dtype}: return "
-                                  "(values, indices) in that order.", **say)
+            return checks.not_yet(
+                f"the ids should be integers (row numbers), got dtype {ids.dtype}: return "
+                "(values, indices) in that order.",
+                **say,
+            )
         sims = normed @ normed[word_id]
         others = sims.copy()
         others[word_id] = -np.inf
         want = np.argsort(-others, kind="stable")[:k]
         if list(ids) == list(want):
             if not np.allclose(values, others[want], atol=1e-4):
-                return checks.not_yet(f"the ids are right for row {word_id} but the similarities are not the cosines "
-                                      f"({np.round(others[want], 3).tolist()}), got {np.round(values, 3).tolist()}.",
-                                      **say)
+                return checks.not_yet(
+                    f"the ids are right for row {word_id} but the similarities are not the cosines "
+                    f"({np.round(others[want], 3).tolist()}), got {np.round(values, 3).tolist()}.",
+                    **say,
+                )
             continue
         if word_id in ids:
-            return checks.not_yet(f"row {word_id} is among its own neighbours (its similarity is 1): leave it out, e.g. "
-                                  "set its similarity to -inf with tf.where before tf.math.top_k.", **say)
+            return checks.not_yet(
+                f"row {word_id} is among its own neighbours (its similarity is 1): leave it out, e.g. "
+                "set its similarity to -inf with tf.where before tf.math.top_k.",
+                **say,
+            )
         dots = emb @ emb[word_id]
         dots[word_id] = -np.inf
         if list(ids) == list(np.argsort(-dots, kind="stable")[:k]):
-            return checks.not_yet(f"for row {word_id} you found the largest dot products {ids.tolist()}; long vectors win "
-                                  "those. Normalise the rows first (tf.math.l2_normalize(embeddings, axis=1)) to compare "
-                                  f"directions: expected {want.tolist()}.", **say)
+            return checks.not_yet(
+                f"for row {word_id} you found the largest dot products {ids.tolist()}; long vectors win "
+                "those. Normalise the rows first (tf.math.l2_normalize(embeddings, axis=1)) to compare "
+                f"directions: expected {want.tolist()}.",
+                **say,
+            )
         if sorted(ids.tolist()) == sorted(want.tolist()):
-            return checks.not_yet(f"the right rows for row {word_id} but in the wrong order ({ids.tolist()}): best first, "
-                                  f"{want.tolist()} (tf.math.top_k sorts them).", **say)
-        return checks.not_yet(f"for row {word_id} and k={k} expected rows {want.tolist()} (the most similar first), "
-                              f"got {ids.tolist()}.", **say)
-    return checks.correct("nearest_ids finds the k rows nearest by cosine, best first, without the word itself "
-                          "(row 1 of the check's matrix: rows 2 and 6, not the long row 7).", **say)
+            return checks.not_yet(
+                f"the right rows for row {word_id} but in the wrong order ({ids.tolist()}): best first, "
+                f"{want.tolist()} (tf.math.top_k sorts them).",
+                **say,
+            )
+        return checks.not_yet(
+            f"for row {word_id} and k={k} expected rows {want.tolist()} (the most similar first), "
+            f"got {ids.tolist()}.",
+            **say,
+        )
+    return checks.correct(
+        "nearest_ids finds the k rows nearest by cosine, best first, without the word itself "
+        "(row 1 of the check's matrix: rows 2 and 6, not the long row 7).",
+        **say,
+    )
 
 
 # --------------------------------------------------------------------------- the talk's exercise as a list of words
-def check_nearest_to(answer, embeddings: np.ndarray, vocab: Vocab, word: str = "government", k: int = 8) -> bool:
+def check_nearest_to(
+    answer, embeddings: np.ndarray, vocab: Vocab, word: str = "government", k: int = 8
+) -> bool:
     """Check the exercise: ``answer`` should be the ``k`` words nearest to ``word`` by cosine
     similarity (the word itself left out; UNK may be kept like any row or left out). Prints what is right or
     wrong; returns True or False."""
     if word not in vocab or word == UNK:
         close = vocab.suggest(word)
-        print(f"Cannot check: {word!r} is not in this vocabulary of {len(vocab):,} words (the corpus is too "
-              "small or the vocabulary too short). "
-              + (f"Close words that are in it: {', '.join(close)}. " if close else "")
-              + "Try one of those, or train on a bigger corpus (text8) with a bigger vocabulary.")
+        print(
+            f"Cannot check: {word!r} is not in this vocabulary of {len(vocab):,} words (the corpus is too "
+            "small or the vocabulary too short). "
+            + (f"Close words that are in it: {', '.join(close)}. " if close else "")
+            + "Try one of those, or train on a bigger corpus (text8) with a bigger vocabulary."
+        )
         return False
     if answer is None:
         print(f"Not yet: `answer` is None; expected a list of the {k} words nearest to {word!r}.")
@@ -913,8 +1071,10 @@ def check_nearest_to(answer, embeddings: np.ndarray, vocab: Vocab, word: str = "
     wrong = [w for w in words if sims[vocab.index[w]] < kth - 1e-5]
     if wrong:
         missing = [w for w in expected if w not in words]
-        print(f"Not yet: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not among the {k} nearest to {word!r}. "
-              f"Expected {expected}; missing {missing}. Compare cosine similarities: normalise the rows first.")
+        print(
+            f"Not yet: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not among the {k} nearest to {word!r}. "
+            f"Expected {expected}; missing {missing}. Compare cosine similarities: normalise the rows first."
+        )
         return False
     print(f"Correct! The {k} words nearest to {word!r}: {', '.join(words)}.")
     return True
@@ -927,7 +1087,9 @@ def save(directory: str | Path, vocab: Vocab, embeddings) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     emb = np.asarray(embeddings.numpy() if hasattr(embeddings, "numpy") else embeddings, dtype=np.float32)
     if emb.ndim != 2 or len(emb) != len(vocab):
-        raise Word2VecError(f"The embedding matrix has shape {emb.shape} but the vocabulary {len(vocab)} words.")
+        raise Word2VecError(
+            f"The embedding matrix has shape {emb.shape} but the vocabulary {len(vocab)} words."
+        )
     vocab_path, emb_path = directory / VOCAB_FILE, directory / EMBEDDINGS_FILE
     tmp = vocab_path.with_suffix(".tsv.tmp")
     tmp.write_text("".join(f"{w}\t{c}\n" for w, c in zip(vocab.words, vocab.counts)), encoding="utf-8")
@@ -946,7 +1108,8 @@ def load(directory: str | Path) -> tuple[Vocab, np.ndarray]:
     if missing:
         raise FileNotFoundError(
             f"No saved word2vec in {directory} (missing {', '.join(missing)}). Run the intro_word2vec notebook "
-            "or call word2vec_basic.load_or_train().")
+            "or call word2vec_basic.load_or_train()."
+        )
     words, counts = [], []
     for line in vocab_path.read_text(encoding="utf-8").splitlines():
         w, c = line.rsplit("\t", 1)
@@ -954,7 +1117,9 @@ def load(directory: str | Path) -> tuple[Vocab, np.ndarray]:
         counts.append(int(c))
     emb = np.load(emb_path)
     if emb.shape[0] != len(words):
-        raise Word2VecError(f"{emb_path} has {emb.shape[0]} rows but {vocab_path} {len(words)} words: save them again.")
+        raise Word2VecError(
+            f"{emb_path} has {emb.shape[0]} rows but {vocab_path} {len(words)} words: save them again."
+        )
     return Vocab(words, counts), emb
 
 
@@ -964,9 +1129,15 @@ def default_dir() -> Path:
     return config.artifacts_dir() / SECTION
 
 
-def load_or_train(directory: str | Path | None = None, corpus: str = "movie_reviews",
-                  max_words: int | None = QUICK_MAX_WORDS, vocab_size: int = 5000, steps: int = 5000,
-                  seed: int = 0, verbose: bool = True) -> tuple[Vocab, np.ndarray]:
+def load_or_train(
+    directory: str | Path | None = None,
+    corpus: str = "movie_reviews",
+    max_words: int | None = QUICK_MAX_WORDS,
+    vocab_size: int = 5000,
+    steps: int = 5000,
+    seed: int = 0,
+    verbose: bool = True,
+) -> tuple[Vocab, np.ndarray]:
     """The vocabulary and embeddings this section saved; if they are missing (the notebook has
     not run), train a quick version (about half a minute on a laptop), save it, and return it."""
     directory = Path(directory) if directory is not None else default_dir()

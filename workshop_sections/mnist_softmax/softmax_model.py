@@ -19,6 +19,7 @@ Later sections call :func:`load_or_train`: it restores the checkpoint this secti
 under ``artifacts/mnist_softmax/checkpoints/`` or, if there is none, trains a quick model
 with the exported step.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,14 +30,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .. import checks
+from ..tools import checks
 
 SECTION = "mnist_softmax"
 BATCH_SIZE = 100
 LEARNING_RATE = 0.5
 
+
 # >>> BEGIN EXPORT from mnist_softmax.ipynb (written by `make export`: edit the notebook, not this block)
-N_PIXELS, N_CLASSES = 784, 10          # 28 x 28 grey pixels in, one probability per digit out
+N_PIXELS, N_CLASSES = 784, 10  # 28 x 28 grey pixels in, one probability per digit out
 
 
 class SoftmaxRegression(tf.Module):
@@ -54,11 +56,11 @@ class SoftmaxRegression(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32)])
     def logits(self, x):
-        return tf.matmul(x, self.W) + self.b            # (batch, 10): the evidence for each digit
+        return tf.matmul(x, self.W) + self.b  # (batch, 10): the evidence for each digit
 
     @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32)])
     def __call__(self, x):
-        return tf.nn.softmax(self.logits(x))             # (batch, 10): each row sums to 1
+        return tf.nn.softmax(self.logits(x))  # (batch, 10): each row sums to 1
 
     @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32, name="x")])
     def serve(self, x):
@@ -97,13 +99,17 @@ def make_train_step(model, learning_rate):
         raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
     rate = tf.Variable(learning_rate, dtype=tf.float32, trainable=False, name="learning_rate")
 
-    @tf.function(input_signature=[tf.TensorSpec([None, N_PIXELS], tf.float32),
-                                  tf.TensorSpec([None, N_CLASSES], tf.float32)])
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, N_PIXELS], tf.float32),
+            tf.TensorSpec([None, N_CLASSES], tf.float32),
+        ]
+    )
     def train_step(x, y):
         with tf.GradientTape() as tape:
             loss = stable_cross_entropy(y, model.logits(x))
         grad_W, grad_b = tape.gradient(loss, [model.W, model.b])
-        model.W.assign_sub(rate * grad_W)               # W <- W - learning_rate * dLoss/dW
+        model.W.assign_sub(rate * grad_W)  # W <- W - learning_rate * dLoss/dW
         model.b.assign_sub(rate * grad_b)
         return loss
 
@@ -124,11 +130,15 @@ def restore_checkpoint(directory, model=None):
     checkpoint in ``directory``. Raises FileNotFoundError when there is none."""
     path = tf.train.latest_checkpoint(str(directory))
     if path is None:
-        raise FileNotFoundError(f"no checkpoint in {directory}. Run the mnist_softmax notebook "
-                                "(or softmax_model.load_or_train()) first.")
+        raise FileNotFoundError(
+            f"no checkpoint in {directory}. Run the mnist_softmax notebook "
+            "(or softmax_model.load_or_train()) first."
+        )
     model = model or SoftmaxRegression()
     tf.train.Checkpoint(model=model).restore(path).assert_existing_objects_matched()
     return model
+
+
 # <<< END EXPORT
 
 
@@ -174,7 +184,9 @@ def flatten_images(images) -> np.ndarray:
     return x
 
 
-def make_dataset(x, y, batch_size: int = BATCH_SIZE, seed: int | None = None, repeat: bool = True) -> tf.data.Dataset:
+def make_dataset(
+    x, y, batch_size: int = BATCH_SIZE, seed: int | None = None, repeat: bool = True
+) -> tf.data.Dataset:
     """Shuffled mini-batches of ``(images, one-hot labels)``: float32 (batch, 784), (batch, 10).
 
     Repeats forever by default (then every batch is full). Raises ValueError when images
@@ -197,8 +209,9 @@ def predict(model, images) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- training plumbing
-def learning_rate_at(step: int, steps: int, learning_rate: float, final_learning_rate: float | None,
-                     decay_from: float = 0.5) -> float:
+def learning_rate_at(
+    step: int, steps: int, learning_rate: float, final_learning_rate: float | None, decay_from: float = 0.5
+) -> float:
     """The step size at ``step`` (1-based) of a run of ``steps``.
 
     Constant ``learning_rate`` when ``final_learning_rate`` is None (the talk); otherwise
@@ -267,17 +280,28 @@ class History:
         self.test_accuracy.append(float(test_accuracy))
         self._since_eval = []
         if self._bar is not None:
-            self._bar.set_postfix(loss=f"{self.loss[-1]:.3f}", train=f"{self.train_accuracy[-1]:.3f}",
-                                  test=f"{self.test_accuracy[-1]:.3f}")
+            self._bar.set_postfix(
+                loss=f"{self.loss[-1]:.3f}",
+                train=f"{self.train_accuracy[-1]:.3f}",
+                test=f"{self.test_accuracy[-1]:.3f}",
+            )
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("steps", "loss", "train_accuracy", "test_accuracy",
-                                               "train_seconds", "total_seconds")}
+        return {
+            k: getattr(self, k)
+            for k in ("steps", "loss", "train_accuracy", "test_accuracy", "train_seconds", "total_seconds")
+        }
 
 
-def train_quietly(model, data: dict, steps: int, learning_rate: float = LEARNING_RATE,
-                  final_learning_rate: float | None = 0.0, batch_size: int = BATCH_SIZE,
-                  seed: int | None = None) -> float:
+def train_quietly(
+    model,
+    data: dict,
+    steps: int,
+    learning_rate: float = LEARNING_RATE,
+    final_learning_rate: float | None = 0.0,
+    batch_size: int = BATCH_SIZE,
+    seed: int | None = None,
+) -> float:
     """Train ``model`` for ``steps`` mini-batches with the notebook's exported
     :func:`make_train_step` and schedule, without evaluations or bar; returns the test
     accuracy (for :func:`load_or_train`; the notebook writes its loop in a cell)."""
@@ -315,8 +339,12 @@ def plot_history(history: History):
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
     ax_loss.plot(np.arange(1, len(history.batch_loss) + 1), history.batch_loss, alpha=0.3, label="mini-batch")
-    ax_loss.plot(history.steps, history.loss, marker="o",
-                 label=f"mean over {history.steps[0]} steps" if history.steps else "mean")
+    ax_loss.plot(
+        history.steps,
+        history.loss,
+        marker="o",
+        label=f"mean over {history.steps[0]} steps" if history.steps else "mean",
+    )
     ax_loss.set(xlabel="step", ylabel="cross-entropy", title="loss")
     ax_loss.legend()
     ax_acc.plot(history.steps, history.train_accuracy, marker="o", label="train")
@@ -344,8 +372,13 @@ def plot_weights(model):
 
 
 # --------------------------------------------------------------------------- for later sections
-def load_or_train(artifacts_dir=None, steps: int | None = None, quick: bool | None = None,
-                  seed: int | None = None, progress: bool = False):
+def load_or_train(
+    artifacts_dir=None,
+    steps: int | None = None,
+    quick: bool | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+):
     """The trained MNIST softmax model (a :class:`SoftmaxRegression`) for later sections.
 
     Restores ``<artifacts>/mnist_softmax/checkpoints`` if it is there; otherwise trains
@@ -366,8 +399,9 @@ def load_or_train(artifacts_dir=None, steps: int | None = None, quick: bool | No
     test_accuracy = train_quietly(model, mnist, steps=steps, seed=seed, final_learning_rate=0.0)
     save_checkpoint(model, ckpt_dir, step=steps)
     (base / SECTION).mkdir(parents=True, exist_ok=True)
-    (base / SECTION / "load_or_train.json").write_text(json.dumps(
-        {"steps": steps, "test_accuracy": test_accuracy, "quick": cfg_quick}, indent=2) + "\n")
+    (base / SECTION / "load_or_train.json").write_text(
+        json.dumps({"steps": steps, "test_accuracy": test_accuracy, "quick": cfg_quick}, indent=2) + "\n"
+    )
     return model
 
 
@@ -403,8 +437,10 @@ def _scalar(value, name: str) -> tuple[float | None, str | None]:
     if arr is None or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         return None, f"{name} should return one number (a scalar tensor), got a {type(value).__name__}."
     if arr.size != 1:
-        return None, (f"{name} returned shape {arr.shape}, one number wanted: average over the batch with "
-                      "tf.reduce_mean.")
+        return None, (
+            f"{name} returned shape {arr.shape}, one number wanted: average over the batch with "
+            "tf.reduce_mean."
+        )
     return float(arr.reshape(())), None
 
 
@@ -415,43 +451,67 @@ def check_accuracy(accuracy, verbose: bool = True) -> bool:
     Calls it on two small fixed batches (float32 probabilities (N, C), one-hot labels (N, C));
     prints one "Correct! ..." or "Not yet: ..." line and returns True/False, never raises.
     """
-    if (msg := checks.placeholder("accuracy", accuracy)):
+    if msg := checks.placeholder("accuracy", accuracy):
         return checks.not_yet(msg, verbose)
     expected = 0.6
-    got, err = checks.call(accuracy, tf.constant(_ACC_PROBS, tf.float32), tf.constant(_ACC_LABELS, tf.float32))
+    got, err = checks.call(
+        accuracy, tf.constant(_ACC_PROBS, tf.float32), tf.constant(_ACC_LABELS, tf.float32)
+    )
     if err and "bool" in err and "Mean" in err:
-        return checks.not_yet("tf.reduce_mean cannot average booleans: tf.cast(..., tf.float32) them first.", verbose)
+        return checks.not_yet(
+            "tf.reduce_mean cannot average booleans: tf.cast(..., tf.float32) them first.", verbose
+        )
     if err:
         return checks.not_yet(err, verbose)
     arr = checks.to_numpy(got)
     if arr is not None and arr.dtype == bool:
-        return checks.not_yet("accuracy returned booleans: cast them to float32 (tf.cast(..., tf.float32)) and "
-                              "average with tf.reduce_mean.", verbose)
+        return checks.not_yet(
+            "accuracy returned booleans: cast them to float32 (tf.cast(..., tf.float32)) and "
+            "average with tf.reduce_mean.",
+            verbose,
+        )
     value, err = _scalar(got, "accuracy")
     if err:
         return checks.not_yet(err, verbose)
     if arr.dtype.kind in "iu":
-        return checks.not_yet(f"accuracy returned the integer {value:g}: cast the booleans to tf.float32 before "
-                              "tf.reduce_mean (the mean of integers rounds down).", verbose)
+        return checks.not_yet(
+            f"accuracy returned the integer {value:g}: cast the booleans to tf.float32 before "
+            "tf.reduce_mean (the mean of integers rounds down).",
+            verbose,
+        )
     if not np.isfinite(value):
         return checks.not_yet(f"accuracy returned {value}: expected a fraction between 0 and 1.", verbose)
     if abs(value - expected) > 1e-5:
         if abs(value - 100 * expected) < 1e-3:
-            return checks.not_yet(f"got {value:g}, a percentage: give a fraction between 0 and 1 ({expected}).",
-                                  verbose)
+            return checks.not_yet(
+                f"got {value:g}, a percentage: give a fraction between 0 and 1 ({expected}).", verbose
+            )
         if abs(value - (1 - expected)) < 1e-5:
-            return checks.not_yet(f"got {value:g}, the error rate: expected the accuracy, {expected} (3 of 5 "
-                                  "right on the fixed batch).", verbose)
-        return checks.not_yet(f"on 5 fixed images (3 right) expected {expected}, got {value:.4g}. Compare "
-                              "tf.argmax(probabilities, axis=1) with tf.argmax(labels, axis=1), cast to float32, "
-                              "average.", verbose)
-    got2, err = checks.call(accuracy, tf.constant(_ACC_PROBS_2, tf.float32), tf.constant(_ACC_LABELS_2, tf.float32))
+            return checks.not_yet(
+                f"got {value:g}, the error rate: expected the accuracy, {expected} (3 of 5 "
+                "right on the fixed batch).",
+                verbose,
+            )
+        return checks.not_yet(
+            f"on 5 fixed images (3 right) expected {expected}, got {value:.4g}. Compare "
+            "tf.argmax(probabilities, axis=1) with tf.argmax(labels, axis=1), cast to float32, "
+            "average.",
+            verbose,
+        )
+    got2, err = checks.call(
+        accuracy, tf.constant(_ACC_PROBS_2, tf.float32), tf.constant(_ACC_LABELS_2, tf.float32)
+    )
     value2, err2 = (None, err) if err else _scalar(got2, "accuracy")
     if err2 or abs(value2 - 0.5) > 1e-5:
-        return checks.not_yet("right on the first fixed batch but not on a second one (2 classes, 2 of 4 right): "
-                              f"{err2 or f'expected 0.5, got {value2:.4g}'}", verbose)
-    return checks.correct("accuracy is 0.6 on 5 fixed images (3 right) and 0.5 on 4 more (2 right): "
-                          "argmax, equal, cast, mean.", verbose)
+        return checks.not_yet(
+            "right on the first fixed batch but not on a second one (2 classes, 2 of 4 right): "
+            f"{err2 or f'expected 0.5, got {value2:.4g}'}",
+            verbose,
+        )
+    return checks.correct(
+        "accuracy is 0.6 on 5 fixed images (3 right) and 0.5 on 4 more (2 right): argmax, equal, cast, mean.",
+        verbose,
+    )
 
 
 def check_cross_entropy(cross_entropy, verbose: bool = True) -> bool:
@@ -463,40 +523,64 @@ def check_cross_entropy(cross_entropy, verbose: bool = True) -> bool:
     and compares with ``tf.nn.softmax_cross_entropy_with_logits``. Prints one line, returns
     True/False, never raises.
     """
-    if (msg := checks.placeholder("cross_entropy", cross_entropy)):
+    if msg := checks.placeholder("cross_entropy", cross_entropy):
         return checks.not_yet(msg, verbose)
     rows = _ce_rows(_CE_LOGITS, _CE_LABELS)
     expected = float(rows.mean())
-    reference = float(tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(
-        labels=tf.constant(_CE_LABELS), logits=tf.constant(_CE_LOGITS))))
-    got, err = checks.call(cross_entropy, tf.constant(_CE_LOGITS, tf.float32), tf.constant(_CE_LABELS, tf.float32))
+    reference = float(
+        tf.reduce_mean(
+            tf.nn.softmax_cross_entropy_with_logits(
+                labels=tf.constant(_CE_LABELS), logits=tf.constant(_CE_LOGITS)
+            )
+        )
+    )
+    got, err = checks.call(
+        cross_entropy, tf.constant(_CE_LOGITS, tf.float32), tf.constant(_CE_LABELS, tf.float32)
+    )
     if err:
         return checks.not_yet(err, verbose)
     arr = checks.to_numpy(got)
     if arr is None or not np.issubdtype(arr.dtype, np.number):
         return checks.not_yet(f"cross_entropy should return one number, got a {type(got).__name__}.", verbose)
     if not np.all(np.isfinite(arr.astype(np.float64))):
-        return checks.not_yet("the loss is nan or inf on confident logits (200 vs 0): there the softmax rounds to "
-                              "exactly 1 and 0 in float32 and log(0) = -inf. Stay with the logits: per image "
-                              "tf.reduce_logsumexp(logits, axis=1) - tf.reduce_sum(labels * logits, axis=1).", verbose)
+        return checks.not_yet(
+            "the loss is nan or inf on confident logits (200 vs 0): there the softmax rounds to "
+            "exactly 1 and 0 in float32 and log(0) = -inf. Stay with the logits: per image "
+            "tf.reduce_logsumexp(logits, axis=1) - tf.reduce_sum(labels * logits, axis=1).",
+            verbose,
+        )
     if arr.shape == rows.shape and np.allclose(arr, rows, rtol=1e-4, atol=1e-4):
-        return checks.not_yet("these are the right losses per image; return their mean over the batch "
-                              "(tf.reduce_mean).", verbose)
+        return checks.not_yet(
+            "these are the right losses per image; return their mean over the batch (tf.reduce_mean).",
+            verbose,
+        )
     value, err = _scalar(got, "cross_entropy")
     if err:
         return checks.not_yet(err, verbose)
     if abs(value - expected) > 1e-3 * max(1.0, abs(expected)):
         if abs(value - rows.sum()) < 1e-3 * rows.sum():
-            return checks.not_yet(f"got {value:.4f}, the sum over the 4 images: take the mean "
-                                  f"(tf.reduce_mean), {expected:.4f}.", verbose)
+            return checks.not_yet(
+                f"got {value:.4f}, the sum over the 4 images: take the mean "
+                f"(tf.reduce_mean), {expected:.4f}.",
+                verbose,
+            )
         if abs(value + expected) < 1e-3 * abs(expected):
-            return checks.not_yet(f"got {value:.4f}, the right size with the wrong sign: the cross-entropy is "
-                                  "logsumexp(logits) - (logit of the true class), never negative.", verbose)
-        return checks.not_yet(f"on the 4 fixed images expected {expected:.4f} (the mean of "
-                              f"{np.round(rows, 4).tolist()}), got {value:.4f}.", verbose)
-    return checks.correct(f"cross_entropy = {value:.4f} on 4 fixed images, finite on the confident ones "
-                          f"(0 and 200 for them), the same as tf.nn.softmax_cross_entropy_with_logits "
-                          f"({reference:.4f}).", verbose)
+            return checks.not_yet(
+                f"got {value:.4f}, the right size with the wrong sign: the cross-entropy is "
+                "logsumexp(logits) - (logit of the true class), never negative.",
+                verbose,
+            )
+        return checks.not_yet(
+            f"on the 4 fixed images expected {expected:.4f} (the mean of "
+            f"{np.round(rows, 4).tolist()}), got {value:.4f}.",
+            verbose,
+        )
+    return checks.correct(
+        f"cross_entropy = {value:.4f} on 4 fixed images, finite on the confident ones "
+        f"(0 and 200 for them), the same as tf.nn.softmax_cross_entropy_with_logits "
+        f"({reference:.4f}).",
+        verbose,
+    )
 
 
 def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
@@ -508,7 +592,7 @@ def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
     learning_rate 0.5, l2 0.1) and compares with the update computed by hand (float64).
     Prints one line, returns True/False, never raises.
     """
-    if (msg := checks.placeholder("regularized_step", regularized_step)):
+    if msg := checks.placeholder("regularized_step", regularized_step):
         return checks.not_yet(msg, verbose)
     x, y = np.asarray(_STEP_X, np.float64), np.asarray(_STEP_LABELS, np.float64)
     W0, b0 = np.asarray(_STEP_W, np.float64), np.asarray(_STEP_B, np.float64)
@@ -517,7 +601,7 @@ def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     ce = float(_ce_rows(logits, y).mean())
-    loss = ce + l2 * float((W0 ** 2).sum())
+    loss = ce + l2 * float((W0**2).sum())
     d_logits = (p - y) / len(x)
     grad_W_ce, grad_b = x.T @ d_logits, d_logits.sum(axis=0)
     W1, b1 = W0 - lr * (grad_W_ce + 2 * l2 * W0), b0 - lr * grad_b
@@ -528,35 +612,58 @@ def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
     Wn, bn = W.numpy().astype(np.float64), b.numpy().astype(np.float64)
     near = lambda a, e: a.shape == e.shape and np.allclose(a, e, rtol=1e-4, atol=1e-5)  # noqa: E731
     if near(Wn, W0) and near(bn, b0):
-        return checks.not_yet((err + " Also: " if err else "") + "W and b did not change: update them in place with "
-                              "W.assign_sub(learning_rate * grad_W) and b.assign_sub(...) (`W = W - ...` only "
-                              "makes a new local tensor).", verbose)
+        return checks.not_yet(
+            (err + " Also: " if err else "") + "W and b did not change: update them in place with "
+            "W.assign_sub(learning_rate * grad_W) and b.assign_sub(...) (`W = W - ...` only "
+            "makes a new local tensor).",
+            verbose,
+        )
     if not near(Wn, W1):
         if near(Wn, W0 - lr * grad_W_ce):
-            return checks.not_yet("W moved as without regularisation: add l2 * tf.reduce_sum(W * W) (or "
-                                  "tf.square) to the loss inside the tape, so its gradient 2 * l2 * W joins in.",
-                                  verbose)
+            return checks.not_yet(
+                "W moved as without regularisation: add l2 * tf.reduce_sum(W * W) (or "
+                "tf.square) to the loss inside the tape, so its gradient 2 * l2 * W joins in.",
+                verbose,
+            )
         if near(Wn, W0 - lr * (grad_W_ce + l2 * W0)):
-            return checks.not_yet("W moved with half the weight decay: the penalty is l2 * sum(W ** 2), whose "
-                                  "gradient is 2 * l2 * W.", verbose)
+            return checks.not_yet(
+                "W moved with half the weight decay: the penalty is l2 * sum(W ** 2), whose "
+                "gradient is 2 * l2 * W.",
+                verbose,
+            )
         if near(Wn, W0 + lr * (grad_W_ce + 2 * l2 * W0)):
-            return checks.not_yet("W moved uphill: gradient descent subtracts the gradient "
-                                  "(W.assign_sub(learning_rate * grad_W)).", verbose)
+            return checks.not_yet(
+                "W moved uphill: gradient descent subtracts the gradient "
+                "(W.assign_sub(learning_rate * grad_W)).",
+                verbose,
+            )
         if near(Wn, W0):
-            return checks.not_yet("b changed but W did not: update W too (W.assign_sub(learning_rate * grad_W)).",
-                                  verbose)
+            return checks.not_yet(
+                "b changed but W did not: update W too (W.assign_sub(learning_rate * grad_W)).", verbose
+            )
         worst = float(np.max(np.abs(Wn - W1))) if Wn.shape == W1.shape else float("nan")
-        return checks.not_yet(f"W after the step differs from W - learning_rate * (dCE/dW + 2 * l2 * W) (largest "
-                              f"difference {worst:.4g}).", verbose)
+        return checks.not_yet(
+            f"W after the step differs from W - learning_rate * (dCE/dW + 2 * l2 * W) (largest "
+            f"difference {worst:.4g}).",
+            verbose,
+        )
     if not near(bn, b1):
         if near(bn, b0):
-            return checks.not_yet("W is right, but b did not change: update it too "
-                                  "(b.assign_sub(learning_rate * grad_b)).", verbose)
+            return checks.not_yet(
+                "W is right, but b did not change: update it too (b.assign_sub(learning_rate * grad_b)).",
+                verbose,
+            )
         if near(bn, b0 - lr * (grad_b + 2 * l2 * b0)):
-            return checks.not_yet("W is right, but b was regularised too: weight decay applies to W only "
-                                  "(the penalty is l2 * sum(W ** 2)).", verbose)
-        return checks.not_yet(f"W is right, but b after the step is {np.round(bn, 4).tolist()}, expected "
-                              f"{np.round(b1, 4).tolist()}.", verbose)
+            return checks.not_yet(
+                "W is right, but b was regularised too: weight decay applies to W only "
+                "(the penalty is l2 * sum(W ** 2)).",
+                verbose,
+            )
+        return checks.not_yet(
+            f"W is right, but b after the step is {np.round(bn, 4).tolist()}, expected "
+            f"{np.round(b1, 4).tolist()}.",
+            verbose,
+        )
     if err:
         return checks.not_yet(f"W and b are updated right, but: {err}", verbose)
     value, err = _scalar(got, "regularized_step")
@@ -564,9 +671,18 @@ def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
         return checks.not_yet(err, verbose)
     if abs(value - loss) > 1e-4:
         if abs(value - ce) < 1e-4:
-            return checks.not_yet(f"W and b are right, but the returned loss {value:.4f} lacks the penalty: "
-                                  f"return cross-entropy + l2 * sum(W ** 2) = {loss:.4f}.", verbose)
-        return checks.not_yet(f"W and b are right, but return the loss computed before the update, {loss:.4f} "
-                              f"(got {value:.4f}).", verbose)
-    return checks.correct(f"one step moved W and b as expected (W by learning_rate * (dCE/dW + 2 * l2 * W), b "
-                          f"without decay) and returned the loss {loss:.4f}, penalty included.", verbose)
+            return checks.not_yet(
+                f"W and b are right, but the returned loss {value:.4f} lacks the penalty: "
+                f"return cross-entropy + l2 * sum(W ** 2) = {loss:.4f}.",
+                verbose,
+            )
+        return checks.not_yet(
+            f"W and b are right, but return the loss computed before the update, {loss:.4f} "
+            f"(got {value:.4f}).",
+            verbose,
+        )
+    return checks.correct(
+        f"one step moved W and b as expected (W by learning_rate * (dCE/dW + 2 * l2 * W), b "
+        f"without decay) and returned the loss {loss:.4f}, penalty included.",
+        verbose,
+    )

@@ -18,17 +18,20 @@ would distract from it, and the parts the tests check):
   :func:`check_tf1_add_to_itself` (Graph + Session + placeholder) and :func:`check_minimize`
   (gradient descent with ``GradientTape``).
 """
+
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from .. import checks
+from ..tools import checks
+
 
 # >>> BEGIN EXPORT from starter_tf_graph.ipynb (written by `make export`: edit the notebook, not this block)
 def tf1_product(m1_value, m2_value, print_it=False):
@@ -40,7 +43,7 @@ def tf1_product(m1_value, m2_value, print_it=False):
     """
     v1 = tf.compat.v1
     graph = tf.Graph()
-    with graph.as_default():                                  # a graph of its own, not eager
+    with graph.as_default():  # a graph of its own, not eager
         m1 = v1.placeholder(tf.float32, shape=[None, 3], name="m1")
         m2 = tf.constant(m2_value, dtype=tf.float32, name="m2")
         product = tf.matmul(m1, m2, name="product")
@@ -49,7 +52,10 @@ def tf1_product(m1_value, m2_value, print_it=False):
                 product = tf.identity(product, name="product_printed")
         with v1.Session(graph=graph) as sess:
             return sess.run(product, feed_dict={m1: m1_value})
+
+
 # <<< END EXPORT
+
 
 M1 = [[6.2, 12.0, 5.9]]
 M2 = [[9.3], [1.7], [8.8]]
@@ -57,22 +63,32 @@ EXPECTED_PRODUCT = 129.98  # 6.2*9.3 + 12.0*1.7 + 5.9*8.8
 
 # The talk's slide "TensorFlow ops" (2016 op names) and where they live in TensorFlow 2.
 OP_CATEGORIES: dict[str, tuple[str, str]] = {
-    "Element-wise math": ("Add, Sub, Mul, Div, Exp, Log, Greater, Less, Equal",
-                          "tf.add / +, tf.multiply / *, tf.exp, tf.math.log, tf.greater, tf.equal"),
-    "Array": ("Concat, Slice, Split, Constant, Rank, Shape, Shuffle",
-              "tf.concat, tf.slice / x[a:b], tf.split, tf.constant, tf.rank, tf.shape, tf.random.shuffle"),
-    "Matrix": ("MatMul, MatrixInverse, MatrixDeterminant",
-               "tf.matmul / @, tf.linalg.inv, tf.linalg.det"),
-    "Stateful": ("Variable, Assign, AssignAdd",
-                 "tf.Variable, v.assign, v.assign_add"),
-    "Neural-net building blocks": ("SoftMax, Sigmoid, ReLU, Convolution2D, MaxPool",
-                                   "tf.nn.softmax, tf.sigmoid, tf.nn.relu, tf.nn.conv2d, tf.nn.max_pool2d"),
-    "Checkpointing": ("Save, Restore",
-                      "tf.train.Checkpoint(...).save / .restore (tf.saved_model for whole programs)"),
-    "Queues and synchronization": ("Enqueue, Dequeue, MutexAcquire, MutexRelease",
-                                   "tf.data pipelines replace queues (tf.queue still exists)"),
-    "Control flow": ("Merge, Switch, Enter, Leave, NextIteration",
-                     "tf.cond, tf.while_loop, or plain Python if/while inside tf.function (AutoGraph)"),
+    "Element-wise math": (
+        "Add, Sub, Mul, Div, Exp, Log, Greater, Less, Equal",
+        "tf.add / +, tf.multiply / *, tf.exp, tf.math.log, tf.greater, tf.equal",
+    ),
+    "Array": (
+        "Concat, Slice, Split, Constant, Rank, Shape, Shuffle",
+        "tf.concat, tf.slice / x[a:b], tf.split, tf.constant, tf.rank, tf.shape, tf.random.shuffle",
+    ),
+    "Matrix": ("MatMul, MatrixInverse, MatrixDeterminant", "tf.matmul / @, tf.linalg.inv, tf.linalg.det"),
+    "Stateful": ("Variable, Assign, AssignAdd", "tf.Variable, v.assign, v.assign_add"),
+    "Neural-net building blocks": (
+        "SoftMax, Sigmoid, ReLU, Convolution2D, MaxPool",
+        "tf.nn.softmax, tf.sigmoid, tf.nn.relu, tf.nn.conv2d, tf.nn.max_pool2d",
+    ),
+    "Checkpointing": (
+        "Save, Restore",
+        "tf.train.Checkpoint(...).save / .restore (tf.saved_model for whole programs)",
+    ),
+    "Queues and synchronization": (
+        "Enqueue, Dequeue, MutexAcquire, MutexRelease",
+        "tf.data pipelines replace queues (tf.queue still exists)",
+    ),
+    "Control flow": (
+        "Merge, Switch, Enter, Leave, NextIteration",
+        "tf.cond, tf.while_loop, or plain Python if/while inside tf.function (AutoGraph)",
+    ),
 }
 
 
@@ -97,7 +113,7 @@ def _as_graph(fn, args) -> tf.Graph:
     """The graph behind ``fn``: a tf.Graph, a ConcreteFunction, or a tf.function + args."""
     if isinstance(fn, tf.Graph):
         return fn
-    if hasattr(fn, "graph") and isinstance(getattr(fn, "graph"), tf.Graph):  # ConcreteFunction
+    if hasattr(fn, "graph") and isinstance(fn.graph, tf.Graph):  # ConcreteFunction
         return fn.graph
     if hasattr(fn, "get_concrete_function"):  # tf.function (polymorphic)
         return fn.get_concrete_function(*args).graph
@@ -107,7 +123,9 @@ def _as_graph(fn, args) -> tf.Graph:
             "which runs eagerly and builds no graph. Decorate it with @tf.function "
             "(or pass tf.function(fn)) and give example arguments or tf.TensorSpec's."
         )
-    raise TypeError(f"graph_ops expects a tf.function, a ConcreteFunction or a tf.Graph, got {type(fn).__name__}.")
+    raise TypeError(
+        f"graph_ops expects a tf.function, a ConcreteFunction or a tf.Graph, got {type(fn).__name__}."
+    )
 
 
 def graph_ops(fn, *args) -> list[tuple[str, str]]:
@@ -129,7 +147,9 @@ def format_ops(ops: Iterable[tuple[str, str]]) -> str:
     """The op listing as a two-column table."""
     ops = list(ops)
     width = max([len(n) for n, _ in ops] + [4])
-    return "\n".join([f"{'name':<{width}}  type", "-" * (width + 16)] + [f"{n:<{width}}  {t}" for n, t in ops])
+    return "\n".join(
+        [f"{'name':<{width}}  type", "-" * (width + 16)] + [f"{n:<{width}}  {t}" for n, t in ops]
+    )
 
 
 def write_graph(fn, *args, logdir, name: str = "graph") -> Path:
@@ -177,22 +197,6 @@ def logged_graph_ops(logdir) -> list[str]:
         if acc.Tags().get("graph"):
             types.extend(node.op for node in acc.Graph().node)
     return types
-
-
-def tensorboard_command(logdir, root=None, port: int = 6006) -> str:
-    """The command that shows ``logdir`` in TensorBoard on this machine only (127.0.0.1).
-
-    With ``root`` (the repository root, ``cfg.root``) the path is given relative to it,
-    for a terminal opened there; otherwise the path is absolute.
-    """
-    logdir = Path(logdir).resolve()
-    shown = str(logdir)
-    if root is not None:
-        try:
-            shown = str(logdir.relative_to(Path(root).resolve()))
-        except ValueError:
-            pass
-    return f"tensorboard --logdir {shown} --host 127.0.0.1 --port {port}"
 
 
 def rounded(value, digits: int = 2):
@@ -245,7 +249,7 @@ def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
     "Correct! ..." or "Not yet: ..." line saying what is right or wrong; returns True/False and
     never raises. For a ``tf.function`` it also names the op its graph adds with.
     """
-    if (msg := checks.placeholder("add_to_itself", add_to_itself)):
+    if msg := checks.placeholder("add_to_itself", add_to_itself):
         return checks.not_yet(msg, verbose)
     m3 = tf.constant(M3)
     expected_m3 = np.asarray(M3, np.float64)
@@ -256,8 +260,9 @@ def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
     if not isinstance(returned, (tuple, list)):
         got = _to_array(returned)
         if _near(got, expected_m4):
-            return checks.not_yet("that is m4 (m3 + m3) all right, but return both m3 and m4: `return m3, m4`.",
-                                  verbose)
+            return checks.not_yet(
+                "that is m4 (m3 + m3) all right, but return both m3 and m4: `return m3, m4`.", verbose
+            )
         return checks.not_yet(f"return a pair (m3, m4); got {_describe(returned)}.", verbose)
     if len(returned) != 2:
         return checks.not_yet(f"return exactly two things, (m3, m4); got {len(returned)}.", verbose)
@@ -272,21 +277,36 @@ def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
     if _near(a3, expected_m4) and _near(a4, expected_m3):
         return checks.not_yet("the order is swapped: return m3 first, then m4 (`return m3, m4`).", verbose)
     if not _near(a3, expected_m3):
-        return checks.not_yet(f"the first value should be m3 unchanged, {_describe(expected_m3)}; got "
-                              f"{_describe(a3)}.", verbose)
+        return checks.not_yet(
+            f"the first value should be m3 unchanged, {_describe(expected_m3)}; got {_describe(a3)}.", verbose
+        )
     if a4.shape != expected_m4.shape:
-        return checks.not_yet(f"m4 should have the shape of m3, {expected_m3.shape}, got {a4.shape} "
-                              "(tf.matmul multiplies matrices; adding is tf.add or +).", verbose)
+        return checks.not_yet(
+            f"m4 should have the shape of m3, {expected_m3.shape}, got {a4.shape} "
+            "(tf.matmul multiplies matrices; adding is tf.add or +).",
+            verbose,
+        )
     if _near(a4, expected_m3 @ expected_m3):
-        return checks.not_yet("m4 is m3 @ m3, a matrix product: add instead (tf.add(m3, m3) or m3 + m3).", verbose)
+        return checks.not_yet(
+            "m4 is m3 @ m3, a matrix product: add instead (tf.add(m3, m3) or m3 + m3).", verbose
+        )
     if not _near(a4, expected_m4):
-        return checks.not_yet(f"m4 should be m3 + m3 = {_describe(expected_m4)}; got {_describe(a4)}.", verbose)
+        return checks.not_yet(
+            f"m4 should be m3 + m3 = {_describe(expected_m4)}; got {_describe(a4)}.", verbose
+        )
     other = tf.constant([[1.0, -2.0, 0.25]])
     again, err = checks.call(add_to_itself, other)
-    if err or not isinstance(again, (tuple, list)) or len(again) != 2 or not _near(_to_array(again[1]),
-                                                                                    2 * other.numpy()):
-        return checks.not_yet("right for the 2x2 m3, but not for another input ([[1, -2, 0.25]]): add the "
-                              "argument m3 to itself, do not use fixed values.", verbose)
+    if (
+        err
+        or not isinstance(again, (tuple, list))
+        or len(again) != 2
+        or not _near(_to_array(again[1]), 2 * other.numpy())
+    ):
+        return checks.not_yet(
+            "right for the 2x2 m3, but not for another input ([[1, -2, 0.25]]): add the "
+            "argument m3 to itself, do not use fixed values.",
+            verbose,
+        )
     graph_note = ""
     if hasattr(add_to_itself, "get_concrete_function"):
         try:
@@ -294,8 +314,9 @@ def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
             graph_note = f"; its graph computes m4 with {'/'.join(kinds)}" if kinds else ""
         except Exception:  # pragma: no cover - the verdict does not depend on the listing
             graph_note = ""
-    return checks.correct(f"m4 = m3 + m3 = {np.round(a4, 4).tolist()}, "
-                          f"and you returned both{graph_note}.", verbose)
+    return checks.correct(
+        f"m4 = m3 + m3 = {np.round(a4, 4).tolist()}, and you returned both{graph_note}.", verbose
+    )
 
 
 def check_accumulate(accumulate, verbose: bool = True) -> bool:
@@ -305,38 +326,56 @@ def check_accumulate(accumulate, verbose: bool = True) -> bool:
     Runs it on a fresh ``tf.Variable(100.0)`` and [1, 2, 3.5, 4], then on a fresh
     ``tf.Variable(-1.0)`` and [0.5, 0.5]. Prints one line, returns True/False, never raises.
     """
-    if (msg := checks.placeholder("accumulate", accumulate)):
+    if msg := checks.placeholder("accumulate", accumulate):
         return checks.not_yet(msg, verbose)
     values = tf.constant([1.0, 2.0, 3.5, 4.0])
     total = tf.Variable(100.0, name="total")
     returned, err = checks.call(accumulate, total, values)
     now = float(total.numpy())
     if now == 100.0:
-        hint = ("total did not change: add to the variable itself with total.assign_add(value) "
-                "(`total + value` or `total = ...` only makes a new tensor).")
+        hint = (
+            "total did not change: add to the variable itself with total.assign_add(value) "
+            "(`total + value` or `total = ...` only makes a new tensor)."
+        )
         return checks.not_yet(f"{err} Also: {hint}" if err else hint, verbose)
     if abs(now - 110.5) > 1e-4:
         if abs(now - 10.5) < 1e-4:
-            return checks.not_yet("total holds 10.5, the sum of the values, but it started at 100: add to it "
-                                  "(assign_add) instead of replacing it (assign).", verbose)
+            return checks.not_yet(
+                "total holds 10.5, the sum of the values, but it started at 100: add to it "
+                "(assign_add) instead of replacing it (assign).",
+                verbose,
+            )
         if abs(now - 4.0) < 1e-4 or abs(now - 104.0) < 1e-4:
-            return checks.not_yet(f"total holds {now:g}: only the last value counted. Add every value "
-                                  "(for value in values: total.assign_add(value)).", verbose)
-        return checks.not_yet(f"total should go from 100 to 100 + 1 + 2 + 3.5 + 4 = 110.5, got {now:g}.", verbose)
+            return checks.not_yet(
+                f"total holds {now:g}: only the last value counted. Add every value "
+                "(for value in values: total.assign_add(value)).",
+                verbose,
+            )
+        return checks.not_yet(
+            f"total should go from 100 to 100 + 1 + 2 + 3.5 + 4 = 110.5, got {now:g}.", verbose
+        )
     if err:
         return checks.not_yet(f"total is right (110.5), but: {err}", verbose)
     got = _to_array(returned)
     if got is None or got.size != 1 or abs(float(got.reshape(())) - 110.5) > 1e-4:
-        return checks.not_yet(f"total is right (110.5), but return its new value (total.read_value()); got "
-                              f"{_describe(returned)}.", verbose)
+        return checks.not_yet(
+            f"total is right (110.5), but return its new value (total.read_value()); got "
+            f"{_describe(returned)}.",
+            verbose,
+        )
     second = tf.Variable(-1.0, name="total")
     returned2, err = checks.call(accumulate, second, tf.constant([0.5, 0.5]))
     if err or abs(float(second.numpy()) - 0.0) > 1e-5:
-        return checks.not_yet("right for the first variable, but a fresh one starting at -1 with values "
-                              f"[0.5, 0.5] should end at 0; got {float(second.numpy()):g}{(' (' + err + ')') if err else ''}.",
-                              verbose)
-    return checks.correct("total went from 100 to 110.5 in place (assign_add) and you returned its value; a "
-                          "second variable works too.", verbose)
+        return checks.not_yet(
+            "right for the first variable, but a fresh one starting at -1 with values "
+            f"[0.5, 0.5] should end at 0; got {float(second.numpy()):g}{(' (' + err + ')') if err else ''}.",
+            verbose,
+        )
+    return checks.correct(
+        "total went from 100 to 110.5 in place (assign_add) and you returned its value; a "
+        "second variable works too.",
+        verbose,
+    )
 
 
 def check_tf1_add_to_itself(tf1_add_to_itself, verbose: bool = True) -> bool:
@@ -346,7 +385,7 @@ def check_tf1_add_to_itself(tf1_add_to_itself, verbose: bool = True) -> bool:
 
     Calls it on ``M3``, counting the Session runs; prints one line, returns True/False, never raises.
     """
-    if (msg := checks.placeholder("tf1_add_to_itself", tf1_add_to_itself)):
+    if msg := checks.placeholder("tf1_add_to_itself", tf1_add_to_itself):
         return checks.not_yet(msg, verbose)
     session_cls = tf.compat.v1.Session
     original_run = session_cls.run
@@ -362,26 +401,40 @@ def check_tf1_add_to_itself(tf1_add_to_itself, verbose: bool = True) -> bool:
     finally:
         session_cls.run = original_run
     if not tf.executing_eagerly():
-        return checks.not_yet("eager mode is off now: build inside `with tf.Graph().as_default():` instead of "
-                              "tf.compat.v1.disable_eager_execution(). Restart the kernel.", verbose)
+        return checks.not_yet(
+            "eager mode is off now: build inside `with tf.Graph().as_default():` instead of "
+            "tf.compat.v1.disable_eager_execution(). Restart the kernel.",
+            verbose,
+        )
     if err:
         return checks.not_yet(err, verbose)
     expected = 2 * np.asarray(M3)
     got = _to_array(returned)
     if got is None or not _near(got, expected):
-        return checks.not_yet(f"for m3 = {M3} expected m4 = {expected.tolist()}, got {_describe(returned)}.", verbose)
+        return checks.not_yet(
+            f"for m3 = {M3} expected m4 = {expected.tolist()}, got {_describe(returned)}.", verbose
+        )
     if not runs:
-        return checks.not_yet("the values are right, but no Session ran: that was eager TensorFlow 2. Build the "
-                              "graph (placeholder, tf.add) and run it with sess.run(m4, feed_dict={m3: value}).",
-                              verbose)
+        return checks.not_yet(
+            "the values are right, but no Session ran: that was eager TensorFlow 2. Build the "
+            "graph (placeholder, tf.add) and run it with sess.run(m4, feed_dict={m3: value}).",
+            verbose,
+        )
     if not any(runs):
-        return checks.not_yet("a Session ran, but nothing was fed: make m3 a tf.compat.v1.placeholder and pass "
-                              "the value with feed_dict={m3: value}.", verbose)
+        return checks.not_yet(
+            "a Session ran, but nothing was fed: make m3 a tf.compat.v1.placeholder and pass "
+            "the value with feed_dict={m3: value}.",
+            verbose,
+        )
     if not isinstance(returned, np.ndarray):
-        return checks.not_yet(f"return what sess.run gives back (a NumPy array), got a {type(returned).__name__}.",
-                              verbose)
-    return checks.correct(f"a Session ran your graph with m3 fed through feed_dict: m4 = {expected.tolist()}; "
-                          "eager mode is still on outside it.", verbose)
+        return checks.not_yet(
+            f"return what sess.run gives back (a NumPy array), got a {type(returned).__name__}.", verbose
+        )
+    return checks.correct(
+        f"a Session ran your graph with m3 fed through feed_dict: m4 = {expected.tolist()}; "
+        "eager mode is still on outside it.",
+        verbose,
+    )
 
 
 def check_minimize(minimize, verbose: bool = True) -> bool:
@@ -392,43 +445,65 @@ def check_minimize(minimize, verbose: bool = True) -> bool:
     From w = 0 with 5 steps of 0.1, w must be 3 - 3 * 0.8 ** 5 = 2.01696; from w = 10 with 20
     steps of 0.25, 3 + 7 * 0.5 ** 20. Prints one line, returns True/False, never raises.
     """
-    if (msg := checks.placeholder("minimize", minimize)):
+    if msg := checks.placeholder("minimize", minimize):
         return checks.not_yet(msg, verbose)
     w = tf.Variable(0.0, name="w")
     returned, err = checks.call(minimize, w, 5, 0.1)
     now = float(w.numpy())
-    expected = 3 - 3 * 0.8 ** 5
+    expected = 3 - 3 * 0.8**5
     if now == 0.0:
-        hint = ("w did not move: update the variable in place, w.assign_sub(learning_rate * gradient) "
-                "(`w = w - ...` only makes a new tensor).")
+        hint = (
+            "w did not move: update the variable in place, w.assign_sub(learning_rate * gradient) "
+            "(`w = w - ...` only makes a new tensor)."
+        )
         return checks.not_yet(f"{err} Also: {hint}" if err else hint, verbose)
     if abs(now - expected) > 1e-4:
         if abs(now - 0.6) < 1e-4:
-            return checks.not_yet("w = 0.6 is one step: repeat the step `steps` times (for _ in range(steps)), "
-                                  "with a new GradientTape each time.", verbose)
+            return checks.not_yet(
+                "w = 0.6 is one step: repeat the step `steps` times (for _ in range(steps)), "
+                "with a new GradientTape each time.",
+                verbose,
+            )
         if now < 0:
-            return checks.not_yet(f"w went to {now:.4f}, away from the minimum at 3: gradient descent subtracts the "
-                                  "gradient (w.assign_sub).", verbose)
-        if abs(now - (3 - 3 * 0.9 ** 5)) < 1e-4:
-            return checks.not_yet(f"w = {now:.4f}: the steps are half as long as they should be; the gradient of "
-                                  "(w - 3) ** 2 is 2 * (w - 3).", verbose)
-        return checks.not_yet(f"after 5 steps of 0.1 from w = 0, w should be 3 - 3 * 0.8 ** 5 = {expected:.5f}; "
-                              f"got {now:.5f}.", verbose)
+            return checks.not_yet(
+                f"w went to {now:.4f}, away from the minimum at 3: gradient descent subtracts the "
+                "gradient (w.assign_sub).",
+                verbose,
+            )
+        if abs(now - (3 - 3 * 0.9**5)) < 1e-4:
+            return checks.not_yet(
+                f"w = {now:.4f}: the steps are half as long as they should be; the gradient of "
+                "(w - 3) ** 2 is 2 * (w - 3).",
+                verbose,
+            )
+        return checks.not_yet(
+            f"after 5 steps of 0.1 from w = 0, w should be 3 - 3 * 0.8 ** 5 = {expected:.5f}; got {now:.5f}.",
+            verbose,
+        )
     if err:
         return checks.not_yet(f"w is right ({now:.5f}), but: {err}", verbose)
     got = _to_array(returned)
     if got is None or got.size != 1 or abs(float(got.reshape(())) - expected) > 1e-4:
-        return checks.not_yet(f"w is right ({now:.5f}), but return its final value (w.read_value()); got "
-                              f"{_describe(returned)}.", verbose)
+        return checks.not_yet(
+            f"w is right ({now:.5f}), but return its final value (w.read_value()); got "
+            f"{_describe(returned)}.",
+            verbose,
+        )
     w2 = tf.Variable(10.0, name="w")
     checks.call(minimize, w2, 20, 0.25)
-    expected2 = 3 + 7 * 0.5 ** 20
+    expected2 = 3 + 7 * 0.5**20
     if abs(float(w2.numpy()) - expected2) > 1e-4:
-        return checks.not_yet(f"right for the first run, but from w = 10 with 20 steps of 0.25 w should be "
-                              f"{expected2:.5f}; got {float(w2.numpy()):.5f}: use the arguments steps and "
-                              "learning_rate.", verbose)
-    return checks.correct(f"5 steps of 0.1 took w from 0 to {expected:.5f} and 20 steps of 0.25 from 10 to "
-                          f"{expected2:.5f}: gradient descent towards the minimum at 3.", verbose)
+        return checks.not_yet(
+            f"right for the first run, but from w = 10 with 20 steps of 0.25 w should be "
+            f"{expected2:.5f}; got {float(w2.numpy()):.5f}: use the arguments steps and "
+            "learning_rate.",
+            verbose,
+        )
+    return checks.correct(
+        f"5 steps of 0.1 took w from 0 to {expected:.5f} and 20 steps of 0.25 from 10 to "
+        f"{expected2:.5f}: gradient descent towards the minimum at 3.",
+        verbose,
+    )
 
 
 def explain(value: Any) -> str:
@@ -438,8 +513,24 @@ def explain(value: Any) -> str:
 
 
 __all__ = [
-    "M1", "M2", "EXPECTED_PRODUCT", "OP_CATEGORIES", "op_categories_table", "starter_product",
-    "graph_ops", "op_types", "format_ops", "write_graph", "event_files", "logged_graph_ops",
-    "tensorboard_command", "rounded", "tf1_product", "M3", "check_add_m3", "check_accumulate",
-    "check_tf1_add_to_itself", "check_minimize", "explain",
+    "M1",
+    "M2",
+    "EXPECTED_PRODUCT",
+    "OP_CATEGORIES",
+    "op_categories_table",
+    "starter_product",
+    "graph_ops",
+    "op_types",
+    "format_ops",
+    "write_graph",
+    "event_files",
+    "logged_graph_ops",
+    "rounded",
+    "tf1_product",
+    "M3",
+    "check_add_m3",
+    "check_accumulate",
+    "check_tf1_add_to_itself",
+    "check_minimize",
+    "explain",
 ]

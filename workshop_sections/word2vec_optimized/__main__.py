@@ -7,6 +7,7 @@ Several corpora are concatenated: ``--corpus movie_reviews --corpus /path/news20
 Writes OUT/vectors.vec (word2vec text format), OUT/vectors.npz + OUT/vocab.tsv (the
 workshop's format) and OUT/metrics.json (words/s, seconds, vocabulary size, analogy accuracy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,33 +17,56 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m workshop_sections.word2vec_optimized",
-                                description="Fast skip-gram word2vec with public TensorFlow 2 ops.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--corpus", action="append", required=True, metavar="NAME_OR_PATH",
-                   help="a corpus name (movie_reviews, news20, text8) or a .txt/.gz/.zip file or a folder (read for its "
-                        ".txt/.gz/.bz2/.xz/.zip files; a file that is not UTF-8 is read as cp1252 or the encoding "
-                        "detected, with a note; WORKSHOP_CORPUS_ENCODING forces one); repeat for several")
+    p = argparse.ArgumentParser(
+        prog="python -m workshop_sections.word2vec_optimized",
+        description="Fast skip-gram word2vec with public TensorFlow 2 ops.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--corpus",
+        action="append",
+        required=True,
+        metavar="NAME_OR_PATH",
+        help="a corpus name (movie_reviews, news20, text8) or a .txt/.gz/.zip file or a folder (read for its "
+        ".txt/.gz/.bz2/.xz/.zip files; a file that is not UTF-8 is read as cp1252 or the encoding "
+        "detected, with a note; WORKSHOP_CORPUS_ENCODING forces one); repeat for several",
+    )
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--dim", type=int, default=128, help="embedding dimensions")
-    p.add_argument("--window", type=int, default=5, help="maximum window size (the actual one is drawn in 1..W)")
+    p.add_argument(
+        "--window", type=int, default=5, help="maximum window size (the actual one is drawn in 1..W)"
+    )
     p.add_argument("--negatives", type=int, default=5, help="negative samples per (word, context) pair")
     p.add_argument("--min-count", type=int, default=5, help="drop words seen fewer times")
-    p.add_argument("--subsample", type=float, default=1e-3, help="frequent-word subsampling threshold t (0: off)")
+    p.add_argument(
+        "--subsample", type=float, default=1e-3, help="frequent-word subsampling threshold t (0: off)"
+    )
     p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (falls linearly)")
-    p.add_argument("--damping", choices=["curvature", "count"], default="curvature",
-                   help="how a row's summed update in a batch is kept stable")
+    p.add_argument(
+        "--damping",
+        choices=["curvature", "count"],
+        default="curvature",
+        help="how a row's summed update in a batch is kept stable",
+    )
     p.add_argument("--batch-words", type=int, default=2048, help="centre words per training step")
     p.add_argument("--neg-group", type=int, default=8, help="neighbouring centres that share their negatives")
-    p.add_argument("--neg-shared", type=int, default=None, help="negatives drawn per group (default 5 x negatives)")
+    p.add_argument(
+        "--neg-shared", type=int, default=None, help="negatives drawn per group (default 5 x negatives)"
+    )
     p.add_argument("--max-words", type=int, default=None, help="use only the first N words of the corpus")
     p.add_argument("--max-vocab", type=int, default=None, help="keep at most N words in the vocabulary")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--restrict-vocab", type=int, default=30000, help="analogy candidates: the N most frequent words")
+    p.add_argument(
+        "--restrict-vocab", type=int, default=30000, help="analogy candidates: the N most frequent words"
+    )
     p.add_argument("--no-eval", action="store_true", help="skip the analogy evaluation")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, metrics.json")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, metrics.json",
+    )
     return p
 
 
@@ -72,12 +96,26 @@ def main(argv=None) -> int:
 
     try:
         emb, metrics = w2v.train_embeddings(
-            args.corpus if len(args.corpus) > 1 else args.corpus[0], epochs=args.epochs, dim=args.dim,
-            window=args.window, negatives=args.negatives, min_count=args.min_count, out_dir=args.out,
-            subsample=args.subsample, lr=args.lr, max_words=args.max_words, max_vocab=args.max_vocab,
-            seed=args.seed, evaluate=not args.no_eval, restrict_vocab=args.restrict_vocab,
-            progress=not args.quiet, batch_words=args.batch_words,
-            neg_group=args.neg_group, neg_shared=args.neg_shared, damping=args.damping)
+            args.corpus if len(args.corpus) > 1 else args.corpus[0],
+            epochs=args.epochs,
+            dim=args.dim,
+            window=args.window,
+            negatives=args.negatives,
+            min_count=args.min_count,
+            out_dir=args.out,
+            subsample=args.subsample,
+            lr=args.lr,
+            max_words=args.max_words,
+            max_vocab=args.max_vocab,
+            seed=args.seed,
+            evaluate=not args.no_eval,
+            restrict_vocab=args.restrict_vocab,
+            progress=not args.quiet,
+            batch_words=args.batch_words,
+            neg_group=args.neg_group,
+            neg_shared=args.neg_shared,
+            damping=args.damping,
+        )
     except (w2v.Word2VecError, data.DataError) as exc:
         return _fail(exc)
     except OSError as exc:  # an unreadable file or an --out that cannot be written

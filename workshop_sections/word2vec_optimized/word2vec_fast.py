@@ -33,25 +33,28 @@ compiled step (:func:`band_scores`, :func:`band_updates`, :func:`sgns_step`) and
   (used by later sections: loads ``artifacts/word2vec_optimized/vectors.vec`` or trains a
   quick version).
 """
+
 from __future__ import annotations
 
 import difflib
 import json
-import math
 import os
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from .. import checks, config, data
+from .. import config, data
+from ..tools import checks
 
 config.quiet_tensorflow()  # import TensorFlow without its start-up noise (the exported cells use `tf`)
 import tensorflow as tf  # noqa: E402
+
 
 # >>> BEGIN EXPORT from word2vec_optimized.ipynb (written by `make export`: edit the notebook, not this block)
 def subsample_keep_prob(counts, t=1e-3):
@@ -81,7 +84,7 @@ def unigram_table(counts, power=0.75, size=None):
     """
     counts = tf.cast(counts, tf.float64)
     size = int(size or max(1_000_000, 100 * int(counts.shape[0])))
-    p = counts ** power
+    p = counts**power
     p = p / tf.reduce_sum(p)
     bounds = tf.cumsum(p) * size  # word w owns the slots between bounds[w - 1] and bounds[w]
     slots = tf.range(size, dtype=tf.float64) + 0.5
@@ -112,15 +115,19 @@ def band_scores(v, u, window, block):
     W, Bk = window, block
     L, d = v.shape
     nb, R = L // Bk, Bk + 2 * W
-    u_blk = tf.concat([tf.reshape(u[:L], [nb, Bk, d]),
-                       tf.reshape(tf.pad(u[Bk:], [[0, Bk - 2 * W], [0, 0]]), [nb, Bk, d])[:, :2 * W]],
-                      axis=1)  # block k holds the run rows k*Bk .. k*Bk + R - 1
+    u_blk = tf.concat(
+        [
+            tf.reshape(u[:L], [nb, Bk, d]),
+            tf.reshape(tf.pad(u[Bk:], [[0, Bk - 2 * W], [0, 0]]), [nb, Bk, d])[:, : 2 * W],
+        ],
+        axis=1,
+    )  # block k holds the run rows k*Bk .. k*Bk + R - 1
     v_blk = tf.reshape(v, [nb, Bk, d])
     scores = tf.einsum("nbd,nrd->nbr", v_blk, u_blk)  # [nb, Bk, R]
     # shift row b of each block left by b (pad each row by one, reshape): the diagonals become columns
     band = tf.reshape(tf.pad(tf.reshape(scores, [nb, Bk * R]), [[0, 0], [0, Bk]]), [nb, Bk, R + 1])
-    band = tf.reshape(band[:, :, :2 * W + 1], [L, 2 * W + 1])  # column a: offset a - W
-    return tf.concat([band[:, :W], band[:, W + 1:]], axis=1), v_blk, u_blk
+    band = tf.reshape(band[:, :, : 2 * W + 1], [L, 2 * W + 1])  # column a: offset a - W
+    return tf.concat([band[:, :W], band[:, W + 1 :]], axis=1), v_blk, u_blk
 
 
 def band_updates(g, v_blk, u_blk, window):
@@ -133,17 +140,35 @@ def band_updates(g, v_blk, u_blk, window):
     L, R = nb * Bk, Bk + 2 * W
     g_band = tf.concat([g[:, :W], tf.zeros([L, 1]), g[:, W:]], axis=1)
     g_band = tf.pad(tf.reshape(g_band, [nb, Bk, 2 * W + 1]), [[0, 0], [0, 0], [0, R - 2 * W]])
-    g_blk = tf.reshape(tf.reshape(g_band, [nb, Bk * (R + 1)])[:, :Bk * R], [nb, Bk, R])  # back into blocks
+    g_blk = tf.reshape(tf.reshape(g_band, [nb, Bk * (R + 1)])[:, : Bk * R], [nb, Bk, R])  # back into blocks
     dv = tf.reshape(tf.einsum("nbr,nrd->nbd", g_blk, u_blk), [L, d])
     du_blk = tf.einsum("nbr,nbd->nrd", g_blk, v_blk)  # [nb, R, d]: block k's updates of its run rows
     du_tail = tf.reshape(tf.pad(du_blk[:, Bk:], [[0, 0], [0, Bk - 2 * W], [0, 0]]), [L, d])
-    du = (tf.pad(tf.reshape(du_blk[:, :Bk], [L, d]), [[0, 2 * W], [0, 0]])
-          + tf.pad(du_tail, [[Bk, 0], [0, 0]])[:L + 2 * W])  # rows shared by two blocks get both parts
+    du = (
+        tf.pad(tf.reshape(du_blk[:, :Bk], [L, d]), [[0, 2 * W], [0, 0]])
+        + tf.pad(du_tail, [[Bk, 0], [0, 0]])[: L + 2 * W]
+    )  # rows shared by two blocks get both parts
     return dv, du
 
 
-def sgns_step(emb, out, table, seq, span, lr, seed, *, window, negatives, neg_group=8, neg_shared=25,
-              block=32, damping="curvature", max_row_updates=10.0, skip=frozenset()):
+def sgns_step(
+    emb,
+    out,
+    table,
+    seq,
+    span,
+    lr,
+    seed,
+    *,
+    window,
+    negatives,
+    neg_group=8,
+    neg_shared=25,
+    block=32,
+    damping="curvature",
+    max_row_updates=10.0,
+    skip=frozenset(),
+):
     """One batch of skip-gram with negative sampling (Mikolov et al. 2013) as one SGD update.
 
     ``emb``, ``out``: the [V, d] ``tf.Variable`` s (word vectors, output weights), updated in
@@ -164,49 +189,57 @@ def sgns_step(emb, out, table, seq, span, lr, seed, *, window, negatives, neg_gr
     # 1. gathers: each word of the run is read once from each matrix
     ok = seq >= 0
     x = tf.maximum(seq, 0)
-    c = x[W:W + L]                      # the centre words
-    v = tf.gather(emb, c)               # [L, d]
-    u = tf.gather(out, x)               # [L + 2W, d]
+    c = x[W : W + L]  # the centre words
+    v = tf.gather(emb, c)  # [L, d]
+    u = tf.gather(out, x)  # [L + 2W, d]
     # which (centre, context) pairs exist: inside the centre's window and inside the corpus
-    m = tf.cast(tf.stack([(span >= abs(o)) & ok[W + o:W + o + L] for o in offsets], axis=1), tf.float32)  # [L, 2W]
-    n_ctx = tf.reduce_sum(m, axis=1)    # contexts per centre
+    m = tf.cast(
+        tf.stack([(span >= abs(o)) & ok[W + o : W + o + L] for o in offsets], axis=1), tf.float32
+    )  # [L, 2W]
+    n_ctx = tf.reduce_sum(m, axis=1)  # contexts per centre
     # 2. positives: scores, then the gradient of log sigmoid(score), 1 - sigmoid(score)
-    lp, v_blk, u_blk = band_scores(v, u, W, block)         # [L, 2W]
+    lp, v_blk, u_blk = band_scores(v, u, W, block)  # [L, 2W]
     g = (1.0 - tf.sigmoid(lp)) * m * lr
-    dv, du = band_updates(g, v_blk, u_blk, W)               # [L, d], [L + 2W, d]
+    dv, du = band_updates(g, v_blk, u_blk, W)  # [L, d], [L + 2W, d]
     # 3. negatives: Kg words per group of G centres; the gradient of log sigmoid(-score) is -sigmoid(score)
-    neg = draw_negatives(table, [N, Kg], seed)              # [N, Kg]
-    un = tf.gather(out, neg)                                # [N, Kg, d]
+    neg = draw_negatives(table, [N, Kg], seed)  # [N, Kg]
+    un = tf.gather(out, neg)  # [N, Kg, d]
     vg = tf.reshape(v, [N, G, d])
     ln = tf.einsum("ngd,nkd->ngk", vg, un, name="neg_logits")  # [N, G, Kg]
-    ctx = tf.reshape(tf.stack([tf.where(m[:, j] > 0, seq[W + o:W + o + L], -1) for j, o in enumerate(offsets)],
-                              axis=1), [N, G, 1, 2 * W])
+    ctx = tf.reshape(
+        tf.stack([tf.where(m[:, j] > 0, seq[W + o : W + o + L], -1) for j, o in enumerate(offsets)], axis=1),
+        [N, G, 1, 2 * W],
+    )
     hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
     wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * (negatives / Kg), [N, G, 1])  # expected word2vec weight
-    gn = -tf.sigmoid(ln) * wn * lr                          # [N, G, Kg]
+    gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
     dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), [L, d])
     du_n = tf.einsum("ngk,ngd->nkd", gn, vg, name="neg_du")  # [N, Kg, d]
-    rows = tf.concat([x, tf.reshape(neg, [-1])], axis=0)    # the output rows to update
+    rows = tf.concat([x, tf.reshape(neg, [-1])], axis=0)  # the output rows to update
     upd = tf.concat([du, tf.reshape(du_n, [N * Kg, d])], axis=0)
     # 4. damping: a row's summed update over the whole batch must not overshoot
     if damping == "count":  # scale by min(1, T / the row's number of pair updates)
         ctx_pairs = tf.add_n([tf.pad(m[:, j], [[W + o, W - o]]) for j, o in enumerate(offsets)])
         cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], tf.cast(n_ctx > 0, tf.float32))
         sc_c = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_c, c), 1.0))
-        cnt_o = tf.tensor_scatter_nd_add(tf.zeros([V]), rows[:, None],
-                                         tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0))
+        cnt_o = tf.tensor_scatter_nd_add(
+            tf.zeros([V]), rows[:, None], tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0)
+        )
         sc_o = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_o, rows), 1.0))
     else:  # divide by 1 + lr h, h = sum over the row's pairs of sigmoid'(score) |other vector|^2
         u2, v2 = tf.reduce_sum(u * u, axis=1), tf.reduce_sum(v * v, axis=1)
         sp, sn = tf.sigmoid(lp), tf.sigmoid(ln)
-        curv, curv_n = sp * (1.0 - sp) * m, sn * (1.0 - sn) * wn       # sigmoid'(s) = s (1 - s)
-        u2_ctx = tf.stack([u2[W + o:W + o + L] for o in offsets], axis=1)  # [L, 2W]
+        curv, curv_n = sp * (1.0 - sp) * m, sn * (1.0 - sn) * wn  # sigmoid'(s) = s (1 - s)
+        u2_ctx = tf.stack([u2[W + o : W + o + L] for o in offsets], axis=1)  # [L, 2W]
         h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
-            tf.reduce_sum(curv_n * tf.reduce_sum(un * un, axis=2)[:, None, :], axis=2), [L])
+            tf.reduce_sum(curv_n * tf.reduce_sum(un * un, axis=2)[:, None, :], axis=2), [L]
+        )
         h_run = tf.add_n([tf.pad(curv[:, j] * v2, [[W + o, W - o]]) for j, o in enumerate(offsets)])
         h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
-        H_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], h_c)   # summed over a word's occurrences
-        H_o = tf.tensor_scatter_nd_add(tf.zeros([V]), rows[:, None], tf.concat([h_run, tf.reshape(h_neg, [-1])], 0))
+        H_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], h_c)  # summed over a word's occurrences
+        H_o = tf.tensor_scatter_nd_add(
+            tf.zeros([V]), rows[:, None], tf.concat([h_run, tf.reshape(h_neg, [-1])], 0)
+        )
         sc_c = 1.0 / (1.0 + lr * tf.gather(H_c, c))
         sc_o = 1.0 / (1.0 + lr * tf.gather(H_o, rows))
     if "counts" in skip:
@@ -226,23 +259,39 @@ def make_train_run(emb, out, table, *, jit=True, **step_options):
     applies :func:`sgns_step` to the first ``n_batches`` batches, one after the other, inside one
     ``tf.function(jit_compile=True)`` call (XLA compiles the whole loop once).
     ``step_options`` go to :func:`sgns_step`. Returns ``(loss_sum, pairs_sum)``."""
+
     def run(seqs, spans, lrs, n_batches, seed):
         def body(s, loss_sum, pairs_sum):
-            loss, pairs = sgns_step(emb, out, table, seqs[s], spans[s], lrs[s], tf.stack([seed, s]), **step_options)
+            loss, pairs = sgns_step(
+                emb, out, table, seqs[s], spans[s], lrs[s], tf.stack([seed, s]), **step_options
+            )
             return s + 1, loss_sum + loss, pairs_sum + pairs
 
         # an explicit while_loop: the number of batches stays a runtime value (a Python loop
         # would be unrolled, and a new count would compile again)
-        _, loss_sum, pairs_sum = tf.while_loop(lambda s, *_: s < n_batches, body,
-                                               (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
+        _, loss_sum, pairs_sum = tf.while_loop(
+            lambda s, *_: s < n_batches, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+        )
         return loss_sum, pairs_sum
 
     return tf.function(run, jit_compile=jit, autograph=False)
+
+
 # <<< END EXPORT
 
+
 SECTION = "word2vec_optimized"
-DEFAULTS = dict(epochs=5, dim=128, window=5, negatives=5, min_count=5, subsample=1e-3,
-                lr=0.025, min_lr=0.0001, batch_words=2048)
+DEFAULTS = dict(
+    epochs=5,
+    dim=128,
+    window=5,
+    negatives=5,
+    min_count=5,
+    subsample=1e-3,
+    lr=0.025,
+    min_lr=0.0001,
+    batch_words=2048,
+)
 QUICK = dict(epochs=3, dim=64, max_words=800_000)
 
 
@@ -257,10 +306,15 @@ class UnknownWordError(Word2VecError, KeyError):
     def __init__(self, word: str, suggestions: Sequence[str] = ()):
         self.word = word
         self.suggestions = list(suggestions)
-        hint = (f" Did you mean: {', '.join(self.suggestions)}?" if self.suggestions
-                else " No close word is in the vocabulary either.")
-        self.message = (f"{word!r} is not in the vocabulary (words are lower-cased; rare words under "
-                        f"min_count were dropped).{hint}")
+        hint = (
+            f" Did you mean: {', '.join(self.suggestions)}?"
+            if self.suggestions
+            else " No close word is in the vocabulary either."
+        )
+        self.message = (
+            f"{word!r} is not in the vocabulary (words are lower-cased; rare words under "
+            f"min_count were dropped).{hint}"
+        )
         super().__init__(self.message)
 
     def __str__(self) -> str:  # KeyError would show repr(message)
@@ -332,8 +386,9 @@ def iter_corpus_tokens(sources, max_words: int | None = None) -> Iterator[list]:
             yield words
 
 
-def build_vocab(source_or_words, min_count: int = 5, max_size: int | None = None,
-                max_words: int | None = None) -> tuple[Vocab, np.ndarray]:
+def build_vocab(
+    source_or_words, min_count: int = 5, max_size: int | None = None, max_words: int | None = None
+) -> tuple[Vocab, np.ndarray]:
     """The vocabulary and the corpus as ids (out-of-vocabulary words dropped).
 
     ``source_or_words``: a corpus name ('movie_reviews', 'news20', 'text8') or a path
@@ -346,11 +401,19 @@ def build_vocab(source_or_words, min_count: int = 5, max_size: int | None = None
     if _is_source(source_or_words):
         chunks, label = iter_corpus_tokens(source_or_words, max_words), f"corpus {source_or_words!s}"
     elif isinstance(source_or_words, Corpora) or (
-            isinstance(source_or_words, (list, tuple)) and source_or_words
-            and all(_is_source(s) for s in source_or_words) and _looks_like_sources(source_or_words)):
-        chunks, label = iter_corpus_tokens(list(source_or_words), max_words), f"corpora {list(map(str, source_or_words))}"
+        isinstance(source_or_words, (list, tuple))
+        and source_or_words
+        and all(_is_source(s) for s in source_or_words)
+        and _looks_like_sources(source_or_words)
+    ):
+        chunks, label = (
+            iter_corpus_tokens(list(source_or_words), max_words),
+            f"corpora {list(map(str, source_or_words))}",
+        )
     else:
-        words = list(source_or_words) if not isinstance(source_or_words, np.ndarray) else source_or_words.tolist()
+        words = (
+            list(source_or_words) if not isinstance(source_or_words, np.ndarray) else source_or_words.tolist()
+        )
         if max_words is not None:
             words = words[:max_words]
         chunks, label = [words], "the word list"
@@ -370,8 +433,10 @@ def build_vocab(source_or_words, min_count: int = 5, max_size: int | None = None
     if max_size is not None:
         order = order[:max_size]
     if len(order) == 0:
-        raise Word2VecError(f"No word of {label} occurs {min_count} times or more ({len(provisional):,} words, "
-                            f"{len(index):,} distinct): lower min_count or use a bigger corpus.")
+        raise Word2VecError(
+            f"No word of {label} occurs {min_count} times or more ({len(provisional):,} words, "
+            f"{len(index):,} distinct): lower min_count or use a bigger corpus."
+        )
     all_words = list(index)
     remap = np.full(len(index), -1, dtype=np.int32)
     remap[order] = np.arange(len(order), dtype=np.int32)
@@ -417,8 +482,9 @@ def _check_window(window: int) -> None:
         raise Word2VecError(f"window must be a positive whole number, got {window!r}.")
 
 
-def window_matrix(ids: np.ndarray, window: int, rng: np.random.Generator | None = None,
-                  spans: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def window_matrix(
+    ids: np.ndarray, window: int, rng: np.random.Generator | None = None, spans: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Every position's contexts in a dynamic window, vectorised.
 
     Position ``i`` draws its window size ``spans[i]`` uniformly in ``1..window``
@@ -449,8 +515,9 @@ def window_offsets(window: int) -> list:
     return [o for o in range(-window, window + 1) if o != 0]
 
 
-def skipgram_pairs(ids: np.ndarray, window: int, rng: np.random.Generator | None = None,
-                   spans: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def skipgram_pairs(
+    ids: np.ndarray, window: int, rng: np.random.Generator | None = None, spans: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """All (target, context) pairs of a dynamic window, vectorised; int32 arrays.
 
     Ordered by target position, then by offset (-window..-1, 1..window). The window sizes
@@ -468,23 +535,37 @@ def check_negatives(negatives: int, vocab_size: int) -> None:
         raise Word2VecError(
             f"{negatives} negatives asked for, but the vocabulary has only {vocab_size} words: negative "
             f"samples must be words other than the true context, so use fewer than {vocab_size} "
-            "(5-20 is usual), or a bigger corpus / lower min_count.")
+            "(5-20 is usual), or a bigger corpus / lower min_count."
+        )
 
 
 def check_corpus(ids: np.ndarray, window: int) -> None:
     _check_window(window)
     n = len(ids)
     if n == 0:
-        raise data.CorpusError("The corpus is empty (no word left after the vocabulary cut): "
-                               "give more text or a lower min_count.")
+        raise data.CorpusError(
+            "The corpus is empty (no word left after the vocabulary cut): "
+            "give more text or a lower min_count."
+        )
     if n <= window:
-        raise data.CorpusError(f"The corpus has only {n} word(s), not more than the window ({window}): "
-                               "give more text or a smaller window.")
+        raise data.CorpusError(
+            f"The corpus has only {n} word(s), not more than the window ({window}): "
+            "give more text or a smaller window."
+        )
 
 
 # =========================================================================== tf.data
-def make_dataset(ids, counts, window: int = 5, batch_size: int = 16384, subsample: float | None = 1e-3,
-                 seed: int = 0, epochs: int = 1, chunk_size: int = 1 << 18, shuffle: bool = True):
+def make_dataset(
+    ids,
+    counts,
+    window: int = 5,
+    batch_size: int = 16384,
+    subsample: float | None = 1e-3,
+    seed: int = 0,
+    epochs: int = 1,
+    chunk_size: int = 1 << 18,
+    shuffle: bool = True,
+):
     """A streaming ``tf.data.Dataset`` of ``(targets, contexts)`` int32 batches, pure TF ops.
 
     The corpus is cut into chunks of ``chunk_size`` words; each chunk (in parallel) is
@@ -506,18 +587,20 @@ def make_dataset(ids, counts, window: int = 5, batch_size: int = 16384, subsampl
 
     def pairs_of(i):
         e, c = i // n_chunks, i % n_chunks
-        chunk = ids_t[c * chunk_size:(c + 1) * chunk_size]
+        chunk = ids_t[c * chunk_size : (c + 1) * chunk_size]
         s1 = tf.stack([tf.cast(seed, tf.int64), i * 3])
         u = tf.random.stateless_uniform(tf.shape(chunk), seed=s1)
         chunk = tf.boolean_mask(chunk, u < tf.gather(keep, chunk))
         m = tf.size(chunk)
-        spans = tf.random.stateless_uniform([m], seed=s1 + [0, 1], minval=1, maxval=window + 1, dtype=tf.int32)
+        spans = tf.random.stateless_uniform(
+            [m], seed=s1 + [0, 1], minval=1, maxval=window + 1, dtype=tf.int32
+        )
         ts, cs = [], []
         for o in range(1, window + 1):
             k = tf.maximum(m - o, 0)
-            left, right = chunk[:k], chunk[o:o + k]
+            left, right = chunk[:k], chunk[o : o + k]
             fwd = spans[:k] >= o  # centre left, context right
-            bwd = spans[o:o + k] >= o  # centre right, context left
+            bwd = spans[o : o + k] >= o  # centre right, context left
             ts += [tf.boolean_mask(left, fwd), tf.boolean_mask(right, bwd)]
             cs += [tf.boolean_mask(right, fwd), tf.boolean_mask(left, bwd)]
         t, cx = tf.concat(ts, 0), tf.concat(cs, 0)
@@ -529,7 +612,8 @@ def make_dataset(ids, counts, window: int = 5, batch_size: int = 16384, subsampl
     def batches(t, cx):
         nb = (tf.size(t) + batch_size - 1) // batch_size
         return tf.data.Dataset.range(tf.cast(nb, tf.int64)).map(
-            lambda b: (t[b * batch_size:(b + 1) * batch_size], cx[b * batch_size:(b + 1) * batch_size]))
+            lambda b: (t[b * batch_size : (b + 1) * batch_size], cx[b * batch_size : (b + 1) * batch_size])
+        )
 
     ds = tf.data.Dataset.range(int(epochs) * n_chunks)
     ds = ds.map(pairs_of, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -653,13 +737,13 @@ class Embeddings:
             m = self.normalized[:limit]
             correct = np.zeros(len(q), dtype=bool)
             for s in range(0, len(q), batch):
-                blk = q[s:s + batch]
+                blk = q[s : s + batch]
                 target = m[blk[:, 1]] - m[blk[:, 0]] + m[blk[:, 2]]
                 sims = target @ m.T
                 r = np.arange(len(blk))
                 for j in range(3):
                     sims[r, blk[:, j]] = -np.inf
-                correct[s:s + batch] = sims.argmax(axis=1) == blk[:, 3]
+                correct[s : s + batch] = sims.argmax(axis=1) == blk[:, 3]
             for sec, ok in zip(sections, correct):
                 c, t = per_section.get(sec, (0, 0))
                 per_section[sec] = (c + int(ok), t + 1)
@@ -675,10 +759,18 @@ class Embeddings:
         semantic, c_sem, t_sem = acc(lambda k: not k.startswith("gram"))
         syntactic, c_syn, t_syn = acc(lambda k: k.startswith("gram"))
         return {
-            "overall": overall, "semantic": semantic, "syntactic": syntactic,
-            "correct": c_all, "total": t_all, "skipped": skipped,
-            "semantic_total": t_sem, "syntactic_total": t_syn, "restrict_vocab": limit,
-            "sections": {k: {"correct": v[0], "total": v[1], "accuracy": v[0] / v[1]} for k, v in per_section.items()},
+            "overall": overall,
+            "semantic": semantic,
+            "syntactic": syntactic,
+            "correct": c_all,
+            "total": t_all,
+            "skipped": skipped,
+            "semantic_total": t_sem,
+            "syntactic_total": t_syn,
+            "restrict_vocab": limit,
+            "sections": {
+                k: {"correct": v[0], "total": v[1], "accuracy": v[0] / v[1]} for k, v in per_section.items()
+            },
         }
 
     # ------------------------------------------------------------------ I/O
@@ -688,18 +780,22 @@ class Embeddings:
         out.mkdir(parents=True, exist_ok=True)
         counts = self.counts if self.counts is not None else np.zeros(len(self.words), np.int64)
         np.savez(out / "vectors.npz", vectors=self.vectors, counts=counts)
-        (out / "vocab.tsv").write_text("".join(f"{w}\t{c}\n" for w, c in zip(self.words, counts)), encoding="utf-8")
+        (out / "vocab.tsv").write_text(
+            "".join(f"{w}\t{c}\n" for w, c in zip(self.words, counts)), encoding="utf-8"
+        )
         if vec:
             save_vec(out / "vectors.vec", self.words, self.vectors)
         return out
 
     @classmethod
-    def load(cls, out_dir) -> "Embeddings":
+    def load(cls, out_dir) -> Embeddings:
         """Load the workshop's format (``vectors.npz`` + ``vocab.tsv``) from a folder."""
         out = Path(out_dir)
         if not (out / "vectors.npz").exists() or not (out / "vocab.tsv").exists():
-            raise FileNotFoundError(f"{out} holds no vectors.npz + vocab.tsv: train first "
-                                    "(python -m workshop_sections.word2vec_optimized --out DIR).")
+            raise FileNotFoundError(
+                f"{out} holds no vectors.npz + vocab.tsv: train first "
+                "(python -m workshop_sections.word2vec_optimized --out DIR)."
+            )
         z = np.load(out / "vectors.npz")
         words, counts = [], []
         for line in (out / "vocab.tsv").read_text(encoding="utf-8").splitlines():
@@ -730,7 +826,9 @@ def save_vec(path, words: Sequence[str], vectors) -> Path:
         raise Word2VecError(f"{len(words)} words but vectors of shape {vectors.shape}: they must match.")
     bad = [w for w in words if not w or any(ch.isspace() for ch in w)]
     if bad:
-        raise Word2VecError(f"words must be non-empty and without spaces for the .vec format, e.g. {bad[0]!r}.")
+        raise Word2VecError(
+            f"words must be non-empty and without spaces for the .vec format, e.g. {bad[0]!r}."
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -738,8 +836,10 @@ def save_vec(path, words: Sequence[str], vectors) -> Path:
         f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n")
         step = 4096
         for s in range(0, len(words), step):
-            block = vectors[s:s + step]
-            lines = [w + " " + " ".join(map(_fmt, row)) for w, row in zip(words[s:s + step], block.tolist())]
+            block = vectors[s : s + step]
+            lines = [
+                w + " " + " ".join(map(_fmt, row)) for w, row in zip(words[s : s + step], block.tolist())
+            ]
             f.write("\n".join(lines) + "\n")
     os.replace(tmp, path)
     return path
@@ -756,8 +856,10 @@ def load_vec(path, limit: int | None = None) -> Embeddings:
     :class:`Word2VecError` (one line: the file, the line, the format expected) for a bad one."""
     path = Path(path)
     if str(path).strip() and not path.exists():
-        raise FileNotFoundError(f"No vector file at {path}: train one with "
-                                f"python -m workshop_sections.word2vec_optimized --out {path.parent}.")
+        raise FileNotFoundError(
+            f"No vector file at {path}: train one with "
+            f"python -m workshop_sections.word2vec_optimized --out {path.parent}."
+        )
     try:
         words, vectors = data.load_word_vectors(path, limit=limit)
     except data.VectorFileError as exc:
@@ -806,10 +908,22 @@ class Word2Vec:
       number of pair updates.
     """
 
-    def __init__(self, vocab: Vocab, dim: int = 128, window: int = 5, negatives: int = 5,
-                 seed: int = 0, batch_words: int = 2048, chunk_words: int = 1 << 18,
-                 max_row_updates: float = 10.0, neg_group: int = 8, neg_shared: int | None = None,
-                 damping: str = "curvature", block: int | None = None, jit: bool = True):
+    def __init__(
+        self,
+        vocab: Vocab,
+        dim: int = 128,
+        window: int = 5,
+        negatives: int = 5,
+        seed: int = 0,
+        batch_words: int = 2048,
+        chunk_words: int = 1 << 18,
+        max_row_updates: float = 10.0,
+        neg_group: int = 8,
+        neg_shared: int | None = None,
+        damping: str = "curvature",
+        block: int | None = None,
+        jit: bool = True,
+    ):
         """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default), corpus read in
         chunks of ``chunk_words`` words (one compiled call each); see the class docstring."""
         import tensorflow as tf
@@ -840,9 +954,15 @@ class Word2Vec:
         self.out = tf.Variable(tf.zeros([V, self.dim]), name="out")
         self.table = tf.Variable(unigram_table(vocab.counts), trainable=False, name="unigram_table")
         # the options of the compiled step (sgns_step, exported from the notebook)
-        self.step_options = dict(window=self.window, negatives=self.negatives, neg_group=self.neg_group,
-                                 neg_shared=self.neg_shared, block=self.block, damping=self.damping,
-                                 max_row_updates=self.max_row_updates)
+        self.step_options = dict(
+            window=self.window,
+            negatives=self.negatives,
+            neg_group=self.neg_group,
+            neg_shared=self.neg_shared,
+            block=self.block,
+            damping=self.damping,
+            max_row_updates=self.max_row_updates,
+        )
         # the compiled call (make_train_run): traced and compiled by XLA on its first call
         self.train_run = make_train_run(self.emb, self.out, self.table, jit=jit, **self.step_options)
         self.history: list = []
@@ -859,8 +979,13 @@ class Word2Vec:
         W, L = self.window, self.batch_words
         S = max(1, -(-self.chunk_words // L))
         start = time.perf_counter()
-        self.train_run(tf.fill([S, L + 2 * W], -1), tf.zeros([S, L], tf.int32), tf.zeros([S], tf.float32),
-                       tf.constant(0, tf.int32), tf.constant(0, tf.int32))
+        self.train_run(
+            tf.fill([S, L + 2 * W], -1),
+            tf.zeros([S, L], tf.int32),
+            tf.zeros([S], tf.float32),
+            tf.constant(0, tf.int32),
+            tf.constant(0, tf.int32),
+        )
         return time.perf_counter() - start
 
     def reset(self) -> None:
@@ -869,8 +994,9 @@ class Word2Vec:
         self.out.assign(tf.zeros_like(self.out))
         self.history = []
 
-    def chunk_batches(self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator,
-                       lr_start: float, lr_end: float):
+    def chunk_batches(
+        self, raw: np.ndarray, keep: np.ndarray, rng: np.random.Generator, lr_start: float, lr_end: float
+    ):
         """The batches of one chunk of raw words: subsampled, each centre with a window size
         drawn in 1..window, cut into runs of ``batch_words`` centres with ``window`` words of
         context on each side. Yields ``(seqs [S, L+2W], spans [S, L], lrs [S], n_batches)``."""
@@ -884,16 +1010,26 @@ class Word2Vec:
         nb = -(-n // L)
         starts = np.arange(S) * L
         idx = starts[:, None] - W + np.arange(L + 2 * W)[None, :]
-        seqs = np.where((idx >= 0) & (idx < n) & (starts[:, None] < n), sub[np.clip(idx, 0, n - 1)], -1).astype(np.int32)
+        seqs = np.where(
+            (idx >= 0) & (idx < n) & (starts[:, None] < n), sub[np.clip(idx, 0, n - 1)], -1
+        ).astype(np.int32)
         cidx = starts[:, None] + np.arange(L)[None, :]
         sp = np.where(cidx < n, spans[np.clip(cidx, 0, n - 1)], 0).astype(np.int32)
         frac = np.arange(S) / max(nb, 1)
         lrs = (lr_start + (lr_end - lr_start) * frac).astype(np.float32)
         yield seqs, sp, lrs, nb
 
-    def train(self, ids, epochs: int = 1, lr: float = 0.025, min_lr: float = 0.0001,
-              subsample: float | None = 1e-3, progress: bool = True, desc: str = "word2vec",
-              callback=None) -> dict:
+    def train(
+        self,
+        ids,
+        epochs: int = 1,
+        lr: float = 0.025,
+        min_lr: float = 0.0001,
+        subsample: float | None = 1e-3,
+        progress: bool = True,
+        desc: str = "word2vec",
+        callback=None,
+    ) -> dict:
         """Train on ``ids`` (the corpus as vocabulary ids) for ``epochs`` epochs.
 
         The learning rate falls linearly from ``lr`` to ``min_lr`` over all the words of all
@@ -916,19 +1052,33 @@ class Word2Vec:
         total_words = n * epochs
         losses = []
         done = 0
-        bar = config.progress(total=total_words, unit="w", unit_scale=True, desc=desc, disable=not progress,
-                              dynamic_ncols=True, smoothing=0.1)
+        bar = config.progress(
+            total=total_words,
+            unit="w",
+            unit_scale=True,
+            desc=desc,
+            disable=not progress,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        )
         start = time.perf_counter()
         step = 0
         lr_at = lambda words: max(lr * (1.0 - words / total_words), min_lr)  # noqa: E731
         try:
             for epoch in range(epochs):
                 for s0 in range(0, n, self.chunk_words):
-                    raw = ids[s0:s0 + self.chunk_words]
+                    raw = ids[s0 : s0 + self.chunk_words]
                     loss = pairs = 0.0
-                    for centers, ctx, lrs, nb in self.chunk_batches(raw, keep, rng, lr_at(done), lr_at(done + len(raw))):
-                        l_, p_ = self.train_run(tf.constant(centers), tf.constant(ctx), tf.constant(lrs),
-                                          tf.constant(nb, tf.int32), tf.constant((self.seed * 7919 + step) % (2**31 - 1), tf.int32))
+                    for centers, ctx, lrs, nb in self.chunk_batches(
+                        raw, keep, rng, lr_at(done), lr_at(done + len(raw))
+                    ):
+                        l_, p_ = self.train_run(
+                            tf.constant(centers),
+                            tf.constant(ctx),
+                            tf.constant(lrs),
+                            tf.constant(nb, tf.int32),
+                            tf.constant((self.seed * 7919 + step) % (2**31 - 1), tf.int32),
+                        )
                         step += 1
                         loss += float(l_)
                         pairs += float(p_)
@@ -954,12 +1104,27 @@ class Word2Vec:
 
 
 # =========================================================================== one call
-def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, window: int = 5,
-                     negatives: int = 5, min_count: int = 5, out_dir=None, subsample: float = 1e-3,
-                     lr: float = 0.025, min_lr: float = 0.0001, batch_words: int = 2048,
-                     max_words: int | None = None, max_vocab: int | None = None, seed: int = 0,
-                     evaluate: bool = True, restrict_vocab: int = 30000, progress: bool = True,
-                     write_vec: bool = True, **trainer_options) -> tuple[Embeddings, dict]:
+def train_embeddings(
+    corpus="movie_reviews",
+    epochs: int = 5,
+    dim: int = 128,
+    window: int = 5,
+    negatives: int = 5,
+    min_count: int = 5,
+    out_dir=None,
+    subsample: float = 1e-3,
+    lr: float = 0.025,
+    min_lr: float = 0.0001,
+    batch_words: int = 2048,
+    max_words: int | None = None,
+    max_vocab: int | None = None,
+    seed: int = 0,
+    evaluate: bool = True,
+    restrict_vocab: int = 30000,
+    progress: bool = True,
+    write_vec: bool = True,
+    **trainer_options,
+) -> tuple[Embeddings, dict]:
     """Build the vocabulary, train, evaluate analogies, and (with ``out_dir``) write
     ``vectors.vec``, ``vectors.npz``, ``vocab.tsv`` and ``metrics.json`` there.
 
@@ -975,26 +1140,45 @@ def train_embeddings(corpus="movie_reviews", epochs: int = 5, dim: int = 128, wi
     check_corpus(ids, window)
     check_negatives(negatives, len(vocab))
     t_vocab = time.perf_counter() - t0
-    model = Word2Vec(vocab, dim=dim, window=window, negatives=negatives, seed=seed, batch_words=batch_words,
-                     **trainer_options)
+    model = Word2Vec(
+        vocab,
+        dim=dim,
+        window=window,
+        negatives=negatives,
+        seed=seed,
+        batch_words=batch_words,
+        **trainer_options,
+    )
     res = model.train(ids, epochs=epochs, lr=lr, min_lr=min_lr, subsample=subsample, progress=progress)
     emb = model.embeddings()
     metrics = {
         "corpus": "+".join(str(s) for s in sources),
-        "corpus_words": int(len(ids)), "vocab_size": len(vocab), "epochs": int(epochs), "dim": int(dim),
-        "window": int(window), "negatives": int(negatives), "min_count": int(min_count), "subsample": subsample,
-        "words_per_sec": round(res["words_per_sec"], 1), "seconds": round(res["seconds"], 2),
-        "vocab_seconds": round(t_vocab, 2), "final_loss": round(res["loss"][-1], 4) if res["loss"] else None,
+        "corpus_words": int(len(ids)),
+        "vocab_size": len(vocab),
+        "epochs": int(epochs),
+        "dim": int(dim),
+        "window": int(window),
+        "negatives": int(negatives),
+        "min_count": int(min_count),
+        "subsample": subsample,
+        "words_per_sec": round(res["words_per_sec"], 1),
+        "seconds": round(res["seconds"], 2),
+        "vocab_seconds": round(t_vocab, 2),
+        "final_loss": round(res["loss"][-1], 4) if res["loss"] else None,
         "cores": os.cpu_count(),
     }
     if evaluate:
         try:
             ev = emb.evaluate_analogies(restrict_vocab=restrict_vocab)
-            metrics.update({
-                "analogy_overall": ev["overall"], "analogy_semantic": ev["semantic"],
-                "analogy_syntactic": ev["syntactic"], "analogy_questions": ev["total"],
-                "analogy_skipped": ev["skipped"],
-            })
+            metrics.update(
+                {
+                    "analogy_overall": ev["overall"],
+                    "analogy_semantic": ev["semantic"],
+                    "analogy_syntactic": ev["syntactic"],
+                    "analogy_questions": ev["total"],
+                    "analogy_skipped": ev["skipped"],
+                }
+            )
         except data.DataError as exc:  # no questions-words file: train anyway
             print(f"(analogy evaluation skipped: {str(exc).splitlines()[0]})", file=sys.stderr)
     if out_dir is not None:
@@ -1039,16 +1223,23 @@ def load_or_train(corpus=None, out_dir=None, quick: bool | None = None, **hparam
         print(f"Corpus: {choice.label}: {choice.reason}.", file=sys.stderr)
         corpus, params["max_words"] = choice.corpora, choice.max_words
     params.update(hparams)
-    print(f"No word2vec vectors at {vec}: training a {'quick ' if quick else ''}version on {corpus} "
-          f"({params}).", file=sys.stderr)
+    print(
+        f"No word2vec vectors at {vec}: training a {'quick ' if quick else ''}version on {corpus} "
+        f"({params}).",
+        file=sys.stderr,
+    )
     emb, metrics = train_embeddings(corpus, out_dir=None, evaluate=False, **params)
     emb.save(out)
-    (out / "train_info.json").write_text(json.dumps(dict(metrics, quick=quick, fallback=True), indent=2) + "\n")
+    (out / "train_info.json").write_text(
+        json.dumps(dict(metrics, quick=quick, fallback=True), indent=2) + "\n"
+    )
     return emb
 
 
 # =========================================================================== which corpus
-TEXT8_MAX_WORDS = 7_000_000  # full mode on text8: about the words of movie_reviews + news20, so about the same time
+TEXT8_MAX_WORDS = (
+    7_000_000  # full mode on text8: about the words of movie_reviews + news20, so about the same time
+)
 TALK_DEMOS = (("nearby", ("cat",)), ("analogy", ("cat", "kitten", "dog")))  # the talk's, on text8
 
 
@@ -1056,6 +1247,7 @@ class CorpusChoice(NamedTuple):
     """The corpus a run trains on (:func:`choose_corpus`): ``corpora`` (names, read one after
     the other), ``max_words`` (the cap on the words read, None for all) and ``reason`` (one
     plain sentence saying why these)."""
+
     corpora: list
     max_words: int | None
     reason: str
@@ -1092,20 +1284,31 @@ def choose_corpus(quick: bool | None = None, text8_max_words: int = TEXT8_MAX_WO
     quick = config.is_quick() if quick is None else quick
     if quick:
         n = QUICK["max_words"]
-        return CorpusChoice(["movie_reviews"], n, f"quick mode: the first {n:,} words of movie_reviews, to stay fast")
+        return CorpusChoice(
+            ["movie_reviews"], n, f"quick mode: the first {n:,} words of movie_reviews, to stay fast"
+        )
     ok, why = _can_fetch("text8", quiet=False)  # 31 MB on a first run: show its progress
     if ok:
-        return CorpusChoice(["text8"], text8_max_words,
-                            f"full mode: text8 (Wikipedia, the talk's corpus) is available; its first "
-                            f"{text8_max_words:,} of 17,005,207 words keep training to about two minutes")
+        return CorpusChoice(
+            ["text8"],
+            text8_max_words,
+            f"full mode: text8 (Wikipedia, the talk's corpus) is available; its first "
+            f"{text8_max_words:,} of 17,005,207 words keep training to about two minutes",
+        )
     corpora = ["movie_reviews"]
     has_news20, _ = _can_fetch("news20")
     if has_news20:
         corpora.append("news20")
-    return CorpusChoice(corpora, None,
-                        f"full mode, but text8 (the talk's corpus) could not be had ({why}); falling back to "
-                        + ("movie_reviews + news20 (news20 from the data mirror)" if has_news20 else
-                           "movie_reviews (news20 is not in a data mirror here)"))
+    return CorpusChoice(
+        corpora,
+        None,
+        f"full mode, but text8 (the talk's corpus) could not be had ({why}); falling back to "
+        + (
+            "movie_reviews + news20 (news20 from the data mirror)"
+            if has_news20
+            else "movie_reviews (news20 is not in a data mirror here)"
+        ),
+    )
 
 
 # =========================================================================== notebook helpers
@@ -1145,12 +1348,15 @@ def show_analogies(emb: Embeddings, triples, k: int = 1) -> None:
 
 def show_evaluation(ev: dict) -> None:
     """Print analogy accuracy overall, semantic, syntactic and per section."""
+
     def pct(x):
         return "n/a" if x is None else f"{100 * x:.1f}%"
 
-    print(f"analogy accuracy: overall {pct(ev['overall'])}, semantic {pct(ev['semantic'])} "
-          f"({ev['semantic_total']} questions), syntactic {pct(ev['syntactic'])} ({ev['syntactic_total']} questions); "
-          f"{ev['skipped']} questions skipped (a word outside the {ev['restrict_vocab']:,} most frequent)")
+    print(
+        f"analogy accuracy: overall {pct(ev['overall'])}, semantic {pct(ev['semantic'])} "
+        f"({ev['semantic_total']} questions), syntactic {pct(ev['syntactic'])} ({ev['syntactic_total']} questions); "
+        f"{ev['skipped']} questions skipped (a word outside the {ev['restrict_vocab']:,} most frequent)"
+    )
     for sec, s in ev["sections"].items():
         print(f"  {sec:<28} {s['correct']:>5} / {s['total']:<5} {100 * s['accuracy']:5.1f}%")
 
@@ -1174,8 +1380,12 @@ def write_tensorboard(log_dir, losses: Sequence[float], metrics: dict | None = N
 
 def check_my_analogy(fn, emb: Embeddings, triples=None) -> bool:
     """The exercise's check: ``fn(a, b, c)`` must answer like :meth:`Embeddings.analogy`."""
-    triples = triples or [("man", "woman", "he"), ("good", "better", "bad"), ("big", "bigger", "small"),
-                          ("actor", "actress", "he")]
+    triples = triples or [
+        ("man", "woman", "he"),
+        ("good", "better", "bad"),
+        ("big", "bigger", "small"),
+        ("actor", "actress", "he"),
+    ]
     triples = [t for t in triples if all(w in emb for w in t)][:3]
     if not callable(fn):
         print(f"Not yet: my_analogy should be a function of (a, b, c), got {type(fn).__name__}.")
@@ -1191,17 +1401,25 @@ def check_my_analogy(fn, emb: Embeddings, triples=None) -> bool:
             print(f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) raised {type(exc).__name__}: {exc}")
             return False
         if not isinstance(got, str):
-            print(f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) should return a word (str), got {type(got).__name__}: {got!r}.")
+            print(
+                f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) should return a word (str), got {type(got).__name__}: {got!r}."
+            )
             return False
         if got in (a, b, c):
-            print(f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) returned {got!r}, one of the question's words: exclude a, b and c.")
+            print(
+                f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) returned {got!r}, one of the question's words: exclude a, b and c."
+            )
             return False
         if got != expected:
-            print(f"Not yet: for {a} : {b} :: {c} : ? expected {expected!r}, got {got!r}. "
-                  "Use the normalised vectors (emb.normalized), b - a + c, cosine similarity.")
+            print(
+                f"Not yet: for {a} : {b} :: {c} : ? expected {expected!r}, got {got!r}. "
+                "Use the normalised vectors (emb.normalized), b - a + c, cosine similarity."
+            )
             return False
-    print(f"Correct! my_analogy agrees with emb.analogy on {len(triples)} questions, e.g. "
-          f"{triples[0][0]} : {triples[0][1]} :: {triples[0][2]} : {emb.analogy(*triples[0])}.")
+    print(
+        f"Correct! my_analogy agrees with emb.analogy on {len(triples)} questions, e.g. "
+        f"{triples[0][0]} : {triples[0][1]} :: {triples[0][2]} : {emb.analogy(*triples[0])}."
+    )
     return True
 
 
@@ -1223,7 +1441,9 @@ def intro_words_per_sec(metrics: dict | None, batch_size: int = 128, window: int
     return steps * batch / pairs_per_word / seconds if seconds > 0 else None
 
 
-def vocab_from_words(words: Sequence[str], corpus="movie_reviews", max_words: int | None = None) -> tuple[Vocab, np.ndarray]:
+def vocab_from_words(
+    words: Sequence[str], corpus="movie_reviews", max_words: int | None = None
+) -> tuple[Vocab, np.ndarray]:
     """A given vocabulary (e.g. intro_word2vec's, ``UNK`` aside) on a corpus: ``(vocab, ids)``
     with the words in the given order, their counts in the first ``max_words`` words of
     ``corpus`` (a name or path), and the corpus as int32 ids (words outside the vocabulary dropped)."""
@@ -1231,8 +1451,10 @@ def vocab_from_words(words: Sequence[str], corpus="movie_reviews", max_words: in
     if not words:
         raise Word2VecError("the vocabulary is empty: give at least one word.")
     index = {w: i for i, w in enumerate(words)}
-    parts = [np.fromiter((index[w] for w in chunk if w in index), dtype=np.int32)
-             for chunk in iter_corpus_tokens(corpus, max_words)]
+    parts = [
+        np.fromiter((index[w] for w in chunk if w in index), dtype=np.int32)
+        for chunk in iter_corpus_tokens(corpus, max_words)
+    ]
     ids = np.concatenate(parts) if parts else np.zeros(0, np.int32)
     if len(ids) == 0:
         raise data.CorpusError(f"no word of the vocabulary occurs in {corpus}: is it the same corpus?")
@@ -1245,14 +1467,16 @@ def _tensor_answer(name: str, got, want_tf: str):
     import tensorflow as tf
 
     if isinstance(got, np.ndarray) or not (tf.is_tensor(got) or isinstance(got, tf.Variable)):
-        return None, (f"{name} returned a {type(got).__name__}; write it with TensorFlow ops ({want_tf}) "
-                      "so that it returns a tf.Tensor.")
+        return None, (
+            f"{name} returned a {type(got).__name__}; write it with TensorFlow ops ({want_tf}) "
+            "so that it returns a tf.Tensor."
+        )
     return got.numpy(), None
 
 
 def check_keep_prob(fn) -> bool:
     """Exercise 1: ``fn(counts, t)`` is word2vec's subsampling keep probability, as a tensor."""
-    if (msg := checks.placeholder("subsample_keep_prob", fn)):
+    if msg := checks.placeholder("subsample_keep_prob", fn):
         return checks.not_yet(msg)
     counts = np.array([50_000, 5_000, 500, 50, 5], dtype=np.int64)
     t = 1e-3
@@ -1268,33 +1492,46 @@ def check_keep_prob(fn) -> bool:
         return checks.not_yet(f"for 5 counts expected 5 probabilities, got shape {got.shape}.")
     got = got.astype(np.float64)
     if not np.all(np.isfinite(got)):
-        return checks.not_yet("the result holds nan or inf (divide the counts by the threshold t * N, not by 0).")
+        return checks.not_yet(
+            "the result holds nan or inf (divide the counts by the threshold t * N, not by 0)."
+        )
     if np.any(got > 1 + 1e-9):
-        return checks.not_yet(f"some probabilities are above 1 ({got.max():.3g}): cap them with tf.minimum(keep, 1.0).")
+        return checks.not_yet(
+            f"some probabilities are above 1 ({got.max():.3g}): cap them with tf.minimum(keep, 1.0)."
+        )
     if np.allclose(got, np.minimum(np.sqrt(tn / counts), 1.0), rtol=1e-4):
-        return checks.not_yet("that is the paper's sqrt(t / f) alone; the C tool and gensim keep with "
-                              "sqrt(t / f) + t / f (f: the word's share of the corpus).")
+        return checks.not_yet(
+            "that is the paper's sqrt(t / f) alone; the C tool and gensim keep with "
+            "sqrt(t / f) + t / f (f: the word's share of the corpus)."
+        )
     if np.allclose(got, np.minimum((np.sqrt(counts / t) + 1) * t / counts, 1.0), rtol=1e-4):
-        return checks.not_yet("the threshold must be t times the corpus size N (tf.reduce_sum(counts)), not t alone.")
+        return checks.not_yet(
+            "the threshold must be t times the corpus size N (tf.reduce_sum(counts)), not t alone."
+        )
     ok, diff = checks.close(got, want, atol=1e-6, rtol=1e-4)
     if not ok:
-        return checks.not_yet(f"for counts {counts.tolist()} with t = {t}: {diff}; expected "
-                              f"{np.round(want, 4).tolist()}.")
+        return checks.not_yet(
+            f"for counts {counts.tolist()} with t = {t}: {diff}; expected {np.round(want, 4).tolist()}."
+        )
     off, err = checks.call(fn, counts, 0)
     if err:
         return checks.not_yet(f"with t = 0 (no subsampling): {err}")
     off = checks.to_numpy(off)
     if off is None or off.shape != counts.shape or not np.allclose(off, 1.0):
-        return checks.not_yet("with t = 0 (no subsampling) every word should be kept: return tf.ones_like(counts).")
-    return checks.correct(f"for counts {counts.tolist()} (t = {t}) the keep probabilities are "
-                          f"{np.round(want, 3).tolist()}: the most frequent word is kept {want[0]:.1%} of the time.")
+        return checks.not_yet(
+            "with t = 0 (no subsampling) every word should be kept: return tf.ones_like(counts)."
+        )
+    return checks.correct(
+        f"for counts {counts.tolist()} (t = {t}) the keep probabilities are "
+        f"{np.round(want, 3).tolist()}: the most frequent word is kept {want[0]:.1%} of the time."
+    )
 
 
 def check_unigram_table(fn) -> bool:
     """Exercise 2: ``fn(counts, power, size)`` is an int tensor in which word w fills ~p_w of the slots."""
     import tensorflow as tf
 
-    if (msg := checks.placeholder("unigram_table", fn)):
+    if msg := checks.placeholder("unigram_table", fn):
         return checks.not_yet(msg)
     counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
     size = 100_000
@@ -1305,30 +1542,42 @@ def check_unigram_table(fn) -> bool:
     if err:
         return checks.not_yet(err)
     if got.shape != (size,):
-        return checks.not_yet(f"unigram_table(counts, 0.75, size={size:,}) should have {size:,} slots, got shape {got.shape}.")
+        return checks.not_yet(
+            f"unigram_table(counts, 0.75, size={size:,}) should have {size:,} slots, got shape {got.shape}."
+        )
     if not np.issubdtype(got.dtype, np.integer):
         return checks.not_yet(f"the slots should hold integer word ids (tf.int32), got {got.dtype}.")
     if got.min() < 0 or got.max() >= len(counts):
-        return checks.not_yet(f"the slots hold ids from {got.min()} to {got.max()}, outside 0..{len(counts) - 1}.")
+        return checks.not_yet(
+            f"the slots hold ids from {got.min()} to {got.max()}, outside 0..{len(counts) - 1}."
+        )
     share = np.bincount(got, minlength=len(counts)) / size
-    p = counts ** 0.75 / (counts ** 0.75).sum()
+    p = counts**0.75 / (counts**0.75).sum()
     p1 = counts / counts.sum()
     tol = 0.006  # a table filled by random draws (tf.random.categorical) passes too
     if np.abs(share - p).max() > tol:
         if np.abs(share - p1).max() <= tol:
             return checks.not_yet("the shares follow the raw counts: raise them to the power 0.75 first.")
         if np.abs(share - share[::-1]).max() < tol and np.abs(share - p[::-1]).max() <= tol:
-            return checks.not_yet("the shares are reversed: the most frequent word (id 0) should fill the most slots.")
-        return checks.not_yet(f"word 0 fills {share[0]:.3f} of the slots, expected {p[0]:.3f} "
-                              f"(shares {np.round(share, 3).tolist()} against {np.round(p, 3).tolist()}).")
+            return checks.not_yet(
+                "the shares are reversed: the most frequent word (id 0) should fill the most slots."
+            )
+        return checks.not_yet(
+            f"word 0 fills {share[0]:.3f} of the slots, expected {p[0]:.3f} "
+            f"(shares {np.round(share, 3).tolist()} against {np.round(p, 3).tolist()})."
+        )
     default, err = checks.call(fn, counts)
     if err:
         return checks.not_yet(f"with the default size: {err}")
     n = int(tf.size(default)) if tf.is_tensor(default) else len(np.asarray(default))
     if n != 1_000_000:
-        return checks.not_yet(f"with the default size the table should have max(1e6, 100 V) = 1,000,000 slots, got {n:,}.")
-    return checks.correct(f"each word fills its share of the {size:,} slots: {np.round(share, 3).tolist()} "
-                          f"(counts ** 0.75, normalised).")
+        return checks.not_yet(
+            f"with the default size the table should have max(1e6, 100 V) = 1,000,000 slots, got {n:,}."
+        )
+    return checks.correct(
+        f"each word fills its share of the {size:,} slots: {np.round(share, 3).tolist()} "
+        f"(counts ** 0.75, normalised)."
+    )
 
 
 def check_pair_update(fn) -> bool:
@@ -1336,7 +1585,7 @@ def check_pair_update(fn) -> bool:
     negative-sampling pair."""
     import tensorflow as tf
 
-    if (msg := checks.placeholder("sgns_pair_update", fn)):
+    if msg := checks.placeholder("sgns_pair_update", fn):
         return checks.not_yet(msg)
     v = tf.constant([0.3, -0.2, 0.5, 0.1])
     u = tf.constant([0.4, 0.1, -0.3, 0.2])
@@ -1346,8 +1595,11 @@ def check_pair_update(fn) -> bool:
     if err:
         return checks.not_yet(err)
     if not isinstance(got, (tuple, list)) or len(got) != 3:
-        return checks.not_yet(f"return three updates (dv, du, dnegs), got {type(got).__name__}"
-                              + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "") + ".")
+        return checks.not_yet(
+            f"return three updates (dv, du, dnegs), got {type(got).__name__}"
+            + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
+            + "."
+        )
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     V, U, Nn = v.numpy().astype(np.float64), u.numpy().astype(np.float64), negs.numpy().astype(np.float64)
     g, gn = (1 - sig(V @ U)) * lr, -sig(Nn @ V) * lr
@@ -1362,17 +1614,27 @@ def check_pair_update(fn) -> bool:
         if np.allclose(a, w, atol=1e-5):
             continue
         if np.allclose(a, -w, atol=1e-5):
-            return checks.not_yet(f"{name} has the wrong sign: the updates are added (they climb the log-likelihood).")
+            return checks.not_yet(
+                f"{name} has the wrong sign: the updates are added (they climb the log-likelihood)."
+            )
         if np.allclose(a, w / lr, atol=1e-4):
             return checks.not_yet(f"{name} is missing the learning rate lr.")
         if name == "dv" and np.allclose(a, g * U, atol=1e-5):
-            return checks.not_yet("dv has the true context's part but not the negatives' (- sum_k lr sigmoid(v.n_k) n_k).")
+            return checks.not_yet(
+                "dv has the true context's part but not the negatives' (- sum_k lr sigmoid(v.n_k) n_k)."
+            )
         if name == "dv" and np.allclose(a, gn @ Nn, atol=1e-5):
-            return checks.not_yet("dv has the negatives' part but not the true context's (lr (1 - sigmoid(v.u)) u).")
-        return checks.not_yet(f"{name} is {np.round(a, 4).tolist()}, expected {np.round(w, 4).tolist()}: "
-                              "1 - sigmoid(score) for the true context, -sigmoid(score) for a negative.")
-    return checks.correct(f"dv, du and dnegs are the SGD updates of the pair (the true context's factor "
-                          f"lr (1 - sigmoid(v.u)) = {g:.4f}).")
+            return checks.not_yet(
+                "dv has the negatives' part but not the true context's (lr (1 - sigmoid(v.u)) u)."
+            )
+        return checks.not_yet(
+            f"{name} is {np.round(a, 4).tolist()}, expected {np.round(w, 4).tolist()}: "
+            "1 - sigmoid(score) for the true context, -sigmoid(score) for a negative."
+        )
+    return checks.correct(
+        f"dv, du and dnegs are the SGD updates of the pair (the true context's factor "
+        f"lr (1 - sigmoid(v.u)) = {g:.4f})."
+    )
 
 
 def _analogy_check_vectors():
@@ -1382,11 +1644,22 @@ def _analogy_check_vectors():
     question's words "swim" answers the third."""
     axes = np.eye(11, dtype=np.float32)
     male, female, royal, person, size_, comp, small_, other, motion, water, tense = axes
-    vecs = {"man": person + male, "woman": person + female, "king": 2 * (royal + male),
-            "queen": 0.5 * (royal + female), "big": size_, "bigger": 3 * (size_ + comp), "small": small_,
-            "smaller": small_ + comp, "crown": 6 * (royal + 0.6 * female + 0.7 * male + 0.3 * other),
-            "tree": other, "walk": motion, "walked": 2 * (motion + 0.1 * tense), "swim": water,
-            "swam": 0.5 * (water + 0.3 * tense)}
+    vecs = {
+        "man": person + male,
+        "woman": person + female,
+        "king": 2 * (royal + male),
+        "queen": 0.5 * (royal + female),
+        "big": size_,
+        "bigger": 3 * (size_ + comp),
+        "small": small_,
+        "smaller": small_ + comp,
+        "crown": 6 * (royal + 0.6 * female + 0.7 * male + 0.3 * other),
+        "tree": other,
+        "walk": motion,
+        "walked": 2 * (motion + 0.1 * tense),
+        "swim": water,
+        "swam": 0.5 * (water + 0.3 * tense),
+    }
     return list(vecs), np.stack(list(vecs.values()))
 
 
@@ -1394,34 +1667,48 @@ def check_analogy_ids(fn) -> bool:
     """Exercise 4: ``fn(vectors, a, b, c, k)`` -> [Q, k] ids nearest (cosine) to b - a + c, inputs excluded."""
     import tensorflow as tf
 
-    if (msg := checks.placeholder("analogy_ids", fn)):
+    if msg := checks.placeholder("analogy_ids", fn):
         return checks.not_yet(msg)
     words, vectors = _analogy_check_vectors()
     ix = {w: i for i, w in enumerate(words)}
-    qs = [("man", "woman", "king", "queen"), ("big", "bigger", "small", "smaller"), ("walk", "walked", "swim", "swam")]
+    qs = [
+        ("man", "woman", "king", "queen"),
+        ("big", "bigger", "small", "smaller"),
+        ("walk", "walked", "swim", "swam"),
+    ]
     a, b, c = (tf.constant([ix[q[j]] for q in qs], tf.int32) for j in range(3))
     got, err = checks.call(fn, tf.constant(vectors), a, b, c, 1)
     if err:
         return checks.not_yet(err)
     arr = checks.to_numpy(got)
     if arr is None or arr.shape != (len(qs), 1):
-        return checks.not_yet(f"for {len(qs)} questions and k = 1 expected ids of shape ({len(qs)}, 1), got "
-                              f"{getattr(arr, 'shape', type(got).__name__)}.")
+        return checks.not_yet(
+            f"for {len(qs)} questions and k = 1 expected ids of shape ({len(qs)}, 1), got "
+            f"{getattr(arr, 'shape', type(got).__name__)}."
+        )
     for q, row in zip(qs, arr.astype(np.int64)):
         answer = words[int(row[0])] if 0 <= row[0] < len(words) else f"id {row[0]}"
         if answer in q[:3]:
-            return checks.not_yet(f"{q[0]} : {q[1]} :: {q[2]} : ? answered {answer!r}, one of the question's words: "
-                                  "give a, b and c a similarity of -inf before top_k.")
+            return checks.not_yet(
+                f"{q[0]} : {q[1]} :: {q[2]} : ? answered {answer!r}, one of the question's words: "
+                "give a, b and c a similarity of -inf before top_k."
+            )
         if answer != q[3]:
-            return checks.not_yet(f"{q[0]} : {q[1]} :: {q[2]} : ? answered {answer!r}, expected {q[3]!r}: normalise the "
-                                  "vectors to unit length (cosine similarity, not the dot product) before b - a + c.")
+            return checks.not_yet(
+                f"{q[0]} : {q[1]} :: {q[2]} : ? answered {answer!r}, expected {q[3]!r}: normalise the "
+                "vectors to unit length (cosine similarity, not the dot product) before b - a + c."
+            )
     top3, err = checks.call(fn, tf.constant(vectors), a, b, c, 3)
     if err:
         return checks.not_yet(f"with k = 3: {err}")
     top3 = checks.to_numpy(top3)
     if top3 is None or top3.shape != (len(qs), 3):
-        return checks.not_yet(f"with k = 3 expected ids of shape ({len(qs)}, 3), got {getattr(top3, 'shape', None)}.")
+        return checks.not_yet(
+            f"with k = 3 expected ids of shape ({len(qs)}, 3), got {getattr(top3, 'shape', None)}."
+        )
     if any(int(i) in (int(a[j]), int(b[j]), int(c[j])) for j, row in enumerate(top3) for i in row):
         return checks.not_yet("with k = 3 a question's own word is among the answers: exclude a, b and c.")
-    return checks.correct(f"man : woman :: king : {words[int(arr[0, 0])]}, big : bigger :: small : "
-                          f"{words[int(arr[1, 0])]}, walk : walked :: swim : {words[int(arr[2, 0])]} (cosine, inputs excluded).")
+    return checks.correct(
+        f"man : woman :: king : {words[int(arr[0, 0])]}, big : bigger :: small : "
+        f"{words[int(arr[1, 0])]}, walk : walked :: swim : {words[int(arr[2, 0])]} (cosine, inputs excluded)."
+    )

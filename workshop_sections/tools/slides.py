@@ -1,7 +1,7 @@
 """reveal.js decks of the notebooks for presenting live (``make slides``).
 
-    python -m workshop_sections.slides build [NB ...] [--cdn] [--full]  # build/slides/<nb>.slides.html
-    python -m workshop_sections.slides metadata [NB ...] [--check]  # give cells default slide types
+    python -m workshop_sections.tools.slides build [NB ...] [--cdn] [--full]  # build/slides/<nb>.slides.html
+    python -m workshop_sections.tools.slides metadata [NB ...] [--check]  # give cells default slide types
 
 Every deck is made with ``jupyter nbconvert --to slides`` from the notebook's cells and
 their ``slideshow`` metadata (cells without it get a default: a ``#``/``##`` heading starts
@@ -25,6 +25,7 @@ once (``npm pack``, pinned versions below) into ``build/slides/vendor/`` and the
 them from there, so ``build/slides/`` works in a room without internet (open the .html file
 or serve the folder). Without npm, or with ``--cdn``, the decks load them from public CDNs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -104,28 +105,49 @@ def vendor(out: Path, quiet: bool = False) -> Path | None:
     npm = shutil.which("npm")
     if not npm:
         if not quiet:
-            print("note: npm not found, the decks load reveal.js from a CDN (they need internet)", file=sys.stderr)
+            print(
+                "note: npm not found, the decks load reveal.js from a CDN (they need internet)",
+                file=sys.stderr,
+            )
         return None
     out.mkdir(parents=True, exist_ok=True)
     # build the folder beside its place, then rename it in: a half-extracted vendor/ never shows
-    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory(dir=out, prefix=".vendor-") as stage:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryDirectory(dir=out, prefix=".vendor-") as stage,
+    ):
         try:
-            subprocess.run([npm, "pack", "--silent", *(f"{n}@{v}" for n, v, _ in VENDOR)], cwd=tmp, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300)
+            subprocess.run(
+                [npm, "pack", "--silent", *(f"{n}@{v}" for n, v, _ in VENDOR)],
+                cwd=tmp,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=300,
+            )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
             if not quiet:
-                print(f"note: npm pack failed ({getattr(exc, 'stderr', '') or exc}); the decks load reveal.js "
-                      "from a CDN (they need internet)", file=sys.stderr)
+                print(
+                    f"note: npm pack failed ({getattr(exc, 'stderr', '') or exc}); the decks load reveal.js "
+                    "from a CDN (they need internet)",
+                    file=sys.stderr,
+                )
             return None
         staged = Path(stage) / "vendor"
         for name, version, folder in VENDOR:
             tgz = Path(tmp) / f"{name.replace('/', '-').lstrip('@')}-{version}.tgz"
             with tarfile.open(tgz) as tar:
-                members = [m for m in tar.getmembers()
-                           if m.name.startswith("package/") and (m.isfile() or m.isdir())
-                           and "/unpacked/" not in m.name and "/png/" not in m.name]
+                members = [
+                    m
+                    for m in tar.getmembers()
+                    if m.name.startswith("package/")
+                    and (m.isfile() or m.isdir())
+                    and "/unpacked/" not in m.name
+                    and "/png/" not in m.name
+                ]
                 for m in members:
-                    m.name = m.name[len("package/"):]
+                    m.name = m.name[len("package/") :]
                 tar.extractall(staged / folder, members=members, filter="data")
         (staged / "mermaid-stub.mjs").write_text(MERMAID_STUB)
         (staged / ".versions").write_text(want + "\n")
@@ -163,8 +185,10 @@ def offline_mermaid(deck: Path) -> None:
 # --------------------------------------------------------------------------- results
 QUICK_LINE_RE = re.compile(r"\bquick mode (on|off)\b")
 MARK_CLASS = "workshop-run-mark"
-QUICK_MARK = ("Quick mode: the results on these slides come from a short run (WORKSHOP_QUICK=1: less data, "
-              "fewer steps), not the workshop's full numbers. For those: make run, then make slides.")
+QUICK_MARK = (
+    "Quick mode: the results on these slides come from a short run (WORKSHOP_QUICK=1: less data, "
+    "fewer steps), not the workshop's full numbers. For those: make run, then make slides."
+)
 FAILED_MARK = "This run stopped with an error: the slides after that cell show no results."
 
 
@@ -185,7 +209,9 @@ def run_mode(nb) -> dict:
                     break
             if quick is not None or cell.get("outputs"):
                 break  # only the first code cell that printed anything (the config cell)
-    if completed is None and any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", [])):
+    if completed is None and any(
+        o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", [])
+    ):
         completed = False  # an older copy that stopped at an error
     return {"quick": quick, "completed": completed}
 
@@ -195,15 +221,16 @@ def is_current(executed: Path, source: Path) -> bool:
     return executed.exists() and executed.stat().st_mtime >= source.stat().st_mtime
 
 
-def executed_copy(path: Path, executed_dir: Path, quick: bool = True, artifacts: Path | None = None,
-                  quiet: bool = False) -> Path:
+def executed_copy(
+    path: Path, executed_dir: Path, quick: bool = True, artifacts: Path | None = None, quiet: bool = False
+) -> Path:
     """``<executed_dir>/<nb>.ipynb``, executed first (in quick or full mode) when missing or older than
     ``path``. A run that fails keeps its partial copy (the deck marks it); a notebook that could not be
     run at all raises."""
     out = Path(executed_dir) / path.name
     if is_current(out, path):
         return out
-    from . import config
+    from .. import config
 
     env = {"WORKSHOP_QUICK": "1" if quick else "0"}
     if quick:  # a quick run never overwrites the artifacts a full `make run` left
@@ -219,8 +246,11 @@ def executed_copy(path: Path, executed_dir: Path, quick: bool = True, artifacts:
     except Exception as exc:  # noqa: BLE001 - the partial copy is shown, marked
         if not out.exists():
             raise
-        print(f"note: {path.name} stopped with an error; its deck shows the results up to there\n"
-              f"{str(exc)[-600:]}", file=sys.stderr)
+        print(
+            f"note: {path.name} stopped with an error; its deck shows the results up to there\n"
+            f"{str(exc)[-600:]}",
+            file=sys.stderr,
+        )
     else:
         if not quiet:
             print(f"    done in {secs:.0f} s", flush=True)
@@ -241,7 +271,9 @@ def _widget_text(states: dict, model_id: str, depth: int = 0) -> str:
         return " ".join(p for p in parts if p)
     value = st.get("value")
     if isinstance(value, str):
-        return html.unescape(re.sub(r"<[^>]+>", "", value)).replace("\u2007", " ").replace("\u200b", "").strip()
+        return (
+            html.unescape(re.sub(r"<[^>]+>", "", value)).replace("\u2007", " ").replace("\u200b", "").strip()
+        )
     return ""
 
 
@@ -250,7 +282,11 @@ def results_for_slides(nb) -> None:
     so the deck needs no widget JavaScript (nor a CDN for it)."""
     import nbformat
 
-    states = (nb.metadata.get("widgets") or {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    states = (
+        (nb.metadata.get("widgets") or {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -261,13 +297,19 @@ def results_for_slides(nb) -> None:
             data = out.get("data") or {}
             view = data.get("application/vnd.jupyter.widget-view+json")
             if view is not None:
-                text = _widget_text(states, view.get("model_id", "")) or str(data.get("text/plain", "")).strip()
+                text = (
+                    _widget_text(states, view.get("model_id", "")) or str(data.get("text/plain", "")).strip()
+                )
                 if text:
                     kept.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
                 continue
             page = data.get("text/html")
-            if isinstance(page, str) and "<script" in page:  # live HTML (%tensorboard's iframe): not on a slide
-                kept.append(nbformat.v4.new_output("stream", name="stdout", text=live_output_note(page, data) + "\n"))
+            if (
+                isinstance(page, str) and "<script" in page
+            ):  # live HTML (%tensorboard's iframe): not on a slide
+                kept.append(
+                    nbformat.v4.new_output("stream", name="stdout", text=live_output_note(page, data) + "\n")
+                )
                 continue
             kept.append(out)
         cell.outputs = kept
@@ -282,8 +324,10 @@ def live_output_note(page: str, data: dict) -> str:
     at file:/// in a deck (a listing of the presenter's disk), so it becomes a line of text."""
     m = TENSORBOARD_FRAME_RE.search(page)
     if m:
-        return (f"[TensorBoard ran here, inside the notebook; during the talk open http://localhost:{m.group(1)}/ "
-                "in a browser tab]")
+        return (
+            f"[TensorBoard ran here, inside the notebook; during the talk open http://localhost:{m.group(1)}/ "
+            "in a browser tab]"
+        )
     plain = str(data.get("text/plain", "")).strip()
     if plain and not plain.startswith("<IPython.core.display"):
         return plain
@@ -299,9 +343,15 @@ def mark_title(nb, mode: dict) -> list[str]:
         marks.append(FAILED_MARK)
     if not marks or not nb.cells:
         return marks
-    style = ("border:3px solid #c0392b;border-radius:6px;padding:0.3em 0.6em;color:#c0392b;"
-             "font-weight:bold;font-size:0.8em;background:#fdecea")
-    block = "\n\n" + "\n".join(f'<p class="{MARK_CLASS}" style="{style}">{html.escape(m)}</p>' for m in marks) + "\n\n"
+    style = (
+        "border:3px solid #c0392b;border-radius:6px;padding:0.3em 0.6em;color:#c0392b;"
+        "font-weight:bold;font-size:0.8em;background:#fdecea"
+    )
+    block = (
+        "\n\n"
+        + "\n".join(f'<p class="{MARK_CLASS}" style="{style}">{html.escape(m)}</p>' for m in marks)
+        + "\n\n"
+    )
     first = nb.cells[0]
     if first.cell_type == "markdown":
         lines = first.source.split("\n")
@@ -322,14 +372,21 @@ def deck_name(path: Path) -> str:
     return f"{path.stem}.slides.html"
 
 
-def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = False, quiet: bool = False,
-          executed_dir: Path | None = None, quick: bool = True, artifacts: Path | None = None) -> list[Path]:
+def build(
+    paths: list[Path] | None = None,
+    out: Path | None = None,
+    cdn: bool = False,
+    quiet: bool = False,
+    executed_dir: Path | None = None,
+    quick: bool = True,
+    artifacts: Path | None = None,
+) -> list[Path]:
     """Build one deck per notebook into ``out`` (default build/slides) from its executed copy in
     ``executed_dir`` (default build/executed; executed first when missing or stale, in quick mode
     unless ``quick=False``); return the decks."""
     import nbformat
 
-    from . import config
+    from .. import config
 
     paths = list(paths) if paths is not None else notebooks.list_notebooks()
     root = config.find_root()
@@ -353,8 +410,20 @@ def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = 
             marks = mark_title(nb, mode)
             src = Path(tmp) / path.name
             nbformat.write(nb, src)
-            cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", *nbconvert_args(vendored),
-                   "--output-dir", str(out), "--output", path.stem, str(src)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "slides",
+                *nbconvert_args(vendored),
+                "--output-dir",
+                str(out),
+                "--output",
+                path.stem,
+                str(src),
+            ]
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             if res.returncode != 0:
                 raise RuntimeError(f"nbconvert failed for {path}:\n{res.stderr[-2000:]}")
@@ -365,8 +434,10 @@ def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = 
             if not quiet:
                 ran = {True: "quick mode", False: "full mode", None: "mode not recorded"}[mode["quick"]]
                 failed = ", stopped with an error" if mode["completed"] is False else ""
-                print(f"{deck}  (results of {executed} in {ran}{failed}; "
-                      f"{'offline' if vendored else 'CDN'} reveal.js){' [marked]' if marks else ''}")
+                print(
+                    f"{deck}  (results of {executed} in {ran}{failed}; "
+                    f"{'offline' if vendored else 'CDN'} reveal.js){' [marked]' if marks else ''}"
+                )
     listed = [out / deck_name(p) for p in notebooks.list_notebooks() if (out / deck_name(p)).exists()]
     write_index(out, listed + [d for d in decks if d not in listed])  # every deck there, in workshop order
     return decks
@@ -375,21 +446,32 @@ def build(paths: list[Path] | None = None, out: Path | None = None, cdn: bool = 
 def write_index(out: Path, decks: list[Path]) -> Path:
     items = "".join(f'<li><a href="{html.escape(d.name)}">{html.escape(d.name)}</a></li>' for d in decks)
     index = out / "index.html"
-    index.write_text(f"<!doctype html><meta charset='utf-8'><title>Workshop slides</title>"
-                     f"<h1>Workshop slides</h1><ul>{items}</ul>\n")
+    index.write_text(
+        f"<!doctype html><meta charset='utf-8'><title>Workshop slides</title>"
+        f"<h1>Workshop slides</h1><ul>{items}</ul>\n"
+    )
     return index
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.slides", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.slides", description=__doc__.split("\n\n")[0]
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="one reveal.js deck per notebook into build/slides/")
     b.add_argument("paths", nargs="*")
     b.add_argument("--out", default=None)
-    b.add_argument("--cdn", action="store_true", help="load reveal.js from a CDN instead of build/slides/vendor/")
-    b.add_argument("--full", action="store_true",
-                   help="execute missing or stale notebooks in full mode (default: quick mode, marked on the title slide)")
-    b.add_argument("--executed", default=None, help="folder of the executed notebooks (default build/executed)")
+    b.add_argument(
+        "--cdn", action="store_true", help="load reveal.js from a CDN instead of build/slides/vendor/"
+    )
+    b.add_argument(
+        "--full",
+        action="store_true",
+        help="execute missing or stale notebooks in full mode (default: quick mode, marked on the title slide)",
+    )
+    b.add_argument(
+        "--executed", default=None, help="folder of the executed notebooks (default build/executed)"
+    )
     m = sub.add_parser("metadata", help="give cells without slide metadata the default slide type")
     m.add_argument("paths", nargs="*")
     m.add_argument("--check", action="store_true", help="write nothing; exit 1 if a cell has no slide type")
@@ -399,8 +481,13 @@ def main(argv=None) -> int:
         if not paths:
             print("no notebooks to build", file=sys.stderr)
             return 1
-        decks = build(paths, Path(args.out) if args.out else None, cdn=args.cdn,
-                      executed_dir=Path(args.executed) if args.executed else None, quick=not args.full)
+        decks = build(
+            paths,
+            Path(args.out) if args.out else None,
+            cdn=args.cdn,
+            executed_dir=Path(args.executed) if args.executed else None,
+            quick=not args.full,
+        )
         print(f"{len(decks)} deck(s); present with: open {decks[0].parent / 'index.html'}")
         return 0
     import nbformat

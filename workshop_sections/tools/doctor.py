@@ -9,8 +9,9 @@ ports JupyterLab (8888) and TensorBoard (6006) use on 127.0.0.1, and free disk s
 Prints one table with what to do for each problem, and exits 1 when something would stop
 the workshop (a FAIL row); warnings alone exit 0 (``--strict`` makes them fail too).
 
-    python -m workshop_sections.doctor [--strict] [--no-tensorflow]
+    python -m workshop_sections.tools.doctor [--strict] [--no-tensorflow]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,23 @@ import re
 import shutil
 import socket
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 OK, WARN, FAIL = "ok", "WARN", "FAIL"
 MIN_PYTHON = (3, 11)  # the pins (numpy 2.4) need 3.11
 PORTS = {8888: "JupyterLab (make lab)", 6006: "TensorBoard"}
 DISK_FAIL_GB = 1.0
 DISK_WARN_GB = 3.0
-TF_DISTS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly", "tf-nightly-cpu")
+TF_DISTS = (
+    "tensorflow",
+    "tensorflow-cpu",
+    "tensorflow-macos",
+    "tensorflow-intel",
+    "tf-nightly",
+    "tf-nightly-cpu",
+)
 
 
 @dataclass
@@ -46,9 +54,13 @@ def check_python(version_info: tuple | None = None) -> Check:
     v = tuple(version_info or sys.version_info[:3])
     found = ".".join(str(x) for x in v[:3])
     if v[:2] < MIN_PYTHON:
-        return Check("python", FAIL, found,
-                     f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ is needed (3.11 recommended): "
-                     "conda env create -f environment.yml, or make setup PYTHON=python3.11")
+        return Check(
+            "python",
+            FAIL,
+            found,
+            f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ is needed (3.11 recommended): "
+            "conda env create -f environment.yml, or make setup PYTHON=python3.11",
+        )
     if v[:2] != (3, 11):
         return Check("python", OK, found + " (3.11 is the tested version)")
     return Check("python", OK, found)
@@ -57,7 +69,7 @@ def check_python(version_info: tuple | None = None) -> Check:
 # --------------------------------------------------------------------------- tensorflow
 def tf_pin(requirements: Path | None = None) -> str | None:
     """The TensorFlow version pinned in requirements.txt (tensorflow-cpu==X or tensorflow==X)."""
-    from . import config
+    from .. import config
 
     req = requirements or config.find_root() / "requirements.txt"
     if not req.exists():
@@ -92,20 +104,36 @@ def check_tensorflow(version: str | None, pin: str | None) -> Check:
         return Check("tensorflow", FAIL, "not installed", f"install the pinned packages: {fix}")
     got, want = _parse_version(version), _parse_version(pin or "")
     if got is None:
-        return Check("tensorflow", FAIL, f"version {version!r} not understood",
-                     f"reinstall TensorFlow {pin or ''}: {fix}".replace("  ", " "))
+        return Check(
+            "tensorflow",
+            FAIL,
+            f"version {version!r} not understood",
+            f"reinstall TensorFlow {pin or ''}: {fix}".replace("  ", " "),
+        )
     if want is None:
-        return Check("tensorflow", WARN, f"{version} (no pin found in requirements.txt)",
-                     "run the doctor from the repository folder")
+        return Check(
+            "tensorflow",
+            WARN,
+            f"{version} (no pin found in requirements.txt)",
+            "run the doctor from the repository folder",
+        )
     if got[:2] == want[:2]:
         if got != want:
             return Check("tensorflow", OK, f"{version} (pin {pin}; same minor version)")
         return Check("tensorflow", OK, f"{version} (pin {pin})")
     if got[:2] < want[:2]:
-        return Check("tensorflow", FAIL, f"{version}, older than the pin {pin}",
-                     f"the notebooks need TensorFlow {want[0]}.{want[1]}: {fix}")
-    return Check("tensorflow", WARN, f"{version}, newer than the pin {pin}",
-                 f"probably fine (CI runs the newest weekly); to match the tested set: {fix}")
+        return Check(
+            "tensorflow",
+            FAIL,
+            f"{version}, older than the pin {pin}",
+            f"the notebooks need TensorFlow {want[0]}.{want[1]}: {fix}",
+        )
+    return Check(
+        "tensorflow",
+        WARN,
+        f"{version}, newer than the pin {pin}",
+        f"probably fine (CI runs the newest weekly); to match the tested set: {fix}",
+    )
 
 
 # --------------------------------------------------------------------------- GPU or CPU build
@@ -122,13 +150,16 @@ def has_tensorflow_cpu_wheel(system: str | None = None, machine: str | None = No
     return system in ("linux", "windows") and machine in ("x86_64", "amd64")
 
 
-def requirements_for(gpu: bool, requirements: Path | None = None, *, system: str | None = None,
-                     machine: str | None = None) -> list[str]:
+def requirements_for(
+    gpu: bool, requirements: Path | None = None, *, system: str | None = None, machine: str | None = None
+) -> list[str]:
     """The lines ``make setup`` installs: requirements.txt, whose ``tensorflow-cpu==X`` becomes
     ``tensorflow[and-cuda]==X`` with GPU=1 (CUDA and cuDNN wheels from PyPI, Linux), or
     ``tensorflow==X`` where tensorflow-cpu has no wheel (macOS, Linux aarch64), at the same version.
     Raises ValueError when requirements.txt pins no tensorflow-cpu."""
-    req = requirements or Path(__file__).resolve().parents[1] / "requirements.txt"  # no imports: runs before setup
+    req = (
+        requirements or Path(__file__).resolve().parents[2] / "requirements.txt"
+    )  # no imports: runs before setup
     lines = req.read_text().splitlines()
     cpu_wheel = has_tensorflow_cpu_wheel(system, machine)
     if not gpu and cpu_wheel:
@@ -137,10 +168,14 @@ def requirements_for(gpu: bool, requirements: Path | None = None, *, system: str
     for line in lines:
         m = re.match(r"^\s*tensorflow-cpu\s*==\s*([0-9][^\s;#]*)", line)
         if m and gpu:
-            out.append(f"tensorflow[and-cuda]=={m.group(1)}  # GPU=1: instead of tensorflow-cpu=={m.group(1)}")
+            out.append(
+                f"tensorflow[and-cuda]=={m.group(1)}  # GPU=1: instead of tensorflow-cpu=={m.group(1)}"
+            )
             swapped = True
         elif m:
-            out.append(f"tensorflow=={m.group(1)}  # no tensorflow-cpu wheel on this platform: the same CPU build")
+            out.append(
+                f"tensorflow=={m.group(1)}  # no tensorflow-cpu wheel on this platform: the same CPU build"
+            )
             swapped = True
         else:
             out.append(line)
@@ -179,17 +214,27 @@ def check_build(dist: str | None, cuda: bool, devices: list[str] | None) -> Chec
     if dist == "tensorflow-cpu":
         found = "tensorflow-cpu (CPU only)"
         if gpus:
-            return Check("tensorflow build", WARN, f"{found}, but {len(gpus)} GPU(s) are there",
-                         "to use the GPU: make setup GPU=1 (tensorflow[and-cuda], same version)")
+            return Check(
+                "tensorflow build",
+                WARN,
+                f"{found}, but {len(gpus)} GPU(s) are there",
+                "to use the GPU: make setup GPU=1 (tensorflow[and-cuda], same version)",
+            )
         return Check("tensorflow build", OK, found)
     found = f"{dist}{' with CUDA wheels' if cuda else ''}"
     if devices is None:
-        return Check("tensorflow build", FAIL, found + ", TensorFlow could not start", "fix the tensorflow row first")
+        return Check(
+            "tensorflow build", FAIL, found + ", TensorFlow could not start", "fix the tensorflow row first"
+        )
     if gpus:
         return Check("tensorflow build", OK, f"{found}, sees {', '.join(gpus)}")
     if cuda:
-        return Check("tensorflow build", WARN, f"{found}, sees no GPU",
-                     "check the NVIDIA driver (nvidia-smi); or go back to the CPU build: make setup GPU=0")
+        return Check(
+            "tensorflow build",
+            WARN,
+            f"{found}, sees no GPU",
+            "check the NVIDIA driver (nvidia-smi); or go back to the CPU build: make setup GPU=0",
+        )
     return Check("tensorflow build", OK, f"{found}, sees no GPU (CPU is fine)")
 
 
@@ -229,20 +274,28 @@ def _probe(km, kernel_name: str, timeout: float) -> dict:
     try:
         km.start_kernel(stderr=open(os.devnull, "w"), stdout=open(os.devnull, "w"))
     except Exception as exc:  # noqa: BLE001 - no such kernel spec, a broken argv
-        return {"error": f"the kernel {kernel_name!r} did not start: {type(exc).__name__}: {exc}".splitlines()[0][:200]}
+        return {
+            "error": f"the kernel {kernel_name!r} did not start: {type(exc).__name__}: {exc}".splitlines()[0][
+                :200
+            ]
+        }
     kc = km.client()
     kc.start_channels()
     try:
         try:
             kc.wait_for_ready(timeout=min(timeout, 60))
         except RuntimeError as exc:
-            return {"error": f"the kernel {kernel_name!r} died while starting ({str(exc).splitlines()[0][:120]})"}
+            return {
+                "error": f"the kernel {kernel_name!r} died while starting ({str(exc).splitlines()[0][:120]})"
+            }
         msg_id = kc.execute(KERNEL_PROBE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not km.is_alive():
-                return {"error": f"the kernel {kernel_name!r} died while importing TensorFlow "
-                                 "(a broken wheel, or too little memory)"}
+                return {
+                    "error": f"the kernel {kernel_name!r} died while importing TensorFlow "
+                    "(a broken wheel, or too little memory)"
+                }
             try:
                 msg = kc.get_iopub_msg(timeout=1)
             except queue.Empty:
@@ -265,22 +318,28 @@ def check_kernel(result: dict, expected_python: str | None = None, kernel_name: 
     """The notebook kernel's row from :func:`probe_kernel`'s result: FAIL when it did not start,
     died, runs another Python than this workshop's, or cannot run TensorFlow."""
     name = f"kernel {kernel_name}"
-    fix_python = (f"use the workshop's kernel: make lab (JupyterLab from .venv), or register it: "
-                  f"{expected_python or '.venv/bin/python'} -m ipykernel install --user --name {kernel_name}")
+    fix_python = (
+        f"use the workshop's kernel: make lab (JupyterLab from .venv), or register it: "
+        f"{expected_python or '.venv/bin/python'} -m ipykernel install --user --name {kernel_name}"
+    )
     if "python" not in result:
         return Check(name, FAIL, result.get("error", "no answer"), fix_python)
     found = f"Python {result['version']} at {result['python']}"
     if expected_python and os.path.realpath(result["python"]) != os.path.realpath(expected_python):
         return Check(name, FAIL, f"{found}: not this workshop's Python ({expected_python})", fix_python)
     if "error" in result:
-        return Check(name, FAIL, f"{found}: TensorFlow fails there: {result['error']}",
-                     "reinstall in that Python: make setup (a fresh .venv: rm -rf .venv && make setup)")
+        return Check(
+            name,
+            FAIL,
+            f"{found}: TensorFlow fails there: {result['error']}",
+            "reinstall in that Python: make setup (a fresh .venv: rm -rf .venv && make setup)",
+        )
     return Check(name, OK, f"{found}, TensorFlow {result['tensorflow']} runs")
 
 
 # --------------------------------------------------------------------------- devices
 def tf_devices() -> list[str]:
-    from . import config
+    from .. import config
 
     config.quiet_tensorflow()
     import tensorflow as tf
@@ -289,14 +348,16 @@ def tf_devices() -> list[str]:
 
 
 def check_devices(devices: list[str] | None, requested: str | None = None) -> Check:
-    from . import config
+    from .. import config
 
     if devices is None:
         return Check("devices", FAIL, "TensorFlow could not start", "fix the tensorflow row first")
     gpus = [d for d in devices if d.upper().startswith("GPU")]
     found = ", ".join(devices) or "none"
     try:
-        chosen = config.choose_device(gpus, requested if requested is not None else os.environ.get("WORKSHOP_DEVICE", "auto"))
+        chosen = config.choose_device(
+            gpus, requested if requested is not None else os.environ.get("WORKSHOP_DEVICE", "auto")
+        )
     except config.DeviceError as exc:
         return Check("devices", FAIL, found, str(exc))
     if not gpus:
@@ -305,9 +366,10 @@ def check_devices(devices: list[str] | None, requested: str | None = None) -> Ch
 
 
 # --------------------------------------------------------------------------- data
-def check_data(status: Callable[[str], str] | None = None, registry: dict | None = None,
-               mirror: str | None = None) -> list[Check]:
-    from . import data
+def check_data(
+    status: Callable[[str], str] | None = None, registry: dict | None = None, mirror: str | None = None
+) -> list[Check]:
+    from .. import data
 
     status = status or data.status
     registry = registry if registry is not None else data.REGISTRY
@@ -326,8 +388,11 @@ def check_data(status: Callable[[str], str] | None = None, registry: dict | None
         if state == "corrupt":
             todo = f"the cached copy fails its checksum: python -m workshop_sections.data fetch {name} (refetches it)"
         elif ds.required:
-            todo = ("make data (in the room: paste the mirror line your instructor gives first)"
-                    if not mirror else f"make data (uses the mirror {mirror})")
+            todo = (
+                "make data (in the room: paste the mirror line your instructor gives first)"
+                if not mirror
+                else f"make data (uses the mirror {mirror})"
+            )
         elif not any(f.urls for f in ds.files):
             todo = "optional (the benchmark corpus), only from a mirror: WORKSHOP_DATA_MIRROR"
         else:
@@ -335,7 +400,9 @@ def check_data(status: Callable[[str], str] | None = None, registry: dict | None
         if not ds.required and state == "missing":
             rows.append(Check(label, OK, f"missing ({kind})", todo))
         else:
-            rows.append(Check(label, FAIL if ds.required or state == "corrupt" else WARN, f"{state} ({kind})", todo))
+            rows.append(
+                Check(label, FAIL if ds.required or state == "corrupt" else WARN, f"{state} ({kind})", todo)
+            )
     return rows
 
 
@@ -360,11 +427,15 @@ def check_port(port: int, host: str = "127.0.0.1", purpose: str = "") -> Check:
     if free:
         return Check(label, OK, f"free on {host}" + (f", for {purpose}" if purpose else ""))
     if port == 8888:
-        todo = ("a JupyterLab you started already is fine; otherwise stop what listens there "
-                "(lsof -i :8888), or make lab LAB_PORT=8890")
+        todo = (
+            "a JupyterLab you started already is fine; otherwise stop what listens there "
+            "(lsof -i :8888), or make lab LAB_PORT=8890"
+        )
     elif port == 6006:
-        todo = ("a TensorBoard you started already is fine; otherwise stop it (lsof -i :6006), "
-                "or tensorboard --port 6007 --host 127.0.0.1")
+        todo = (
+            "a TensorBoard you started already is fine; otherwise stop it (lsof -i :6006), "
+            "or tensorboard --port 6007 --host 127.0.0.1"
+        )
     else:
         todo = f"stop what listens on {port} (lsof -i :{port})"
     return Check(label, WARN, f"{why} on {host}" + (f", wanted by {purpose}" if purpose else ""), todo)
@@ -372,7 +443,7 @@ def check_port(port: int, host: str = "127.0.0.1", purpose: str = "") -> Check:
 
 # --------------------------------------------------------------------------- disk
 def check_disk(path: Path | None = None, free_bytes: int | None = None) -> Check:
-    from . import config
+    from .. import config
 
     path = Path(path or config.find_root())
     if free_bytes is None:
@@ -380,18 +451,38 @@ def check_disk(path: Path | None = None, free_bytes: int | None = None) -> Check
     gb = free_bytes / 1e9
     found = f"{gb:.1f} GB free at {path}"
     if gb < DISK_FAIL_GB:
-        return Check("disk", FAIL, found, f"free at least {DISK_WARN_GB:.0f} GB (data, artifacts, checkpoints): "
-                     "make clean removes artifacts and build/")
+        return Check(
+            "disk",
+            FAIL,
+            found,
+            f"free at least {DISK_WARN_GB:.0f} GB (data, artifacts, checkpoints): "
+            "make clean removes artifacts and build/",
+        )
     if gb < DISK_WARN_GB:
-        return Check("disk", WARN, found, f"{DISK_WARN_GB:.0f} GB is comfortable; make clean frees artifacts/ and build/")
+        return Check(
+            "disk",
+            WARN,
+            found,
+            f"{DISK_WARN_GB:.0f} GB is comfortable; make clean frees artifacts/ and build/",
+        )
     return Check("disk", OK, found)
 
 
 # --------------------------------------------------------------------------- all
-def run_checks(*, version_info=None, tf_version: str | None = "auto", pin: str | None = "auto",
-               devices: list[str] | None | str = "auto", data_status=None, registry=None,
-               ports: Iterable[int] = tuple(PORTS), host: str = "127.0.0.1", disk_free: int | None = None,
-               with_tensorflow: bool = True, build="skip") -> list[Check]:
+def run_checks(
+    *,
+    version_info=None,
+    tf_version: str | None = "auto",
+    pin: str | None = "auto",
+    devices: list[str] | None | str = "auto",
+    data_status=None,
+    registry=None,
+    ports: Iterable[int] = tuple(PORTS),
+    host: str = "127.0.0.1",
+    disk_free: int | None = None,
+    with_tensorflow: bool = True,
+    build="skip",
+) -> list[Check]:
     """Every check; each argument injects a value instead of asking the machine (tests)."""
     rows = [check_python(version_info)]
     version = installed_tf_version() if tf_version == "auto" else tf_version
@@ -410,8 +501,14 @@ def run_checks(*, version_info=None, tf_version: str | None = "auto", pin: str |
             seen = tf_devices()
             rows.append(check_devices(seen))
         except Exception as exc:  # noqa: BLE001 - report, don't crash
-            rows.append(Check("devices", FAIL, f"import tensorflow failed: {exc}".splitlines()[0][:120],
-                              "reinstall: make setup (a fresh .venv: rm -rf .venv && make setup)"))
+            rows.append(
+                Check(
+                    "devices",
+                    FAIL,
+                    f"import tensorflow failed: {exc}".splitlines()[0][:120],
+                    "reinstall: make setup (a fresh .venv: rm -rf .venv && make setup)",
+                )
+            )
     if build != "skip":
         dist, cuda = installed_tf_build() if build == "auto" else build
         rows.append(check_build(dist, cuda, seen))
@@ -422,17 +519,23 @@ def run_checks(*, version_info=None, tf_version: str | None = "auto", pin: str |
 
 
 def render(rows: list[Check]) -> str:
-    widths = [max(len(h), *(len(getattr(r, a)) for r in rows)) for h, a in
-              (("check", "name"), ("status", "status"), ("found", "found"))]
+    widths = [
+        max(len(h), *(len(getattr(r, a)) for r in rows))
+        for h, a in (("check", "name"), ("status", "status"), ("found", "found"))
+    ]
     widths[2] = min(widths[2], 60)
     head = f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'found':<{widths[2]}}  what to do"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.name:<{widths[0]}}  {r.status:<{widths[1]}}  {r.found:<{widths[2]}}  {r.todo or '-'}".rstrip())
+        lines.append(
+            f"{r.name:<{widths[0]}}  {r.status:<{widths[1]}}  {r.found:<{widths[2]}}  {r.todo or '-'}".rstrip()
+        )
     fails = sum(r.status == FAIL for r in rows)
     warns = sum(r.status == WARN for r in rows)
     if fails:
-        lines.append(f"\n{fails} problem(s) would stop the workshop (FAIL): do what the last column says, then run make doctor again.")
+        lines.append(
+            f"\n{fails} problem(s) would stop the workshop (FAIL): do what the last column says, then run make doctor again."
+        )
     elif warns:
         lines.append(f"\nReady, with {warns} warning(s) worth a look.")
     else:
@@ -446,13 +549,24 @@ def exit_code(rows: list[Check], strict: bool = False) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.doctor", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.doctor", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
-    parser.add_argument("--no-tensorflow", action="store_true", help="do not import TensorFlow (skips the devices row)")
-    parser.add_argument("--write-requirements", metavar="FILE",
-                        help="write the requirements make setup installs (with --gpu: tensorflow[and-cuda]) and exit")
-    parser.add_argument("--kernel", default="python3", help="the Jupyter kernel attendees use (default python3)")
-    parser.add_argument("--gpu", type=int, default=0, choices=(0, 1), help="with --write-requirements: 1 for the GPU build")
+    parser.add_argument(
+        "--no-tensorflow", action="store_true", help="do not import TensorFlow (skips the devices row)"
+    )
+    parser.add_argument(
+        "--write-requirements",
+        metavar="FILE",
+        help="write the requirements make setup installs (with --gpu: tensorflow[and-cuda]) and exit",
+    )
+    parser.add_argument(
+        "--kernel", default="python3", help="the Jupyter kernel attendees use (default python3)"
+    )
+    parser.add_argument(
+        "--gpu", type=int, default=0, choices=(0, 1), help="with --write-requirements: 1 for the GPU build"
+    )
     args = parser.parse_args(argv)
     if args.write_requirements:
         target = Path(args.write_requirements)

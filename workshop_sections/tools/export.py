@@ -22,12 +22,13 @@ markers (``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines; the solution code stay
 
 An exported cell may hold only definitions: imports, ``def``, ``class``, assignments and
 docstrings (no calls at top level, no ``%magic``), so that importing the module has no side
-effects. ``python -m workshop_sections.export --check`` (and ``tests/test_export.py`` in
+effects. ``python -m workshop_sections.tools.export --check`` (and ``tests/test_export.py`` in
 ``make test``) fails when a module's block differs from its notebook's cells.
 
-    python -m workshop_sections.export            # rewrite the blocks that are out of date
-    python -m workshop_sections.export --check    # exit 1 and name the stale modules
+    python -m workshop_sections.tools.export            # rewrite the blocks that are out of date
+    python -m workshop_sections.tools.export --check    # exit 1 and name the stale modules
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,15 @@ HELPER_MODULES = {
     "distributed_tensorflow": "distributed_word2vec",
 }
 
-ALLOWED_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                 ast.Assign, ast.AnnAssign)
+ALLOWED_NODES = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Assign,
+    ast.AnnAssign,
+)
 
 
 class ExportError(ValueError):
@@ -99,10 +107,16 @@ def _check_definitions_only(code: str, where: str) -> None:
     for node in tree.body:
         if isinstance(node, ALLOWED_NODES):
             continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
             continue  # a docstring or a comment-like string
-        raise ExportError(f"{where}: line {node.lineno} is a {type(node).__name__}, but an exported cell may hold "
-                          "only imports, def, class and assignments (move the rest to a cell that is not exported)")
+        raise ExportError(
+            f"{where}: line {node.lineno} is a {type(node).__name__}, but an exported cell may hold "
+            "only imports, def, class and assignments (move the rest to a cell that is not exported)"
+        )
 
 
 def blocks_of(notebook: Path) -> list[Block]:
@@ -118,12 +132,16 @@ def blocks_of(notebook: Path) -> list[Block]:
         marked, module = export_marker(source)
         if not marked:
             if "#| export" in source:
-                raise ExportError(f"{notebook.name} cell {index}: '#| export' must be the first line of the cell")
+                raise ExportError(
+                    f"{notebook.name} cell {index}: '#| export' must be the first line of the cell"
+                )
             continue
         module = module or HELPER_MODULES.get(section)
         if module is None:
-            raise ExportError(f"{notebook.name} cell {index}: no helper module is known for section {section!r}; "
-                              "name one: '#| export MODULE'")
+            raise ExportError(
+                f"{notebook.name} cell {index}: no helper module is known for section {section!r}; "
+                "name one: '#| export MODULE'"
+            )
         code = exported_code(source)
         _check_definitions_only(code, f"{notebook.name} cell {index}")
         target = notebook.parent / f"{module}.py"
@@ -139,11 +157,13 @@ def _split_module(text: str, module: Path) -> tuple[str, str, str, str | None]:
     begins = [i for i, ln in enumerate(lines) if BEGIN_RE.match(ln)]
     ends = [i for i, ln in enumerate(lines) if ln.strip() == END_LINE]
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-        raise ExportError(f"{module}: needs exactly one export block, a line '{BEGIN_FMT.format(nb='NOTEBOOK')}' and "
-                          f"a later line '{END_LINE}' (found {len(begins)} BEGIN and {len(ends)} END lines)")
+        raise ExportError(
+            f"{module}: needs exactly one export block, a line '{BEGIN_FMT.format(nb='NOTEBOOK')}' and "
+            f"a later line '{END_LINE}' (found {len(begins)} BEGIN and {len(ends)} END lines)"
+        )
     b, e = begins[0], ends[0]
-    body = "\n".join(lines[b + 1:e]).strip("\n")
-    return "\n".join(lines[:b]), body, "\n".join(lines[e + 1:]), BEGIN_RE.match(lines[b]).group("nb")
+    body = "\n".join(lines[b + 1 : e]).strip("\n")
+    return "\n".join(lines[:b]), body, "\n".join(lines[e + 1 :]), BEGIN_RE.match(lines[b]).group("nb")
 
 
 def render_module(block: Block) -> tuple[str, str]:
@@ -152,7 +172,10 @@ def render_module(block: Block) -> tuple[str, str]:
         raise ExportError(f"{block.notebook.name} exports into {block.module.name}, which does not exist")
     text = block.module.read_text(encoding="utf-8")
     before, _, after, _ = _split_module(text, block.module)
-    new = "\n".join([before, BEGIN_FMT.format(nb=block.notebook.name), block.text, END_LINE, after])
+    # two blank lines around the block, as ruff format lays out top-level definitions
+    before = before.rstrip("\n") + "\n\n"
+    after = "\n\n" + after.lstrip("\n")
+    new = "\n".join([before, BEGIN_FMT.format(nb=block.notebook.name), block.text, "", "", END_LINE, after])
     return text, new
 
 
@@ -182,16 +205,22 @@ def run(notebook_paths, write: bool = True) -> dict:
                 continue
             text = module.read_text(encoding="utf-8")
             if any(BEGIN_RE.match(ln) for ln in text.split("\n")):
-                raise ExportError(f"{module}: holds an export block, but no cell of {Path(nb).name} is marked "
-                                  f"'#| export {module.stem}' any more: mark the cells again or remove the block")
+                raise ExportError(
+                    f"{module}: holds an export block, but no cell of {Path(nb).name} is marked "
+                    f"'#| export {module.stem}' any more: mark the cells again or remove the block"
+                )
     return result
 
 
 def main(argv=None) -> int:
     from . import notebooks
 
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a module is out of date")
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.export", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a module is out of date"
+    )
     parser.add_argument("paths", nargs="*", help="solution notebooks (default: every section notebook)")
     args = parser.parse_args(argv)
     paths = [Path(p) for p in args.paths] or notebooks.list_notebooks()
@@ -205,8 +234,11 @@ def main(argv=None) -> int:
         print(f"{block.notebook.name} -> {block.module.name}: {len(block.cells)} cell(s), {state}")
     if args.check and res["stale"]:
         names = ", ".join(str(m) for m in res["stale"])
-        print(f"error: out of date with their notebooks: {names}. Run `make export` "
-              "(edit the notebook's '#| export' cells, never the block in the module).", file=sys.stderr)
+        print(
+            f"error: out of date with their notebooks: {names}. Run `make export` "
+            "(edit the notebook's '#| export' cells, never the block in the module).",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -7,7 +7,7 @@ It prints one line that starts with ``Correct!`` or ``Not yet:`` and says in pla
 what is right or what is still wrong, and returns True/False. It never raises on a wrong
 answer: an exception inside the attendee's function is reported as "Not yet".
 
-    from workshop_sections import checks
+    from workshop_sections.tools import checks
     def check_double(fn):
         if (msg := checks.placeholder("double", fn)):
             return checks.not_yet(msg)
@@ -17,6 +17,7 @@ answer: an exception inside the attendee's function is reported as "Not yet".
         ...
         return checks.correct("double([1, 2]) = [2, 4].")
 """
+
 from __future__ import annotations
 
 import traceback
@@ -65,9 +66,14 @@ def solved(answer, todo: int | None = None, name: str | None = None, verbose: bo
     if entry is not None and entry[0] is answer and entry[1]:
         return True
     if verbose:
-        what = f"TODO {todo}" + (f" ({name})" if name else "") if todo is not None else (name or "the exercise")
-        why = ("its check has not said Correct yet" if entry is not None and entry[0] is answer
-               else "run its check cell after writing it")
+        what = (
+            f"TODO {todo}" + (f" ({name})" if name else "") if todo is not None else (name or "the exercise")
+        )
+        why = (
+            "its check has not said Correct yet"
+            if entry is not None and entry[0] is answer
+            else "run its check cell after writing it"
+        )
         print(f"Note: {what} is not solved yet ({why}).")
     return False
 
@@ -78,8 +84,10 @@ def answer_or_reference(answer, reference, todo: int | None = None, name: str | 
     if solved(answer, todo, name, verbose=False):
         return answer
     what = f"TODO {todo}" + (f" ({name})" if name else "") if todo is not None else (name or "the exercise")
-    print(f"Note: {what} is not solved yet, so this cell goes on with the workshop's version; "
-          "solve it, run its check, then re-run this cell to use yours.")
+    print(
+        f"Note: {what} is not solved yet, so this cell goes on with the workshop's version; "
+        "solve it, run its check, then re-run this cell to use yours."
+    )
     return reference
 
 

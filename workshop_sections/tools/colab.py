@@ -1,12 +1,13 @@
 """Colab: a badge in every notebook's title cell, and the shared config cell kept identical.
 
-    python -m workshop_sections.colab sync [NB ...]    # badge + first code cell = CONFIG_CELL
-    python -m workshop_sections.colab check [NB ...]   # exit 1 if a notebook is not in sync
+    python -m workshop_sections.tools.colab sync [NB ...]    # badge + first code cell = CONFIG_CELL
+    python -m workshop_sections.tools.colab check [NB ...]   # exit 1 if a notebook is not in sync
 
 The badge opens ``<REPO_URL>/blob/<REPO_BRANCH>/<the notebook's path>`` in Colab. The shared
 config cell (``notebooks.CONFIG_CELL``) starts with a guard that installs this package from
 GitHub when it runs on Colab and does nothing anywhere else.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-from . import REPO_BRANCH, REPO_URL, notebooks
+from .. import REPO_BRANCH, REPO_URL
+from . import notebooks
 
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
@@ -23,12 +25,14 @@ BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
 def owner_repo(url: str = REPO_URL) -> str:
     m = re.match(r"^(?:https://github\.com/|git@github\.com:)([^/]+/[^/.]+?)(?:\.git)?/?$", url)
     if not m:
-        raise ValueError(f"REPO_URL {url!r} is not a GitHub repository address (https://github.com/OWNER/REPO)")
+        raise ValueError(
+            f"REPO_URL {url!r} is not a GitHub repository address (https://github.com/OWNER/REPO)"
+        )
     return m.group(1)
 
 
 def repo_path(path: Path, root: Path | None = None) -> str:
-    from . import config
+    from .. import config
 
     root = root or config.find_root()
     return Path(path).resolve().relative_to(root.resolve()).as_posix()
@@ -43,7 +47,9 @@ def badge(rel_path: str) -> str:
 
 
 def badge_urls(nb) -> list[str]:
-    return [m.group("url") for c in nb.cells if c.cell_type == "markdown" for m in BADGE_RE.finditer(c.source)]
+    return [
+        m.group("url") for c in nb.cells if c.cell_type == "markdown" for m in BADGE_RE.finditer(c.source)
+    ]
 
 
 def set_badge(nb, rel_path: str) -> bool:
@@ -54,7 +60,11 @@ def set_badge(nb, rel_path: str) -> bool:
     changed = False
     for i, cell in enumerate(nb.cells):  # one badge only, in the title cell
         if cell.cell_type == "markdown" and BADGE_RE.search(cell.source):
-            new = BADGE_RE.sub(want, cell.source) if i == 0 else re.sub(r"\n*" + BADGE_RE.pattern + r"\n*", "\n\n", cell.source).strip()
+            new = (
+                BADGE_RE.sub(want, cell.source)
+                if i == 0
+                else re.sub(r"\n*" + BADGE_RE.pattern + r"\n*", "\n\n", cell.source).strip()
+            )
             if new != cell.source:
                 cell.source, changed = new, True
     title = nb.cells[0]
@@ -94,7 +104,9 @@ def sync(path: Path, write: bool = True, root: Path | None = None) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.colab", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.colab", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("cmd", choices=("sync", "check"))
     parser.add_argument("paths", nargs="*")
     args = parser.parse_args(argv)
@@ -106,7 +118,7 @@ def main(argv=None) -> int:
             stale += 1
             print(f"{path}: {'updated' if args.cmd == 'sync' else 'out of date'}: {', '.join(changes)}")
     if args.cmd == "check" and stale:
-        print("Run: python -m workshop_sections.colab sync", file=sys.stderr)
+        print("Run: python -m workshop_sections.tools.colab sync", file=sys.stderr)
         return 1
     return 0
 

@@ -13,9 +13,10 @@ such block becomes a numbered TODO with its hint and a placeholder for each name
 solution assigns (``m3 = None  # TODO 1``) or each function it defines (same signature,
 returns None), with all outputs cleared. The check cells are kept as they are.
 
-    python -m workshop_sections.exercises            # write exercises/ from every notebook
-    python -m workshop_sections.exercises --check    # exit 1 if exercises/ is out of date
+    python -m workshop_sections.tools.exercise_copies            # write exercises/ from every notebook
+    python -m workshop_sections.tools.exercise_copies --check    # exit 1 if exercises/ is out of date
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,13 @@ from pathlib import Path
 
 from . import notebooks
 
-BEGIN_RE = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?:[ \t]*\((?:hint:)?[ \t]*(?P<hint>.*)\))?[ \t]*$")
+BEGIN_RE = re.compile(
+    r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?:[ \t]*\((?:hint:)?[ \t]*(?P<hint>.*)\))?[ \t]*$"
+)
 END_RE = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
-COLAB_RE = re.compile(r"(https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/)[^\s)]+\.ipynb")
+COLAB_RE = re.compile(
+    r"(https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/)[^\s)]+\.ipynb"
+)
 CHECK_CALL_RE = re.compile(r"\bcheck\w*\s*\(")
 DEFAULT_HINT = "write the missing code"
 
@@ -121,7 +126,9 @@ def find_blocks(source: str) -> list[tuple[int, int, str, str]]:
         m = BEGIN_RE.match(line)
         if m:
             if open_at is not None:
-                raise ExerciseError(f"line {i + 1}: BEGIN SOLUTION inside another solution block (line {open_at[0] + 1})")
+                raise ExerciseError(
+                    f"line {i + 1}: BEGIN SOLUTION inside another solution block (line {open_at[0] + 1})"
+                )
             hint = (m.group("hint") or "").strip() or DEFAULT_HINT
             open_at = (i, m.group("indent"), hint)
         elif END_RE.match(line):
@@ -130,8 +137,10 @@ def find_blocks(source: str) -> list[tuple[int, int, str, str]]:
             blocks.append((open_at[0], i, open_at[1], open_at[2]))
             open_at = None
         elif "BEGIN SOLUTION" in line or "END SOLUTION" in line:
-            raise ExerciseError(f"line {i + 1}: a solution marker must be a whole comment line, e.g. "
-                                f"'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION'; got {line.strip()!r}")
+            raise ExerciseError(
+                f"line {i + 1}: a solution marker must be a whole comment line, e.g. "
+                f"'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION'; got {line.strip()!r}"
+            )
     if open_at is not None:
         raise ExerciseError(f"line {open_at[0] + 1}: BEGIN SOLUTION has no END SOLUTION in the same cell")
     return blocks
@@ -167,18 +176,29 @@ def transform(nb, exercise_path: str | None = None):
                 new_lines, last = [], 0
                 for begin, end, indent, hint in blocks:
                     number += 1
-                    solution = "\n".join(lines[begin + 1:end])
+                    solution = "\n".join(lines[begin + 1 : end])
                     stub_lines, names = placeholders(solution, indent, number, hint)
                     new_lines += lines[last:begin] + stub_lines
                     last = end + 1
-                    exercises.append(Exercise(number, hint, index, solution, names, _next_code_cell(out.cells, index),
-                                              "\n".join(stub_lines)))
+                    exercises.append(
+                        Exercise(
+                            number,
+                            hint,
+                            index,
+                            solution,
+                            names,
+                            _next_code_cell(out.cells, index),
+                            "\n".join(stub_lines),
+                        )
+                    )
                     if exercises[-1].check_index is not None:
                         check_indices.add(exercises[-1].check_index)
                 new_lines += lines[last:]
                 cell.source = "\n".join(new_lines)
             if index in check_indices:  # the solution's verified output is not the attendee's
-                cell.source = "\n".join(ln for ln in _source(cell).split("\n") if ln.strip() != "# NBVAL_CHECK_OUTPUT")
+                cell.source = "\n".join(
+                    ln for ln in _source(cell).split("\n") if ln.strip() != "# NBVAL_CHECK_OUTPUT"
+                )
             cell.outputs = []
             cell.execution_count = None
             for key in ("execution", "collapsed", "scrolled"):
@@ -211,8 +231,11 @@ def tensorflow_line_re(names: set[str]) -> re.Pattern:
 
 def code_lines(source: str) -> list[str]:
     """The lines of a cell that count as code: not blank, not a comment, not an import or magic."""
-    return [ln for ln in source.split("\n")
-            if ln.strip() and not ln.strip().startswith(("#", "import ", "from ", "%", "!"))]
+    return [
+        ln
+        for ln in source.split("\n")
+        if ln.strip() and not ln.strip().startswith(("#", "import ", "from ", "%", "!"))
+    ]
 
 
 def tensorflow_share(nb) -> tuple[int, int]:
@@ -237,8 +260,10 @@ def check_cells_missing(exercises: list[Exercise], nb) -> list[str]:
         j = ex.check_index
         if j is None or not is_check_cell(nb.cells[j]):
             got = "no code cell follows" if j is None else f"cell {j} calls no check...() helper"
-            found.append(f"exercise {ex.number} (cell {ex.cell_index}, hint {ex.hint!r}): the next code cell must be "
-                         f"a check cell that calls a check_...() helper of the section module; {got}")
+            found.append(
+                f"exercise {ex.number} (cell {ex.cell_index}, hint {ex.hint!r}): the next code cell must be "
+                f"a check cell that calls a check_...() helper of the section module; {got}"
+            )
     return found
 
 
@@ -254,7 +279,9 @@ def leaked_solution(exercises: list[Exercise], exercise_nb) -> list[str]:
         for line in ex.solution.split("\n"):
             code = line.strip()
             if code and not code.startswith("#") and len(code) > 3 and code not in stub and code in cell_src:
-                found.append(f"exercise {ex.number}: the solution line {code!r} is still in cell {ex.cell_index}")
+                found.append(
+                    f"exercise {ex.number}: the solution line {code!r} is still in cell {ex.cell_index}"
+                )
     return found
 
 
@@ -266,7 +293,7 @@ def exercise_name(path: Path, all_paths: list[Path]) -> str:
 
 
 def out_dir() -> Path:
-    from . import config
+    from .. import config
 
     return config.find_root() / "exercises"
 
@@ -276,7 +303,7 @@ def intro_cell(solution_rel: str, n: int):
 
     cell = nbformat.v4.new_markdown_cell(
         f"> **Exercise copy.** Fill in the numbered `# TODO` ({n} in this notebook), then run the "
-        f"\"check your answer\" cell after it: it tells you what is right or what is still wrong. This file is generated by "
+        f'"check your answer" cell after it: it tells you what is right or what is still wrong. This file is generated by '
         f"`make exercises` from the solution notebook `{solution_rel}` (look there if you are stuck). "
         "Work in a copy of your own so that a `git pull` of an updated workshop never conflicts with your answers: "
         "`make my-work` copies every exercise notebook to `my-work/` (not tracked by git, never overwritten)."
@@ -315,7 +342,7 @@ def render(path: Path, all_paths: list[Path] | None = None) -> tuple[str, str, l
     """(file name, canonical text, exercises, problems) of the exercise copy of one notebook."""
     import nbformat
 
-    from . import config
+    from .. import config
 
     all_paths = all_paths if all_paths is not None else [path]
     name = exercise_name(path, all_paths)
@@ -328,8 +355,10 @@ def render(path: Path, all_paths: list[Path] | None = None) -> tuple[str, str, l
     out, exercises = transform(nb, exercise_path=f"exercises/{name}")
     problems = check_cells_missing(exercises, nb) + leaked_solution(exercises, out)
     if not exercises:
-        problems.append(f"{rel} has no exercise: mark at least one code block with "
-                        "'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION', followed by a check cell")
+        problems.append(
+            f"{rel} has no exercise: mark at least one code block with "
+            "'# BEGIN SOLUTION (hint: ...)' / '# END SOLUTION', followed by a check cell"
+        )
     for cell in out.cells:
         if cell.cell_type == "markdown":
             cell.source = relink(cell.source, path, root / "exercises", all_paths)
@@ -338,8 +367,11 @@ def render(path: Path, all_paths: list[Path] | None = None) -> tuple[str, str, l
     # stable ids so regeneration is byte-identical
     for i, cell in enumerate(out.cells):
         cell["id"] = f"ex-{i:03d}"
-    out.metadata["workshop"] = {"generated_from": rel, "generator": "python -m workshop_sections.exercises",
-                                "generated_sha256": content_hash(out)}
+    out.metadata["workshop"] = {
+        "generated_from": rel,
+        "generator": "python -m workshop_sections.tools.exercise_copies",
+        "generated_sha256": content_hash(out),
+    }
     return name, nbformat.writes(out) + "\n", exercises, [f"{path.name}: {p}" for p in problems]
 
 
@@ -366,8 +398,9 @@ def attendee_changed(path: Path) -> bool:
     return recorded is None or recorded != content_hash(nb)
 
 
-def generate(paths: list[Path] | None = None, dest: Path | None = None, write: bool = True,
-             force: bool = False) -> dict:
+def generate(
+    paths: list[Path] | None = None, dest: Path | None = None, write: bool = True, force: bool = False
+) -> dict:
     """Render every notebook's exercise copy; write the changed ones, except copies an attendee
     has edited (:func:`attendee_changed`), which are kept unless ``force``. Returns
     {"written": [...], "stale": [...], "kept": [...], "problems": [...], "count": {name: n}}."""
@@ -396,11 +429,18 @@ def generate(paths: list[Path] | None = None, dest: Path | None = None, write: b
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.exercises", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date")
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.exercise_copies", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if exercises/ is out of date"
+    )
     parser.add_argument("--out", default=None, help="folder of the exercise copies (default exercises/)")
-    parser.add_argument("--force", action="store_true",
-                        help="also overwrite copies with edits of yours (they are kept otherwise)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="also overwrite copies with edits of yours (they are kept otherwise)",
+    )
     parser.add_argument("paths", nargs="*", help="solution notebooks (default: every section notebook)")
     args = parser.parse_args(argv)
     paths = [Path(p) for p in args.paths] or None
@@ -414,9 +454,11 @@ def main(argv=None) -> int:
             state = "written" if name in res["written"] else "up to date"
         print(f"exercises/{name}: {n} exercise(s), {state}")
     if res["kept"]:
-        print(f"kept {len(res['kept'])} copy(ies) with your edits: {', '.join(res['kept'])}. Keep your work in my-work/ "
-              "(cp exercises/NAME.ipynb my-work/); `python -m workshop_sections.exercises --force` overwrites.",
-              file=sys.stderr)
+        print(
+            f"kept {len(res['kept'])} copy(ies) with your edits: {', '.join(res['kept'])}. Keep your work in my-work/ "
+            "(cp exercises/NAME.ipynb my-work/); `python -m workshop_sections.tools.exercise_copies --force` overwrites.",
+            file=sys.stderr,
+        )
     for p in res["problems"]:
         print(f"problem: {p}", file=sys.stderr)
     if args.check and res["stale"]:

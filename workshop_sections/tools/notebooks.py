@@ -1,11 +1,12 @@
 """Notebook housekeeping: find the section notebooks, keep them clean in git, run them all.
 
-    python -m workshop_sections.notebooks run      # execute every notebook in workshop order
-                                                  # into build/executed/, then print the table
-    python -m workshop_sections.notebooks report   # the table of artifacts/<section>/metrics.json
-    python -m workshop_sections.notebooks clean [NB ...]  # strip outputs nbval does not check
-    python -m workshop_sections.notebooks check    # exit 1 if a notebook breaks the conventions
+python -m workshop_sections.tools.notebooks run      # execute every notebook in workshop order
+                                              # into build/executed/, then print the table
+python -m workshop_sections.tools.notebooks report   # the table of artifacts/<section>/metrics.json
+python -m workshop_sections.tools.notebooks clean [NB ...]  # strip outputs nbval does not check
+python -m workshop_sections.tools.notebooks check    # exit 1 if a notebook breaks the conventions
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,29 +17,37 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import REPO_URL, SECTIONS, config
+from .. import REPO_URL, SECTIONS, config
+
 
 # The first code cell of every notebook. Its guard installs the workshop package on Colab
-# (only there, only when it is missing); `python -m workshop_sections.colab sync` rewrites it.
+# (only there, only when it is missing); `python -m workshop_sections.tools.colab sync` rewrites it.
 def config_cell(repo_url: str = REPO_URL) -> str:
     """The shared config cell, installing from ``git+<repo_url>`` on Colab. When that install
     fails (no repository at the address, no network) the cell stops with one message that says
     what to set, instead of pip's traceback."""
-    return (
-        "# Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)\n"
-        "import importlib.util, subprocess, sys\n"
-        'if "google.colab" in sys.modules and importlib.util.find_spec("workshop_sections") is None:\n'
-        "    # on Colab only: install the workshop package from GitHub first (once per runtime)\n"
-        f'    url = "{repo_url}"\n'
-        '    pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+" + url], capture_output=True, text=True)\n'
-        "    if pip.returncode:  # say what to do, not pip's traceback\n"
-        '        raise SystemExit(f"Could not install the workshop from {url}: "\n'
-        "                         f\"{(pip.stderr.strip().splitlines() or ['pip failed'])[-1]}\\n\"\n"
-        '                         "Is the repository there? Its address is REPO_URL in workshop_sections/__init__.py: "\n'
-        '                         "set it, run `python -m workshop_sections.colab sync`, commit, and open the notebook again.")\n'
-        "from workshop_sections import config\n"
-        "cfg = config.setup()"
+    return f"""\
+# Workshop setup: device placement, seeds, quick mode, paths (same cell in every notebook)
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules and importlib.util.find_spec("workshop_sections") is None:
+    # on Colab only: install the workshop package from GitHub first (once per runtime)
+    url = "{repo_url}"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "git+" + url], capture_output=True, text=True
     )
+    if pip.returncode:  # say what to do, not pip's traceback
+        raise SystemExit(
+            f"Could not install the workshop from {{url}}: "
+            f"{{(pip.stderr.strip().splitlines() or ['pip failed'])[-1]}}\\n"
+            "Is the repository there? Its address is REPO_URL in workshop_sections/__init__.py: "
+            "set it, run `python -m workshop_sections.tools.colab sync`, commit, and open the notebook again."
+        )
+from workshop_sections import config
+
+cfg = config.setup()"""
 
 
 CONFIG_CELL = config_cell()
@@ -46,7 +55,7 @@ CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 
 
 def package_dir() -> Path:
-    return Path(__file__).resolve().parent
+    return Path(__file__).resolve().parents[1]
 
 
 def list_notebooks(base: Path | None = None) -> list[Path]:
@@ -107,7 +116,11 @@ def clean(path: Path) -> bool:
                 cell.outputs = []
                 cell.execution_count = None
             else:  # keep only the outputs nbval compares; drop volatile stream noise (stderr)
-                cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+                cell.outputs = [
+                    o
+                    for o in cell.outputs
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                ]
         for key in ("execution", "collapsed", "scrolled"):
             cell.metadata.pop(key, None)
     nb.metadata.pop("widgets", None)
@@ -130,9 +143,14 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
         with tempfile.TemporaryDirectory(prefix="workshop-kernel-") as sockets:
             km = kernel_manager(sockets)
             groups = []  # the kernel's process group: what it started (a %tensorboard server) too
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=km,
-                                    resources={"metadata": {"path": str(path.parent)}},
-                                    on_notebook_start=lambda **_: groups.append(_kernel_group(km)))
+            client = NotebookClient(
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                km=km,
+                resources={"metadata": {"path": str(path.parent)}},
+                on_notebook_start=lambda **_: groups.append(_kernel_group(km)),
+            )
             start = time.perf_counter()
             completed = False
             try:
@@ -141,8 +159,11 @@ def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 
             finally:
                 _stop_group(groups[0] if groups else None)
                 # how this copy ran (slides.py marks decks made from a quick-mode or failed run)
-                nb.metadata["workshop"] = {"quick": config.is_quick(), "completed": completed,
-                                           "executed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                nb.metadata["workshop"] = {
+                    "quick": config.is_quick(),
+                    "completed": completed,
+                    "executed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }
                 out_path.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, out_path)
             return time.perf_counter() - start
@@ -199,17 +220,21 @@ def report(artifacts: Path | None = None, timings: dict | None = None) -> str:
         if metrics is None:
             rows.append((section, "-", "(no metrics.json yet)"))
             continue
-        figures = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(metrics.items()) if not isinstance(v, (dict, list)))
+        figures = ", ".join(
+            f"{k}={_fmt(v)}" for k, v in sorted(metrics.items()) if not isinstance(v, (dict, list))
+        )
         rows.append((section, f"{secs:.0f}s" if secs else "-", figures))
     width = max(len(r[0]) for r in rows)
-    lines = [f"{'section':<{width}}  {'run':>6}  headline figures (artifacts/<section>/metrics.json)",
-             "-" * (width + 60)]
+    lines = [
+        f"{'section':<{width}}  {'run':>6}  headline figures (artifacts/<section>/metrics.json)",
+        "-" * (width + 60),
+    ]
     lines += [f"{s:<{width}}  {t:>6}  {f}" for s, t, f in rows]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.notebooks")
+    parser = argparse.ArgumentParser(prog="python -m workshop_sections.tools.notebooks")
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--out", default=None, help="folder of the executed copies (default build/executed)")

@@ -1,6 +1,6 @@
 """Serve the verified data cache to the room over http (``make serve-data``).
 
-    python -m workshop_sections.serve_data [--host 127.0.0.1] [--port 8000] [--data-dir DIR]
+    python -m workshop_sections.tools.serve_data [--host 127.0.0.1] [--port 8000] [--data-dir DIR]
 
 Only files whose checksum passes are served, at the registry's relative paths (the layout
 ``WORKSHOP_DATA_MIRROR`` expects), so attendees fetch from the instructor's laptop instead
@@ -11,8 +11,8 @@ Stop it with Ctrl-C.
 
 The Python packages too (the room's wheelhouse), beside the data:
 
-    python -m workshop_sections.serve_data wheelhouse [--dest data/wheelhouse] [--platforms ...] [--pythons ...]
-    python -m workshop_sections.serve_data pip install <pip install arguments>
+    python -m workshop_sections.tools.serve_data wheelhouse [--dest data/wheelhouse] [--platforms ...] [--pythons ...]
+    python -m workshop_sections.tools.serve_data pip install <pip install arguments>
 
 ``wheelhouse`` (``make wheelhouse``) downloads the pinned wheels (requirements.txt, plus pip
 and setuptools for the set-up itself) for each platform attendees bring, with ``pip download
@@ -25,6 +25,7 @@ runs) installs from the room mirror alone when ``WORKSHOP_DATA_MIRROR`` points a
 wheelhouse for this machine, then from the mirror plus the package index if the mirror lacks
 something, and from the index alone when there is no mirror.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,6 @@ import html
 import json
 import os
 import platform as _platform
-import re
 import shutil
 import socket
 import subprocess
@@ -45,12 +45,12 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _data():
     """The data registry (imported on use: ``pip install`` runs in a bare venv, before numpy)."""
-    from . import data
+    from .. import data
 
     return data
 
@@ -69,8 +69,12 @@ def verified_files(cache: Path | None = None) -> dict[str, Path]:
 
 
 def skipped_files(cache: Path, served: dict[str, Path]) -> list[str]:
-    return [e.path for ds in _data().REGISTRY.values() for e in ds.files
-            if (cache / e.path).exists() and e.path not in served]
+    return [
+        e.path
+        for ds in _data().REGISTRY.values()
+        for e in ds.files
+        if (cache / e.path).exists() and e.path not in served
+    ]
 
 
 class MirrorHandler(BaseHTTPRequestHandler):
@@ -88,11 +92,15 @@ class MirrorHandler(BaseHTTPRequestHandler):
         return self.pages.get(path) or self.pages.get(path.rstrip("/") + "/")
 
     def _index(self) -> bytes:
-        items = "".join(f'<li><a href="/{html.escape(p)}">{html.escape(p)}</a> ({f.stat().st_size:,} bytes)</li>'
-                        for p, f in sorted(self.files.items()))
-        return (f"<!doctype html><title>Workshop data mirror</title><h1>Workshop data mirror</h1>"
-                f"<p>Paste into your terminal, then run <code>make data</code>:</p>"
-                f"<pre>export {html.escape(self.mirror_line)}</pre><ul>{items}</ul>").encode()
+        items = "".join(
+            f'<li><a href="/{html.escape(p)}">{html.escape(p)}</a> ({f.stat().st_size:,} bytes)</li>'
+            for p, f in sorted(self.files.items())
+        )
+        return (
+            f"<!doctype html><title>Workshop data mirror</title><h1>Workshop data mirror</h1>"
+            f"<p>Paste into your terminal, then run <code>make data</code>:</p>"
+            f"<pre>export {html.escape(self.mirror_line)}</pre><ul>{items}</ul>"
+        ).encode()
 
     def _send(self, body_file: Path | None, head_only: bool) -> None:
         page = self._page()
@@ -147,8 +155,9 @@ def room_addresses(host: str) -> list[str]:
     return found or [socket.gethostname()]
 
 
-def make_server(host: str, port: int, files: dict[str, Path],
-                pages: dict[str, bytes] | None = None) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, files: dict[str, Path], pages: dict[str, bytes] | None = None
+) -> ThreadingHTTPServer:
     handler = type("Handler", (MirrorHandler,), {"files": dict(files), "pages": dict(pages or {})})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -169,7 +178,10 @@ WHEEL_PLATFORMS = {
     "windows_x86_64": ["win_amd64"],
 }
 PYTHONS = ("3.11", "3.12", "3.13")  # the pins' Pythons: numpy 2.4.6 has no wheel for 3.10
-SETUP_EXTRAS = ["pip", "setuptools>=77"]  # make setup upgrades pip; `pip install -e .` builds with pyproject's setuptools>=77
+SETUP_EXTRAS = [
+    "pip",
+    "setuptools>=77",
+]  # make setup upgrades pip; `pip install -e .` builds with pyproject's setuptools>=77
 SUMS = "SHA256SUMS"
 NOTE = "wheelhouse.json"
 
@@ -204,8 +216,18 @@ def download(dest: Path, tags: list[str], python: str, requirements: list[str], 
     """``pip download`` of ``requirements`` for one platform and Python into ``dest``; returns
     (exit code, pip's error line or '')."""
     pip = pip or [sys.executable, "-m", "pip"]
-    cmd = [*pip, "download", "--quiet", "--only-binary=:all:", "--python-version", python,
-           "--implementation", "cp", "--dest", str(dest)]
+    cmd = [
+        *pip,
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--python-version",
+        python,
+        "--implementation",
+        "cp",
+        "--dest",
+        str(dest),
+    ]
     for tag in tags:
         cmd += ["--platform", tag]
     out = subprocess.run(cmd + requirements, capture_output=True, text=True)
@@ -224,8 +246,14 @@ PLATFORM_MACHINES = {
 }
 
 
-def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: Path | None = None,
-                     log=print, downloader=download) -> dict:
+def build_wheelhouse(
+    dest: Path,
+    platforms=None,
+    pythons=PYTHONS,
+    requirements: Path | None = None,
+    log=print,
+    downloader=download,
+) -> dict:
     """Download the pinned wheels per platform into ``dest/<platform>/``, write SHA256SUMS and
     wheelhouse.json there; returns {platform: note}. Each platform gets the requirements ``make
     setup`` installs there (``doctor.requirements_for``: tensorflow==X where tensorflow-cpu has no
@@ -240,10 +268,17 @@ def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: 
             raise ValueError(f"unknown platform {plat!r}: one of {', '.join(WHEEL_PLATFORMS)}")
         folder = Path(dest) / plat
         folder.mkdir(parents=True, exist_ok=True)
-        note = {"platform": plat, "pip_platforms": WHEEL_PLATFORMS[plat], "pythons": [], "missing": {},
-                "tensorflow": None}
+        note = {
+            "platform": plat,
+            "pip_platforms": WHEEL_PLATFORMS[plat],
+            "pythons": [],
+            "missing": {},
+            "tensorflow": None,
+        }
         system, machine = PLATFORM_MACHINES[plat]
-        lines = [ln.split("#")[0].strip() for ln in requirements_for(False, req, system=system, machine=machine)]
+        lines = [
+            ln.split("#")[0].strip() for ln in requirements_for(False, req, system=system, machine=machine)
+        ]
         lines = [ln for ln in lines if ln] + SETUP_EXTRAS
         used = "tensorflow-cpu" if any(ln.startswith("tensorflow-cpu") for ln in lines) else "tensorflow"
         for py in pythons:
@@ -254,8 +289,14 @@ def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: 
             else:
                 note["pythons"].append(py)
                 note["tensorflow"] = note["tensorflow"] or used
-                log(f"  {plat} Python {py}: ok" + ("" if used == "tensorflow-cpu" else
-                                                    " (tensorflow instead of tensorflow-cpu: no tensorflow-cpu wheel here)"))
+                log(
+                    f"  {plat} Python {py}: ok"
+                    + (
+                        ""
+                        if used == "tensorflow-cpu"
+                        else " (tensorflow instead of tensorflow-cpu: no tensorflow-cpu wheel here)"
+                    )
+                )
         wheels = sorted(folder.glob("*.whl"))
         (folder / SUMS).write_text("".join(f"{sha256(w)}  {w.name}\n" for w in wheels))
         note["wheels"] = len(wheels)
@@ -266,10 +307,14 @@ def build_wheelhouse(dest: Path, platforms=None, pythons=PYTHONS, requirements: 
 
 
 def wheelhouse_main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.serve_data wheelhouse",
-                                     description="download the pinned wheels for the room mirror")
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.serve_data wheelhouse",
+        description="download the pinned wheels for the room mirror",
+    )
     parser.add_argument("--dest", default=None, help="default: <data dir>/wheelhouse")
-    parser.add_argument("--platforms", nargs="+", default=list(WHEEL_PLATFORMS), choices=list(WHEEL_PLATFORMS))
+    parser.add_argument(
+        "--platforms", nargs="+", default=list(WHEEL_PLATFORMS), choices=list(WHEEL_PLATFORMS)
+    )
     parser.add_argument("--pythons", nargs="+", default=list(PYTHONS))
     parser.add_argument("--requirements", default=str(ROOT / "requirements.txt"))
     args = parser.parse_args(argv)
@@ -280,7 +325,9 @@ def wheelhouse_main(argv) -> int:
     for plat, n in notes.items():
         gaps = f"; missing {', '.join(n['missing'])}" if n["missing"] else ""
         tf = "" if n["tensorflow"] in (None, "tensorflow-cpu") else f"; {n['tensorflow']} for tensorflow-cpu"
-        print(f"{plat:<16} {n['wheels']:>6} {n['bytes'] / 1e6:>6.0f} MB  {', '.join(n['pythons']) or 'none'}{gaps}{tf}")
+        print(
+            f"{plat:<16} {n['wheels']:>6} {n['bytes'] / 1e6:>6.0f} MB  {', '.join(n['pythons']) or 'none'}{gaps}{tf}"
+        )
     print("Serve it with the data: make serve-data DATA_HOST=0.0.0.0")
     return 0 if any(n["pythons"] for n in notes.values()) else 1
 
@@ -305,17 +352,25 @@ def served_wheelhouse(house: Path) -> tuple[dict[str, Path], dict[str, bytes], l
                 bad.append(name)
         base = f"wheelhouse/{folder.name}/"
         if not good and not bad:
-            report.append(f"  wheelhouse/{folder.name}/: no wheels (the pins cannot be satisfied there: "
-                          f"see {folder / NOTE}); those attendees use the package index")
+            report.append(
+                f"  wheelhouse/{folder.name}/: no wheels (the pins cannot be satisfied there: "
+                f"see {folder / NOTE}); those attendees use the package index"
+            )
             continue
         for name in good:
             files[base + name] = folder / name
-        links = "".join(f'<a href="{html.escape(urllib.parse.quote(n))}#sha256={d}">{html.escape(n)}</a><br>\n'
-                        for n, d in sorted(good.items()))
-        pages[base] = (f"<!doctype html><title>Wheels for {folder.name}</title>"
-                       f"<h1>Wheels for {folder.name}</h1>\n{links}").encode()
+        links = "".join(
+            f'<a href="{html.escape(urllib.parse.quote(n))}#sha256={d}">{html.escape(n)}</a><br>\n'
+            for n, d in sorted(good.items())
+        )
+        pages[base] = (
+            f"<!doctype html><title>Wheels for {folder.name}</title>"
+            f"<h1>Wheels for {folder.name}</h1>\n{links}"
+        ).encode()
         size = sum((folder / n).stat().st_size for n in good)
-        report.append(f"  wheelhouse/{folder.name}/: {len(good)} wheel(s), {size / 1e6:.0f} MB (make setup takes them from here)")
+        report.append(
+            f"  wheelhouse/{folder.name}/: {len(good)} wheel(s), {size / 1e6:.0f} MB (make setup takes them from here)"
+        )
         for name in bad:
             report.append(f"  not served (fails its checksum or is missing): {base}{name}")
     return files, pages, report
@@ -334,7 +389,11 @@ def wheelhouse_source(mirror: str | None, plat: str | None = None, timeout: floa
                 return url if b".whl" in resp.read() else None
         except (urllib.error.URLError, OSError, ValueError):
             return None
-    folder = Path(mirror[len("file://"):] if mirror.startswith("file://") else mirror).expanduser() / "wheelhouse" / plat
+    folder = (
+        Path(mirror[len("file://") :] if mirror.startswith("file://") else mirror).expanduser()
+        / "wheelhouse"
+        / plat
+    )
     return str(folder) if folder.is_dir() and any(folder.glob("*.whl")) else None
 
 
@@ -362,13 +421,23 @@ def main(argv=None) -> int:
     if argv[:2] == ["pip", "install"]:
         return pip_install(argv[2:])
     data = _data()
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.serve_data", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface: the room)")
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.serve_data", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for every interface: the room)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    parser.add_argument("--data-dir", default=None, help="the cache to serve (default: data/ or WORKSHOP_DATA_DIR)")
-    parser.add_argument("--wheelhouse", default=None,
-                        help="the wheelhouse to serve beside the data (default: <data dir>/wheelhouse, from make wheelhouse)")
+    parser.add_argument(
+        "--data-dir", default=None, help="the cache to serve (default: data/ or WORKSHOP_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--wheelhouse",
+        default=None,
+        help="the wheelhouse to serve beside the data (default: <data dir>/wheelhouse, from make wheelhouse)",
+    )
     args = parser.parse_args(argv)
     cache = Path(args.data_dir).expanduser().resolve() if args.data_dir else data.cache_dir()
     files = verified_files(cache)
@@ -380,8 +449,11 @@ def main(argv=None) -> int:
     try:
         server = make_server(args.host, args.port, {**files, **wheels}, pages)
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. "
-              "Pick another port with --port (make serve-data DATA_PORT=8001).", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. "
+            "Pick another port with --port (make serve-data DATA_PORT=8001).",
+            file=sys.stderr,
+        )
         return 2
     port = server.server_address[1]
     urls = [f"http://{a}:{port}" for a in room_addresses(args.host)]
