@@ -1,5 +1,6 @@
 """What every benchmark script sets up first: the repository on sys.path, quiet TensorFlow,
 the build machines' data mirror as default, and a CPU-time clock."""
+
 import os
 import resource
 import sys

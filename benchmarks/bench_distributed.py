@@ -11,6 +11,7 @@ seconds from launch until the first steps are done. Words/s of the step-function
 pairs/s divided by the pairs one epoch of this corpus yields (counted once). Results also go
 to artifacts/distributed_tensorflow/bench.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ def pairs_per_word(ids, counts, window, subsample, seed=0) -> float:
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
     total = 0
-    for t, _ in w2v.make_dataset(ids, counts, window=window, batch_size=65536, subsample=subsample, seed=seed):
+    for t, _ in w2v.make_dataset(
+        ids, counts, window=window, batch_size=65536, subsample=subsample, seed=seed
+    ):
         total += int(t.shape[0])
     return total / len(ids)
 
@@ -40,10 +43,20 @@ def bench_single_step_fn(s, steps: int) -> dict:
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
     vocab, ids, counts = dw.prepare_corpus(s)
-    model = dw.ShardedWord2Vec(len(vocab), s.dim, s.negatives, w2v.unigram_table(counts), s.learning_rate, steps,
-                               seed=s.seed)
-    it = iter(w2v.make_dataset(ids, counts, window=s.window, batch_size=s.batch_size, subsample=s.subsample,
-                               seed=s.seed, epochs=1000))
+    model = dw.ShardedWord2Vec(
+        len(vocab), s.dim, s.negatives, w2v.unigram_table(counts), s.learning_rate, steps, seed=s.seed
+    )
+    it = iter(
+        w2v.make_dataset(
+            ids,
+            counts,
+            window=s.window,
+            batch_size=s.batch_size,
+            subsample=s.subsample,
+            seed=s.seed,
+            epochs=1000,
+        )
+    )
     fn = model.make_train_fn(s.steps_per_call)
     fn(it)  # trace
     calls = max(1, steps // s.steps_per_call)
@@ -60,12 +73,28 @@ def bench_cluster(num_ps: int, num_workers: int, s, steps: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         r = launcher.run_local_cluster(
-            num_ps=num_ps, num_workers=num_workers, steps=steps, out_dir=Path(tmp) / "run", echo=False,
-            corpus=s.corpus, max_words=s.max_words, max_vocab=s.max_vocab, dim=s.dim, batch_size=s.batch_size,
-            log_every=max(steps // 10, s.steps_per_call), checkpoint_every=steps, steps_per_call=s.steps_per_call)
-    return {"steps_per_sec": r["steps_per_second"], "pairs_per_sec": r["pairs_per_second"],
-            "final_loss": r["last_loss"], "ready_sec": r["seconds_until_ready_from_launch"],
-            "chief_ready_sec": r["seconds_until_ready"], "wall_sec": r["wall_seconds"]}
+            num_ps=num_ps,
+            num_workers=num_workers,
+            steps=steps,
+            out_dir=Path(tmp) / "run",
+            echo=False,
+            corpus=s.corpus,
+            max_words=s.max_words,
+            max_vocab=s.max_vocab,
+            dim=s.dim,
+            batch_size=s.batch_size,
+            log_every=max(steps // 10, s.steps_per_call),
+            checkpoint_every=steps,
+            steps_per_call=s.steps_per_call,
+        )
+    return {
+        "steps_per_sec": r["steps_per_second"],
+        "pairs_per_sec": r["pairs_per_second"],
+        "final_loss": r["last_loss"],
+        "ready_sec": r["seconds_until_ready_from_launch"],
+        "chief_ready_sec": r["seconds_until_ready"],
+        "wall_sec": r["wall_seconds"],
+    }
 
 
 def main(argv=None) -> int:
@@ -87,28 +116,51 @@ def main(argv=None) -> int:
     from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
-    s = dw.TrainSettings(corpus=a.corpus, max_words=a.max_words, max_vocab=a.max_vocab, dim=a.dim,
-                         batch_size=a.batch_size, steps=a.steps)
+    s = dw.TrainSettings(
+        corpus=a.corpus,
+        max_words=a.max_words,
+        max_vocab=a.max_vocab,
+        dim=a.dim,
+        batch_size=a.batch_size,
+        steps=a.steps,
+    )
     vocab, ids, counts = dw.prepare_corpus(s)
     ppw = pairs_per_word(ids, counts, s.window, s.subsample)
-    print(f"corpus {a.corpus}: {len(ids):,} words (of the first {a.max_words:,}), vocabulary {len(vocab):,}, "
-          f"{ppw:.2f} pairs per word; dim {a.dim}, batch {a.batch_size} pairs, {os.cpu_count()} cores", flush=True)
+    print(
+        f"corpus {a.corpus}: {len(ids):,} words (of the first {a.max_words:,}), vocabulary {len(vocab):,}, "
+        f"{ppw:.2f} pairs per word; dim {a.dim}, batch {a.batch_size} pairs, {os.cpu_count()} cores",
+        flush=True,
+    )
     rows = []
     if not a.skip_reference:
         model = w2v.Word2Vec(vocab, dim=a.dim, window=s.window, negatives=s.negatives, seed=s.seed)
         model.train(ids, epochs=1, subsample=s.subsample, progress=False)  # warm-up: XLA compilation
         res = model.train(ids, epochs=2, subsample=s.subsample, progress=False)
-        rows.append({"run": "word2vec_optimized, 1 process (XLA, its own batching)", "steps_per_sec": None,
-                     "pairs_per_sec": res["words_per_sec"] * ppw, "words_per_sec": res["words_per_sec"],
-                     "final_loss": res["loss"][-1] if res["loss"] else None})
+        rows.append(
+            {
+                "run": "word2vec_optimized, 1 process (XLA, its own batching)",
+                "steps_per_sec": None,
+                "pairs_per_sec": res["words_per_sec"] * ppw,
+                "words_per_sec": res["words_per_sec"],
+                "final_loss": res["loss"][-1] if res["loss"] else None,
+            }
+        )
         print(rows[-1], flush=True)
     r = bench_single_step_fn(s, a.steps)
-    rows.append(dict(run="this step function, 1 process, no cluster", words_per_sec=r["pairs_per_sec"] / ppw, **r))
+    rows.append(
+        dict(run="this step function, 1 process, no cluster", words_per_sec=r["pairs_per_sec"] / ppw, **r)
+    )
     print(rows[-1], flush=True)
     for spec in a.clusters.split(","):
         nps, nw = (int(x) for x in spec.lower().split("x"))
         r = bench_cluster(nps, nw, s, a.steps)
-        rows.append(dict(run=f"local cluster: chief + {nps} ps + {nw} workers", words_per_sec=r["pairs_per_sec"] / ppw, **r))
+        rows.append(
+            dict(
+                run=f"local cluster: chief + {nps} ps + {nw} workers",
+                words_per_sec=r["pairs_per_sec"] / ppw,
+                **r,
+            )
+        )
         print(rows[-1], flush=True)
 
     def fmt(v, spec):
@@ -117,11 +169,15 @@ def main(argv=None) -> int:
     print()
     print(f"{'run':55s} {'steps/s':>8s} {'pairs/s':>10s} {'words/s':>9s} {'ready s':>8s}")
     for row in rows:
-        print(f"{row['run']:55s} {fmt(row.get('steps_per_sec'), '8.0f')} {fmt(row['pairs_per_sec'], '10,.0f')} "
-              f"{fmt(row['words_per_sec'], '9,.0f')} {fmt(row.get('ready_sec'), '8.1f')}")
+        print(
+            f"{row['run']:55s} {fmt(row.get('steps_per_sec'), '8.0f')} {fmt(row['pairs_per_sec'], '10,.0f')} "
+            f"{fmt(row['words_per_sec'], '9,.0f')} {fmt(row.get('ready_sec'), '8.1f')}"
+        )
     out = config.artifacts_dir() / "distributed_tensorflow"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps({"settings": vars(a), "pairs_per_word": ppw, "rows": rows}, indent=2) + "\n")
+    (out / "bench.json").write_text(
+        json.dumps({"settings": vars(a), "pairs_per_word": ppw, "rows": rows}, indent=2) + "\n"
+    )
     print(f"\nwritten to {out / 'bench.json'}")
     return 0
 

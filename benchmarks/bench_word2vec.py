@@ -23,6 +23,7 @@ one after the other, on the same tokenised corpus file. Reported per trainer:
 gensim is a benchmark-only dependency (requirements-bench.txt). Other processes on the
 machine skew the numbers: the ratio of two back-to-back runs is the figure to look at.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, cpu_seconds  # noqa: E402  (repo on sys.path, data mirror default)
+from _common import cpu_seconds  # noqa: E402  (repo on sys.path, data mirror default)
 
 
 def peak_mb() -> float:
@@ -73,16 +74,31 @@ def run_ours(args) -> dict:
 
     vocab, ids = w2v.build_vocab(args.file, min_count=args.min_count)
     t_vocab = time.perf_counter() - t0
-    model = w2v.Word2Vec(vocab, dim=args.dim, window=args.window, negatives=args.negatives, seed=args.seed,
-                         **json.loads(args.ours_options or "{}"))
+    model = w2v.Word2Vec(
+        vocab,
+        dim=args.dim,
+        window=args.window,
+        negatives=args.negatives,
+        seed=args.seed,
+        **json.loads(args.ours_options or "{}"),
+    )
     c0 = cpu_seconds()
-    res = model.train(ids, epochs=args.epochs, subsample=args.sample, progress=not args.quiet, desc="tensorflow")
+    res = model.train(
+        ids, epochs=args.epochs, subsample=args.sample, progress=not args.quiet, desc="tensorflow"
+    )
     train_cpu = cpu_seconds() - c0
     emb = model.embeddings()
     ev = emb.evaluate_analogies(restrict_vocab=30000)
-    return {"train_seconds": res["seconds"], "train_cpu_seconds": train_cpu, "vocab_seconds": t_vocab, "vocab_size": len(vocab),
-            "analogy": ev, "wall_seconds": time.perf_counter() - t0, "peak_mb": peak_mb(),
-            "final_loss": res["loss"][-1] if res["loss"] else None}
+    return {
+        "train_seconds": res["seconds"],
+        "train_cpu_seconds": train_cpu,
+        "vocab_seconds": t_vocab,
+        "vocab_size": len(vocab),
+        "analogy": ev,
+        "wall_seconds": time.perf_counter() - t0,
+        "peak_mb": peak_mb(),
+        "final_loss": res["loss"][-1] if res["loss"] else None,
+    }
 
 
 def run_gensim(args) -> dict:
@@ -92,33 +108,76 @@ def run_gensim(args) -> dict:
     from workshop_sections import data
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
-    model = GensimWord2Vec(vector_size=args.dim, window=args.window, negative=args.negatives, hs=0, sg=1,
-                           min_count=args.min_count, sample=args.sample, workers=args.workers, seed=args.seed + 1,
-                           alpha=0.025, min_alpha=0.0001)
+    model = GensimWord2Vec(
+        vector_size=args.dim,
+        window=args.window,
+        negative=args.negatives,
+        hs=0,
+        sg=1,
+        min_count=args.min_count,
+        sample=args.sample,
+        workers=args.workers,
+        seed=args.seed + 1,
+        alpha=0.025,
+        min_alpha=0.0001,
+    )
     model.build_vocab(corpus_file=str(args.file))
     t_vocab = time.perf_counter() - t0
     t1, c0 = time.perf_counter(), cpu_seconds()
-    model.train(corpus_file=str(args.file), total_examples=model.corpus_count,
-                total_words=model.corpus_total_words, epochs=args.epochs)
+    model.train(
+        corpus_file=str(args.file),
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=args.epochs,
+    )
     train_seconds = time.perf_counter() - t1
     train_cpu = cpu_seconds() - c0
     emb = w2v.Embeddings(model.wv.index_to_key, model.wv.vectors)
     ev = emb.evaluate_analogies(restrict_vocab=30000)
     own = None
     try:
-        own, _ = model.wv.evaluate_word_analogies(str(data.path("questions_words", quiet=True)), restrict_vocab=30000)
+        own, _ = model.wv.evaluate_word_analogies(
+            str(data.path("questions_words", quiet=True)), restrict_vocab=30000
+        )
     except Exception as exc:  # the cross-check is optional
         own = f"n/a ({exc})"
-    return {"train_seconds": train_seconds, "train_cpu_seconds": train_cpu, "vocab_seconds": t_vocab, "vocab_size": len(model.wv),
-            "analogy": ev, "gensim_own_analogy": own, "wall_seconds": time.perf_counter() - t0,
-            "peak_mb": peak_mb()}
+    return {
+        "train_seconds": train_seconds,
+        "train_cpu_seconds": train_cpu,
+        "vocab_seconds": t_vocab,
+        "vocab_size": len(model.wv),
+        "analogy": ev,
+        "gensim_own_analogy": own,
+        "wall_seconds": time.perf_counter() - t0,
+        "peak_mb": peak_mb(),
+    }
 
 
 def subprocess_run(which: str, args, file: Path) -> dict:
-    cmd = [sys.executable, __file__, "--_run", which, "--_file", str(file), "--dim", str(args.dim),
-           "--epochs", str(args.epochs), "--window", str(args.window), "--negatives", str(args.negatives),
-           "--min-count", str(args.min_count), "--sample", str(args.sample), "--workers", str(args.workers),
-           "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--_run",
+        which,
+        "--_file",
+        str(file),
+        "--dim",
+        str(args.dim),
+        "--epochs",
+        str(args.epochs),
+        "--window",
+        str(args.window),
+        "--negatives",
+        str(args.negatives),
+        "--min-count",
+        str(args.min_count),
+        "--sample",
+        str(args.sample),
+        "--workers",
+        str(args.workers),
+        "--seed",
+        str(args.seed),
+    ]
     if args.ours_options:
         cmd += ["--ours-options", args.ours_options]
     if args.quiet:
@@ -127,7 +186,7 @@ def subprocess_run(which: str, args, file: Path) -> dict:
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"the {which} run failed (exit {proc.returncode}); command: {' '.join(cmd)}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 # --------------------------------------------------------------------------- the table
@@ -136,15 +195,19 @@ def pct(x) -> str:
 
 
 def table(rows: list) -> str:
-    head = (f"{'corpus':<14} {'trainer':<11} {'words':>9} {'vocab':>7} {'words/s':>10} {'train s':>8} {'wall s':>7} "
-            f"{'cpu us/w':>8} {'peak MB':>8} {'analogy':>7} {'sem':>5} {'syn':>5} {'asked':>6} {'skip':>6}")
+    head = (
+        f"{'corpus':<14} {'trainer':<11} {'words':>9} {'vocab':>7} {'words/s':>10} {'train s':>8} {'wall s':>7} "
+        f"{'cpu us/w':>8} {'peak MB':>8} {'analogy':>7} {'sem':>5} {'syn':>5} {'asked':>6} {'skip':>6}"
+    )
     out = [head, "-" * len(head)]
     for r in rows:
         a = r["analogy"]
-        out.append(f"{r['corpus']:<14} {r['trainer']:<11} {r['words']:>9,} {r['vocab_size']:>7,} "
-                   f"{r['words_per_sec']:>10,.0f} {r['train_seconds']:>8.1f} {r['wall_seconds']:>7.1f} "
-                   f"{1e6 * r['train_cpu_seconds'] / (r['words'] * r['epochs']):>8.2f} {r['peak_mb']:>8,.0f} {pct(a['overall']):>7} {pct(a['semantic']):>5} {pct(a['syntactic']):>5} "
-                   f"{a['total']:>6,} {a['skipped']:>6,}")
+        out.append(
+            f"{r['corpus']:<14} {r['trainer']:<11} {r['words']:>9,} {r['vocab_size']:>7,} "
+            f"{r['words_per_sec']:>10,.0f} {r['train_seconds']:>8.1f} {r['wall_seconds']:>7.1f} "
+            f"{1e6 * r['train_cpu_seconds'] / (r['words'] * r['epochs']):>8.2f} {r['peak_mb']:>8,.0f} {pct(a['overall']):>7} {pct(a['semantic']):>5} {pct(a['syntactic']):>5} "
+            f"{a['total']:>6,} {a['skipped']:>6,}"
+        )
     by_corpus: dict = {}
     for r in rows:
         by_corpus.setdefault(r["corpus"], {})[r["trainer"]] = r
@@ -157,21 +220,28 @@ def table(rows: list) -> str:
             if o["analogy"]["overall"] is not None and g["analogy"]["overall"] is not None:
                 diff = 100 * (o["analogy"]["overall"] - g["analogy"]["overall"])
             cpu_ratio = g["train_cpu_seconds"] / o["train_cpu_seconds"]
-            out.append(f"{corpus}: speed ratio tensorflow / gensim = {ratio:.2f}x (per CPU second: {cpu_ratio:.2f}x); analogy difference = "
-                       + ("n/a" if diff is None else f"{diff:+.1f} points") + "  (target: >= 1.00x and within 1 point)")
+            out.append(
+                f"{corpus}: speed ratio tensorflow / gensim = {ratio:.2f}x (per CPU second: {cpu_ratio:.2f}x); analogy difference = "
+                + ("n/a" if diff is None else f"{diff:+.1f} points")
+                + "  (target: >= 1.00x and within 1 point)"
+            )
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--corpus", action="append", help="news20, movie_reviews, or a path (repeatable; default: both)")
+    p.add_argument(
+        "--corpus", action="append", help="news20, movie_reviews, or a path (repeatable; default: both)"
+    )
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--window", type=int, default=5)
     p.add_argument("--negatives", type=int, default=5)
     p.add_argument("--min-count", type=int, default=5)
     p.add_argument("--sample", type=float, default=1e-3)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gensim worker threads (default: cores)")
+    p.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="gensim worker threads (default: cores)"
+    )
     p.add_argument("--max-words", type=int, default=None, help="use only the first N words of each corpus")
     p.add_argument("--only", choices=["tensorflow", "gensim"], help="run one trainer only")
     p.add_argument("--seed", type=int, default=0)
@@ -192,14 +262,19 @@ def main(argv=None) -> int:
         try:
             import gensim  # noqa: F401
         except ImportError:
-            print("gensim is not installed: pip install -r requirements-bench.txt (or use --only tensorflow)",
-                  file=sys.stderr)
+            print(
+                "gensim is not installed: pip install -r requirements-bench.txt (or use --only tensorflow)",
+                file=sys.stderr,
+            )
             return 2
     corpora = args.corpus or ["news20", "movie_reviews"]
     trainers = [args.only] if args.only else ["gensim", "tensorflow"]
-    print(f"word2vec benchmark: skip-gram, dim {args.dim}, window {args.window}, {args.negatives} negatives, "
-          f"min_count {args.min_count}, sample {args.sample}, {args.epochs} epoch(s), gensim workers {args.workers}, "
-          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"word2vec benchmark: skip-gram, dim {args.dim}, window {args.window}, {args.negatives} negatives, "
+        f"min_count {args.min_count}, sample {args.sample}, {args.epochs} epoch(s), gensim workers {args.workers}, "
+        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_w2v_") as tmp:
         for corpus in corpora:
@@ -207,10 +282,17 @@ def main(argv=None) -> int:
             for trainer in trainers:
                 print(f"-- {corpus}: {trainer} ...", flush=True)
                 r = subprocess_run(trainer, args, file)
-                r.update(corpus=Path(str(corpus)).name, trainer=trainer, words=n_words, epochs=args.epochs,
-                         words_per_sec=n_words * args.epochs / r["train_seconds"])
+                r.update(
+                    corpus=Path(str(corpus)).name,
+                    trainer=trainer,
+                    words=n_words,
+                    epochs=args.epochs,
+                    words_per_sec=n_words * args.epochs / r["train_seconds"],
+                )
                 if trainer == "gensim":
-                    print(f"   gensim's own evaluate_word_analogies: {r.get('gensim_own_analogy')}", flush=True)
+                    print(
+                        f"   gensim's own evaluate_word_analogies: {r.get('gensim_own_analogy')}", flush=True
+                    )
                 rows.append(r)
     print()
     print(table(rows))

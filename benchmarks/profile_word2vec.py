@@ -9,6 +9,7 @@ scaling; the differences are the cost of those parts. Also times the NumPy batch
 (subsampling, windows) and the XLA compilation. CPU seconds are used (all threads), since the
 wall clock on a shared machine mostly measures the other users.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,21 +41,33 @@ def main(argv=None) -> int:
     c0 = cpu()
     batches = []
     for s0 in range(0, len(ids), model.chunk_words):
-        batches += list(model.chunk_batches(ids[s0:s0 + model.chunk_words], keep, rng, 0.02, 0.02))
+        batches += list(model.chunk_batches(ids[s0 : s0 + model.chunk_words], keep, rng, 0.02, 0.02))
     prep = cpu() - c0
     words = len(ids)
     centers = sum(int(np.count_nonzero(b[1] > 0)) for b in batches)
 
     def run_all():
         for c, x, lrs, nb in batches:
-            float(run(tf.constant(c), tf.constant(x), tf.constant(lrs), tf.constant(nb, tf.int32),
-                            tf.constant(1, tf.int32))[0])
+            float(
+                run(
+                    tf.constant(c),
+                    tf.constant(x),
+                    tf.constant(lrs),
+                    tf.constant(nb, tf.int32),
+                    tf.constant(1, tf.int32),
+                )[0]
+            )
 
     results = {}
-    for label, skip in (("whole step", ()), ("without scatter-add updates", ("scatter",)),
-                        ("without per-row scaling", ("counts",))):
+    for label, skip in (
+        ("whole step", ()),
+        ("without scatter-add updates", ("scatter",)),
+        ("without per-row scaling", ("counts",)),
+    ):
         # the compiled step of the notebook (w2v.make_train_run / sgns_step), with parts left out
-        run = w2v.make_train_run(model.emb, model.out, model.table, skip=frozenset(skip), **model.step_options)
+        run = w2v.make_train_run(
+            model.emb, model.out, model.table, skip=frozenset(skip), **model.step_options
+        )
         c0 = cpu()
         run_all()  # first run: compiles
         first = cpu() - c0
@@ -63,14 +76,22 @@ def main(argv=None) -> int:
             run_all()
         results[label] = ((cpu() - c0) / args.repeats, first)
     full = results["whole step"][0]
-    print(f"{args.corpus}: {words:,} words, {len(vocab):,} vocabulary, {centers:,} centre words after subsampling, dim {args.dim}")
-    print(f"batch preparation (NumPy: subsampling, windows): {prep:6.2f} CPU s  = {1e6 * prep / words:.2f} us/word")
+    print(
+        f"{args.corpus}: {words:,} words, {len(vocab):,} vocabulary, {centers:,} centre words after subsampling, dim {args.dim}"
+    )
+    print(
+        f"batch preparation (NumPy: subsampling, windows): {prep:6.2f} CPU s  = {1e6 * prep / words:.2f} us/word"
+    )
     for label, (secs, first) in results.items():
-        print(f"{label:<30} {secs:6.2f} CPU s  = {1e6 * secs / words:.2f} us/word "
-              f"(first run incl. XLA compile: {first:.2f} s)")
-    print(f"=> scatter-add updates ~{100 * (full - results['without scatter-add updates'][0]) / full:.0f}% of the step, "
-          f"per-row scaling ~{100 * (full - results['without per-row scaling'][0]) / full:.0f}%, "
-          f"gathers + products + sampling the rest")
+        print(
+            f"{label:<30} {secs:6.2f} CPU s  = {1e6 * secs / words:.2f} us/word "
+            f"(first run incl. XLA compile: {first:.2f} s)"
+        )
+    print(
+        f"=> scatter-add updates ~{100 * (full - results['without scatter-add updates'][0]) / full:.0f}% of the step, "
+        f"per-row scaling ~{100 * (full - results['without per-row scaling'][0]) / full:.0f}%, "
+        f"gathers + products + sampling the rest"
+    )
     return 0
 
 
