@@ -29,18 +29,23 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import bz2
 import codecs
 import gzip
 import hashlib
 import http.client
+import lzma
 import os
 import re
 import sys
 import tempfile
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,24 +64,28 @@ class DataError(RuntimeError):
 
 
 class UnknownDatasetError(DataError, ValueError):
-    pass
+    """A data set name that is not in :data:`REGISTRY`; the message lists the known names."""
 
 
 class ChecksumError(DataError):
-    pass
+    """A downloaded or copied file whose sha256 is not the registered one (nor, for a re-compressed
+    ``.gz``, its decompressed content's); the message names the file, expected and got."""
 
 
 class DataUnavailableError(DataError):
-    pass
+    """No source gave a verified copy of a file; the message lists every source tried, why each
+    failed, and what to do (network, ``WORKSHOP_DATA_MIRROR``, a manual download)."""
 
 
 class CorpusError(DataError, ValueError):
-    pass
+    """A corpus that cannot be read as text; one line naming the file (and the fix)."""
 
 
 # --------------------------------------------------------------------------- registry
 @dataclass(frozen=True)
 class DataFile:
+    """One file of a data set: where it sits, where it comes from, and its checksums."""
+
     path: str  # relative path in the cache and in a mirror
     urls: tuple  # canonical addresses, tried in order
     sha256: str  # of the canonical file
@@ -86,6 +95,8 @@ class DataFile:
 
 @dataclass(frozen=True)
 class Dataset:
+    """A registered data set: its files, description, license and whether ``make data`` needs it."""
+
     name: str
     description: str
     license: str
@@ -95,6 +106,7 @@ class Dataset:
 
     @property
     def size(self) -> int:
+        """Bytes of all its files (canonical, compressed as downloaded)."""
         return sum(f.size for f in self.files)
 
 
@@ -105,6 +117,7 @@ _MNIST_URLS = (
 
 
 def _mnist(name: str, sha: str, size: int, content: str) -> DataFile:
+    """The registry entry of one MNIST file at both canonical addresses."""
     return DataFile(f"mnist/{name}", tuple(u.format(name) for u in _MNIST_URLS), sha, size, content)
 
 
@@ -146,7 +159,8 @@ REGISTRY: dict[str, Dataset] = {
         ),
         Dataset(
             "text8",
-            "text8: the first 100 MB of English Wikipedia, cleaned (17,005,207 words); the canonical word2vec corpus",
+            "text8: the first 100 MB of English Wikipedia, cleaned (17,005,207 words); "
+            "the canonical word2vec corpus",
             "Wikipedia text (CC BY-SA), prepared by Matt Mahoney",
             (
                 DataFile(
@@ -160,7 +174,8 @@ REGISTRY: dict[str, Dataset] = {
         ),
         Dataset(
             "movie_reviews",
-            "Movie review polarity v2.0 (Pang & Lee 2004): 2,000 reviews, about 1.3M words; a small in-domain word2vec corpus",
+            "Movie review polarity v2.0 (Pang & Lee 2004): 2,000 reviews, about 1.3M words; "
+            "a small in-domain word2vec corpus",
             "CC BY 4.0 (NLTK data)",
             (
                 DataFile(
@@ -174,7 +189,8 @@ REGISTRY: dict[str, Dataset] = {
         ),
         Dataset(
             "sentence_polarity",
-            "Sentence polarity v1.0, 'MR' (Pang & Lee 2005): 5,331 positive and 5,331 negative snippets (Kim 2014)",
+            "Sentence polarity v1.0, 'MR' (Pang & Lee 2005): 5,331 positive and 5,331 negative "
+            "snippets (Kim 2014)",
             "CC BY 4.0 (NLTK data)",
             (
                 DataFile(
@@ -219,11 +235,15 @@ REGISTRY: dict[str, Dataset] = {
 
 
 def names() -> list[str]:
+    """The registered data set names, in registry order."""
     return list(REGISTRY)
 
 
 def get(name: str) -> Dataset:
-    """The registry entry of ``name`` (aliases and ``-``/``_`` accepted)."""
+    """The registry entry of ``name`` (case, aliases and ``-``/``_`` accepted).
+
+    Raises :class:`UnknownDatasetError` (listing the known names) for any other name.
+    """
     key = name.strip().lower()
     for d in REGISTRY.values():
         if key in (d.name, d.name.replace("_", "-"), *d.aliases):
@@ -236,6 +256,8 @@ def get(name: str) -> Dataset:
 
 # --------------------------------------------------------------------------- checksums
 def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, as 64 lower-case hex digits (read in ``CHUNK`` blocks).
+    Raises ``OSError`` when the file cannot be read."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(CHUNK), b""):
@@ -244,6 +266,8 @@ def sha256_file(path: Path) -> str:
 
 
 def sha256_gunzip(path: Path) -> str | None:
+    """The sha256 (hex) of a gzip file's decompressed content, or None when it is not a
+    readable gzip file (never raises for a damaged one)."""
     h = hashlib.sha256()
     try:
         with gzip.open(path, "rb") as f:
@@ -255,8 +279,9 @@ def sha256_gunzip(path: Path) -> str | None:
 
 
 def check_file(path: Path, entry: DataFile) -> tuple[bool, str]:
-    """(ok, sha256 found). A file passes with the canonical sha256, or, for a re-compressed
-    ``.gz``, when its decompressed content has the registered sha256."""
+    """``(ok, sha256 found)`` (the sha256 as hex). A file passes with the canonical sha256, or,
+    for a re-compressed ``.gz``, when its decompressed content has the registered sha256.
+    Raises ``OSError`` when the file cannot be read."""
     got = sha256_file(path)
     if got == entry.sha256:
         return True, got
@@ -267,16 +292,19 @@ def check_file(path: Path, entry: DataFile) -> tuple[bool, str]:
 
 # --------------------------------------------------------------------------- paths
 def cache_dir() -> Path:
+    """The download cache: ``data/`` in the repository, or ``WORKSHOP_DATA_DIR``."""
     return config.data_dir()
 
 
 def mirror() -> str | None:
-    """``WORKSHOP_DATA_MIRROR``: a folder or an http(s) URL, or None."""
+    """``WORKSHOP_DATA_MIRROR`` as set (a folder, a ``file://`` or an http(s) URL), or None when unset."""
     value = os.environ.get("WORKSHOP_DATA_MIRROR", "").strip()
     return value or None
 
 
 def _mirror_sources(entry: DataFile) -> list[str]:
+    """Where the mirror holds ``entry``: ``[]`` without a mirror, else one URL or one local path
+    (a relative folder is taken from the repository root when it does not exist here)."""
     m = mirror()
     if not m:
         return []
@@ -291,7 +319,12 @@ def _mirror_sources(entry: DataFile) -> list[str]:
 
 
 # --------------------------------------------------------------------------- download
+# Our own code, not pooch's: pooch.retrieve checks one sha256 (the room mirror's re-compressed
+# MNIST file fails it), takes one URL, refuses a folder mirror and draws its tqdm bar into logs.
+# What was measured: data/README.md, "Why not pooch".
 def _progress(total: int | None, desc: str, quiet: bool):
+    """The byte counter of one download: :func:`config.progress` (a tqdm bar on a terminal or in
+    a notebook, a few plain lines in a log), silent when ``quiet``."""
     return config.progress(
         total=total,
         unit="B",
@@ -305,6 +338,7 @@ def _progress(total: int | None, desc: str, quiet: bool):
 
 
 def _copy_stream(src, dst, total: int | None, desc: str, quiet: bool) -> int:
+    """Copy ``src`` to ``dst`` in ``CHUNK`` blocks under a progress bar; return the bytes copied."""
     done = 0
     with _progress(total, desc, quiet) as bar:
         for block in iter(lambda: src.read(CHUNK), b""):
@@ -315,7 +349,9 @@ def _copy_stream(src, dst, total: int | None, desc: str, quiet: bool) -> int:
 
 
 def _download_to(source: str, tmp: Path, entry: DataFile, quiet: bool) -> None:
-    """Copy ``source`` (URL or path) into ``tmp``; raise OSError-like errors on failure."""
+    """Copy ``source`` (an http(s) URL or a local path) into ``tmp``. Raises what the transfer
+    raises (``OSError``, ``URLError``, ``HTTPException``, ``TimeoutError``) and :class:`DataError`
+    for a download cut short of its ``Content-Length``."""
     desc = Path(entry.path).name
     if re.match(r"^https?://", source):
         req = urllib.request.Request(source, headers={"User-Agent": "tf-workshop-data/1.0"})
@@ -333,49 +369,56 @@ def _download_to(source: str, tmp: Path, entry: DataFile, quiet: bool) -> None:
             _copy_stream(src, out, path.stat().st_size, desc, quiet)
 
 
-def _fetch_file(entry: DataFile, dataset: Dataset, quiet: bool) -> Path:
-    target = cache_dir() / entry.path
-    if target.exists():
-        ok, got = check_file(target, entry)
-        if ok:
-            return target
-        print(
-            f"The cached file {target} is corrupt: expected sha256 {entry.sha256}, got {got}. "
-            "Fetching it again.",
-            file=sys.stderr,
-        )
-        target.unlink()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    sources = _mirror_sources(entry) + list(entry.urls)
-    tried: list[str] = []
-    for source in sources:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            _download_to(source, tmp, entry, quiet)
-            ok, got = check_file(tmp, entry)
-            if not ok:
-                raise ChecksumError(
-                    f"checksum mismatch for {entry.path}: expected sha256 {entry.sha256}"
-                    + (f" (or decompressed {entry.content_sha256})" if entry.content_sha256 else "")
-                    + f", got {got} ({tmp.stat().st_size:,} bytes)"
-                )
-            os.replace(tmp, target)
-            return target
-        except (
-            TimeoutError,
-            OSError,
-            urllib.error.URLError,
-            http.client.HTTPException,
-            DataError,
-            ValueError,
-        ) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            tried.append(f"{source}: {reason}")
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+def _cached(target: Path, entry: DataFile) -> bool:
+    """Whether ``target`` holds a verified copy; a corrupt one is said on stderr and removed."""
+    if not target.exists():
+        return False
+    ok, got = check_file(target, entry)
+    if ok:
+        return True
+    print(
+        f"The cached file {target} is corrupt: expected sha256 {entry.sha256}, got {got}. Fetching it again.",
+        file=sys.stderr,
+    )
+    target.unlink()
+    return False
+
+
+def _install_from(source: str, target: Path, entry: DataFile, quiet: bool) -> None:
+    """Download ``source`` into a temporary ``.<name>.*.part`` file beside ``target``, verify it
+    and rename it into place: the cache never holds a partial or corrupt file, and the temporary
+    file is gone whatever happens. Raises :class:`ChecksumError` and what :func:`_download_to` raises."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _download_to(source, tmp, entry, quiet)
+        ok, got = check_file(tmp, entry)
+        if not ok:
+            raise ChecksumError(
+                f"checksum mismatch for {entry.path}: expected sha256 {entry.sha256}"
+                + (f" (or decompressed {entry.content_sha256})" if entry.content_sha256 else "")
+                + f", got {got} ({tmp.stat().st_size:,} bytes)"
+            )
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# what one source may fail with: noted, and the next source is tried
+_SOURCE_ERRORS = (
+    TimeoutError,
+    OSError,
+    urllib.error.URLError,
+    http.client.HTTPException,
+    DataError,
+    ValueError,
+)
+
+
+def _unavailable(entry: DataFile, dataset: Dataset, target: Path, tried: list[str]) -> DataUnavailableError:
+    """The one error when no source gave the file: every source tried and why, then what to do."""
     where = "\n  ".join(tried) if tried else "(no mirror is set and this file has no public address)"
     hint = (
         "What to do: check your network connection and run `make data` again; or set "
@@ -383,14 +426,38 @@ def _fetch_file(entry: DataFile, dataset: Dataset, quiet: bool) -> Path:
         f"for the room mirror); or download {entry.urls[0] if entry.urls else entry.path} yourself "
         f"and put it at {target}."
     )
-    raise DataUnavailableError(
+    return DataUnavailableError(
         f"Could not get data set {dataset.name!r} (file {entry.path}). Tried:\n  {where}\n{hint}"
     )
 
 
+def _fetch_file(entry: DataFile, dataset: Dataset, quiet: bool) -> Path:
+    """The verified cached copy of ``entry``: the cache, else the mirror, else the canonical URLs
+    in order. Raises :class:`DataUnavailableError` naming every source tried."""
+    target = cache_dir() / entry.path
+    if _cached(target, entry):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tried: list[str] = []
+    for source in _mirror_sources(entry) + list(entry.urls):
+        try:
+            _install_from(source, target, entry, quiet)
+            return target
+        except _SOURCE_ERRORS as exc:
+            reason = getattr(exc, "reason", None) or exc
+            tried.append(f"{source}: {reason}")
+    raise _unavailable(entry, dataset, target, tried)
+
+
 def fetch(name: str, quiet: bool = False) -> Path:
-    """Make every file of data set ``name`` present and verified in the cache; return the cache
-    folder (the files sit at ``<returned>/<entry.path>``)."""
+    """Make every file of data set ``name`` present and verified in the cache (cache, then
+    ``WORKSHOP_DATA_MIRROR``, then the canonical URLs; a progress bar on stderr unless ``quiet``);
+    return the cache folder (the files sit at ``<returned>/<entry.path>``).
+
+    Raises :class:`UnknownDatasetError` for a name not in the registry and
+    :class:`DataUnavailableError` (every source tried and why, then what to do) when no source
+    gives a file whose checksum passes.
+    """
     dataset = get(name)
     for entry in dataset.files:
         _fetch_file(entry, dataset, quiet)
@@ -398,13 +465,16 @@ def fetch(name: str, quiet: bool = False) -> Path:
 
 
 def path(name: str, index: int = 0, quiet: bool = False) -> Path:
-    """The verified local path of the ``index``-th file of data set ``name`` (fetched if needed)."""
+    """The verified local path of the ``index``-th file of data set ``name`` (fetched as
+    :func:`fetch` does if needed, with its errors; ``IndexError`` for an ``index`` out of range)."""
     dataset = get(name)
     return _fetch_file(dataset.files[index], dataset, quiet)
 
 
 def status(name: str) -> str:
-    """'verified', 'missing' or 'corrupt' for the cached copy of a data set."""
+    """``'verified'``, ``'missing'`` or ``'corrupt'`` for the cached copy of a data set (the
+    worst state of its files; each file's sha256 is computed, nothing is downloaded).
+    Raises :class:`UnknownDatasetError` for an unknown name."""
     dataset = get(name)
     states = []
     for entry in dataset.files:
@@ -421,6 +491,7 @@ def status(name: str) -> str:
 
 # --------------------------------------------------------------------------- loaders
 def _read_idx(path: Path) -> np.ndarray:
+    """A gzipped idx file (LeCun's MNIST format, uint8 data) as a uint8 array of its shape."""
     with gzip.open(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
@@ -434,7 +505,9 @@ def _read_idx(path: Path) -> np.ndarray:
 
 
 def load_mnist(quiet: bool = False) -> dict[str, np.ndarray]:
-    """MNIST as uint8 arrays: x_train (60000, 28, 28), y_train (60000,), x_test, y_test."""
+    """MNIST as uint8 arrays: ``x_train`` (60000, 28, 28) pixel values 0-255, ``y_train``
+    (60000,) digits 0-9, ``x_test`` (10000, 28, 28), ``y_test`` (10000,). Fetched if needed
+    (see :func:`fetch` for the errors); :class:`DataError` for a file that is not idx."""
     ds = get("mnist")
     paths = {Path(e.path).name: _fetch_file(e, ds, quiet) for e in ds.files}
     return {
@@ -446,7 +519,8 @@ def load_mnist(quiet: bool = False) -> dict[str, np.ndarray]:
 
 
 def load_sentence_polarity(quiet: bool = False) -> tuple[list[str], np.ndarray]:
-    """The MR snippets and labels (1 = positive, 0 = negative), positives first."""
+    """The MR snippets (10,662 str, decoded as Latin-1) and their labels, an int64 array
+    (10662,) with 1 = positive, 0 = negative; positives first. Fetched if needed (see :func:`fetch`)."""
     zpath = path("sentence_polarity", quiet=quiet)
     texts: list[str] = []
     labels: list[int] = []
@@ -463,7 +537,8 @@ def load_sentence_polarity(quiet: bool = False) -> tuple[list[str], np.ndarray]:
 
 
 def load_movie_reviews(quiet: bool = False) -> tuple[list[str], np.ndarray]:
-    """The 2,000 movie reviews as texts and labels (1 = pos, 0 = neg), in a fixed order."""
+    """The 2,000 movie reviews as str (UTF-8) and their labels, an int64 array (2000,) with
+    1 = pos, 0 = neg, in file-name order. Fetched if needed (see :func:`fetch`)."""
     zpath = path("movie_reviews", quiet=quiet)
     texts, labels = [], []
     with zipfile.ZipFile(zpath) as z:
@@ -476,7 +551,8 @@ def load_movie_reviews(quiet: bool = False) -> tuple[list[str], np.ndarray]:
 
 
 def load_questions_words(quiet: bool = False) -> list[tuple[str, str, str, str, str]]:
-    """Analogy questions as (section, a, b, c, d), lower-cased: a is to b as c is to d."""
+    """The 19,544 analogy questions as ``(section, a, b, c, d)`` str tuples, lower-cased: a is
+    to b as c is to d (Mikolov et al. 2013). Fetched if needed (see :func:`fetch`)."""
     p = path("questions_words", quiet=quiet)
     out, section = [], ""
     for line in p.read_text(encoding="utf-8").splitlines():
@@ -513,8 +589,6 @@ NOTE_LIMIT = 5  # per read: notes of each kind printed one by one, then one summ
 def _mark_ranges() -> str:
     """A regex character-class body of the Unicode combining marks (categories M*) of the BMP:
     the vowel signs of Devanagari, Bengali, Tamil... and the accents of decomposed text."""
-    import unicodedata
-
     out, start = [], None
     for c in range(0x300, 0x10000):
         mark = unicodedata.category(chr(c))[0] == "M"
@@ -534,8 +608,6 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased words (letters and digits with their combining marks, inner apostrophes
     kept), any language: ``"हिन्दी"`` stays one word, a decomposed ``"café"`` reads as ``"café"``
     (NFC). Underscores and other punctuation separate words."""
-    import unicodedata
-
     text = unicodedata.normalize("NFC", text.lower()).replace("_", " ")
     return TOKEN_RE.findall(text)
 
@@ -604,7 +676,7 @@ def _guess_encoding(sample: bytes) -> str:
     best = "cp1252"
     score = _non_ascii_letters(sample.decode("cp1252", errors="workshop-latin1"))
     try:
-        from charset_normalizer import from_bytes
+        from charset_normalizer import from_bytes  # noqa: PLC0415 (optional; 50 ms, only for a non-UTF-8 file)
     except ImportError:  # optional: without it, every non-UTF-8 file reads as cp1252
         return best
     try:
@@ -766,13 +838,9 @@ def _spacing_verdict(label: str, sample: str, log: _ReadLog) -> None:
 
 def _raw_chunks(label: str, opener) -> Iterator[bytes]:
     """The bytes of a file (decompressed), in ``CHUNK`` blocks; a damaged file -> CorpusError naming it."""
-    import lzma
-    import zlib
-
     try:
         with opener() as f:
-            for block in iter(lambda: f.read(CHUNK), b""):
-                yield block
+            yield from iter(lambda: f.read(CHUNK), b"")
     except (gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
         raise CorpusError(
             f"{label} is damaged: {exc or type(exc).__name__} (a broken or cut-short download? "
@@ -804,9 +872,6 @@ def _file_sources(p: Path, in_folder: bool, log: _ReadLog):
     """(label, raw chunk iterator, skippable) for a file: plain or compressed text, or each
     member of a zip. A file named .gz/.bz2/.xz/.zip that is not one is named: skipped with a
     warning inside a folder, an error when it was given by name."""
-    import bz2
-    import lzma
-
     kind = _magic_kind(p)
     suffix = p.suffix.lower()
     if suffix in MAGIC and kind != suffix[1:]:
@@ -880,7 +945,8 @@ def _open_text_chunks(p: Path, log: _ReadLog | None = None) -> Iterator[str]:
         files, skipped = _folder_files(p)
         if not files:
             raise CorpusError(
-                f"The corpus folder {p} holds no text files to read (named .txt, .text, .gz, .bz2, .xz or .zip"
+                f"The corpus folder {p} holds no text files to read "
+                "(named .txt, .text, .gz, .bz2, .xz or .zip"
                 + (
                     f"; it holds {len(skipped)} other files, e.g. {', '.join(skipped[:3])})"
                     if skipped
@@ -898,8 +964,7 @@ def _open_text_chunks(p: Path, log: _ReadLog | None = None) -> Iterator[str]:
     read = 0
     for label, raw, skippable in sources:
         try:
-            for chunk in _check_spacing(label, _decode_chunks(label, raw, log), log):
-                yield chunk
+            yield from _check_spacing(label, _decode_chunks(label, raw, log), log)
             yield "\n"
             read += 1
         except NotTextError as exc:
@@ -932,7 +997,9 @@ def corpus_path(source: str | os.PathLike) -> Path:
                 "Give a data set name or the path of a plain text file (.txt, .gz, .zip or a folder)."
             ) from None
         if not (p.is_file() or p.is_dir()):
-            raise CorpusError(f"Corpus {s!r} is neither a file nor a folder (a device, socket or pipe?).")
+            raise CorpusError(
+                f"Corpus {s!r} is neither a file nor a folder (a device, socket or pipe?)."
+            ) from None
         return p
     if dataset.name not in CORPORA:
         raise CorpusError(
@@ -1022,9 +1089,6 @@ def _vector_source(path) -> Path:
 def _vector_opener(p: Path):
     """A function opening ``p`` for binary reading (gzip/bz2/xz undone); refuses archives and
     fastText models in one line."""
-    import bz2
-    import lzma
-
     kind = _magic_kind(p)
     if kind == "zip":
         with zipfile.ZipFile(p) as z:
@@ -1061,8 +1125,8 @@ def _trailing_numbers(line: bytes) -> tuple[int, int]:
     """(number of fields, how many of the last ones are numbers)."""
     parts = line.split()
     n = 0
-    for field in reversed(parts):
-        if not _is_number(field):
+    for token in reversed(parts):
+        if not _is_number(token):
             break
         n += 1
     return len(parts), n
@@ -1209,8 +1273,6 @@ def _read_text_vectors(
     """Stream ``word v1 ... vD`` lines into a preallocated (n_alloc, dim) float32 array,
     ``_BLOCK`` lines parsed at once (numpy's C parser); a block that does not parse is read
     line by line, to split a token that contains spaces or to name the faulty line."""
-    import warnings
-
     vectors = np.empty((n_alloc, dim), dtype=np.float32)
     words: list[str] = []
     seen: set = set()
