@@ -15,7 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-from .. import REPO_BRANCH, REPO_URL
+import nbformat
+
+from .. import REPO_BRANCH, REPO_URL, config
 from . import notebooks
 
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -32,8 +34,6 @@ def owner_repo(url: str = REPO_URL) -> str:
 
 
 def repo_path(path: Path, root: Path | None = None) -> str:
-    from .. import config
-
     root = root or config.find_root()
     return Path(path).resolve().relative_to(root.resolve()).as_posix()
 
@@ -89,8 +89,6 @@ def set_config_cell(nb) -> bool:
 
 def sync(path: Path, write: bool = True, root: Path | None = None) -> list[str]:
     """Badge + config cell of one notebook; returns what was (or would be) changed."""
-    import nbformat
-
     text = Path(path).read_text()
     nb = nbformat.reads(text, as_version=4)
     changes = []

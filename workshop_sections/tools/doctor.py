@@ -18,13 +18,22 @@ import argparse
 import errno
 import json
 import os
+import platform
+import queue
 import re
 import shutil
 import socket
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+
+# config is the standard library alone: this module runs before `make setup` installs anything
+# (``--write-requirements``), so every third-party import below stays inside its function.
+from .. import config
 
 OK, WARN, FAIL = "ok", "WARN", "FAIL"
 MIN_PYTHON = (3, 11)  # the pins (numpy 2.4) need 3.11
@@ -69,8 +78,6 @@ def check_python(version_info: tuple | None = None) -> Check:
 # --------------------------------------------------------------------------- tensorflow
 def tf_pin(requirements: Path | None = None) -> str | None:
     """The TensorFlow version pinned in requirements.txt (tensorflow-cpu==X or tensorflow==X)."""
-    from .. import config
-
     req = requirements or config.find_root() / "requirements.txt"
     if not req.exists():
         return None
@@ -83,8 +90,6 @@ def tf_pin(requirements: Path | None = None) -> str | None:
 
 def installed_tf_version() -> str | None:
     """TensorFlow's version from the installed distribution, without importing it."""
-    from importlib import metadata
-
     for dist in TF_DISTS:
         try:
             return metadata.version(dist)
@@ -143,8 +148,6 @@ CUDA_MARKERS = ("nvidia-cudnn-cu12", "nvidia-cublas-cu12", "nvidia-cuda-runtime-
 def has_tensorflow_cpu_wheel(system: str | None = None, machine: str | None = None) -> bool:
     """Whether PyPI has ``tensorflow-cpu`` wheels for this platform: Linux and Windows on x86_64
     only. On macOS (arm64) and Linux aarch64 the plain ``tensorflow`` wheel is the CPU build."""
-    import platform
-
     system = (system or platform.system()).lower()
     machine = (machine or platform.machine()).lower()
     return system in ("linux", "windows") and machine in ("x86_64", "amd64")
@@ -157,9 +160,8 @@ def requirements_for(
     ``tensorflow[and-cuda]==X`` with GPU=1 (CUDA and cuDNN wheels from PyPI, Linux), or
     ``tensorflow==X`` where tensorflow-cpu has no wheel (macOS, Linux aarch64), at the same version.
     Raises ValueError when requirements.txt pins no tensorflow-cpu."""
-    req = (
-        requirements or Path(__file__).resolve().parents[2] / "requirements.txt"
-    )  # no imports: runs before setup
+    # this checkout's own file, never WORKSHOP_ROOT's: make setup in a fresh clone installs its pins
+    req = requirements or Path(__file__).resolve().parents[2] / "requirements.txt"
     lines = req.read_text().splitlines()
     cpu_wheel = has_tensorflow_cpu_wheel(system, machine)
     if not gpu and cpu_wheel:
@@ -185,9 +187,8 @@ def requirements_for(
 
 
 def installed_tf_build() -> tuple[str | None, bool]:
-    """(the installed TensorFlow distribution, whether the CUDA wheels of tensorflow[and-cuda] are installed)."""
-    from importlib import metadata
-
+    """(the installed TensorFlow distribution, whether the CUDA wheels of tensorflow[and-cuda]
+    are installed)."""
     dist = None
     for name in TF_DISTS:
         try:
@@ -256,28 +257,25 @@ def probe_kernel(kernel_name: str = "python3", timeout: float = 120.0) -> dict:
     """Start the Jupyter kernel ``kernel_name`` (as JupyterLab would), import TensorFlow in it
     and run one op. Returns {"python", "version", "tensorflow", "sum"} or {"error": ...} when the
     kernel cannot start, dies, or TensorFlow fails in it. The kernel talks over IPC sockets."""
-
-    import tempfile
-
     try:
-        from .notebooks import kernel_manager
+        from .notebooks import kernel_manager  # noqa: PLC0415 (jupyter_client may be missing: a row)
     except ImportError as exc:
         return {"error": f"jupyter_client is not installed ({exc})"}
     with tempfile.TemporaryDirectory(prefix="workshop-doctor-") as sockets:
         return _probe(kernel_manager(sockets, kernel_name), kernel_name, timeout)
 
 
-def _probe(km, kernel_name: str, timeout: float) -> dict:
-    import queue
-    import time
+def _one_line(text: str, limit: int) -> str:
+    """The first line of ``text``, at most ``limit`` characters."""
+    return (text.splitlines() or [""])[0][:limit]
 
+
+def _probe(km, kernel_name: str, timeout: float) -> dict:
     try:
         km.start_kernel(stderr=open(os.devnull, "w"), stdout=open(os.devnull, "w"))
     except Exception as exc:  # noqa: BLE001 - no such kernel spec, a broken argv
         return {
-            "error": f"the kernel {kernel_name!r} did not start: {type(exc).__name__}: {exc}".splitlines()[0][
-                :200
-            ]
+            "error": _one_line(f"the kernel {kernel_name!r} did not start: {type(exc).__name__}: {exc}", 200)
         }
     kc = km.client()
     kc.start_channels()
@@ -285,9 +283,7 @@ def _probe(km, kernel_name: str, timeout: float) -> dict:
         try:
             kc.wait_for_ready(timeout=min(timeout, 60))
         except RuntimeError as exc:
-            return {
-                "error": f"the kernel {kernel_name!r} died while starting ({str(exc).splitlines()[0][:120]})"
-            }
+            return {"error": f"the kernel {kernel_name!r} died while starting ({_one_line(str(exc), 120)})"}
         msg_id = kc.execute(KERNEL_PROBE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -339,17 +335,13 @@ def check_kernel(result: dict, expected_python: str | None = None, kernel_name: 
 
 # --------------------------------------------------------------------------- devices
 def tf_devices() -> list[str]:
-    from .. import config
-
     config.quiet_tensorflow()
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415 (only here: the doctor runs before make setup installs it)
 
     return [f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in tf.config.list_physical_devices()]
 
 
 def check_devices(devices: list[str] | None, requested: str | None = None) -> Check:
-    from .. import config
-
     if devices is None:
         return Check("devices", FAIL, "TensorFlow could not start", "fix the tensorflow row first")
     gpus = [d for d in devices if d.upper().startswith("GPU")]
@@ -369,7 +361,7 @@ def check_devices(devices: list[str] | None, requested: str | None = None) -> Ch
 def check_data(
     status: Callable[[str], str] | None = None, registry: dict | None = None, mirror: str | None = None
 ) -> list[Check]:
-    from .. import data
+    from .. import data  # noqa: PLC0415 (numpy: the doctor runs before make setup installs it)
 
     status = status or data.status
     registry = registry if registry is not None else data.REGISTRY
@@ -386,7 +378,10 @@ def check_data(
             rows.append(Check(label, OK, f"verified ({kind})"))
             continue
         if state == "corrupt":
-            todo = f"the cached copy fails its checksum: python -m workshop_sections.data fetch {name} (refetches it)"
+            todo = (
+                "the cached copy fails its checksum: "
+                f"python -m workshop_sections.data fetch {name} (refetches it)"
+            )
         elif ds.required:
             todo = (
                 "make data (in the room: paste the mirror line your instructor gives first)"
@@ -443,8 +438,6 @@ def check_port(port: int, host: str = "127.0.0.1", purpose: str = "") -> Check:
 
 # --------------------------------------------------------------------------- disk
 def check_disk(path: Path | None = None, free_bytes: int | None = None) -> Check:
-    from .. import config
-
     path = Path(path or config.find_root())
     if free_bytes is None:
         free_bytes = shutil.disk_usage(path).free
@@ -505,7 +498,7 @@ def run_checks(
                 Check(
                     "devices",
                     FAIL,
-                    f"import tensorflow failed: {exc}".splitlines()[0][:120],
+                    _one_line(f"import tensorflow failed: {exc}", 120),
                     "reinstall: make setup (a fresh .venv: rm -rf .venv && make setup)",
                 )
             )
@@ -523,18 +516,19 @@ def render(rows: list[Check]) -> str:
         max(len(h), *(len(getattr(r, a)) for r in rows))
         for h, a in (("check", "name"), ("status", "status"), ("found", "found"))
     ]
-    widths[2] = min(widths[2], 60)
-    head = f"{'check':<{widths[0]}}  {'status':<{widths[1]}}  {'found':<{widths[2]}}  what to do"
+    name_w, status_w, found_w = widths[0], widths[1], min(widths[2], 60)
+    head = f"{'check':<{name_w}}  {'status':<{status_w}}  {'found':<{found_w}}  what to do"
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r.name:<{widths[0]}}  {r.status:<{widths[1]}}  {r.found:<{widths[2]}}  {r.todo or '-'}".rstrip()
+            f"{r.name:<{name_w}}  {r.status:<{status_w}}  {r.found:<{found_w}}  {r.todo or '-'}".rstrip()
         )
     fails = sum(r.status == FAIL for r in rows)
     warns = sum(r.status == WARN for r in rows)
     if fails:
         lines.append(
-            f"\n{fails} problem(s) would stop the workshop (FAIL): do what the last column says, then run make doctor again."
+            f"\n{fails} problem(s) would stop the workshop (FAIL): do what the last column says, "
+            "then run make doctor again."
         )
     elif warns:
         lines.append(f"\nReady, with {warns} warning(s) worth a look.")

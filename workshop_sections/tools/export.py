@@ -22,7 +22,7 @@ markers (``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines; the solution code stay
 
 An exported cell may hold only definitions: imports, ``def``, ``class``, assignments and
 docstrings (no calls at top level, no ``%magic``), so that importing the module has no side
-effects. ``python -m workshop_sections.tools.export --check`` (and ``tests/test_export.py`` in
+effects. ``python -m workshop_sections.tools.export --check`` (and ``tests/test_hands_on.py`` in
 ``make test``) fails when a module's block differs from its notebook's cells.
 
     python -m workshop_sections.tools.export            # rewrite the blocks that are out of date
@@ -38,6 +38,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import notebooks
 
 EXPORT_RE = re.compile(r"^#\|\s*export(?:\s+(?P<module>[A-Za-z_]\w*))?\s*$")
 SOLUTION_MARK_RE = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION\b.*$")
@@ -213,8 +215,6 @@ def run(notebook_paths, write: bool = True) -> dict:
 
 
 def main(argv=None) -> int:
-    from . import notebooks
-
     parser = argparse.ArgumentParser(
         prog="python -m workshop_sections.tools.export", description=__doc__.split("\n\n")[0]
     )

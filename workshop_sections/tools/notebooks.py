@@ -12,10 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
 
 from .. import REPO_URL, SECTIONS, config
 
@@ -106,8 +111,6 @@ def problems(path: Path) -> list[str]:
 def clean(path: Path) -> bool:
     """Strip outputs and execution counts except in checked cells; write canonical JSON.
     Returns True when the file changed."""
-    import nbformat
-
     text = Path(path).read_text()
     nb = nbformat.reads(text, as_version=4)
     for cell in nb.cells:
@@ -133,9 +136,6 @@ def clean(path: Path) -> bool:
 
 def execute(path: Path, out_path: Path, env: dict | None = None, timeout: int = 1800) -> float:
     """Execute a notebook headlessly in its own folder; write the executed copy; return seconds."""
-    import nbformat
-    from nbclient import NotebookClient
-
     nb = nbformat.read(path, as_version=4)
     old_env = dict(os.environ)
     os.environ.update(env or {})
@@ -180,8 +180,6 @@ def _kernel_group(km) -> int | None:
 def _stop_group(pgid: int | None) -> None:
     """Stop what a finished notebook's kernel left running in its process group (a TensorBoard
     started by ``%tensorboard``, helper processes): ``make run`` leaves no server behind."""
-    import signal
-
     if not pgid or not hasattr(os, "killpg") or pgid == os.getpgid(0):
         return
     try:
@@ -194,8 +192,6 @@ def kernel_manager(socket_dir: str, kernel_name: str = "python3"):
     """A Jupyter kernel manager whose kernel talks over Unix sockets in ``socket_dir`` (IPC, on
     this machine only) instead of TCP ports: nothing listens on the network, and ipykernel has no
     reason to warn "Kernel is running over TCP without encryption". TCP on Windows (no IPC there)."""
-    from jupyter_client.manager import KernelManager
-
     if os.name == "nt":
         return KernelManager(kernel_name=kernel_name)
     return KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(socket_dir, "kernel"))
@@ -233,6 +229,34 @@ def report(artifacts: Path | None = None, timings: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def run_all(sections: list[str] | None = None, out: Path | None = None) -> int:
+    """Execute the notebooks of ``sections`` (default all) in workshop order into ``out`` (default
+    build/executed), stop at the first that fails, print the results table; 1 if one failed."""
+    root = config.find_root()
+    out = out or root / "build" / "executed"
+
+    def shown(p: Path) -> str:
+        return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
+    timings, failed = {}, None
+    for nb in list_notebooks():
+        section = nb.parent.name
+        if sections and section not in sections:
+            continue
+        mode = "quick" if config.is_quick() else "full"
+        print(f"==> {section}: running {shown(nb)} ({mode} mode)", flush=True)
+        try:
+            timings[section] = execute(nb, out / nb.name)
+        except Exception as exc:  # report which notebook failed, keep the executed copy
+            failed = (section, exc)
+            print(f"!! {section} failed; the executed copy is {out / nb.name}\n{exc}", file=sys.stderr)
+            break
+        print(f"    done in {timings[section]:.0f} s -> {shown(out / nb.name)}", flush=True)
+    print()
+    print(report(timings=timings))
+    return 1 if failed else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workshop_sections.tools.notebooks")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -244,30 +268,8 @@ def main(argv=None) -> int:
     c.add_argument("paths", nargs="*")
     sub.add_parser("check")
     args = parser.parse_args(argv)
-    root = config.find_root()
     if args.cmd == "run":
-        out = Path(args.out).resolve() if args.out else root / "build" / "executed"
-
-        def shown(p: Path) -> str:
-            return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
-
-        timings, failed = {}, None
-        for nb in list_notebooks():
-            section = nb.parent.name
-            if args.sections and section not in args.sections:
-                continue
-            mode = "quick" if config.is_quick() else "full"
-            print(f"==> {section}: running {shown(nb)} ({mode} mode)", flush=True)
-            try:
-                timings[section] = execute(nb, out / nb.name)
-            except Exception as exc:  # report which notebook failed, keep the executed copy
-                failed = (section, exc)
-                print(f"!! {section} failed; the executed copy is {out / nb.name}\n{exc}", file=sys.stderr)
-                break
-            print(f"    done in {timings[section]:.0f} s -> {shown(out / nb.name)}", flush=True)
-        print()
-        print(report(timings=timings))
-        return 1 if failed else 0
+        return run_all(args.sections, Path(args.out).resolve() if args.out else None)
     if args.cmd == "report":
         print(report())
         return 0

@@ -11,7 +11,8 @@ Stop it with Ctrl-C.
 
 The Python packages too (the room's wheelhouse), beside the data:
 
-    python -m workshop_sections.tools.serve_data wheelhouse [--dest data/wheelhouse] [--platforms ...] [--pythons ...]
+    python -m workshop_sections.tools.serve_data wheelhouse [--dest data/wheelhouse] \
+        [--platforms ...] [--pythons ...]
     python -m workshop_sections.tools.serve_data pip install <pip install arguments>
 
 ``wheelhouse`` (``make wheelhouse``) downloads the pinned wheels (requirements.txt, plus pip
@@ -45,12 +46,14 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .doctor import requirements_for  # the standard library alone, like this module
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _data():
     """The data registry (imported on use: ``pip install`` runs in a bare venv, before numpy)."""
-    from .. import data
+    from .. import data  # noqa: PLC0415 (numpy: `pip install` runs before make setup installs it)
 
     return data
 
@@ -259,8 +262,6 @@ def build_wheelhouse(
     setup`` installs there (``doctor.requirements_for``: tensorflow==X where tensorflow-cpu has no
     wheel); a platform/Python that cannot be satisfied is recorded (with pip's error) and skipped,
     the others go on."""
-    from .doctor import requirements_for
-
     req = Path(requirements or ROOT / "requirements.txt")
     notes = {}
     for plat in platforms or list(WHEEL_PLATFORMS):
@@ -268,35 +269,7 @@ def build_wheelhouse(
             raise ValueError(f"unknown platform {plat!r}: one of {', '.join(WHEEL_PLATFORMS)}")
         folder = Path(dest) / plat
         folder.mkdir(parents=True, exist_ok=True)
-        note = {
-            "platform": plat,
-            "pip_platforms": WHEEL_PLATFORMS[plat],
-            "pythons": [],
-            "missing": {},
-            "tensorflow": None,
-        }
-        system, machine = PLATFORM_MACHINES[plat]
-        lines = [
-            ln.split("#")[0].strip() for ln in requirements_for(False, req, system=system, machine=machine)
-        ]
-        lines = [ln for ln in lines if ln] + SETUP_EXTRAS
-        used = "tensorflow-cpu" if any(ln.startswith("tensorflow-cpu") for ln in lines) else "tensorflow"
-        for py in pythons:
-            code, err = downloader(folder, WHEEL_PLATFORMS[plat], py, lines)
-            if code:
-                note["missing"][py] = err
-                log(f"  {plat} Python {py}: cannot be satisfied ({err})")
-            else:
-                note["pythons"].append(py)
-                note["tensorflow"] = note["tensorflow"] or used
-                log(
-                    f"  {plat} Python {py}: ok"
-                    + (
-                        ""
-                        if used == "tensorflow-cpu"
-                        else " (tensorflow instead of tensorflow-cpu: no tensorflow-cpu wheel here)"
-                    )
-                )
+        note = _download_platform(folder, plat, pythons, platform_requirements(plat, req), log, downloader)
         wheels = sorted(folder.glob("*.whl"))
         (folder / SUMS).write_text("".join(f"{sha256(w)}  {w.name}\n" for w in wheels))
         note["wheels"] = len(wheels)
@@ -304,6 +277,44 @@ def build_wheelhouse(
         (folder / NOTE).write_text(json.dumps(note, indent=1) + "\n")
         notes[plat] = note
     return notes
+
+
+def platform_requirements(plat: str, requirements: Path) -> list[str]:
+    """The requirement lines (comments dropped) ``make setup`` installs on ``plat``, plus pip and
+    setuptools for the set-up itself."""
+    system, machine = PLATFORM_MACHINES[plat]
+    lines = [
+        ln.split("#")[0].strip()
+        for ln in requirements_for(False, requirements, system=system, machine=machine)
+    ]
+    return [ln for ln in lines if ln] + SETUP_EXTRAS
+
+
+def _download_platform(folder: Path, plat: str, pythons, lines: list[str], log, downloader) -> dict:
+    """Download ``lines`` for each of ``pythons`` on ``plat`` into ``folder``; the platform's note."""
+    note = {
+        "platform": plat,
+        "pip_platforms": WHEEL_PLATFORMS[plat],
+        "pythons": [],
+        "missing": {},
+        "tensorflow": None,
+    }
+    used = "tensorflow-cpu" if any(ln.startswith("tensorflow-cpu") for ln in lines) else "tensorflow"
+    stand_in = (
+        ""
+        if used == "tensorflow-cpu"
+        else " (tensorflow instead of tensorflow-cpu: no tensorflow-cpu wheel here)"
+    )
+    for py in pythons:
+        code, err = downloader(folder, WHEEL_PLATFORMS[plat], py, lines)
+        if code:
+            note["missing"][py] = err
+            log(f"  {plat} Python {py}: cannot be satisfied ({err})")
+        else:
+            note["pythons"].append(py)
+            note["tensorflow"] = note["tensorflow"] or used
+            log(f"  {plat} Python {py}: ok{stand_in}")
+    return note
 
 
 def wheelhouse_main(argv) -> int:
@@ -325,9 +336,8 @@ def wheelhouse_main(argv) -> int:
     for plat, n in notes.items():
         gaps = f"; missing {', '.join(n['missing'])}" if n["missing"] else ""
         tf = "" if n["tensorflow"] in (None, "tensorflow-cpu") else f"; {n['tensorflow']} for tensorflow-cpu"
-        print(
-            f"{plat:<16} {n['wheels']:>6} {n['bytes'] / 1e6:>6.0f} MB  {', '.join(n['pythons']) or 'none'}{gaps}{tf}"
-        )
+        pythons = ", ".join(n["pythons"]) or "none"
+        print(f"{plat:<16} {n['wheels']:>6} {n['bytes'] / 1e6:>6.0f} MB  {pythons}{gaps}{tf}")
     print("Serve it with the data: make serve-data DATA_HOST=0.0.0.0")
     return 0 if any(n["pythons"] for n in notes.values()) else 1
 
@@ -369,7 +379,8 @@ def served_wheelhouse(house: Path) -> tuple[dict[str, Path], dict[str, bytes], l
         ).encode()
         size = sum((folder / n).stat().st_size for n in good)
         report.append(
-            f"  wheelhouse/{folder.name}/: {len(good)} wheel(s), {size / 1e6:.0f} MB (make setup takes them from here)"
+            f"  wheelhouse/{folder.name}/: {len(good)} wheel(s), {size / 1e6:.0f} MB "
+            "(make setup takes them from here)"
         )
         for name in bad:
             report.append(f"  not served (fails its checksum or is missing): {base}{name}")
@@ -414,13 +425,8 @@ def pip_install(args: list[str], mirror: str | None = None, run=subprocess.call)
     return run(pip + ["--find-links", source] + args)
 
 
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["wheelhouse"]:
-        return wheelhouse_main(argv[1:])
-    if argv[:2] == ["pip", "install"]:
-        return pip_install(argv[2:])
-    data = _data()
+def _serve_parser() -> argparse.ArgumentParser:
+    """The options of the server (the default command)."""
     parser = argparse.ArgumentParser(
         prog="python -m workshop_sections.tools.serve_data", description=__doc__.split("\n\n")[0]
     )
@@ -438,8 +444,28 @@ def main(argv=None) -> int:
         default=None,
         help="the wheelhouse to serve beside the data (default: <data dir>/wheelhouse, from make wheelhouse)",
     )
-    args = parser.parse_args(argv)
-    cache = Path(args.data_dir).expanduser().resolve() if args.data_dir else data.cache_dir()
+    return parser
+
+
+def _print_served(host: str, port: int, cache: Path, files: dict[str, Path], wheel_report: list[str]) -> None:
+    """What the server serves and what it leaves out (failed checksums, missing data sets, wheels)."""
+    total = sum(f.stat().st_size for f in files.values())
+    print(f"Serving {len(files)} verified file(s), {total / 1e6:.1f} MB, from {cache} on {host}:{port}")
+    for path in skipped_files(cache, files):
+        print(f"  not served (fails its checksum): {path}")
+    missing = [n for n, ds in _data().REGISTRY.items() if any(e.path not in files for e in ds.files)]
+    if missing:
+        print(f"  not in the cache (attendees will try the internet for these): {', '.join(missing)}")
+    for line in wheel_report:
+        print(line)
+    if host == "127.0.0.1":
+        print("  (127.0.0.1 reaches this machine only; for the room: make serve-data DATA_HOST=0.0.0.0)")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve the verified data and wheels until Ctrl-C; 2 when there is nothing to serve or the
+    port cannot be had."""
+    cache = Path(args.data_dir).expanduser().resolve() if args.data_dir else _data().cache_dir()
     files = verified_files(cache)
     house = Path(args.wheelhouse).expanduser().resolve() if args.wheelhouse else cache / "wheelhouse"
     wheels, pages, wheel_report = served_wheelhouse(house)
@@ -458,17 +484,7 @@ def main(argv=None) -> int:
     port = server.server_address[1]
     urls = [f"http://{a}:{port}" for a in room_addresses(args.host)]
     server.RequestHandlerClass.mirror_line = f"WORKSHOP_DATA_MIRROR={urls[0]}"
-    total = sum(f.stat().st_size for f in files.values())
-    print(f"Serving {len(files)} verified file(s), {total / 1e6:.1f} MB, from {cache} on {args.host}:{port}")
-    for path in skipped_files(cache, files):
-        print(f"  not served (fails its checksum): {path}")
-    missing = [n for n, ds in data.REGISTRY.items() if any(e.path not in files for e in ds.files)]
-    if missing:
-        print(f"  not in the cache (attendees will try the internet for these): {', '.join(missing)}")
-    for line in wheel_report:
-        print(line)
-    if args.host == "127.0.0.1":
-        print("  (127.0.0.1 reaches this machine only; for the room: make serve-data DATA_HOST=0.0.0.0)")
+    _print_served(args.host, port, cache, files, wheel_report)
     print("Attendees paste this line into their terminal, then run `make setup` (packages) and `make data`:")
     for url in urls:
         print(f"export WORKSHOP_DATA_MIRROR={url}")
@@ -480,6 +496,15 @@ def main(argv=None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["wheelhouse"]:
+        return wheelhouse_main(argv[1:])
+    if argv[:2] == ["pip", "install"]:
+        return pip_install(argv[2:])
+    return serve(_serve_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

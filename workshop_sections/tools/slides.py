@@ -40,6 +40,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+import nbformat
+
+from .. import config
 from . import notebooks
 
 # npm packages the decks load (name, version, the folder they go to under vendor/)
@@ -116,39 +119,13 @@ def vendor(out: Path, quiet: bool = False) -> Path | None:
         tempfile.TemporaryDirectory() as tmp,
         tempfile.TemporaryDirectory(dir=out, prefix=".vendor-") as stage,
     ):
-        try:
-            subprocess.run(
-                [npm, "pack", "--silent", *(f"{n}@{v}" for n, v, _ in VENDOR)],
-                cwd=tmp,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=300,
-            )
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-            if not quiet:
-                print(
-                    f"note: npm pack failed ({getattr(exc, 'stderr', '') or exc}); the decks load reveal.js "
-                    "from a CDN (they need internet)",
-                    file=sys.stderr,
-                )
+        if not _npm_pack(npm, Path(tmp), quiet):
             return None
         staged = Path(stage) / "vendor"
         for name, version, folder in VENDOR:
-            tgz = Path(tmp) / f"{name.replace('/', '-').lstrip('@')}-{version}.tgz"
-            with tarfile.open(tgz) as tar:
-                members = [
-                    m
-                    for m in tar.getmembers()
-                    if m.name.startswith("package/")
-                    and (m.isfile() or m.isdir())
-                    and "/unpacked/" not in m.name
-                    and "/png/" not in m.name
-                ]
-                for m in members:
-                    m.name = m.name[len("package/") :]
-                tar.extractall(staged / folder, members=members, filter="data")
+            _extract_package(
+                Path(tmp) / f"{name.replace('/', '-').lstrip('@')}-{version}.tgz", staged / folder
+            )
         (staged / "mermaid-stub.mjs").write_text(MERMAID_STUB)
         (staged / ".versions").write_text(want + "\n")
         if stamp.exists() and stamp.read_text().strip() == want:
@@ -157,6 +134,45 @@ def vendor(out: Path, quiet: bool = False) -> Path | None:
             shutil.rmtree(dest)
         os.replace(staged, dest)
     return dest
+
+
+def _npm_pack(npm: str, into: Path, quiet: bool) -> bool:
+    """``npm pack`` the pinned :data:`VENDOR` packages into ``into``; False (with a note) if it fails."""
+    try:
+        subprocess.run(
+            [npm, "pack", "--silent", *(f"{n}@{v}" for n, v, _ in VENDOR)],
+            cwd=into,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        if not quiet:
+            print(
+                f"note: npm pack failed ({getattr(exc, 'stderr', '') or exc}); the decks load reveal.js "
+                "from a CDN (they need internet)",
+                file=sys.stderr,
+            )
+        return False
+    return True
+
+
+def _extract_package(tgz: Path, dest: Path) -> None:
+    """Extract an npm tarball's ``package/`` into ``dest``, without the unpacked sources and PNGs."""
+    with tarfile.open(tgz) as tar:
+        members = [
+            m
+            for m in tar.getmembers()
+            if m.name.startswith("package/")
+            and (m.isfile() or m.isdir())
+            and "/unpacked/" not in m.name
+            and "/png/" not in m.name
+        ]
+        for m in members:
+            m.name = m.name[len("package/") :]
+        tar.extractall(dest, members=members, filter="data")
 
 
 def nbconvert_args(vendored: bool) -> list[str]:
@@ -230,8 +246,6 @@ def executed_copy(
     out = Path(executed_dir) / path.name
     if is_current(out, path):
         return out
-    from .. import config
-
     env = {"WORKSHOP_QUICK": "1" if quick else "0"}
     if quick:  # a quick run never overwrites the artifacts a full `make run` left
         env["WORKSHOP_ARTIFACTS"] = str(artifacts or config.find_root() / "build" / "slides-artifacts")
@@ -280,8 +294,6 @@ def _widget_text(states: dict, model_id: str, depth: int = 0) -> str:
 def results_for_slides(nb) -> None:
     """Outputs fit for slides: stderr (warnings) dropped; a widget (progress bar) becomes its last text,
     so the deck needs no widget JavaScript (nor a CDN for it)."""
-    import nbformat
-
     states = (
         (nb.metadata.get("widgets") or {})
         .get("application/vnd.jupyter.widget-state+json", {})
@@ -325,8 +337,8 @@ def live_output_note(page: str, data: dict) -> str:
     m = TENSORBOARD_FRAME_RE.search(page)
     if m:
         return (
-            f"[TensorBoard ran here, inside the notebook; during the talk open http://localhost:{m.group(1)}/ "
-            "in a browser tab]"
+            "[TensorBoard ran here, inside the notebook; during the talk open "
+            f"http://localhost:{m.group(1)}/ in a browser tab]"
         )
     plain = str(data.get("text/plain", "")).strip()
     if plain and not plain.startswith("<IPython.core.display"):
@@ -358,8 +370,6 @@ def mark_title(nb, mode: dict) -> list[str]:
         at = next((i + 1 for i, line in enumerate(lines) if HEADING_RE.match(line)), 0)
         first.source = "\n".join(lines[:at]) + block + "\n".join(lines[at:])
     else:
-        import nbformat
-
         cell = nbformat.v4.new_markdown_cell(block.strip())
         cell.metadata["slideshow"] = {"slide_type": "slide"}
         first.metadata["slideshow"] = {"slide_type": "-"}
@@ -384,10 +394,6 @@ def build(
     """Build one deck per notebook into ``out`` (default build/slides) from its executed copy in
     ``executed_dir`` (default build/executed; executed first when missing or stale, in quick mode
     unless ``quick=False``); return the decks."""
-    import nbformat
-
-    from .. import config
-
     paths = list(paths) if paths is not None else notebooks.list_notebooks()
     root = config.find_root()
     out = Path(out) if out else root / "build" / "slides"
@@ -401,35 +407,10 @@ def build(
             executed = executed_copy(path, executed_dir, quick=quick, artifacts=artifacts, quiet=quiet)
             nb = copy.deepcopy(nbformat.read(executed, as_version=4))
             mode = run_mode(nb)
-            set_default_metadata(nb)
-            for cell in nb.cells:
-                if cell.cell_type == "markdown":
-                    cell.source = BADGE_RE.sub("", cell.source)  # a slide needs no Colab badge
-            results_for_slides(nb)
-            nb.metadata["title"] = deck_title(nb, path.stem)
-            marks = mark_title(nb, mode)
+            marks = slide_ready(nb, path.stem, mode)
             src = Path(tmp) / path.name
             nbformat.write(nb, src)
-            cmd = [
-                sys.executable,
-                "-m",
-                "jupyter",
-                "nbconvert",
-                "--to",
-                "slides",
-                *nbconvert_args(vendored),
-                "--output-dir",
-                str(out),
-                "--output",
-                path.stem,
-                str(src),
-            ]
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-            if res.returncode != 0:
-                raise RuntimeError(f"nbconvert failed for {path}:\n{res.stderr[-2000:]}")
-            deck = out / deck_name(path)
-            if vendored:
-                offline_mermaid(deck)
+            deck = nbconvert_deck(src, out, path, vendored)
             decks.append(deck)
             if not quiet:
                 ran = {True: "quick mode", False: "full mode", None: "mode not recorded"}[mode["quick"]]
@@ -443,6 +424,44 @@ def build(
     return decks
 
 
+def slide_ready(nb, fallback_title: str, mode: dict) -> list[str]:
+    """Make an executed notebook fit for slides in place (slide types, no Colab badge, outputs
+    fit for slides, a title, the run's marks on the title slide); return the marks."""
+    set_default_metadata(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = BADGE_RE.sub("", cell.source)  # a slide needs no Colab badge
+    results_for_slides(nb)
+    nb.metadata["title"] = deck_title(nb, fallback_title)
+    return mark_title(nb, mode)
+
+
+def nbconvert_deck(src: Path, out: Path, notebook: Path, vendored: bool) -> Path:
+    """``jupyter nbconvert --to slides`` of ``src`` (the slide-ready copy of ``notebook``) into
+    ``out/<notebook>.slides.html``; raises RuntimeError with nbconvert's message when it fails."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "nbconvert",
+        "--to",
+        "slides",
+        *nbconvert_args(vendored),
+        "--output-dir",
+        str(out),
+        "--output",
+        notebook.stem,
+        str(src),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if res.returncode != 0:
+        raise RuntimeError(f"nbconvert failed for {notebook}:\n{res.stderr[-2000:]}")
+    deck = out / deck_name(notebook)
+    if vendored:
+        offline_mermaid(deck)
+    return deck
+
+
 def write_index(out: Path, decks: list[Path]) -> Path:
     items = "".join(f'<li><a href="{html.escape(d.name)}">{html.escape(d.name)}</a></li>' for d in decks)
     index = out / "index.html"
@@ -453,7 +472,8 @@ def write_index(out: Path, decks: list[Path]) -> Path:
     return index
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The ``build`` and ``metadata`` commands and their options."""
     parser = argparse.ArgumentParser(
         prog="python -m workshop_sections.tools.slides", description=__doc__.split("\n\n")[0]
     )
@@ -467,7 +487,8 @@ def main(argv=None) -> int:
     b.add_argument(
         "--full",
         action="store_true",
-        help="execute missing or stale notebooks in full mode (default: quick mode, marked on the title slide)",
+        help="execute missing or stale notebooks in full mode "
+        "(default: quick mode, marked on the title slide)",
     )
     b.add_argument(
         "--executed", default=None, help="folder of the executed notebooks (default build/executed)"
@@ -475,34 +496,43 @@ def main(argv=None) -> int:
     m = sub.add_parser("metadata", help="give cells without slide metadata the default slide type")
     m.add_argument("paths", nargs="*")
     m.add_argument("--check", action="store_true", help="write nothing; exit 1 if a cell has no slide type")
-    args = parser.parse_args(argv)
-    paths = [Path(p) for p in args.paths] or notebooks.list_notebooks()
-    if args.cmd == "build":
-        if not paths:
-            print("no notebooks to build", file=sys.stderr)
-            return 1
-        decks = build(
-            paths,
-            Path(args.out) if args.out else None,
-            cdn=args.cdn,
-            executed_dir=Path(args.executed) if args.executed else None,
-            quick=not args.full,
-        )
-        print(f"{len(decks)} deck(s); present with: open {decks[0].parent / 'index.html'}")
-        return 0
-    import nbformat
+    return parser
 
+
+def default_metadata(paths: list[Path], check: bool) -> int:
+    """Give the cells of ``paths`` that lack one their default slide type (``check``: write
+    nothing); return how many cells lacked one."""
     missing = 0
     for path in paths:
         text = path.read_text()
         nb = nbformat.reads(text, as_version=4)
         n = set_default_metadata(nb)
         missing += n
-        if n and not args.check:
+        if n and not check:
             path.write_text(nbformat.writes(nb) + "\n")
         if n:
-            print(f"{path}: {n} cell(s) {'lack' if args.check else 'given'} a slide type")
-    return 1 if (args.check and missing) else 0
+            print(f"{path}: {n} cell(s) {'lack' if check else 'given'} a slide type")
+    return missing
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    paths = [Path(p) for p in args.paths] or notebooks.list_notebooks()
+    if args.cmd == "metadata":
+        missing = default_metadata(paths, args.check)
+        return 1 if (args.check and missing) else 0
+    if not paths:
+        print("no notebooks to build", file=sys.stderr)
+        return 1
+    decks = build(
+        paths,
+        Path(args.out) if args.out else None,
+        cdn=args.cdn,
+        executed_dir=Path(args.executed) if args.executed else None,
+        quick=not args.full,
+    )
+    print(f"{len(decks)} deck(s); present with: open {decks[0].parent / 'index.html'}")
+    return 0
 
 
 if __name__ == "__main__":
