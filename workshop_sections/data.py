@@ -1166,42 +1166,7 @@ def load_word_vectors(path, limit: int | None = None) -> tuple[list[str], np.nda
         raise VectorFileError(f"limit must be a number of words (0 or more), got {limit!r}.")
     opener = _vector_opener(p)
     try:
-        with opener() as f:
-            head = f.read(1 << 16)
-        if not head.strip():
-            raise VectorFileError(f"{p} is empty: expected {VECTOR_FORMATS}.")
-        if head.startswith(FASTTEXT_MAGIC):
-            raise VectorFileError(
-                f"{p} is a fastText model (.bin), not a vector file: use the .vec file fastText "
-                "writes next to it (or `fasttext print-word-vectors`)."
-            )
-        first, _, rest = head.partition(b"\n")
-        header = _parse_header(first)
-        compressed = _magic_kind(p) != "plain"
-        if header is not None:
-            n, dim = header
-            if dim == 0:
-                raise VectorFileError(
-                    f"{p} line 1: the header says vectors of 0 dimensions; expected '<count> <dim>'."
-                )
-            binary = _looks_binary(rest, dim)
-            n_alloc = n if limit is None else min(n, limit)
-            if not compressed:
-                least = n_alloc * (dim * 4 + 2) if binary else n_alloc * dim * 2
-                if least > p.stat().st_size:
-                    raise VectorFileError(
-                        f"{p} line 1: the header says {n:,} words of {dim} numbers, more than its "
-                        f"{p.stat().st_size:,} bytes can hold: the header is wrong or the file is cut short."
-                    )
-            reader = _read_binary_vectors if binary else _read_text_vectors
-            with opener() as f:
-                f.readline()
-                return reader(p, f, n, dim, n_alloc, limit)
-        dim = _glove_dim(p, head)
-        with opener() as f:
-            lines = _count_lines(f, limit)
-        with opener() as f:
-            return _read_text_vectors(p, f, None, dim, lines, limit, first_line=1)
+        return _read_vectors(p, opener, limit)
     except (OSError, EOFError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -1212,6 +1177,53 @@ def load_word_vectors(path, limit: int | None = None) -> tuple[list[str], np.nda
         raise VectorFileError(
             f"{p}: not enough memory for its vectors: pass a limit on the words read."
         ) from None
+
+
+def _read_vectors(p: Path, opener, limit: int | None) -> tuple[list[str], np.ndarray]:
+    """Tell the format from the first 64 KiB (header or not, text or binary) and read the file
+    with the reader it calls for."""
+    with opener() as f:
+        head = f.read(1 << 16)
+    if not head.strip():
+        raise VectorFileError(f"{p} is empty: expected {VECTOR_FORMATS}.")
+    if head.startswith(FASTTEXT_MAGIC):
+        raise VectorFileError(
+            f"{p} is a fastText model (.bin), not a vector file: use the .vec file fastText "
+            "writes next to it (or `fasttext print-word-vectors`)."
+        )
+    first, _, rest = head.partition(b"\n")
+    header = _parse_header(first)
+    if header is None:  # GloVe: no header, the dimension from the first lines, the count from all
+        dim = _glove_dim(p, head)
+        with opener() as f:
+            lines = _count_lines(f, limit)
+        with opener() as f:
+            return _read_text_vectors(p, f, None, dim, lines, limit, first_line=1)
+    n, dim = header
+    if dim == 0:
+        raise VectorFileError(
+            f"{p} line 1: the header says vectors of 0 dimensions; expected '<count> <dim>'."
+        )
+    binary = _looks_binary(rest, dim)
+    n_alloc = n if limit is None else min(n, limit)
+    _check_header_fits(p, n, dim, n_alloc, binary)
+    reader = _read_binary_vectors if binary else _read_text_vectors
+    with opener() as f:
+        f.readline()
+        return reader(p, f, n, dim, n_alloc, limit)
+
+
+def _check_header_fits(p: Path, n: int, dim: int, n_alloc: int, binary: bool) -> None:
+    """Refuse, before allocating, a header whose ``n_alloc`` vectors cannot fit in an uncompressed
+    file's size (at least 4 bytes a number in binary, 2 in text)."""
+    if _magic_kind(p) != "plain":
+        return
+    least = n_alloc * (dim * 4 + 2) if binary else n_alloc * dim * 2
+    if least > p.stat().st_size:
+        raise VectorFileError(
+            f"{p} line 1: the header says {n:,} words of {dim} numbers, more than its "
+            f"{p.stat().st_size:,} bytes can hold: the header is wrong or the file is cut short."
+        )
 
 
 def _looks_binary(rest: bytes, dim: int) -> bool:
@@ -1267,64 +1279,121 @@ def _count_lines(f, limit: int | None) -> int:
     return n + (last != b"\n")
 
 
-def _read_text_vectors(
-    p: Path, f, n: int | None, dim: int, n_alloc: int, limit: int | None, first_line: int = 2
-) -> tuple[list[str], np.ndarray]:
-    """Stream ``word v1 ... vD`` lines into a preallocated (n_alloc, dim) float32 array,
-    ``_BLOCK`` lines parsed at once (numpy's C parser); a block that does not parse is read
-    line by line, to split a token that contains spaces or to name the faulty line."""
-    vectors = np.empty((n_alloc, dim), dtype=np.float32)
-    words: list[str] = []
-    seen: set = set()
-    dups: list[tuple[str, int]] = []
-    bad_utf8: list[str] = []
-    block: list[tuple[bytes, bytes, int]] = []  # (word, numbers, line number)
-    expected = (
-        f"a word and {dim} numbers ("
-        + ("word2vec text, as its header says" if n is not None else "GloVe text, as its first lines")
-        + ")"
-    )
+class _VectorSink:
+    """The words and vectors read so far, in a preallocated float32 array ``(n_alloc, dim)``:
+    a duplicate word keeps its first vector (as gensim does), a word that is not UTF-8 is read as
+    Latin-1; both are said once, at the end (:func:`_vector_notes`)."""
 
-    def line_error(lineno_: int, line: bytes, why: str) -> VectorFileError:
+    def __init__(self, n_alloc: int, dim: int):
+        self.vectors = np.empty((n_alloc, dim), dtype=np.float32)
+        self.words: list[str] = []
+        self.seen: set = set()
+        self.dups: list[tuple[str, int]] = []
+        self.bad_utf8: list[str] = []
+
+    def add(self, raw: bytes, vec: np.ndarray, where: str, number: int) -> None:
+        """Keep ``vec`` for the word ``raw`` (found at ``where``, the ``number``-th line or word)."""
+        word = _decode_word(raw, where, self.bad_utf8)
+        if word in self.seen:
+            self.dups.append((word, number))
+            return
+        self.seen.add(word)
+        self.vectors[len(self.words)] = vec
+        self.words.append(word)
+
+    def result(self, p: Path, unit: str = "line") -> tuple[list[str], np.ndarray]:
+        """Say the notes and return ``(words, vectors)`` (a view of the rows filled)."""
+        _vector_notes(p, self.dups, self.bad_utf8, unit=unit)
+        return self.words, self.vectors[: len(self.words)]
+
+
+class _TextLines:
+    """``word v1 ... vD`` lines parsed ``_BLOCK`` at a time (numpy's C parser); a block that does
+    not parse is read line by line, to split a token that contains spaces or to name the faulty line."""
+
+    def __init__(self, p: Path, n: int | None, dim: int, n_alloc: int):
+        self.p, self.n, self.dim = p, n, dim
+        self.sink = _VectorSink(n_alloc, dim)
+        self.block: list[tuple[bytes, bytes, int]] = []  # (word, numbers, line number)
+        self.expected = (
+            f"a word and {dim} numbers ("
+            + ("word2vec text, as its header says" if n is not None else "GloVe text, as its first lines")
+            + ")"
+        )
+
+    def error(self, lineno: int, line: bytes, why: str) -> VectorFileError:
+        """The one-line error naming the file, the line, what is wrong and what was expected."""
         preview = line[:70].decode("utf-8", "replace") + ("..." if len(line) > 70 else "")
-        return VectorFileError(f"{p} line {lineno_}: {why}; expected {expected}: {preview!r}")
+        return VectorFileError(f"{self.p} line {lineno}: {why}; expected {self.expected}: {preview!r}")
 
-    def slow(line: bytes, lineno_: int) -> tuple[bytes, np.ndarray]:
+    def too_many(self, lineno: int, line: bytes) -> VectorFileError:
+        """The error for a line past the header's count (or past the lines counted)."""
+        return self.error(
+            lineno,
+            line,
+            f"more vectors than the header's count {self.n:,}"
+            if self.n is not None
+            else "more lines than were counted (did the file change while it was read?)",
+        )
+
+    def parse_slow(self, line: bytes, lineno: int) -> tuple[bytes, np.ndarray]:
+        """One line: the last ``dim`` fields are the vector, the rest (spaces and all) the word."""
+        dim = self.dim
         parts = line.rsplit(None, dim)
         if len(parts) < dim + 1 or not parts[0].strip():
-            raise line_error(lineno_, line, f"{len(line.split())} fields")
+            raise self.error(lineno, line, f"{len(line.split())} fields")
         _, numbers = _trailing_numbers(line)
         if numbers > dim and len(parts[0].split()) > 1:  # "cat 1 2 3" with dim 2 is not the token "cat 1"
-            raise line_error(lineno_, line, f"{numbers} numbers, not {dim}")
+            raise self.error(lineno, line, f"{numbers} numbers, not {dim}")
         try:
             return parts[0].strip(), np.array([float(x) for x in parts[1:]], dtype=np.float32)
         except ValueError:
             badf = next(x for x in parts[1:] if not _is_number(x)).decode("utf-8", "replace")
-            raise line_error(lineno_, line, f"{badf!r} is not a number") from None
+            raise self.error(lineno, line, f"{badf!r} is not a number") from None
 
-    def flush() -> None:
-        if not block:
-            return
+    def add(self, line: bytes, lineno: int) -> None:
+        """Queue a non-empty line as (word, numbers); parse the queue when it holds ``_BLOCK`` lines."""
+        dim = self.dim
+        word, _, tail = line.partition(b" ")
+        if tail.count(b" ") != dim - 1:  # tabs, double spaces or a token with spaces
+            parts = line.split()
+            word, tail = (parts[0], b" ".join(parts[1:])) if len(parts) == dim + 1 else (b"", b"")
+            if not word:
+                word, tail = self.parse_slow(line, lineno)[0], b" ".join(parts[-dim:])
+        self.block.append((word, tail, lineno))
+        if len(self.block) >= _BLOCK:
+            self.flush()
+
+    def _parse_block(self) -> np.ndarray | None:
+        """The queued numbers as one float32 array, or None when numpy cannot parse them all."""
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             try:
-                values = np.fromstring(b" ".join(t for _, t, _ in block), dtype=np.float32, sep=" ")
+                return np.fromstring(b" ".join(t for _, t, _ in self.block), dtype=np.float32, sep=" ")
             except (ValueError, DeprecationWarning):
-                values = None
-        if values is not None and values.size == len(block) * dim:
-            pairs = zip((w for w, _, _ in block), values.reshape(len(block), dim))
+                return None
+
+    def flush(self) -> None:
+        """Parse the queued lines into the sink (line by line when the block does not parse)."""
+        block = self.block
+        if not block:
+            return
+        values = self._parse_block()
+        if values is not None and values.size == len(block) * self.dim:
+            pairs = zip((w for w, _, _ in block), values.reshape(len(block), self.dim))
         else:  # a token with spaces, a bad number or a short line somewhere in the block
-            pairs = [slow(w + b" " + t, ln) for w, t, ln in block]
+            pairs = [self.parse_slow(w + b" " + t, ln) for w, t, ln in block]
         for (word_b, vec), (_, _, ln) in zip(pairs, block):
-            word = _decode_word(word_b, f"line {ln}", bad_utf8)
-            if word in seen:
-                dups.append((word, ln))
-                continue
-            seen.add(word)
-            vectors[len(words)] = vec
-            words.append(word)
+            self.sink.add(word_b, vec, f"line {ln}", ln)
         block.clear()
 
+
+def _read_text_vectors(
+    p: Path, f, n: int | None, dim: int, n_alloc: int, limit: int | None, first_line: int = 2
+) -> tuple[list[str], np.ndarray]:
+    """Stream ``word v1 ... vD`` lines into a preallocated (n_alloc, dim) float32 array (see
+    :class:`_TextLines`); a file with fewer lines than its header says is an error."""
+    lines = _TextLines(p, n, dim, n_alloc)
     records, lineno = 0, first_line - 1
     for line in f:
         lineno += 1
@@ -1334,31 +1403,16 @@ def _read_text_vectors(
         if records >= n_alloc:
             if limit is not None and records >= limit:
                 break
-            raise line_error(
-                lineno,
-                line,
-                f"more vectors than the header's count {n:,}"
-                if n is not None
-                else "more lines than were counted (did the file change while it was read?)",
-            )
+            raise lines.too_many(lineno, line)
         records += 1
-        word, _, tail = line.partition(b" ")
-        if tail.count(b" ") != dim - 1:  # tabs, double spaces or a token with spaces
-            parts = line.split()
-            word, tail = (parts[0], b" ".join(parts[1:])) if len(parts) == dim + 1 else (b"", b"")
-            if not word:
-                word, tail = slow(line, lineno)[0], b" ".join(parts[-dim:])
-        block.append((word, tail, lineno))
-        if len(block) >= _BLOCK:
-            flush()
-    flush()
+        lines.add(line, lineno)
+    lines.flush()
     if n is not None and records < n_alloc:
         raise VectorFileError(
             f"{p}: the header says {n:,} words but the file ends after {records:,} "
             f"(line {lineno}): it is cut short (an interrupted download?)."
         )
-    _vector_notes(p, dups, bad_utf8)
-    return words, vectors[: len(words)]
+    return lines.sink.result(p)
 
 
 def _read_binary_vectors(
@@ -1366,13 +1420,9 @@ def _read_binary_vectors(
 ) -> tuple[list[str], np.ndarray]:
     """Records ``word<space><dim float32>`` (an optional newline before the word), as gensim
     reads them, into a preallocated float32 array."""
-    vectors = np.empty((n_alloc, dim), dtype=np.float32)
+    sink = _VectorSink(n_alloc, dim)
     size = dim * 4
-    words: list[str] = []
-    seen: set = set()
-    dups: list[tuple[str, int]] = []
-    bad_utf8: list[str] = []
-    buf, start, row, record = b"", 0, 0, 0
+    buf, start, record = b"", 0, 0
     eof = False
     while record < n_alloc:
         space = buf.find(b" ", start)
@@ -1395,19 +1445,11 @@ def _read_binary_vectors(
             start = 0
             continue
         raw = buf[start:space].lstrip(b"\n\r")
-        word = _decode_word(raw, f"word {record + 1:,}", bad_utf8)
         vec = np.frombuffer(buf, dtype="<f4", count=dim, offset=space + 1)
         start = space + 1 + size
         record += 1
-        if word in seen:
-            dups.append((word, record))
-            continue
-        seen.add(word)
-        words.append(word)
-        vectors[row] = vec
-        row += 1
-    _vector_notes(p, dups, bad_utf8, unit="word")
-    return words, vectors[:row]
+        sink.add(raw, vec, f"word {record:,}", record)
+    return sink.result(p, unit="word")
 
 
 def _vector_notes(p: Path, dups: list, bad_utf8: list, unit: str = "line") -> None:
@@ -1421,7 +1463,8 @@ def _vector_notes(p: Path, dups: list, bad_utf8: list, unit: str = "line") -> No
         )
     if bad_utf8:
         print(
-            f"note: {p}: {len(bad_utf8):,} word(s) are not UTF-8 (first at {bad_utf8[0]}); read them as Latin-1.",
+            f"note: {p}: {len(bad_utf8):,} word(s) are not UTF-8 (first at {bad_utf8[0]}); "
+            "read them as Latin-1.",
             file=sys.stderr,
             flush=True,
         )
@@ -1429,6 +1472,7 @@ def _vector_notes(p: Path, dups: list, bad_utf8: list, unit: str = "line") -> No
 
 # --------------------------------------------------------------------------- CLI
 def _human(n: int) -> str:
+    """A byte count for people: ``512 B``, ``4.0 MB`` (1 KB = 1024 B)."""
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -1436,7 +1480,8 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: ``list``, ``fetch NAME ... | all``, ``verify``, ``path NAME``."""
     parser = argparse.ArgumentParser(
         prog="python -m workshop_sections.data", description=__doc__.split("\n\n")[0]
     )
@@ -1448,48 +1493,69 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("verify", help="check every cached file against its checksum")
     p = sub.add_parser("path", help="print the local path of a data set's first file")
     p.add_argument("name")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _cmd_list() -> int:
+    """Print one line per data set (size, cache status, license, description), then the cache and mirror."""
+    print(f"{'name':<18} {'size':>9}  {'cache':<9} {'license':<38} description")
+    for d in REGISTRY.values():
+        tag = "" if d.required else " (optional)"
+        print(
+            f"{d.name:<18} {_human(d.size):>9}  {status(d.name):<9} {d.license[:38]:<38} {d.description}{tag}"
+        )
+    print(f"cache: {cache_dir()}   mirror: {mirror() or '(none; set WORKSHOP_DATA_MIRROR)'}")
+    return 0
+
+
+def _cmd_fetch(asked: list[str], quiet: bool) -> int:
+    """Fetch the data sets named (``all``: every required one, then the optional ones but news20,
+    whose absence is only reported)."""
+    every = asked == ["all"]
+    wanted = [d.name for d in REGISTRY.values() if d.required] if every else asked
+    optional = [d.name for d in REGISTRY.values() if not d.required and d.name != "news20"] if every else []
+    for name in wanted:
+        fetch(name, quiet=quiet)
+        print(f"{get(name).name:<18} verified")
+    for name in optional:
+        try:
+            fetch(name, quiet=quiet)
+            print(f"{name:<18} verified")
+        except DataUnavailableError as exc:
+            print(f"{name:<18} not available (optional, only needed for full-size word2vec runs):")
+            print("    " + "\n    ".join(str(exc).splitlines()[1:]))
+    return 0
+
+
+def _cmd_verify() -> int:
+    """Print each data set's cache status; 1 when one is corrupt, else 0."""
+    bad = 0
+    for d in REGISTRY.values():
+        s = status(d.name)
+        bad += s == "corrupt"
+        print(f"{d.name:<18} {s}")
+    if bad:
+        print(
+            f"{bad} data set(s) corrupt: run `python -m workshop_sections.data fetch NAME` "
+            "to fetch them again."
+        )
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m workshop_sections.data``: list, fetch, verify or print the path of data sets.
+
+    Returns the exit status: 0 done, 1 a corrupt cache (``verify``), 2 a :class:`DataError`
+    (printed as one ``error: ...`` line on stderr, no traceback).
+    """
+    args = _parser().parse_args(argv)
     try:
         if args.cmd == "list":
-            print(f"{'name':<18} {'size':>9}  {'cache':<9} {'license':<38} description")
-            for d in REGISTRY.values():
-                tag = "" if d.required else " (optional)"
-                print(
-                    f"{d.name:<18} {_human(d.size):>9}  {status(d.name):<9} {d.license[:38]:<38} {d.description}{tag}"
-                )
-            print(f"cache: {cache_dir()}   mirror: {mirror() or '(none; set WORKSHOP_DATA_MIRROR)'}")
-            return 0
+            return _cmd_list()
         if args.cmd == "fetch":
-            wanted = (
-                [d.name for d in REGISTRY.values() if d.required] if args.names == ["all"] else args.names
-            )
-            optional = (
-                [d.name for d in REGISTRY.values() if not d.required and d.name != "news20"]
-                if args.names == ["all"]
-                else []
-            )
-            for name in wanted:
-                fetch(name, quiet=args.quiet)
-                print(f"{get(name).name:<18} verified")
-            for name in optional:
-                try:
-                    fetch(name, quiet=args.quiet)
-                    print(f"{name:<18} verified")
-                except DataUnavailableError as exc:
-                    print(f"{name:<18} not available (optional, only needed for full-size word2vec runs):")
-                    print("    " + "\n    ".join(str(exc).splitlines()[1:]))
-            return 0
+            return _cmd_fetch(args.names, args.quiet)
         if args.cmd == "verify":
-            bad = 0
-            for d in REGISTRY.values():
-                s = status(d.name)
-                bad += s == "corrupt"
-                print(f"{d.name:<18} {s}")
-            if bad:
-                print(
-                    f"{bad} data set(s) corrupt: run `python -m workshop_sections.data fetch NAME` to fetch them again."
-                )
-            return 1 if bad else 0
+            return _cmd_verify()
         if args.cmd == "path":
             print(path(args.name))
             return 0
