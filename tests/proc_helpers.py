@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,3 +44,37 @@ def stop(proc) -> None:
         proc.kill()
         proc.wait()
     proc.stdout.close()
+
+
+def local_cluster_command(out_dir, steps: int) -> list[str]:
+    """The launcher's command line for chief + 1 ps + 1 worker training ``steps`` steps on a small
+    slice of movie_reviews (20,000 words, 500-word vocabulary) into ``out_dir``."""
+    return [
+        sys.executable,
+        "-u",
+        "-m",
+        "workshop_sections.distributed_tensorflow.launcher",
+        "--num-ps",
+        "1",
+        "--num-workers",
+        "1",
+        "--",
+        "--steps",
+        str(steps),
+        "--out-dir",
+        str(out_dir),
+        "--corpus",
+        "movie_reviews",
+        "--max-words",
+        "20000",
+        "--max-vocab",
+        "500",
+    ]
+
+
+def launcher_pids(line: str) -> dict[str, str] | None:
+    """{task: pid} from the launcher's ``[launcher] pids ps0=1, worker0=2, chief=3; ...`` line
+    (None for any other line)."""
+    if not line.startswith("[launcher] pids "):
+        return None
+    return dict(p.split("=") for p in line.split("pids ")[1].split(";")[0].split(", "))

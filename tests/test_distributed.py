@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from proc_helpers import alive
+from proc_helpers import alive, launcher_pids, local_cluster_command
 
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
 from workshop_sections.distributed_tensorflow import launcher
@@ -283,41 +283,67 @@ def test_check_shard_token_shares(capsys):
     _said(capsys, dw.check_shard_token_shares(lambda c, n: 1 / 0), False, "ZeroDivisionError")
 
 
-def test_chief_runs_the_exported_notebook_code():
-    """train_chief calls the functions exported from the notebook's cells (one source), not copies."""
+EXPORTED_CHIEF_CODE = {
+    "cluster_resolver",
+    "make_strategy",
+    "ShardedWord2Vec",
+    "make_dataset_fn",
+    "train_loop",
+    "checkpoint_manager",
+}
+
+
+def _called_from(module, name: str) -> set[str]:
+    """The names a module-level function calls, with those of the module's functions it calls
+    (the named steps of train_chief), transitively."""
     import ast
     import inspect
 
+    seen, todo, called = set(), [name], set()
+    while todo:
+        fn = todo.pop()
+        seen.add(fn)
+        for n in ast.walk(ast.parse(inspect.getsource(getattr(module, fn)))):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+                called.add(n.func.id)
+                target = getattr(module, n.func.id, None)
+                if inspect.isfunction(target) and target.__module__ == module.__name__:
+                    todo += [] if n.func.id in seen else [n.func.id]
+    return called
+
+
+def test_chief_runs_the_exported_notebook_code():
+    """train_chief (and its named steps) call the functions exported from the notebook's cells
+    (one source), not copies."""
+    import ast
+
     from workshop_sections.tools import export
 
-    block = export.blocks_of(ROOT / "workshop_sections/distributed_tensorflow/distributed_tensorflow.ipynb")[
-        0
-    ]
+    nb = ROOT / "workshop_sections/distributed_tensorflow/distributed_tensorflow.ipynb"
+    block = export.blocks_of(nb)[0]
     exported = {n.name for n in ast.parse(block.text).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    assert {
-        "cluster_resolver",
-        "make_strategy",
-        "ShardedWord2Vec",
-        "make_dataset_fn",
-        "train_loop",
-        "checkpoint_manager",
-        "sgns_loss_and_grads",
-    } <= exported
-    called = {
-        n.func.id
-        for n in ast.walk(ast.parse(inspect.getsource(dw.train_chief)))
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-    }
-    assert {
-        "cluster_resolver",
-        "make_strategy",
-        "ShardedWord2Vec",
-        "make_dataset_fn",
-        "train_loop",
-        "checkpoint_manager",
-        "checkpoint_options",
-        "finish_run",
-    } <= called
+    assert EXPORTED_CHIEF_CODE | {"sgns_loss_and_grads"} <= exported
+    called = _called_from(dw, "train_chief")
+    assert EXPORTED_CHIEF_CODE | {"checkpoint_options", "finish_run"} <= called
+    assert "sgns_loss_and_grads" in _called_from(dw, "run_sync")  # the synchronous run: the same loss
+
+
+def test_importing_the_section_keeps_tensorflow_out():
+    """The launcher, the Kubernetes helpers and the entry point (before it knows its role) import
+    the section without TensorFlow: distributed_word2vec's tf and word2vec_fast are lazy."""
+    code = (
+        "import sys\n"
+        "from workshop_sections.distributed_tensorflow import distributed_word2vec, k8s_client, launcher\n"
+        "assert distributed_word2vec.parse_args(['--steps', '5']).steps == 5\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    # the first attribute read imports the real module
+    from workshop_sections.word2vec_optimized import word2vec_fast
+
+    assert dw.word2vec_fast.unigram_table is word2vec_fast.unigram_table
 
 
 def test_resolver_from_a_tf_config_dict():
@@ -404,7 +430,7 @@ def test_local_cluster_learns_and_shards_the_embedding(tmp_path):
     out = tmp_path / "run"
     result = launcher.run_local_cluster(num_ps=2, num_workers=2, steps=300, out_dir=out, echo=False, **SMALL)
     # it learns
-    losses = [l for _, l in result["losses"]]
+    losses = [loss for _, loss in result["losses"]]
     assert result["steps"] == 300 and result["resumed_from"] == 0
     assert losses[-1] < 0.9 * losses[0], losses
     # the embedding really is split across both parameter servers, row blocks covering the vocabulary
@@ -415,9 +441,9 @@ def test_local_cluster_learns_and_shards_the_embedding(tmp_path):
     assert all(s["rows"][1] - s["rows"][0] > 0.4 * result["vocab_size"] for s in shards)
     # the chief logged the layout, the workers and ps their own lines, each with its prefix
     lines = result["lines"]
-    assert any(l.startswith("[chief] chief: embedding shards ps:0 rows 0-") for l in lines)
+    assert any(line.startswith("[chief] chief: embedding shards ps:0 rows 0-") for line in lines)
     for name in ("ps0", "ps1", "worker0", "worker1"):
-        assert any(l.startswith(f"[{name}] ") and "serving on 127.0.0.1:" in l for l in lines), name
+        assert any(line.startswith(f"[{name}] ") and "serving on 127.0.0.1:" in line for line in lines), name
     # what the run leaves behind: checkpoints, TensorBoard events, vocabulary and vectors
     assert (out / "checkpoints" / "checkpoint").exists()
     assert list((out / "logs").glob("events.out.tfevents.*"))
@@ -444,7 +470,7 @@ def test_training_finishes_when_a_worker_dies(tmp_path):
         result = cluster.result()
         assert cluster.running()["worker1"] is False  # nobody restarted it: worker0 did the rest
     assert result["steps"] == 400
-    after = [l for _, n, l in cluster.lines[killed_at:] if n == "chief" and "loss" in l]
+    after = [line for _, n, line in cluster.lines[killed_at:] if n == "chief" and "loss" in line]
     assert len(after) >= 3, "the chief kept reporting steps after the worker died"
     assert result["last_loss"] < result["first_loss"]
     assert not any(cluster.running().values())
@@ -459,7 +485,9 @@ def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
         first_losses = [
             float(x)
             for x in [
-                l.split("loss ")[1].split()[0] for _, n, l in cluster.lines if n == "chief" and " loss " in l
+                line.split("loss ")[1].split()[0]
+                for _, n, line in cluster.lines
+                if n == "chief" and " loss " in line
             ]
         ]
         cluster.kill("chief")  # a crash: no clean shutdown
@@ -479,27 +507,7 @@ def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
-    cmd = [
-        sys.executable,
-        "-u",
-        "-m",
-        "workshop_sections.distributed_tensorflow.launcher",
-        "--num-ps",
-        "1",
-        "--num-workers",
-        "1",
-        "--",
-        "--steps",
-        "100000",
-        "--out-dir",
-        str(tmp_path / "run"),
-        "--corpus",
-        "movie_reviews",
-        "--max-words",
-        "20000",
-        "--max-vocab",
-        "500",
-    ]
+    cmd = local_cluster_command(tmp_path / "run", steps=100000)
     # started with SIGINT ignored, as a background job of a non-interactive shell is: the
     # launcher must take Ctrl-C back (this failed in a CI run started with `... &`)
     proc = subprocess.Popen(
@@ -515,8 +523,7 @@ def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
         deadline = time.time() + 240
         for line in proc.stdout:
             lines.append(line)
-            if line.startswith("[launcher] pids "):
-                pids = dict(p.split("=") for p in line.split("pids ")[1].split(";")[0].split(", "))
+            pids = launcher_pids(line) or pids
             if line.startswith("[worker0] worker 0 serving"):  # tasks are up (the chief may still start)
                 break
             assert time.time() < deadline, "".join(lines[-20:])
@@ -569,7 +576,7 @@ def test_all_but_the_top_removes_the_common_directions():
     rng = np.random.default_rng(0)
     common = rng.normal(size=8)
     v = rng.normal(size=(300, 8)) * 0.1 + 5 * common  # every row dominated by one direction
-    out = dw._w2v().all_but_the_top(v, components=1, fit_rows=300)  # shared with the cnn section
+    out = dw.word2vec_fast.all_but_the_top(v, components=1, fit_rows=300)  # shared with the cnn section
     assert abs(np.mean(out, axis=0)).max() < 1e-5
     n = out / np.linalg.norm(out, axis=1, keepdims=True)
     assert abs(float((n @ n.T).mean())) < 0.1

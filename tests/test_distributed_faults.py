@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from proc_helpers import alive
+from proc_helpers import alive, launcher_pids, local_cluster_command
 
 from workshop_sections.distributed_tensorflow import cluster as cl
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
@@ -195,52 +195,40 @@ def test_wait_for_peers_names_the_missing_ones_at_the_deadline():
     assert [m[:2] for m in err.value.missing] == [("ps", 1), ("worker", 0)]
 
 
-def test_chief_at_closed_ports_gives_up_and_its_run_folder_can_be_cleared(tmp_path):
-    """The issue's example: a chief pointed at ps/worker addresses where nothing listens. It says
-    what it waits for, gives up at --startup-deadline with one line naming them (exit 2, no
-    traceback), and the folder it leaves (vocabulary, no checkpoint: the same as a run stopped by
-    Ctrl-C before its first checkpoint) is cleared by --fresh."""
+def _run_chief(tmp_path, conf: dict, deadline: float) -> subprocess.CompletedProcess:
+    """Run the entry point as the chief of ``conf`` on a tiny corpus, into tmp_path/run, with a
+    ``deadline`` s start-up deadline (its output captured, at most 180 s)."""
     corpus = tmp_path / "tiny.txt"
     corpus.write_text("the cat sat on the mat and the dog sat on the log\n" * 40, encoding="utf-8")
-    chief, ps, worker = launcher.free_ports(3)
-    conf = {
-        "cluster": {
-            "chief": [f"127.0.0.1:{chief}"],
-            "ps": [f"127.0.0.1:{ps}"],
-            "worker": [f"127.0.0.1:{worker}"],
-        },
-        "task": {"type": "chief", "index": 0},
-    }
     env = dict(os.environ, TF_CONFIG=json.dumps(conf), TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
-    run = tmp_path / "run"
-    t0 = time.time()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            launcher.ENTRY_MODULE,
-            "--corpus",
-            str(corpus),
-            "--min-count",
-            "1",
-            "--out-dir",
-            str(run),
-            "--startup-deadline",
-            "3",
-        ],
+    flags = ["--corpus", str(corpus), "--min-count", "1", "--out-dir", str(tmp_path / "run")]
+    return subprocess.run(
+        [sys.executable, "-m", launcher.ENTRY_MODULE, *flags, "--startup-deadline", f"{deadline:g}"],
         env=env,
         capture_output=True,
         text=True,
         timeout=180,
         cwd=ROOT,
     )
+
+
+def test_chief_at_closed_ports_gives_up_and_its_run_folder_can_be_cleared(tmp_path):
+    """The issue's example: a chief pointed at ps/worker addresses where nothing listens. It says
+    what it waits for, gives up at --startup-deadline with one line naming them (exit 2, no
+    traceback), and the folder it leaves (vocabulary, no checkpoint: the same as a run stopped by
+    Ctrl-C before its first checkpoint) is cleared by --fresh."""
+    chief, ps, worker = launcher.free_ports(3)
+    cluster = {"chief": [f"127.0.0.1:{chief}"], "ps": [f"127.0.0.1:{ps}"], "worker": [f"127.0.0.1:{worker}"]}
+    run = tmp_path / "run"
+    t0 = time.time()
+    proc = _run_chief(tmp_path, {"cluster": cluster, "task": {"type": "chief", "index": 0}}, deadline=3)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert re.search(
         f"chief: waiting for ps 0 at 127.0.0.1:{ps} \\(connection refused\\), worker 0 at "
         f"127.0.0.1:{worker} \\(connection refused\\) \\.\\.\\. [23] s of the 3 s start-up deadline",
         proc.stdout,
     ), proc.stdout
-    err = [l for l in proc.stderr.splitlines() if l.strip()]
+    err = [line for line in proc.stderr.splitlines() if line.strip()]
     assert err == [
         f"error: the cluster did not start: no answer within the 3 s start-up deadline from ps 0 at "
         f"127.0.0.1:{ps} (connection refused), worker 0 at 127.0.0.1:{worker} (connection refused). "
@@ -271,34 +259,12 @@ def test_chief_bounds_the_set_up_after_its_peers_answered(tmp_path):
     for srv in listeners:
         threading.Thread(target=accept, args=(srv,), daemon=True).start()
     ps, worker = (f"127.0.0.1:{srv.getsockname()[1]}" for srv in listeners)
-    corpus = tmp_path / "tiny.txt"
-    corpus.write_text("the cat sat on the mat and the dog sat on the log\n" * 40, encoding="utf-8")
     conf = {
         "cluster": {"chief": [f"127.0.0.1:{launcher.free_ports(1)[0]}"], "ps": [ps], "worker": [worker]},
         "task": {"type": "chief"},
     }
-    env = dict(os.environ, TF_CONFIG=json.dumps(conf), TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
     try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                launcher.ENTRY_MODULE,
-                "--corpus",
-                str(corpus),
-                "--min-count",
-                "1",
-                "--out-dir",
-                str(tmp_path / "run"),
-                "--startup-deadline",
-                "2",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            cwd=ROOT,
-        )
+        proc = _run_chief(tmp_path, conf, deadline=2)
     finally:
         for srv in listeners:
             srv.close()
@@ -306,10 +272,10 @@ def test_chief_bounds_the_set_up_after_its_peers_answered(tmp_path):
             conn.close()
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "waiting for" not in proc.stdout  # they answered at once
-    assert [l for l in proc.stderr.splitlines() if l.strip()] == [
-        "error: the cluster did not become ready within the 2 s start-up deadline although every ps and worker "
-        "address accepts connections: check that each address in TF_CONFIG is a task of this job (a TensorFlow "
-        "server started with the same cluster), not another service."
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+        "error: the cluster did not become ready within the 2 s start-up deadline although every ps and "
+        "worker address accepts connections: check that each address in TF_CONFIG is a task of this job "
+        "(a TensorFlow server started with the same cluster), not another service."
     ], proc.stderr
 
 
@@ -319,7 +285,7 @@ def test_startup_watchdog_names_a_peer_that_stopped_answering_and_is_disarmed_by
     spec = {"ps": [f"127.0.0.1:{up}"], "worker": [f"127.0.0.1:{gone}"]}
     try:
         assert (
-            "worker 0 at 127.0.0.1:%d (connection refused) stopped answering" % gone
+            f"worker 0 at 127.0.0.1:{gone} (connection refused) stopped answering"
             in cl.StartupWatchdog(spec, deadline=5).message()
         )
         exits, lines = [], []
@@ -373,7 +339,7 @@ def test_wait_for_peers_speaks_ipv6():
         srv.close()
 
 
-# --------------------------------------------------------------------------- 5. the launcher watches its tasks
+# ---------------------------------------------------------------------- 5. the launcher watches its tasks
 FAKE_TASK = textwrap.dedent("""
     import json, os, sys, time
 
@@ -487,34 +453,14 @@ def test_launcher_lets_training_lose_a_worker_but_not_a_ps(tmp_path):
 
 def test_launcher_stops_at_once_when_a_worker_is_killed_before_the_cluster_is_ready(tmp_path):
     """The issue's example, with the real launcher and tasks: SIGKILL a worker while the cluster starts."""
-    cmd = [
-        sys.executable,
-        "-u",
-        "-m",
-        "workshop_sections.distributed_tensorflow.launcher",
-        "--num-ps",
-        "1",
-        "--num-workers",
-        "1",
-        "--",
-        "--steps",
-        "100",
-        "--out-dir",
-        str(tmp_path / "run"),
-        "--corpus",
-        "movie_reviews",
-        "--max-words",
-        "20000",
-        "--max-vocab",
-        "500",
-    ]
+    cmd = local_cluster_command(tmp_path / "run", steps=100)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     pids, lines = {}, []
     try:
         for line in proc.stdout:
             lines.append(line)
-            if line.startswith("[launcher] pids "):
-                pids = dict(p.split("=") for p in line.split("pids ")[1].split(";")[0].split(", "))
+            pids = launcher_pids(line) or pids
+            if pids:
                 break
         assert set(pids) == {"ps0", "worker0", "chief"}, "".join(lines)
         os.kill(int(pids["worker0"]), signal.SIGKILL)

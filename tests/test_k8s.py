@@ -97,13 +97,15 @@ def test_renders_and_validates_strictly(target):
             try:
                 kv.validate(doc, version, strict=True)
             except kv.SchemaNotFoundError:
-                assert doc["apiVersion"] == "kubeflow.org/v1" and doc["kind"] == "TFJob", (
-                    f"no schema for {doc['apiVersion']} {doc['kind']}: only the TFJob may be a custom resource"
+                kind = f"{doc['apiVersion']} {doc['kind']}"
+                assert kind == "kubeflow.org/v1 TFJob", (
+                    f"no schema for {kind}: only the TFJob may be a custom resource"
                 )
                 custom += 1
             except kv.ValidationError as e:
+                name = f"{doc['kind']}/{doc['metadata']['name']}"
                 pytest.fail(
-                    f"{target}: {doc['kind']}/{doc['metadata']['name']} is not valid for Kubernetes {version}: "
+                    f"{target}: {name} is not valid for Kubernetes {version}: "
                     f"{e.message} at {'.'.join(map(str, e.path))}"
                 )
     assert custom == (len(SCHEMA_VERSIONS) if target == "tfjob" else 0)
@@ -388,9 +390,9 @@ def test_dockerfile_is_pinned_and_non_root():
     assert re.search(r"pip install -r /app/requirements\.txt", text), "installs the pinned requirements"
     assert "workshop_sections" in text
     req = (ROOT / "requirements.txt").read_text().splitlines()
-    pins = [l for l in req if l.strip() and not l.startswith("#")]
-    assert all("==" in l for l in pins), (
-        f"requirements.txt has unpinned lines: {[l for l in pins if '==' not in l]}"
+    pins = [line for line in req if line.strip() and not line.startswith("#")]
+    assert all("==" in line for line in pins), (
+        f"requirements.txt has unpinned lines: {[line for line in pins if '==' not in line]}"
     )
 
 

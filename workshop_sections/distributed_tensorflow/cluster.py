@@ -20,10 +20,14 @@ No TensorFlow import here: the module is cheap to import in the launcher and in 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
+import sys
+import threading
 import time
+import weakref
 from pathlib import Path
 
 ROLES = ("chief", "ps", "worker")
@@ -33,6 +37,7 @@ EXAMPLE = (
     '"task": {"type": "worker", "index": 0}}'
 )
 DEFAULT_STARTUP_DEADLINE = 120.0  # seconds; the chief's --startup-deadline
+RESULT_PREFIX = "RESULT "  # the chief prints its result as one line `RESULT {json}` (read by the launcher)
 
 RUN_MARKER = ".workshop-run"
 # what the chief writes into its run folder (a folder holding only these is a run folder too,
@@ -148,10 +153,25 @@ def validate_tf_config(conf) -> dict:
     (``rpc_layer``, ``environment``) are kept. The parameter-server job needs exactly one chief
     and at least one ps and one worker; the chief, which connects to all of them, needs every ps
     and worker index 0..n-1. A ps or worker task only serves: its TF_CONFIG may list only some
-    tasks (a sparse job with gaps, or just its own job), as TensorFlow allows. Returns ``{"cluster": {job: list or {int: address}}, "task": {"type": str,
-    "index": int}, ...}``. Raises :class:`ClusterConfigError` (one line quoting the offending
-    part) otherwise.
+    tasks (a sparse job with gaps, or just its own job), as TensorFlow allows. Returns
+    ``{"cluster": {job: list or {int: address}}, "task": {"type": str, "index": int}, ...}``.
+    Raises :class:`ClusterConfigError` (one line quoting the offending part) otherwise.
     """
+    _check_layout(conf)
+    cluster, task = conf["cluster"], conf["task"]
+    jobs = {job: normalise_tasks(job, tasks) for job, tasks in cluster.items()}
+    ttype, index = _task_type_and_index(task)
+    _check_job_sizes(jobs, ttype, cluster)
+    _check_task_exists(jobs, ttype, index)
+    if ttype == "chief":
+        _check_chief_sees_every_task(jobs, cluster)
+    out = {k: v for k, v in conf.items() if k not in ("cluster", "task")}
+    out.update({"cluster": jobs, "task": {"type": ttype, "index": index}})
+    return out
+
+
+def _check_layout(conf) -> None:
+    """TF_CONFIG is an object with a "cluster" object of known job names and a "task" object."""
     if not isinstance(conf, dict):
         raise ClusterConfigError(
             f"TF_CONFIG must be a JSON object such as {EXAMPLE}; got {_kind(conf)} {_quote(conf)}."
@@ -165,7 +185,8 @@ def validate_tf_config(conf) -> dict:
     if not isinstance(cluster, dict):
         raise ClusterConfigError(
             f'TF_CONFIG "cluster" must be an object of job names to addresses, e.g. '
-            f'{{"chief": ["host:2222"], "ps": [...], "worker": [...]}}; got {_kind(cluster)} {_quote(cluster)}.'
+            f'{{"chief": ["host:2222"], "ps": [...], "worker": [...]}}; '
+            f"got {_kind(cluster)} {_quote(cluster)}."
         )
     if not isinstance(task, dict):
         raise ClusterConfigError(
@@ -180,9 +201,13 @@ def validate_tf_config(conf) -> dict:
         )
     if unknown:
         raise ClusterConfigError(
-            f"TF_CONFIG cluster has unknown job(s) {_quote(unknown)}; a parameter-server job uses chief, ps and worker."
+            f"TF_CONFIG cluster has unknown job(s) {_quote(unknown)}; "
+            "a parameter-server job uses chief, ps and worker."
         )
-    jobs = {job: normalise_tasks(job, tasks) for job, tasks in cluster.items()}
+
+
+def _task_type_and_index(task: dict) -> tuple[str, int]:
+    """The task's type (lower case, one of ROLES) and index (0 when missing)."""
     if "type" not in task:
         raise ClusterConfigError(f'TF_CONFIG task {_quote(task)} has no "type" (one of {", ".join(ROLES)}).')
     ttype = task["type"].lower() if isinstance(task["type"], str) else task["type"]
@@ -190,7 +215,11 @@ def validate_tf_config(conf) -> dict:
         raise ClusterConfigError(
             f"TF_CONFIG task type {_quote(task['type'])} is not one of {', '.join(ROLES)}."
         )
-    index = _index(task.get("index", 0), "TF_CONFIG task index {}")
+    return ttype, _index(task.get("index", 0), "TF_CONFIG task index {}")
+
+
+def _check_job_sizes(jobs: dict, ttype: str, cluster: dict) -> None:
+    """The chief needs one chief and 1+ ps and workers; a ps or worker only its own job."""
     # the chief connects to everybody; a ps or worker only serves (it may list just its own job)
     for job in ROLES if ttype == "chief" else (ttype,):
         n = len(jobs.get(job) or [])
@@ -203,6 +232,10 @@ def validate_tf_config(conf) -> dict:
         raise ClusterConfigError(
             f"TF_CONFIG must have exactly one chief, got {len(jobs['chief'])}: {_quote(cluster['chief'])}."
         )
+
+
+def _check_task_exists(jobs: dict, ttype: str, index: int) -> None:
+    """This task's index is one of its job's."""
     own = dict(task_addresses(jobs[ttype]))
     if index not in own:
         listed = ", ".join(str(i) for i in own)
@@ -210,18 +243,18 @@ def validate_tf_config(conf) -> dict:
             f"TF_CONFIG task {ttype}:{index} does not exist: the cluster has {len(own)} {ttype} task(s) "
             f"(index {listed})."
         )
-    if ttype == "chief":
-        for job in ("ps", "worker"):
-            if isinstance(jobs[job], dict):
-                have = sorted(jobs[job])
-                gaps = sorted(set(range(max(have) + 1)) - set(have))
-                raise ClusterConfigError(
-                    f"TF_CONFIG cluster {_quote(job)} lists tasks {have} but not {gaps}: the chief connects to every "
-                    f"{job} task, so it needs all of them, numbered from 0 ({_quote(cluster[job])})."
-                )
-    out = {k: v for k, v in conf.items() if k not in ("cluster", "task")}
-    out.update({"cluster": jobs, "task": {"type": ttype, "index": index}})
-    return out
+
+
+def _check_chief_sees_every_task(jobs: dict, cluster: dict) -> None:
+    """The chief connects to every ps and worker: no gaps in their indices."""
+    for job in ("ps", "worker"):
+        if isinstance(jobs[job], dict):
+            have = sorted(jobs[job])
+            gaps = sorted(set(range(max(have) + 1)) - set(have))
+            raise ClusterConfigError(
+                f"TF_CONFIG cluster {_quote(job)} lists tasks {have} but not {gaps}: the chief connects "
+                f"to every {job} task, so it needs all of them, numbered from 0 ({_quote(cluster[job])})."
+            )
 
 
 def parse_tf_config(raw: str) -> dict:
@@ -241,8 +274,6 @@ def deadline_from_env(environ=None, default: float = DEFAULT_STARTUP_DEADLINE) -
     """The chief's default start-up deadline: ``TFW_STARTUP_DEADLINE`` (seconds; set it in a
     Kubernetes ConfigMap when pods take long to schedule) or ``default``. ClusterConfigError
     when it is not a number >= 0."""
-    import os
-
     raw = (os.environ if environ is None else environ).get("TFW_STARTUP_DEADLINE", "").strip()
     if not raw:
         return float(default)
@@ -295,13 +326,15 @@ def wait_for_peers(
     interval: float = 0.5,
     who: str = "chief",
 ) -> float:
-    """Block until every ``jobs`` task of ``cluster_spec`` accepts a TCP connection; return the seconds waited.
+    """Block until every ``jobs`` task of ``cluster_spec`` accepts a TCP connection; return the
+    seconds waited.
 
     A TCP connection is what gRPC needs first: a task that refuses it (not started yet, crashed,
     wrong address) would make TensorFlow's connection set-up wait silently. While waiting, ``log``
     gets a line after ``first_report`` seconds and then every ``report_every`` seconds::
 
-        chief: waiting for ps 0 at 10.0.0.5:2222 (connection refused), worker 1 at ... ... 4 s of the 120 s start-up deadline
+        chief: waiting for ps 0 at 10.0.0.5:2222 (connection refused), worker 1 at ... ... 4 s of
+        the 120 s start-up deadline
 
     ``deadline`` (seconds; None or <= 0: wait forever) -> :class:`PeersNotReadyError` naming each
     peer that never answered, and why (connection refused, name does not resolve, no answer).
@@ -315,13 +348,7 @@ def wait_for_peers(
     next_report = t0 + first_report
     reported = False
     while True:
-        for key in list(pending):
-            addr, (host, port), _ = pending[key]
-            reason = _probe(host, port, timeout=1.0)
-            if reason is None:
-                del pending[key]
-            else:
-                pending[key] = (addr, (host, port), reason)
+        _probe_pending(pending)
         now = time.monotonic()
         waited = now - t0
         if not pending:
@@ -332,12 +359,7 @@ def wait_for_peers(
             f"{job} {i} at {addr} ({reason})" for (job, i), (addr, _, reason) in sorted(pending.items())
         )
         if limit is not None and waited >= limit:
-            raise PeersNotReadyError(
-                f"the cluster did not start: no answer within the {limit:g} s start-up deadline from {described}. "
-                "Check that these tasks run and that TF_CONFIG gives their right addresses "
-                "(or allow more time with --startup-deadline).",
-                [(job, i, addr, reason) for (job, i), (addr, _, reason) in sorted(pending.items())],
-            )
+            raise _peers_not_ready(pending, described, limit)
         if now >= next_report:
             of = f" of the {limit:g} s start-up deadline" if limit is not None else " (no deadline)"
             log(f"{who}: waiting for {described} ... {waited:.0f} s{of}")
@@ -345,6 +367,27 @@ def wait_for_peers(
             next_report = now + report_every
         sleep = interval if limit is None else min(interval, max(0.0, limit - waited))
         time.sleep(sleep)
+
+
+def _probe_pending(pending: dict) -> None:
+    """Probe every pending peer once: drop those that answer, note why the others do not."""
+    for key in list(pending):
+        addr, (host, port), _ = pending[key]
+        reason = _probe(host, port, timeout=1.0)
+        if reason is None:
+            del pending[key]
+        else:
+            pending[key] = (addr, (host, port), reason)
+
+
+def _peers_not_ready(pending: dict, described: str, limit: float) -> PeersNotReadyError:
+    """The error of a start-up deadline that passed, naming the peers that never answered."""
+    return PeersNotReadyError(
+        f"the cluster did not start: no answer within the {limit:g} s start-up deadline from "
+        f"{described}. Check that these tasks run and that TF_CONFIG gives their right addresses "
+        "(or allow more time with --startup-deadline).",
+        [(job, i, addr, reason) for (job, i), (addr, _, reason) in sorted(pending.items())],
+    )
 
 
 # --------------------------------------------------------------------------- run folders
@@ -436,9 +479,7 @@ class StartupWatchdog:
         self._thread = None
 
     def start(self) -> StartupWatchdog:
-        import threading
-        import weakref
-
+        """Start the watching thread; returns the watchdog."""
         ref = weakref.ref(self)
         self._thread = threading.Thread(
             target=StartupWatchdog._watch, args=(ref, time.monotonic()), name="startup-watchdog", daemon=True
@@ -460,16 +501,13 @@ class StartupWatchdog:
                 f"{named} stopped answering after the first contact."
             )
         return (
-            f"the cluster did not become ready within the {self.deadline:g} s start-up deadline although every "
-            "ps and worker address accepts connections: check that each address in TF_CONFIG is a task of this "
-            "job (a TensorFlow server started with the same cluster), not another service."
+            f"the cluster did not become ready within the {self.deadline:g} s start-up deadline although "
+            "every ps and worker address accepts connections: check that each address in TF_CONFIG is a "
+            "task of this job (a TensorFlow server started with the same cluster), not another service."
         )
 
     @staticmethod
     def _watch(ref, t0: float) -> None:
-        import os
-        import sys
-
         next_report = 0.0  # seconds since t0 of the last progress line
         while True:
             time.sleep(0.2)

@@ -34,7 +34,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
+import inspect
 import json
+import logging
 import os
 import re
 import sys
@@ -42,37 +45,39 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
+from .. import data
+from ..tools import checks
+from . import cluster as cluster_lib
+from . import launcher
+
+# TF_CONFIG parsing, the chief's wait for its peers and the run-folder marker: plumbing in .cluster
+from .cluster import RESULT_PREFIX, ClusterConfigError, PeersNotReadyError  # noqa: F401  (re-exported)
+
 SECTION = "distributed_tensorflow"
 DEFAULT_PORT = 2222
 ROLES = ("chief", "ps", "worker")
-RESULT_PREFIX = "RESULT "
-
-
-# TF_CONFIG parsing, the chief's wait for its peers and the run-folder marker: plumbing in .cluster
-from . import cluster as cluster_lib
-from .cluster import ClusterConfigError, PeersNotReadyError  # noqa: F401  (raised by the functions below)
 
 
 class _LazyModule:
-    """A module imported on first use. The exported notebook code below uses ``tf``, ``np`` and
-    ``word2vec_fast`` as the notebook does, but importing this module must stay cheap: the
-    launcher, the Kubernetes helpers and the tests of TF_CONFIG import it, and ``main()`` sets
-    TensorFlow's log level before TensorFlow is imported. The first attribute read imports the
-    module and puts the real module in its place."""
+    """A module imported on first use. The exported notebook code below uses ``tf`` and
+    ``word2vec_fast`` as the notebook does, but importing this module must stay free of
+    TensorFlow: the launcher, the Kubernetes helpers and the tests of TF_CONFIG import it, a ps or
+    worker reads its TF_CONFIG first, and ``main()`` sets TensorFlow's log level before
+    TensorFlow is imported. The first attribute read imports the module and puts the real module
+    in its place (in this module's globals)."""
 
     def __init__(self, name: str, alias: str):
         self._name, self._alias = name, alias
 
     def __getattr__(self, attr):
-        import importlib
-
         module = importlib.import_module(self._name)
         globals()[self._alias] = module
         return getattr(module, attr)
 
 
 tf = _LazyModule("tensorflow", "tf")
-np = _LazyModule("numpy", "np")
 word2vec_fast = _LazyModule("workshop_sections.word2vec_optimized.word2vec_fast", "word2vec_fast")
 
 
@@ -390,10 +395,36 @@ class TrainSettings:
 
 
 def parse_args(argv=None) -> TrainSettings:
-    d = TrainSettings()
+    """The chief's flags (``argv``: a list of strings, default ``sys.argv[1:]``) as checked
+    TrainSettings; ``--help`` and argparse errors exit, a bad value raises ValueError."""
+    a = _argument_parser(TrainSettings()).parse_args(argv)
+    return TrainSettings(
+        corpus=a.corpus,
+        max_words=a.max_words or None,
+        min_count=a.min_count,
+        max_vocab=a.max_vocab or None,
+        dim=a.dim,
+        window=a.window,
+        negatives=a.negatives,
+        batch_size=a.batch_size,
+        subsample=a.subsample,
+        learning_rate=a.learning_rate,
+        steps=a.steps,
+        steps_per_call=a.steps_per_call,
+        log_every=a.log_every,
+        checkpoint_every=a.checkpoint_every,
+        seed=a.seed,
+        out_dir=a.out_dir,
+        startup_deadline=a.startup_deadline,
+    ).validate()
+
+
+def _argument_parser(d: TrainSettings) -> argparse.ArgumentParser:
+    """The entry point's flags, with the defaults of ``d`` (TFW_CORPUS and TFW_OUT_DIR win)."""
     p = argparse.ArgumentParser(
         prog="python -m workshop_sections.distributed_tensorflow.distributed_word2vec",
-        description="word2vec on a parameter-server cluster (role from TF_CONFIG; ps/worker ignore the flags).",
+        description="word2vec on a parameter-server cluster "
+        "(role from TF_CONFIG; ps/worker ignore the flags).",
     )
     p.add_argument(
         "--corpus", default=os.environ.get("TFW_CORPUS", d.corpus), help="corpus name or text file path"
@@ -431,61 +462,29 @@ def parse_args(argv=None) -> TrainSettings:
         help="seconds the chief waits for every ps and worker to answer before it gives up "
         f"naming the missing ones (0 = wait forever; default {d.startup_deadline:g})",
     )
-    a = p.parse_args(argv)
-    return TrainSettings(
-        corpus=a.corpus,
-        max_words=a.max_words or None,
-        min_count=a.min_count,
-        max_vocab=a.max_vocab or None,
-        dim=a.dim,
-        window=a.window,
-        negatives=a.negatives,
-        batch_size=a.batch_size,
-        subsample=a.subsample,
-        learning_rate=a.learning_rate,
-        steps=a.steps,
-        steps_per_call=a.steps_per_call,
-        log_every=a.log_every,
-        checkpoint_every=a.checkpoint_every,
-        seed=a.seed,
-        out_dir=a.out_dir,
-        startup_deadline=a.startup_deadline,
-    ).validate()
+    return p
 
 
 def log(msg: str) -> None:
+    """Print one line of this task's log at once (the launcher merges the tasks' output)."""
     print(msg, flush=True)
 
 
 # --------------------------------------------------------------------------- ps / worker
 def run_server(conf: dict) -> None:
     """Start this task's gRPC server and serve forever (ps and worker tasks)."""
-    import tensorflow as tf
-
     task = conf["task"]
     cluster = tf.train.ClusterSpec(conf["cluster"])
     # a worker may run several functions at once (one per closure thread); ps only serve variables
     server = tf.distribute.Server(
         cluster, job_name=task["type"], task_index=task["index"], protocol="grpc", start=True
     )
-    log(
-        f"{task['type']} {task['index']} serving on {conf['cluster'][task['type']][task['index']]} ({server.target})"
-    )
+    address = conf["cluster"][task["type"]][task["index"]]
+    log(f"{task['type']} {task['index']} serving on {address} ({server.target})")
     server.join()
 
 
 # --------------------------------------------------------------------------- data
-def _w2v():
-    try:
-        from workshop_sections.word2vec_optimized import word2vec_fast
-    except ImportError as e:  # pragma: no cover - only when the section is missing
-        raise ImportError(
-            "The distributed job uses the word2vec_optimized section's pipeline "
-            f"(workshop_sections.word2vec_optimized.word2vec_fast), which failed to import: {e}"
-        ) from e
-    return word2vec_fast
-
-
 def vocab_words(vocab) -> list[str]:
     """The words of a word2vec_fast Vocab, in id order."""
     for attr in ("words", "itos", "index_to_word"):
@@ -495,27 +494,35 @@ def vocab_words(vocab) -> list[str]:
 
 
 def vocab_counts(vocab):
-    import numpy as np
-
+    """The word counts of a word2vec_fast Vocab, in id order (int64 array [vocab_size])."""
     return np.asarray(vocab.counts, dtype=np.int64)
 
 
 def prepare_corpus(s: TrainSettings):
     """Words -> (vocab, ids, counts) with word2vec_optimized's ``build_vocab``."""
-    from workshop_sections import data
-
-    w2v = _w2v()
     words = data.read_words(s.corpus, max_words=s.max_words)
-    vocab, ids = w2v.build_vocab(words, min_count=s.min_count, max_size=s.max_vocab)
+    vocab, ids = word2vec_fast.build_vocab(words, min_count=s.min_count, max_size=s.max_vocab)
     return vocab, ids, vocab_counts(vocab)
+
+
+def training_dataset(ids, counts, s: TrainSettings, epochs: int = 1_000_000):
+    """The (targets, contexts) int32 batches of one process, seeded with ``s.seed`` (the same order
+    every run): ``word2vec_fast.make_dataset`` with the settings' window, batch size, subsampling."""
+    return word2vec_fast.make_dataset(
+        ids,
+        counts,
+        window=s.window,
+        batch_size=s.batch_size,
+        subsample=s.subsample,
+        seed=s.seed,
+        epochs=epochs,
+    )
 
 
 # --------------------------------------------------------------------------- model
 def row_scale(ids, clip: float = 10.0):
     """Per-example factor min(1, clip / how often its row occurs in the batch): the summed update
     of a very frequent word stays bounded (large-batch word2vec diverges without it)."""
-    import tensorflow as tf
-
     _, idx, cnt = tf.unique_with_counts(ids)
     return tf.minimum(1.0, clip / tf.cast(tf.gather(cnt, idx), tf.float32))
 
@@ -525,8 +532,6 @@ def uniform_shard_init(shape, dtype, scale, seed, partition_shape=None, partitio
     each parameter server creates only its own rows (``partition_shape`` rows from row
     ``partition_offset[0]``; no full copy on the chief), seeded by the shard's first row, so the
     values do not depend on who creates them."""
-    import tensorflow as tf
-
     shape = partition_shape if partition_shape is not None else shape
     offset = 0 if partition_offset is None else int(partition_offset[0])
     return tf.random.stateless_uniform(shape, seed=[seed, offset], minval=-scale, maxval=scale, dtype=dtype)
@@ -534,8 +539,6 @@ def uniform_shard_init(shape, dtype, scale, seed, partition_shape=None, partitio
 
 def zeros_shard_init(shape, dtype, partition_shape=None, **_):
     """Zero rows, per shard (see :func:`uniform_shard_init`)."""
-    import tensorflow as tf
-
     return tf.zeros(partition_shape if partition_shape is not None else shape, dtype)
 
 
@@ -543,7 +546,8 @@ def zeros_shard_init(shape, dtype, partition_shape=None, **_):
 
 
 def shard_layout(var) -> list[dict]:
-    """[{'device', 'task', 'rows': [start, stop]}] for a ShardedVariable (one entry for a plain Variable)."""
+    """[{'device', 'task', 'rows': [start, stop]}] for a ShardedVariable (one entry for a plain
+    Variable)."""
     shards = getattr(var, "variables", None) or [var]
     out, start = [], 0
     for v in shards:
@@ -568,73 +572,25 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
     (:func:`finish_run`). Raises ClusterConfigError when ``s.out_dir`` holds a checkpoint of
     another vocabulary, PeersNotReadyError when a ps or worker never answers.
     """
-    import logging
-
     tf.get_logger().setLevel(logging.ERROR)  # retracing notes of the checkpoint saver
     t_start = time.time()
-    out = Path(s.out_dir)
-    ckpt_dir, log_dir = out / "checkpoints", out / "logs"
-    cluster_lib.mark_run_folder(out)  # mkdir + marker: `--fresh` may clear it at every stage of the run
-
-    vocab, ids, counts = prepare_corpus(s)
-    words = vocab_words(vocab)
-    vocab_file = out / "vocab.txt"
-    if vocab_file.exists() and tf.train.latest_checkpoint(str(ckpt_dir)):
-        saved = vocab_file.read_text(encoding="utf-8").split("\n")[:-1]
-        if saved != words:
-            raise ClusterConfigError(
-                f"{out} holds a checkpoint for a different vocabulary ({len(saved)} words, now {len(words)}). "
-                "Use the same --corpus/--max-words/--min-count/--max-vocab to resume, or a new --out-dir."
-            )
-    save_vocab(out, words, counts)
-    log(f"chief: corpus {s.corpus}: {len(ids):,} words, vocabulary {len(words):,}")
-
-    # every ps and worker must accept a connection first: TensorFlow would otherwise wait
-    # silently for a missing peer (progress lines, then PeersNotReadyError at the deadline)
-    cluster_lib.wait_for_peers(conf["cluster"], deadline=s.startup_deadline, log=log)
-    # ... and the set-up that follows is bounded too (a peer that dies now, an address that is not
-    # a TensorFlow server): stopped by the first steps, an error line and exit 2 at the deadline
-    startup = cluster_lib.StartupWatchdog(conf["cluster"], deadline=s.startup_deadline, log=log).start()
+    out = cluster_lib.mark_run_folder(s.out_dir)  # `--fresh` may clear it at every stage of the run
+    words, ids, counts = _chief_vocabulary(out, s)
+    # resolve the cluster, build the strategy (connects to every ps and worker) and its coordinator
+    startup = _wait_for_the_cluster(conf, s)
     strategy = make_strategy(cluster_resolver(conf), num_ps=len(conf["cluster"]["ps"]))
     coordinator = tf.distribute.coordinator.ClusterCoordinator(strategy)
-    with strategy.scope():
-        model = ShardedWord2Vec(
-            len(words),
-            s.dim,
-            s.negatives,
-            word2vec_fast.unigram_table(counts),
-            s.learning_rate,
-            s.steps,
-            seed=s.seed,
-        )
-    layout = shard_layout(model.embedding)
-    log(
-        "chief: embedding shards "
-        + ", ".join(f"{d['task']} rows {d['rows'][0]}-{d['rows'][1]}" for d in layout)
-    )
-
-    manager = checkpoint_manager(model, ckpt_dir)
-    resumed_from = 0
-    if manager.latest_checkpoint:
-        manager.checkpoint.restore(
-            manager.latest_checkpoint, options=checkpoint_options()
-        ).assert_existing_objects_matched()
-        resumed_from = int(model.step.numpy())
-        log(f"chief: resumed from {manager.latest_checkpoint} at step {resumed_from}")
-
+    with strategy.scope():  # the variables: one block of rows per parameter server
+        model = new_model(len(words), counts, s)
+    _log_shards(model)
+    manager, resumed_from = _restore_last_checkpoint(model, out / "checkpoints")
+    # every worker builds its own dataset; schedule/join steps on them, checkpoints on the way
     per_worker_iter = iter(coordinator.create_per_worker_dataset(make_dataset_fn(ids, counts, s)))
-    writer = tf.summary.create_file_writer(str(log_dir))
-    first_step_logged = []
-
-    def log_with_ready(msg: str) -> None:
-        log(msg)
-        if not first_step_logged and msg.startswith("chief: step "):  # the first steps include start-up
-            first_step_logged.append(True)
-            startup.stop()
-            log(f"chief: cluster ready, first steps done {time.time() - t_start:.1f} s after start")
-
-    history = train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=log_with_ready)
+    writer = tf.summary.create_file_writer(str(out / "logs"))
+    ready_log = _log_until_ready(startup, t_start)
+    history = train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=ready_log)
     writer.flush()
+    num_workers = len(conf["cluster"]["worker"])
     result = finish_run(
         s,
         model,
@@ -644,10 +600,91 @@ def train_chief(conf: dict, s: TrainSettings) -> dict:
         history,
         started=t_start,
         resumed_from=resumed_from,
-        num_workers=len(conf["cluster"]["worker"]),
+        num_workers=num_workers,
     )
     log(RESULT_PREFIX + json.dumps(result))
     return result
+
+
+def _chief_vocabulary(out: Path, s: TrainSettings):
+    """The corpus and its vocabulary, saved in the run folder: (words, ids, counts). Raises
+    ClusterConfigError when the folder holds a checkpoint of another vocabulary."""
+    vocab, ids, counts = prepare_corpus(s)
+    words = vocab_words(vocab)
+    vocab_file = out / "vocab.txt"
+    if vocab_file.exists() and tf.train.latest_checkpoint(str(out / "checkpoints")):
+        saved = vocab_file.read_text(encoding="utf-8").split("\n")[:-1]
+        if saved != words:
+            raise ClusterConfigError(
+                f"{out} holds a checkpoint for a different vocabulary ({len(saved)} words, now "
+                f"{len(words)}). Use the same --corpus/--max-words/--min-count/--max-vocab to resume, "
+                "or a new --out-dir."
+            )
+    save_vocab(out, words, counts)
+    log(f"chief: corpus {s.corpus}: {len(ids):,} words, vocabulary {len(words):,}")
+    return words, ids, counts
+
+
+def _wait_for_the_cluster(conf: dict, s: TrainSettings) -> cluster_lib.StartupWatchdog:
+    """Wait until every ps and worker answers, then bound the set-up that follows (the watchdog)."""
+    # every ps and worker must accept a connection first: TensorFlow would otherwise wait
+    # silently for a missing peer (progress lines, then PeersNotReadyError at the deadline)
+    cluster_lib.wait_for_peers(conf["cluster"], deadline=s.startup_deadline, log=log)
+    # ... and the set-up that follows is bounded too (a peer that dies now, an address that is not
+    # a TensorFlow server): stopped by the first steps, an error line and exit 2 at the deadline
+    return cluster_lib.StartupWatchdog(conf["cluster"], deadline=s.startup_deadline, log=log).start()
+
+
+def new_model(vocab_size: int, counts, s: TrainSettings, total_steps: int | None = None) -> ShardedWord2Vec:
+    """A new :class:`ShardedWord2Vec` of the settings (negatives from the unigram^0.75 table of
+    ``counts``); sharded when created under a ParameterServerStrategy's scope."""
+    return ShardedWord2Vec(
+        vocab_size,
+        s.dim,
+        s.negatives,
+        word2vec_fast.unigram_table(counts),
+        s.learning_rate,
+        total_steps or s.steps,
+        seed=s.seed,
+    )
+
+
+def _log_shards(model) -> None:
+    """Log which task holds which rows of the embedding."""
+    layout = shard_layout(model.embedding)
+    log(
+        "chief: embedding shards "
+        + ", ".join(f"{d['task']} rows {d['rows'][0]}-{d['rows'][1]}" for d in layout)
+    )
+
+
+def _restore_last_checkpoint(model, ckpt_dir: Path):
+    """The run's CheckpointManager, after restoring its last checkpoint if there is one (every
+    shard, through the chief): (manager, the step resumed from, 0 for a new run)."""
+    manager = checkpoint_manager(model, ckpt_dir)
+    if not manager.latest_checkpoint:
+        return manager, 0
+    manager.checkpoint.restore(
+        manager.latest_checkpoint, options=checkpoint_options()
+    ).assert_existing_objects_matched()
+    resumed_from = int(model.step.numpy())
+    log(f"chief: resumed from {manager.latest_checkpoint} at step {resumed_from}")
+    return manager, resumed_from
+
+
+def _log_until_ready(startup: cluster_lib.StartupWatchdog, t_start: float):
+    """The chief's log function: its first step line disarms the start-up watchdog and says when
+    the cluster was ready."""
+    first_step_logged = []
+
+    def log_with_ready(msg: str) -> None:
+        log(msg)
+        if not first_step_logged and msg.startswith("chief: step "):  # the first steps include start-up
+            first_step_logged.append(True)
+            startup.stop()
+            log(f"chief: cluster ready, first steps done {time.time() - t_start:.1f} s after start")
+
+    return log_with_ready
 
 
 def save_vocab(out_dir, words, counts) -> None:
@@ -710,8 +747,6 @@ def finish_run(
 # --------------------------------------------------------------------------- reading a run
 def load_run(out_dir) -> dict:
     """result.json + vocabulary + embeddings of a finished run (for the notebook)."""
-    import numpy as np
-
     out = Path(out_dir)
     if not (out / "result.json").exists():
         raise FileNotFoundError(f"{out} holds no finished run (no result.json): run the cluster first.")
@@ -729,8 +764,8 @@ def embeddings_of(out_dir, center: bool = False, components: int = 2):
     every vector still shares a few large common directions (all cosine similarities near 1);
     removing them shows the neighbourhoods more clearly."""
     run = load_run(out_dir)
-    vectors = _w2v().all_but_the_top(run["vectors"], components) if center else run["vectors"]
-    return _w2v().Embeddings(run["words"], vectors, run.get("counts"))
+    vectors = word2vec_fast.all_but_the_top(run["vectors"], components) if center else run["vectors"]
+    return word2vec_fast.Embeddings(run["words"], vectors, run.get("counts"))
 
 
 def mean_cosine(emb, n: int = 500) -> float:
@@ -743,8 +778,6 @@ def mean_cosine(emb, n: int = 500) -> float:
 def shard_table(run: dict) -> list[dict]:
     """Per parameter server: its rows, how many words, the first words, and the share of the
     corpus' tokens whose rows it holds (rows are sorted by frequency: ps 0 gets the hot words)."""
-    import numpy as np
-
     counts = run.get("counts")
     total = float(np.sum(counts)) if counts is not None else None
     out = []
@@ -780,8 +813,6 @@ def start_local_tasks(num_ps: int = 2, num_workers: int = 2, echo: bool = False)
     kernel's chief is bound to its address once it connected). Each task is a
     ``python -m ...distributed_word2vec`` process with its own ``TF_CONFIG``; the tasks die with the
     kernel. ``echo=True`` prints their output (prefixed ``[ps0] ...``)."""
-    from . import launcher
-
     key = (int(num_ps), int(num_workers))
     tasks = _LOCAL_TASKS.get(key)
     if tasks is None:
@@ -817,8 +848,6 @@ def check_tf_config(config_dict) -> bool:
 
     It is serialised to JSON, put into the environment and read back with
     ``tf.distribute.cluster_resolver.TFConfigClusterResolver`` (the environment is restored)."""
-    from workshop_sections.tools import checks
-
     if msg := checks.placeholder("worker1_config", config_dict):
         return checks.not_yet(msg)
     if not isinstance(config_dict, dict):
@@ -870,8 +899,6 @@ def check_tf_config(config_dict) -> bool:
 def check_partitioner(partitioner, rows_per_shard) -> bool:
     """Exercise 2: ``partitioner`` cuts variables into 3 shards along axis 0 (tried on the shapes
     [10, 4] and [7, 3]); ``rows_per_shard`` is how many rows of a [10, 4] variable each shard gets."""
-    from workshop_sections.tools import checks
-
     if msg := checks.placeholder("partitioner", partitioner):
         return checks.not_yet(msg)
     got, err = checks.call(partitioner, tf.TensorShape([10, 4]), tf.float32)
@@ -919,19 +946,29 @@ def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
     """Exercise 3: ``pairs_dataset_fn(targets, contexts, batch_size)`` returns a dataset_fn (no
     argument) building an endless, shuffled tf.data.Dataset of (targets, contexts) batches of
     exactly ``batch_size``. Tried on 10 fixed pairs (context = 10 x target + 1), batches of 4."""
-    import inspect
-
-    from workshop_sections.tools import checks
-
     if msg := checks.placeholder("pairs_dataset_fn", pairs_dataset_fn):
         return checks.not_yet(msg)
     targets = list(range(10))
     contexts = [10 * t + 1 for t in targets]
     dataset_fn, err = checks.call(pairs_dataset_fn, targets, contexts, 4)
+    if problem := err or _dataset_fn_problem(dataset_fn):
+        return checks.not_yet(problem)
+    ds, err = checks.call(dataset_fn)
     if err:
         return checks.not_yet(err)
+    batches, problem = _first_batches(ds, 8)
+    if problem := problem or _pair_batches_problem(batches, targets):
+        return checks.not_yet(problem)
+    return checks.correct(
+        "dataset_fn() takes no argument and gives an endless stream of shuffled "
+        "(target, context) pairs in batches of exactly 4."
+    )
+
+
+def _dataset_fn_problem(dataset_fn) -> str | None:
+    """What is wrong with the returned dataset_fn itself (not a function, or one with arguments)."""
     if not callable(dataset_fn):
-        return checks.not_yet(
+        return (
             f"pairs_dataset_fn should return a function (the dataset_fn), got a {type(dataset_fn).__name__}."
         )
     try:
@@ -943,70 +980,68 @@ def check_pairs_dataset_fn(pairs_dataset_fn) -> bool:
     except (TypeError, ValueError):
         required = []
     if required:
-        return checks.not_yet(
+        return (
             f"the dataset_fn takes {len(required)} argument(s); it must take none: "
             "create_per_worker_dataset calls dataset_fn() on every worker."
         )
-    ds, err = checks.call(dataset_fn)
-    if err:
-        return checks.not_yet(err)
+    return None
+
+
+def _first_batches(ds, n: int) -> tuple[list, str | None]:
+    """Up to ``n`` elements of ``ds``, or what keeps them from being read."""
     if not isinstance(ds, tf.data.Dataset):
-        return checks.not_yet(f"the dataset_fn should return a tf.data.Dataset, got a {type(ds).__name__}.")
+        return [], f"the dataset_fn should return a tf.data.Dataset, got a {type(ds).__name__}."
     batches = []
     try:
-        for batch in ds.take(8):
+        for batch in ds.take(n):
             batches.append(batch)
     except Exception as e:
-        return checks.not_yet(f"reading the dataset failed: {type(e).__name__}: {e}".replace("\n", " "))
-    if not batches:
-        return checks.not_yet("the dataset is empty.")
+        return [], f"reading the dataset failed: {type(e).__name__}: {e}".replace("\n", " ")
+    return batches, None if batches else "the dataset is empty."
+
+
+def _pair_batches_problem(batches: list, targets: list) -> str | None:
+    """What is wrong with 8 batches read from the pairs (target, 10 x target + 1), if anything."""
     first = batches[0]
     if not isinstance(first, tuple) or len(first) != 2:
-        return checks.not_yet(
+        return (
             "each element should be a pair (targets, contexts): "
             "from_tensor_slices((targets, contexts)) keeps them together."
         )
     shapes = [tuple(b[0].shape) for b in batches]
     if any(len(sh) != 1 for sh in shapes):
-        return checks.not_yet(
+        return (
             f"the targets of a batch should be a vector, got shape {shapes[0]}: "
             "did you forget .batch(batch_size)?"
         )
     if len(batches) < 8:
-        return checks.not_yet(
-            f"the dataset ends after {len(batches)} batch(es): a worker must never run out. Add .repeat()."
-        )
+        return f"the dataset ends after {len(batches)} batch(es): a worker must never run out. Add .repeat()."
     if any(sh != (4,) for sh in shapes):
-        return checks.not_yet(
+        return (
             f"batch sizes {sorted(set(s[0] for s in shapes))}: every batch should hold exactly 4 "
             "pairs (batch(batch_size, drop_remainder=True) after repeat())."
         )
     t = np.concatenate([np.asarray(b[0]) for b in batches])
     c = np.concatenate([np.asarray(b[1]) for b in batches])
     if not np.array_equal(c, 10 * t + 1):
-        return checks.not_yet(
+        return (
             "a target no longer sits with its context: shuffle the pairs together "
             "(one dataset of pairs), not each list on its own."
         )
     if set(t.tolist()) != set(targets):
-        return checks.not_yet(
+        return (
             f"8 batches of 4 from 10 pairs should show every pair; missing "
             f"{sorted(set(targets) - set(t.tolist()))}."
         )
     if t[:10].tolist() == targets:
-        return checks.not_yet("the pairs come in their original order: shuffle them (.shuffle(buffer_size)).")
-    return checks.correct(
-        "dataset_fn() takes no argument and gives an endless stream of shuffled "
-        "(target, context) pairs in batches of exactly 4."
-    )
+        return "the pairs come in their original order: shuffle them (.shuffle(buffer_size))."
+    return None
 
 
 def check_shard_token_shares(shard_token_shares) -> bool:
     """Exercise 4: ``shard_token_shares(counts, num_ps)`` -> the share of the tokens whose rows each
     of ``num_ps`` row blocks holds (blocks cut as FixedShardsPartitioner cuts: the first blocks get
     the extra rows). Tried on two fixed count vectors."""
-    from workshop_sections.tools import checks
-
     if msg := checks.placeholder("shard_token_shares", shard_token_shares):
         return checks.not_yet(msg)
     cases = [([6, 2, 1, 1], 2, [0.8, 0.2]), ([5, 4, 3, 2, 1, 1, 1, 1, 1, 1], 3, [0.7, 0.15, 0.15])]
@@ -1050,8 +1085,6 @@ def simulate_sync_vs_async(
     (``slowdown`` x). Synchronous: every step waits for the slowest worker. Asynchronous: each
     worker goes at its own pace. A pure-Python model of the trade-off, no TensorFlow.
     """
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     t = rng.uniform(0.9, 1.1, size=(steps, num_workers))
     slow = rng.random((steps, num_workers)) < 1.0 / straggler_every
@@ -1077,53 +1110,71 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
     variables applies the same update: deterministic given the seed (same data order, stateless
     negatives), so two runs give the same numbers. Returns losses, speed and the vectors.
     """
-    import tensorflow as tf
-
-    w2v = _w2v()
     steps = int(steps or s.steps)
     vocab, ids, counts = prepare_corpus(s)
     words = vocab_words(vocab)
-    table = tf.constant(w2v.unigram_table(counts), tf.int32)
-    V, D, K = len(words), s.dim, s.negatives
+    table = tf.constant(word2vec_fast.unigram_table(counts), tf.int32)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    replicas = strategy.num_replicas_in_sync
     with strategy.scope():
-        agg = tf.VariableAggregation.ONLY_FIRST_REPLICA  # all replicas apply the same reduced update
-        emb = tf.Variable(
-            uniform_shard_init([V, D], tf.float32, 0.5 / D, s.seed), aggregation=agg, name="embedding"
-        )
-        out_w = tf.Variable(tf.zeros([V, D]), aggregation=agg, name="output_weights")
-    ds = w2v.make_dataset(
-        ids,
-        counts,
-        window=s.window,
-        batch_size=s.batch_size,
-        subsample=s.subsample,
-        seed=s.seed,
-        epochs=1_000_000,
+        emb, out_w = _mirrored_tables(len(words), s.dim, s.seed)
+    dist_ds = strategy.experimental_distribute_dataset(training_dataset(ids, counts, s))
+    step = _sync_step_fn(strategy, emb, out_w, table, s, steps)
+    losses, seconds = _run_sync_steps(step, iter(dist_ds), steps)
+    return {
+        "strategy": "MultiWorkerMirroredStrategy",
+        "replicas": strategy.num_replicas_in_sync,
+        "steps": steps,
+        "losses": losses,
+        "seconds": seconds,
+        "steps_per_second": (steps - 1) / seconds,
+        "pairs_per_second": (steps - 1) * s.batch_size / seconds,
+        "words": words,
+        "vectors": emb.numpy(),
+    }
+
+
+def _mirrored_tables(vocab_size: int, dim: int, seed: int):
+    """The embedding and the output weights (created under the strategy's scope: one copy per
+    replica); every replica applies the same, already reduced, update."""
+    agg = tf.VariableAggregation.ONLY_FIRST_REPLICA  # all replicas apply the same reduced update
+    emb = tf.Variable(
+        uniform_shard_init([vocab_size, dim], tf.float32, 0.5 / dim, seed), aggregation=agg, name="embedding"
     )
-    dist_ds = strategy.experimental_distribute_dataset(ds)
+    out_w = tf.Variable(tf.zeros([vocab_size, dim]), aggregation=agg, name="output_weights")
+    return emb, out_w
+
+
+def _replica_grads(emb, out_w, table, targets, contexts, seed, negatives):
+    """One replica's batch: (loss, dense [V, D] gradients of the embedding and of the output
+    weights), with negatives drawn from ``table`` by a stateless op seeded with ``seed``."""
+    targets, contexts = tf.cast(targets, tf.int32), tf.cast(contexts, tf.int32)
+    pick = tf.random.stateless_uniform(
+        [tf.shape(targets)[0], negatives], seed=seed, maxval=tf.shape(table)[0], dtype=tf.int32
+    )
+    cid = tf.concat([contexts[:, None], tf.gather(table, pick)], axis=1)
+    t, c = tf.gather(emb, targets), tf.gather(out_w, cid)
+    loss, gt, gc = sgns_loss_and_grads(t, c)
+    flat = tf.reshape(cid, [-1])
+    shape = emb.shape  # [V, D]
+    g_emb = tf.tensor_scatter_nd_add(tf.zeros(shape), targets[:, None], gt * row_scale(targets)[:, None])
+    g_out = tf.tensor_scatter_nd_add(
+        tf.zeros(shape), flat[:, None], tf.reshape(gc, [-1, shape[1]]) * row_scale(flat)[:, None]
+    )
+    return loss, g_emb, g_out
+
+
+def _sync_step_fn(strategy, emb, out_w, table, s: TrainSettings, steps: int):
+    """The synchronous step ``step(batch, i) -> mean loss``: every replica's gradients are summed
+    (a barrier), then every copy applies the same update (learning rate decayed over ``steps``)."""
+    replicas = strategy.num_replicas_in_sync
 
     @tf.function
     def step(batch, i):
         def replica_fn(targets, contexts):
             ctx = tf.distribute.get_replica_context()
-            targets = tf.cast(targets, tf.int32)
-            contexts = tf.cast(contexts, tf.int32)
-            B = tf.shape(targets)[0]
             rid = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
-            pick = tf.random.stateless_uniform(
-                [B, K], seed=tf.stack([i, rid]), maxval=tf.shape(table)[0], dtype=tf.int32
-            )
-            cid = tf.concat([contexts[:, None], tf.gather(table, pick)], axis=1)
-            t, c = tf.gather(emb, targets), tf.gather(out_w, cid)
-            loss, gt, gc = sgns_loss_and_grads(t, c)
-            flat = tf.reshape(cid, [-1])
-            g_emb = tf.tensor_scatter_nd_add(
-                tf.zeros([V, D]), targets[:, None], gt * row_scale(targets)[:, None]
-            )
-            g_out = tf.tensor_scatter_nd_add(
-                tf.zeros([V, D]), flat[:, None], tf.reshape(gc, [-1, D]) * row_scale(flat)[:, None]
+            loss, g_emb, g_out = _replica_grads(
+                emb, out_w, table, targets, contexts, tf.stack([i, rid]), s.negatives
             )
             # synchronous: sum the gradients of all replicas (a barrier), then the same update everywhere
             g_emb, g_out, loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, [g_emb, g_out, loss])
@@ -1135,25 +1186,16 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
         per_replica = strategy.run(replica_fn, args=batch)
         return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
 
-    it = iter(dist_ds)
-    losses = []
-    first = float(step(next(it), tf.constant(0, tf.int64)))  # traces the function
-    losses.append(first)
+    return step
+
+
+def _run_sync_steps(step, it, steps: int):
+    """Run ``steps`` steps (the first one traces the function and is not timed): (losses, seconds)."""
+    losses = [float(step(next(it), tf.constant(0, tf.int64)))]  # traces the function
     t0 = time.time()
     for i in range(1, steps):
         losses.append(float(step(next(it), tf.constant(i, tf.int64))))
-    seconds = max(time.time() - t0, 1e-9)
-    return {
-        "strategy": "MultiWorkerMirroredStrategy",
-        "replicas": replicas,
-        "steps": steps,
-        "losses": losses,
-        "seconds": seconds,
-        "steps_per_second": (steps - 1) / seconds,
-        "pairs_per_second": (steps - 1) * s.batch_size / seconds,
-        "words": words,
-        "vectors": emb.numpy(),
-    }
+    return losses, max(time.time() - t0, 1e-9)
 
 
 # --------------------------------------------------------------------------- main
@@ -1170,8 +1212,6 @@ def main(argv=None) -> int:
     if role in ("ps", "worker"):
         run_server(conf)
         return 0
-    from workshop_sections import data
-
     try:
         train_chief(conf, settings)
     except (ClusterConfigError, data.DataError, ValueError) as e:  # bad corpus, settings, vocabulary

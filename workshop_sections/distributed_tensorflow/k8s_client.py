@@ -16,11 +16,19 @@ same helpers are tested against a fake API server on 127.0.0.1 (tests/test_k8s.p
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import kubernetes
+import yaml
+from kubernetes.client.exceptions import ApiException
+
+from .. import config
 
 NAMESPACE = "tfw"
 JOB_LABEL = "app.kubernetes.io/name"
@@ -74,20 +82,16 @@ class K8sError(RuntimeError):
 # --------------------------------------------------------------------------- client
 def api_client(kubeconfig=None, context: str | None = None, host: str | None = None):
     """An ApiClient: ``host`` (e.g. a test server), else in-cluster (the Jupyter pod), else kubeconfig."""
-    import os
-
-    from kubernetes import client, config
-
     if host:
-        conf = client.Configuration()
+        conf = kubernetes.client.Configuration()
         conf.host = host
-        return client.ApiClient(conf)
+        return kubernetes.client.ApiClient(conf)
     if os.environ.get("KUBERNETES_SERVICE_HOST") and kubeconfig is None:
-        config.load_incluster_config()
-        return client.ApiClient()
+        kubernetes.config.load_incluster_config()
+        return kubernetes.client.ApiClient()
     try:
-        return config.new_client_from_config(config_file=kubeconfig, context=context)
-    except (config.ConfigException, FileNotFoundError, TypeError) as e:
+        return kubernetes.config.new_client_from_config(config_file=kubeconfig, context=context)
+    except (kubernetes.config.ConfigException, FileNotFoundError, TypeError) as e:
         raise K8sError(
             f"No Kubernetes cluster configured ({e}). Start one (kind create cluster, minikube start) "
             "or point KUBECONFIG at your cluster's config, then check with `kubectl get nodes`."
@@ -115,8 +119,8 @@ def connect(
     except Exception as e:  # unreachable server, TLS, auth
         if out:
             out(
-                f"No cluster answers ({type(e).__name__}: {str(e).splitlines()[0][:200]}); the Kubernetes cells "
-                "will do nothing. Check `kubectl get nodes`."
+                f"No cluster answers ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                "the Kubernetes cells will do nothing. Check `kubectl get nodes`."
             )
         return None
     if out:
@@ -125,15 +129,13 @@ def connect(
 
 
 def _api(client, name: str):
-    import kubernetes.client as kc
-
-    return getattr(kc, name)(client)
+    """The API class ``name`` of the kubernetes client (``CoreV1Api``, ...) on ``client``."""
+    return getattr(kubernetes.client, name)(client)
 
 
 # --------------------------------------------------------------------------- manifests
 def k8s_dir() -> Path:
-    from workshop_sections import config
-
+    """The repository's k8s/ folder (manifests, kustomizations, pre-rendered files)."""
     return config.find_root() / "k8s"
 
 
@@ -172,8 +174,6 @@ def render_text(target: str = "overlays/local", kubectl: str | None = None) -> s
 def render(target: str = "overlays/local", kubectl: str | None = None, fallback: bool = False) -> list[dict]:
     """``kubectl kustomize k8s/<target>`` parsed into a list of objects. With ``fallback=True``
     and no kubectl, the pre-rendered ``k8s/rendered/<name>.yaml`` is used instead."""
-    import yaml
-
     try:
         text = render_text(target, kubectl)
     except K8sError:
@@ -200,8 +200,6 @@ def write_rendered(targets=RENDER_TARGETS) -> list[Path]:
 
 def load_manifests(path) -> list[dict]:
     """The objects of a (multi-document) YAML file."""
-    import yaml
-
     text = Path(path).read_text()
     return [d for d in yaml.safe_load_all(text) if d]
 
@@ -245,8 +243,6 @@ def create(
     Returns ``[(kind/name, 'created' | 'exists')]``. Other API errors raise K8sError with the
     server's message (a missing CRD for TFJob, RBAC, validation).
     """
-    from kubernetes.client.exceptions import ApiException
-
     done = []
     for obj in _order(objects):
         kind = obj.get("kind")
@@ -284,8 +280,6 @@ def delete(
     objects: Iterable[dict], client, namespace: str | None = None, out: Callable = print
 ) -> list[tuple[str, str]]:
     """Delete the objects (pods of StatefulSets and Jobs go with them); missing ones are skipped."""
-    from kubernetes.client.exceptions import ApiException
-
     done = []
     for obj in reversed(_order(objects)):
         kind, name = obj.get("kind"), obj["metadata"]["name"]
@@ -356,11 +350,9 @@ def watch_pods(
 ) -> dict:
     """Print pod changes as they happen until ``until(pod_state)`` is true (default: the chief
     has finished) or ``timeout`` seconds pass. Returns the last state of every pod seen."""
-    from kubernetes import watch
-
     core = _api(client, "CoreV1Api")
     seen: dict[str, dict] = {}
-    w = watch.Watch()
+    w = kubernetes.watch.Watch()
     deadline = time.time() + timeout
     key, _, value = selector.partition("=")
     try:
@@ -463,8 +455,6 @@ def port_forward_command(
 
 
 if __name__ == "__main__":  # python -m workshop_sections.distributed_tensorflow.k8s_client render
-    import sys
-
     if sys.argv[1:] != ["render"]:
         print("usage: python -m workshop_sections.distributed_tensorflow.k8s_client render", file=sys.stderr)
         sys.exit(2)

@@ -1,6 +1,7 @@
 """A parameter-server cluster of local processes on 127.0.0.1 (laptops, tests, the notebook).
 
-    python -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 --fresh -- --steps 2000
+    python -m workshop_sections.distributed_tensorflow.launcher --num-ps 2 --num-workers 2 --fresh \
+        -- --steps 2000
     make distributed-local
 
 Each task (chief, ps 0..N-1, worker 0..M-1) is a separate ``python -m
@@ -37,6 +38,7 @@ or, to kill and restart tasks (the fault-tolerance tests)::
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -48,8 +50,9 @@ import threading
 import time
 from pathlib import Path
 
+from .. import config
 from . import cluster as cluster_lib
-from .distributed_word2vec import RESULT_PREFIX
+from .cluster import RESULT_PREFIX
 
 ENTRY_MODULE = "workshop_sections.distributed_tensorflow.distributed_word2vec"
 
@@ -104,7 +107,8 @@ def cluster_spec(num_ps: int, num_workers: int, host: str = "127.0.0.1", ports=N
     """{'chief': [...], 'ps': [...], 'worker': [...]} on free ports of ``host``."""
     if int(num_ps) < 1 or int(num_workers) < 1:
         raise ValueError(
-            f"A parameter-server cluster needs at least 1 ps and 1 worker (got {num_ps} ps, {num_workers} workers)."
+            "A parameter-server cluster needs at least 1 ps and 1 worker "
+            f"(got {num_ps} ps, {num_workers} workers)."
         )
     ports = list(ports) if ports is not None else free_ports(1 + num_ps + num_workers, host)
     addr = [f"{host}:{p}" for p in ports]
@@ -124,8 +128,6 @@ def _parse_name(name: str) -> tuple[str, int]:
 
 def _die_with_parent():  # runs in the child between fork and exec (Linux only)
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the starting thread dies
     except Exception:
@@ -275,7 +277,7 @@ class LocalCluster:
     # ---------------------------------------------------------------- logs
     def log(self, name: str | None = None) -> list[str]:
         with self._lock:
-            return [f"[{n}] {l}" for _, n, l in self.lines if name is None or n == name]
+            return [f"[{n}] {line}" for _, n, line in self.lines if name is None or n == name]
 
     def tail(self, n: int = 30, name: str | None = None) -> str:
         return "\n".join(self.log(name)[-n:])
@@ -301,8 +303,8 @@ class LocalCluster:
                     self._new_line.wait(timeout=0.5)
                     if len(self.lines) == seen:
                         raise LocalClusterError(
-                            f"{name} exited (code {self.procs[name].returncode}) before printing /{pattern}/.\n"
-                            + self.tail(40)
+                            f"{name} exited (code {self.procs[name].returncode}) "
+                            f"before printing /{pattern}/.\n" + self.tail(40)
                         )
                     continue
                 left = deadline - time.time()
@@ -448,8 +450,6 @@ def run_local_cluster(
     to N times instead).
     """
     if out_dir is None:
-        from workshop_sections import config
-
         out_dir = config.artifacts_dir() / "distributed_tensorflow" / "local_run"
     out_dir = Path(out_dir)
     if fresh:
@@ -471,11 +471,29 @@ def run_local_cluster(
 
 
 def main(argv=None) -> int:
+    """``python -m ...launcher [--num-ps N --num-workers M --fresh --restarts R] [-- chief flags]``:
+    run a local cluster until the chief ends; returns the exit code (the chief's, 130 on Ctrl-C,
+    128 + signal of a task that died before the cluster was ready, 2 for a folder --fresh refuses)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     rest = []
     if "--" in argv:
         i = argv.index("--")
         argv, rest = argv[:i], argv[i + 1 :]
+    a = _argument_parser().parse_args(argv)
+    out_dir = _chief_out_dir(rest)
+    if a.fresh:
+        try:
+            _remove_run(out_dir)
+        except LocalClusterError as e:  # a folder no run wrote: one line, no traceback
+            print(f"[launcher] error: {e}", file=sys.stderr, flush=True)
+            return 2
+    cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest, restarts=a.restarts)
+    _stop_on_signals()
+    return _run_until_the_chief_ends(cluster, a.timeout)
+
+
+def _argument_parser() -> argparse.ArgumentParser:
+    """The launcher's own flags (those after ``--`` go to the chief)."""
     p = argparse.ArgumentParser(
         prog="python -m workshop_sections.distributed_tensorflow.launcher",
         description="Run chief + ps + workers on 127.0.0.1. Flags after -- go to the chief "
@@ -498,7 +516,12 @@ def main(argv=None) -> int:
         "stops every task at once, with its exit code and last lines; a worker lost while training "
         "runs is only noted)",
     )
-    a = p.parse_args(argv)
+    return p
+
+
+def _chief_out_dir(rest: list[str]) -> Path:
+    """The chief's ``--out-dir`` among its flags; without one, artifacts/distributed_tensorflow/cli_run
+    (appended to ``rest``)."""
     out_dir = None
     for i, r in enumerate(rest):
         if r == "--out-dir" and i + 1 < len(rest):
@@ -506,17 +529,13 @@ def main(argv=None) -> int:
         elif r.startswith("--out-dir="):
             out_dir = Path(r.split("=", 1)[1])
     if out_dir is None:
-        from workshop_sections import config
-
         out_dir = config.artifacts_dir() / "distributed_tensorflow" / "cli_run"
         rest += ["--out-dir", str(out_dir)]
-    if a.fresh:
-        try:
-            _remove_run(out_dir)
-        except LocalClusterError as e:  # a folder no run wrote: one line, no traceback
-            print(f"[launcher] error: {e}", file=sys.stderr, flush=True)
-            return 2
-    cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest, restarts=a.restarts)
+    return out_dir
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT raise KeyboardInterrupt: every task is stopped as on Ctrl-C."""
 
     def _terminate(signum, frame):  # `kill`, a CI timeout: stop like Ctrl-C
         raise KeyboardInterrupt
@@ -526,12 +545,16 @@ def main(argv=None) -> int:
     # a process inherits SIGINT *ignored* and Python then never raises KeyboardInterrupt:
     # Ctrl-C (or kill -INT) must still stop every task, so take SIGINT back.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _run_until_the_chief_ends(cluster: LocalCluster, timeout: float) -> int:
+    """Start the cluster, wait for the chief, stop every task; the launcher's exit code."""
     try:
         cluster.start()
         pids = ", ".join(f"{n}={p.pid}" for n, p in cluster.procs.items())
         print(f"[launcher] cluster {json.dumps(cluster.spec)}", flush=True)
         print(f"[launcher] pids {pids}; Ctrl-C stops every task", flush=True)
-        code = cluster.wait("chief", timeout=a.timeout)
+        code = cluster.wait("chief", timeout=timeout)
     except KeyboardInterrupt:
         print("[launcher] interrupted: stopping every task", flush=True)
         code = 130
