@@ -90,7 +90,7 @@ def test_too_many_negatives_is_an_error():
 def test_skipgram_pairs_match_a_brute_force_reference(window):
     ids = np.array([5, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5], dtype=np.int32)
     spans = np.random.default_rng(7).integers(1, window + 1, size=len(ids))
-    t, c = w2v.skipgram_pairs(ids, window, np.random.default_rng(7))
+    t, c = w2v.skipgram_pairs(ids, window, np.random.default_rng(7)).T
     assert t.dtype == np.int32 and c.dtype == np.int32
     assert Counter(zip(t.tolist(), c.tolist())) == Counter(brute_pairs(ids, window, spans))
     # the window matrix holds the same contexts, -1 where out of span or out of the corpus
@@ -104,7 +104,7 @@ def test_skipgram_pairs_match_a_brute_force_reference(window):
 
 def test_dynamic_window_draws_every_size_uniformly():
     ids = np.arange(20_000, dtype=np.int32)  # all distinct: the pair's distance shows the span
-    t, c = w2v.skipgram_pairs(ids, 4, np.random.default_rng(0))
+    t, c = w2v.skipgram_pairs(ids, 4, np.random.default_rng(0)).T
     dist = np.abs(t - c)
     assert dist.min() == 1 and dist.max() == 4
     # P(distance d used) = P(span >= d) = (W - d + 1) / W
@@ -660,13 +660,13 @@ def no_mirror(tmp_path, monkeypatch):
 def test_full_mode_trains_on_text8_when_it_can_be_fetched(tmp_path, monkeypatch, no_mirror):
     text = " ".join(["the cat sat with the kitten and the dog"] * 20)
     fake_corpus_entry(monkeypatch, "text8", tmp_path, text, member="text8")
-    choice = w2v.choose_corpus(quick=False, text8_max_words=50)
+    choice = w2v.choose_corpus(quick=False, full_max_words=50)
     assert choice.corpora == ["text8"] and choice.max_words == 50
     assert "text8" in choice.reason and "full mode" in choice.reason and "50" in choice.reason
     assert choice.label == "text8 (first 50 words)"
     vocab, ids = w2v.build_vocab(w2v.Corpora(choice.corpora), min_count=1, max_words=choice.max_words)
     assert len(ids) == 50 and "kitten" in vocab  # read from the fetched (fake) text8.zip
-    assert w2v.choose_corpus(quick=False).max_words == w2v.TEXT8_MAX_WORDS
+    assert w2v.choose_corpus(quick=False).max_words == w2v.CORPUS_FULL_MAX_WORDS
 
 
 def test_full_mode_falls_back_to_movie_reviews_and_news20_only_from_a_mirror(
@@ -675,7 +675,7 @@ def test_full_mode_falls_back_to_movie_reviews_and_news20_only_from_a_mirror(
     fake_corpus_entry(monkeypatch, "text8", tmp_path, None)  # its address holds nothing
     fake_corpus_entry(monkeypatch, "news20", tmp_path, None)
     choice = w2v.choose_corpus(quick=False)
-    assert choice.corpora == ["movie_reviews"] and choice.max_words is None
+    assert choice.corpora == ["movie_reviews"] and choice.max_words == w2v.CORPUS_FULL_MAX_WORDS
     assert "text8" in choice.reason and "could not be had" in choice.reason
     assert "news20 is not in a data mirror" in choice.reason
     news20 = fake_corpus_entry(monkeypatch, "news20", tmp_path / "m", "some news words " * 10)

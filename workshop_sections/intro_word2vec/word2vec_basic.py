@@ -4,11 +4,23 @@ The lesson is written in ``intro_word2vec.ipynb``: the cells marked ``#| export`
 ``tf.data`` pipeline, the :class:`SkipGram` variables, the NCE loss, the gradient-descent
 update, the ``tf.function`` training step and loop, the nearest-neighbour search) are copied
 into the EXPORT block below by ``make export``; edit them in the notebook. This module keeps
-the plumbing around them, in the order the notebook uses it:
+the plumbing around them, in the order the notebook uses it.
 
-``choose_corpus`` / ``load_corpus``   which text to learn from (text8, movie_reviews or a path)
-``build_vocab`` -> ``Vocab``          the N most frequent words; id 0 is ``UNK`` (everything else)
-``skipgram_pairs``                    every (target, context) pair within ``window`` words (NumPy)
+It is also the workshop's ONE home of what every word2vec section shares (word2vec_optimized,
+the CNN section's default vectors and section 6 import these; this section teaches them first):
+
+``Word2VecError`` / ``UnknownWordError``  the word-error hierarchy (an unknown word suggests
+                                      close words)
+``choose_corpus`` -> ``CorpusChoice``  the one corpus rule (``$WORKSHOP_W2V_CORPUS``, else quick:
+                                      movie_reviews; full: text8, else movie_reviews + news20)
+``load_corpus`` / ``iter_corpus_tokens`` / ``Corpora``   the words of one corpus or several
+``build_vocab`` -> ``(Vocab, ids)``    words sorted by count, ``min_count`` / ``max_size`` cuts, an
+                                      optional ``unk`` word at id 0 (the talk's ``UNK``)
+``skipgram_pairs``                    (target, context) pairs as an int32 (num_pairs, 2) array, in a
+                                      fixed or a dynamic (word2vec's) window; ``window_matrix``
+
+Then the section's own pieces:
+
 ``validate_*`` / ``ProgressBar`` /     clear errors, the progress bar and the TensorBoard writer the
 ``open_summary_writer``               exported cells use
 (exported) ``make_dataset``, ``SkipGram``, ``nce_batch_loss``, ``sgd_update``, ``train_step``,
@@ -30,104 +42,224 @@ Representations in Vector Space" and "Distributed Representations of Words and P
 
 from __future__ import annotations
 
-import collections
 import difflib
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from workshop_sections import config as _config
+from workshop_sections import config, data
 from workshop_sections.tools import checks
 
-_config.quiet_tensorflow()
+config.quiet_tensorflow()
 import tensorflow as tf  # noqa: E402  (after quieting its start-up log)
+from google.protobuf import text_format  # noqa: E402
+from tensorboard.plugins import projector  # noqa: E402
 
 SECTION = "intro_word2vec"
 UNK = "UNK"
 FOX_SENTENCE = "the quick brown fox jumped over the lazy dog"
 CORPUS_ENV = "WORKSHOP_W2V_CORPUS"
-QUICK_MAX_WORDS = 200_000
+QUICK_MAX_WORDS = 200_000  # this section's quick-mode corpus (choose_corpus's defaults are bigger)
+FULL_MAX_WORDS = 5_000_000  # this section's full-mode cap: text8 has 17M words; 5M are plenty here
+CORPUS_QUICK_MAX_WORDS = 800_000  # the rule's default caps: word2vec_optimized's and the CNN's vectors
+CORPUS_FULL_MAX_WORDS = 7_000_000  # about movie_reviews + news20, so the fallback takes about as long
 CHECKPOINT_NAME = "embedding.ckpt"
 EMBEDDING_KEY = "embedding/.ATTRIBUTES/VARIABLE_VALUE"  # the variable's key in the checkpoint
 VOCAB_FILE = "vocab.tsv"
 EMBEDDINGS_FILE = "embeddings.npy"
 
 
+# --------------------------------------------------------------------------- word errors
 class Word2VecError(ValueError):
-    """Bad input to the word2vec helpers; the message says what went wrong and what to do."""
+    """Bad input to the word2vec helpers (every section's); the message says what went wrong and
+    what to do. A corpus that holds no (or too few) words raises ``data.CorpusError`` instead."""
 
 
-class UnknownWordError(Word2VecError):
-    """A word that is not in the vocabulary (the message suggests close words)."""
+class UnknownWordError(Word2VecError, KeyError):
+    """A word that is not in the vocabulary; ``word`` and ``suggestions`` (close words, best first)
+    are kept, and the message suggests them."""
+
+    def __init__(self, word, suggestions: Sequence[str] = (), message: str | None = None):
+        self.word = word
+        self.suggestions = list(suggestions)
+        hint = (
+            f" Did you mean: {', '.join(self.suggestions)}?"
+            if self.suggestions
+            else " No close word is in the vocabulary either."
+        )
+        self.message = message or (
+            f"{word!r} is not in the vocabulary (words are lower-cased; rare words were left out "
+            f"of it).{hint}"
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would show repr(message)
+        return self.message
+
+
+def suggest(word: str, words: Sequence[str], n: int = 5, limit: int = 50_000) -> list[str]:
+    """Close spellings of ``word`` among the ``limit`` first (most frequent) ``words``, best first
+    (``difflib.get_close_matches``, cutoff 0.6)."""
+    return difflib.get_close_matches(str(word).lower(), list(words[:limit]), n=n, cutoff=0.6)
 
 
 # --------------------------------------------------------------------------- corpus
-def choose_corpus(quick: bool, verbose: bool = True) -> str:
-    """The corpus for this run: ``$WORKSHOP_W2V_CORPUS`` if set, else text8 in full mode
-    (when it can be fetched), else movie_reviews."""
-    from workshop_sections import data
+class CorpusChoice(NamedTuple):
+    """The corpus a run trains on (:func:`choose_corpus`): ``corpora`` (names or paths, read one
+    after the other), ``max_words`` (the cap on the words read, None for all) and ``reason`` (one
+    plain sentence saying why these)."""
 
+    corpora: list
+    max_words: int | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return " + ".join(map(str, self.corpora)) + (
+            f" (first {self.max_words:,} words)" if self.max_words else ""
+        )
+
+
+def _can_fetch(name: str, quiet: bool = True) -> tuple[bool, str]:
+    """Whether data set ``name`` is in the cache or can be fetched (mirror, then its public
+    address; ``quiet=False`` shows the download's progress bar), and if not, why."""
+    try:
+        data.fetch(name, quiet=quiet)
+        return True, ""
+    except data.DataError as exc:
+        tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
+        return False, ("tried " + "; ".join(tried)) if tried else str(exc).splitlines()[0]
+
+
+def choose_corpus(
+    quick: bool | None = None,
+    quick_max_words: int = CORPUS_QUICK_MAX_WORDS,
+    full_max_words: int = CORPUS_FULL_MAX_WORDS,
+) -> CorpusChoice:
+    """The workshop's one rule for the word2vec corpus (every section; each passes its own caps):
+
+    * ``$WORKSHOP_W2V_CORPUS`` (a corpus name or a text file) when it is set;
+    * quick mode (``quick``, default ``WORKSHOP_QUICK``): movie_reviews (no download is tried);
+    * full mode: text8 (the talk's corpus: Wikipedia, 17M words) whenever it is cached or can be
+      fetched (mirror or mattmahoney.net; a failed download costs up to
+      ``WORKSHOP_DOWNLOAD_TIMEOUT`` seconds); otherwise movie_reviews, plus news20 if the data
+      mirror has it (news20 has no public address).
+
+    At most ``quick_max_words`` / ``full_max_words`` words are read (the mode's cap). Returns a
+    :class:`CorpusChoice`; nothing is raised here (a corpus that cannot be had fails when it is read)."""
+    quick = config.is_quick() if quick is None else quick
+    cap = quick_max_words if quick else full_max_words
     override = os.environ.get(CORPUS_ENV, "").strip()
     if override:
-        if verbose:
-            print(f"Corpus from {CORPUS_ENV}: {override}")
-        return override
+        return CorpusChoice([override], cap, f"{CORPUS_ENV} is set")
+    read = f"its first {cap:,} words" if cap else "all of it"
     if quick:
-        if verbose:
-            print(f"Quick mode: corpus movie_reviews (the first {QUICK_MAX_WORDS:,} words).")
-        return "movie_reviews"
-    try:
-        data.fetch("text8", quiet=not verbose)
-    except data.DataUnavailableError as exc:
-        if verbose:
-            tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
-            print(
-                "Note: text8 (the talk's corpus) is not available here; tried:\n  "
-                + ("\n  ".join(tried) if tried else str(exc).splitlines()[0])
-                + "\n"
-                "Falling back to movie_reviews (1.3M words). To use text8, put text8.zip in the data "
-                "cache (data/corpora/) or set WORKSHOP_DATA_MIRROR; to use your own text, set "
-                f"{CORPUS_ENV}=/path/to/text.txt or assign `corpus` a path."
-            )
-        return "movie_reviews"
-    if verbose:
-        print("Corpus: text8 (the first 100 MB of English Wikipedia, as in the talk).")
-    return "text8"
+        return CorpusChoice(["movie_reviews"], cap, f"quick mode: movie_reviews, {read}, to stay fast")
+    ok, why = _can_fetch("text8", quiet=False)  # 31 MB on a first run: show its progress
+    if ok:
+        return CorpusChoice(
+            ["text8"],
+            cap,
+            f"full mode: text8 (Wikipedia, the talk's corpus, 17,005,207 words) is available; {read}",
+        )
+    has_news20, _ = _can_fetch("news20")
+    fallback = (
+        "movie_reviews + news20 (news20 from the data mirror)"
+        if has_news20
+        else "movie_reviews (news20 is not in a data mirror here)"
+    )
+    return CorpusChoice(
+        ["movie_reviews", "news20"] if has_news20 else ["movie_reviews"],
+        cap,
+        f"full mode, but text8 (the talk's corpus) could not be had ({why}); falling back to {fallback}, "
+        f"{read}. To use text8, put text8.zip in the data cache (data/corpora/) or set "
+        f"WORKSHOP_DATA_MIRROR; for your own text, set {CORPUS_ENV}=/path/to/text.txt",
+    )
 
 
-def load_corpus(corpus: str | os.PathLike, max_words: int | None = None) -> list[str]:
-    """The words of a corpus (a registered name or a text/.gz/.zip path), lower-cased."""
-    from workshop_sections import data
+class Corpora(list):
+    """Several corpora (names or paths) to be read one after the other, as one corpus:
+    ``build_vocab(Corpora(["movie_reviews", "news20"]))``."""
 
+
+def _is_source(x) -> bool:
+    """A corpus name or path (not a list of them, not a list of words)."""
+    return isinstance(x, (str, os.PathLike))
+
+
+def iter_corpus_tokens(sources, max_words: int | None = None) -> Iterator[list[str]]:
+    """Token lists (lower-cased words, ``data.iter_tokens``) of one corpus or several (names or
+    paths, read one after the other), at most ``max_words`` words in all. Raises
+    ``data.CorpusError`` for a source that is neither a known corpus nor a readable path."""
+    if _is_source(sources):
+        sources = [sources]
+    left = max_words
+    for src in sources:
+        for words in data.iter_tokens(src):
+            if left is not None:
+                if left <= 0:
+                    return
+                words = words[:left]
+                left -= len(words)
+            yield words
+
+
+def load_corpus(corpus, max_words: int | None = None) -> list[str]:
+    """The words of a corpus (a registered name, a text/.gz/.zip path, or a list of them read one
+    after the other), lower-cased, at most ``max_words``. Raises ``data.CorpusError`` for a corpus
+    that cannot be read or holds no words, :class:`Word2VecError` for a bad ``max_words``."""
     if max_words is not None and max_words < 1:
         raise Word2VecError(f"max_words={max_words}: give a positive number of words (or None for all).")
-    try:
+    if _is_source(corpus):
         return data.read_words(corpus, max_words=max_words)
-    except data.CorpusError as exc:
-        raise Word2VecError(str(exc)) from None
+    words = [w for chunk in iter_corpus_tokens(list(corpus), max_words) for w in chunk]
+    if not words:
+        raise data.CorpusError(f"The corpora {list(map(str, corpus))} hold no words.")
+    return words
+
+
+def _looks_like_sources(items) -> bool:
+    """A list of corpus names/paths (not a list of words): every item is a registered corpus
+    name or an existing path."""
+    for s in items:
+        if isinstance(s, os.PathLike):
+            continue
+        try:
+            data.get(str(s))
+            continue
+        except data.UnknownDatasetError:
+            pass
+        if not (("/" in s or "." in s) and Path(s).expanduser().exists()):
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- vocabulary
 @dataclass
 class Vocab:
-    """Words by id (0 is ``UNK``, then the most frequent first) and their counts in the corpus.
+    """A word2vec vocabulary: ``words`` by id, most frequent first, their ``counts`` (int64) in the
+    corpus, and ``index`` (word -> id). With an ``unk`` word (the talk's ``UNK``) id 0 stands for
+    every word outside the vocabulary and ``counts[0]`` is how many corpus words that was; without
+    one, such words are dropped (word2vec's and gensim's ``min_count`` vocabulary).
+    :func:`build_vocab` builds it. Raises :class:`Word2VecError` for mismatched or repeated words."""
 
-    ``counts[0]`` is the number of corpus words that fell outside the vocabulary.
-    """
-
-    words: list[str]
-    counts: list[int]
-    index: dict[str, int] = field(init=False, repr=False)
+    words: list
+    counts: np.ndarray
+    unk: str | None = None
+    index: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        self.words = list(self.words)
+        self.counts = np.asarray(self.counts, dtype=np.int64)
         if len(self.words) != len(self.counts):
             raise Word2VecError(f"Vocab: {len(self.words)} words but {len(self.counts)} counts.")
-        if not self.words or self.words[0] != UNK:
-            raise Word2VecError(f"Vocab: id 0 must be {UNK!r}.")
+        if self.unk is not None and (not self.words or self.words[0] != self.unk):
+            raise Word2VecError(f"Vocab: id 0 must be the unknown-word entry {self.unk!r}.")
         self.index = {w: i for i, w in enumerate(self.words)}
         if len(self.index) != len(self.words):
             raise Word2VecError("Vocab: the words must be distinct.")
@@ -139,114 +271,231 @@ class Vocab:
         return word in self.index
 
     def __repr__(self) -> str:
-        head = ", ".join(f"{w}:{c}" for w, c in zip(self.words[:6], self.counts[:6]))
+        head = ", ".join(f"{w}:{c}" for w, c in zip(self.words[:6], self.counts[:6].tolist()))
         return f"Vocab({len(self)} words: {head}, ...)"
 
+    @property
+    def total(self) -> int:
+        """The corpus words counted (unknown ones included when there is an ``unk``)."""
+        return int(self.counts.sum())
+
     def id(self, word: str) -> int:
-        """The id of ``word``; 0 (UNK) for words outside the vocabulary, as in the talk."""
-        return self.index.get(word, 0)
-
-    def encode(self, words: Iterable[str]) -> np.ndarray:
-        """Word ids (int32), UNK for unknown words."""
-        get = self.index.get
-        return np.fromiter((get(w, 0) for w in words), dtype=np.int32)
-
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        return [self.words[int(i)] for i in ids]
-
-    def most_frequent(self, n: int) -> list[str]:
-        """The ``n`` most frequent real words (UNK left out)."""
-        return self.words[1 : 1 + n]
-
-    def suggest(self, word: str, n: int = 5) -> list[str]:
-        """Vocabulary words that look like ``word`` (difflib), best first."""
-        return difflib.get_close_matches(str(word).lower(), self.words[1:], n=n, cutoff=0.6)
-
-    def require(self, word: str) -> int:
-        """The id of ``word``, or a clear error that suggests close words."""
-        if not isinstance(word, str):
-            raise UnknownWordError(f"Expected a word (a string), got {word!r} of type {type(word).__name__}.")
-        if word in self.index and word != UNK:
+        """The id of ``word``; :class:`UnknownWordError` (suggesting close words) for a word
+        outside the vocabulary, and for ``unk`` itself (it stands for all of those)."""
+        if isinstance(word, str) and word in self.index and word != self.unk:
             return self.index[word]
-        if word == UNK:
-            raise UnknownWordError(
-                f"{UNK!r} stands for all the words outside the vocabulary: it is not a word "
+        raise UnknownWordError(word, self.suggest(word), self._unknown_message(word))
+
+    def _unknown_message(self, word) -> str | None:
+        """What to say about ``word`` when the default message of UnknownWordError is not enough."""
+        if not isinstance(word, str):
+            return f"Expected a word (a string), got {word!r} of type {type(word).__name__}."
+        if word == self.unk:
+            return (
+                f"{word!r} stands for all the words outside the vocabulary: it is not a word "
                 "to look up. Pick a word from vocab.most_frequent(100)."
             )
         if word != word.lower() and word.lower() in self.index:
-            raise UnknownWordError(
-                f"{word!r} is not in the vocabulary, but {word.lower()!r} is: the corpus is lower-cased."
-            )
-        close = self.suggest(word)
-        hint = f" Close words in the vocabulary: {', '.join(close)}." if close else " No close words either."
-        raise UnknownWordError(
-            f"{word!r} is not in the vocabulary of {len(self):,} words (it is rare or absent in this corpus)."
-            + hint
-            + " Pick a word from vocab.most_frequent(100) or use a bigger vocabulary/corpus."
-        )
+            return f"{word!r} is not in the vocabulary, but {word.lower()!r} is: the corpus is lower-cased."
+        return None
+
+    def encode(self, words: Iterable[str]) -> np.ndarray:
+        """The words' ids, an int32 array: a word outside the vocabulary becomes id 0 (``unk``)
+        when there is an ``unk``, else it is dropped."""
+        get = self.index.get
+        if self.unk is not None:
+            return np.fromiter((get(w, 0) for w in words), dtype=np.int32)
+        return np.fromiter((i for i in map(get, words) if i is not None), dtype=np.int32)
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        """The words of ids (any integers)."""
+        return [self.words[int(i)] for i in ids]
+
+    def most_frequent(self, n: int) -> list[str]:
+        """The ``n`` most frequent real words (``unk`` left out)."""
+        start = 0 if self.unk is None else 1
+        return self.words[start : start + n]
+
+    def suggest(self, word: str, n: int = 5) -> list[str]:
+        """Vocabulary words that look like ``word`` (:func:`suggest`), best first."""
+        return suggest(word, self.words if self.unk is None else self.words[1:], n=n)
 
 
-def build_vocab(words: Sequence[str], size: int, verbose: bool = False) -> Vocab:
-    """The ``size - 1`` most frequent words plus ``UNK`` at id 0 (the talk's ``build_dataset``).
-
-    Ties in frequency keep the order of first appearance. If the corpus has fewer distinct
-    words than asked for, the vocabulary holds them all (and says so with ``verbose``).
-    """
-    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 2:
+def _check_vocab_args(min_count, max_size, unk) -> None:
+    """Word2VecError unless ``min_count`` >= 1 and ``max_size`` is None or a whole number that
+    leaves room for one word (besides ``unk``)."""
+    if not isinstance(min_count, (int, np.integer)) or isinstance(min_count, bool) or min_count < 1:
+        raise Word2VecError(f"min_count must be a whole number of at least 1, got {min_count!r}.")
+    least = 1 if unk is None else 2
+    if max_size is not None and (
+        not isinstance(max_size, (int, np.integer)) or isinstance(max_size, bool) or max_size < least
+    ):
         raise Word2VecError(
-            f"vocabulary size {size!r}: give a whole number of at least 2 (UNK plus one word)."
+            f"max_size={max_size!r}: the vocabulary size must be a whole number of at least {least}"
+            + (f" ({unk} plus one word)." if unk else ".")
         )
-    if len(words) == 0:
-        raise Word2VecError("The corpus is empty: there are no words to build a vocabulary from.")
-    counts = collections.Counter(words)
-    counts.pop(UNK, None)  # a literal 'UNK' in the text joins the unknown words
-    top = counts.most_common(size - 1)
-    if verbose and len(counts) < size - 1:
+
+
+def _token_chunks(corpus, max_words: int | None) -> tuple[Iterable[list], str]:
+    """(token lists, a label for messages) of a corpus name/path, several of them, or a word list."""
+    if _is_source(corpus):
+        return iter_corpus_tokens(corpus, max_words), f"corpus {corpus!s}"
+    if isinstance(corpus, Corpora) or (
+        isinstance(corpus, (list, tuple))
+        and corpus
+        and all(map(_is_source, corpus))
+        and _looks_like_sources(corpus)
+    ):
+        return iter_corpus_tokens(list(corpus), max_words), f"corpora {list(map(str, corpus))}"
+    words = corpus.tolist() if isinstance(corpus, np.ndarray) else list(corpus)
+    return [words[:max_words] if max_words is not None else words], "the word list"
+
+
+def _ids_by_first_appearance(chunks: Iterable[list], label: str) -> tuple[np.ndarray, list[str]]:
+    """The corpus as int32 ids numbered by first appearance, and the distinct words in that order."""
+    index: dict = {}
+    parts = []
+    for words in chunks:
+        if words:
+            setd = index.setdefault
+            parts.append(np.fromiter((setd(w, len(index)) for w in words), dtype=np.int32, count=len(words)))
+    if not parts:
+        raise data.CorpusError(f"{label} holds no words: give a non-empty text corpus.")
+    return np.concatenate(parts), list(index)
+
+
+def build_vocab(
+    corpus,
+    min_count: int = 5,
+    max_size: int | None = None,
+    max_words: int | None = None,
+    unk: str | None = None,
+    verbose: bool = False,
+) -> tuple[Vocab, np.ndarray]:
+    """The vocabulary of a corpus and the corpus as ids: ``(vocab, ids)``, ``ids`` an int32 array.
+
+    ``corpus``: a list of words, a corpus name ('movie_reviews', 'news20', 'text8') or a path
+    (.txt, .gz, .zip or a folder), or several corpora as ``Corpora([...])`` (a plain list whose
+    items are all known corpus names or existing paths counts too); at most ``max_words`` words
+    are read. Words are sorted by count, ties by first appearance (as gensim does); words seen
+    fewer than ``min_count`` times (word2vec's default: 5) are left out, and only the
+    ``max_size`` first entries are kept (the talk's top-N vocabulary).
+
+    Without ``unk`` a word left out is dropped from ``ids`` (word2vec, gensim). With ``unk`` (the
+    talk's ``"UNK"``) it becomes id 0, ``vocab.words[0] == unk`` and ``vocab.counts[0]`` counts
+    those words (a literal ``unk`` in the text is one of them); ``max_size`` includes that entry.
+    ``verbose`` says when the corpus has fewer distinct words than ``max_size`` asks for.
+
+    Raises ``data.CorpusError`` for a corpus that cannot be read or holds no words and
+    :class:`Word2VecError` for bad sizes or when no word is left."""
+    _check_vocab_args(min_count, max_size, unk)
+    provisional, distinct = _ids_by_first_appearance(*_token_chunks(corpus, max_words))
+    counts = np.bincount(provisional, minlength=len(distinct)).astype(np.int64)
+    order = np.argsort(-counts, kind="stable")
+    order = order[counts[order] >= min_count]
+    if unk is not None:
+        order = order[np.asarray(distinct, dtype=object)[order] != unk]
+    room = None if max_size is None else max_size - (unk is not None)
+    if verbose and room is not None and len(order) < room:
         print(
-            f"The corpus has only {len(counts):,} distinct words: the vocabulary holds all of them "
-            f"({len(counts) + 1:,} with UNK) instead of {size:,}."
+            f"The corpus has only {len(order):,} distinct words"
+            + (f" seen {min_count} times or more" if min_count > 1 else "")
+            + f": the vocabulary holds all of them ({len(order) + (unk is not None):,}"
+            + (f" with {unk}" if unk else "")
+            + f") instead of {max_size:,}."
         )
-    in_vocab = sum(c for _, c in top)
-    unk_count = len(words) - in_vocab
-    return Vocab([UNK] + [w for w, _ in top], [unk_count] + [c for _, c in top])
+    order = order[:room]
+    if len(order) == 0:
+        raise Word2VecError(
+            f"No word of the corpus occurs {min_count} times or more ({len(provisional):,} words, "
+            f"{len(distinct):,} distinct): lower min_count or use a bigger corpus."
+        )
+    return _vocab_and_ids(provisional, distinct, counts, order, unk)
+
+
+def _vocab_and_ids(provisional, distinct, counts, order, unk) -> tuple[Vocab, np.ndarray]:
+    """The Vocab of the words ``order`` picks, and the corpus re-numbered to its ids."""
+    shift = 0 if unk is None else 1
+    remap = np.full(len(distinct), -1 if unk is None else 0, dtype=np.int32)
+    remap[order] = np.arange(shift, len(order) + shift, dtype=np.int32)
+    ids = remap[provisional]
+    words, kept = [distinct[i] for i in order], counts[order]
+    if unk is None:
+        return Vocab(words, kept), ids[ids >= 0]
+    return Vocab([unk] + words, np.concatenate([[len(ids) - kept.sum()], kept]), unk=unk), ids
 
 
 # --------------------------------------------------------------------------- skip-gram pairs
-def skipgram_pairs(ids: Sequence[int] | np.ndarray, window: int) -> np.ndarray:
-    """Every (target, context) pair with the context at most ``window`` words away.
-
-    Ordered by target position, then by context position (the talk's example order).
-    Returns an int32 array of shape (num_pairs, 2).
-    """
+def check_window(window) -> int:
+    """``window`` as an int, or :class:`Word2VecError` unless it is a whole number >= 1."""
     if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 1:
         raise Word2VecError(f"window={window!r}: give a whole number of words of at least 1.")
-    ids = np.asarray(ids)
+    return int(window)
+
+
+def window_offsets(window: int) -> list[int]:
+    """The context offsets of a window, in pair order: ``-window..-1, 1..window``."""
+    return [o for o in range(-window, window + 1) if o != 0]
+
+
+def window_matrix(
+    ids, window: int, rng: np.random.Generator | None = None, spans: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every position's contexts, vectorised: ``(centers, contexts)``, int32 arrays of shapes
+    (n,) and (n, 2 * window); ``contexts[i, k]`` is the word at offset ``window_offsets(window)[k]``
+    from ``i`` when that offset is within ``spans[i]`` and inside the corpus, else -1.
+
+    ``spans`` (int, (n,)) are the positions' window sizes; without them every position uses
+    ``window`` (the talk's fixed window), or, given ``rng``, draws its size uniformly in
+    ``1..window`` (word2vec's dynamic window: ``rng.integers(1, window + 1, size=n)``)."""
+    window = check_window(window)
+    ids = np.asarray(ids, dtype=np.int32)
     n = len(ids)
-    if n == 0:
-        raise Word2VecError("The corpus is empty: there are no words to make skip-gram pairs from.")
-    if n <= window:
-        raise Word2VecError(
-            f"The corpus has {n} word(s) but the window reaches {window} word(s) on each side: "
+    if spans is None:
+        spans = np.full(n, window) if rng is None else rng.integers(1, window + 1, size=n)
+    ctx = np.full((n, 2 * window), -1, dtype=np.int32)
+    for k, o in enumerate(window_offsets(window)):
+        a = abs(o)
+        if a >= n:
+            continue
+        if o < 0:  # context before the centre: centre i >= a, context i - a
+            ctx[a:, k] = np.where(spans[a:] >= a, ids[:-a], -1)
+        else:
+            ctx[:-a, k] = np.where(spans[:-a] >= a, ids[a:], -1)
+    return ids, ctx
+
+
+def skipgram_pairs(
+    ids, window: int, rng: np.random.Generator | None = None, spans: np.ndarray | None = None
+) -> np.ndarray:
+    """Every (target, context) skip-gram pair of a corpus of word ids (Mikolov et al. 2013):
+    an int32 array of shape (num_pairs, 2), column 0 the target, column 1 the context (the
+    layout of ``keras.preprocessing.sequence.skipgrams``' couples and of the intro's exercise).
+
+    The context is at most ``window`` words away: all of them (the talk's fixed window), or, with
+    ``rng`` / ``spans``, within each position's drawn window size (word2vec's dynamic window; see
+    :func:`window_matrix`). Ordered by target position, then by context position (the talk's
+    example order). Raises :class:`Word2VecError` for a bad window and ``data.CorpusError`` for a
+    corpus of ``window`` words or fewer."""
+    window = check_window(window)
+    ids = np.asarray(ids)
+    if len(ids) <= window:
+        raise data.CorpusError(
+            f"The corpus has {len(ids)} word(s) but the window reaches {window} word(s) on each side: "
             f"give at least {window + 1} words or a smaller window."
         )
-    offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
-    positions = np.arange(n)
-    context_pos = positions[:, None] + offsets[None, :]  # (n, 2*window), row-major = brute-force order
-    valid = (context_pos >= 0) & (context_pos < n)
-    target_pos = np.broadcast_to(positions[:, None], context_pos.shape)
-    pairs = np.stack([ids[target_pos[valid]], ids[context_pos[valid]]], axis=1)
-    return pairs.astype(np.int32)
+    centers, ctx = window_matrix(ids, window, rng, spans)
+    rows, cols = np.nonzero(ctx >= 0)
+    return np.stack([centers[rows], ctx[rows, cols]], axis=1)
 
 
 def show_pairs(sentence: str = FOX_SENTENCE, window: int = 1) -> list[tuple[str, str]]:
     """The talk's example: the skip-gram pairs of a sentence, as words."""
-    words = sentence.split()
-    vocab = build_vocab(words, len(set(words)) + 1)
-    pairs = skipgram_pairs(vocab.encode(words), window)
-    return [(vocab.words[t], vocab.words[c]) for t, c in pairs]
+    vocab, ids = build_vocab(sentence.split(), min_count=1)
+    return [(vocab.words[t], vocab.words[c]) for t, c in skipgram_pairs(ids, window)]
 
 
-# --------------------------------------------------------------------------- plumbing for the notebook's cells
+# ---------------------------------------------------------------------- plumbing for the notebook's cells
 # The model, the loss, the update, the step, the loop and the nearest-neighbour search are
 # written in the notebook and exported into the block below; these helpers keep what is not
 # the lesson: clear errors on bad input, the progress bar, the TensorBoard writer.
@@ -293,7 +542,7 @@ def validate_train_args(steps, vocab: Vocab | None, eval_words: Sequence[str]) -
         if vocab is None:
             raise Word2VecError("eval_words need the vocabulary: pass vocab=...")
         for w in eval_words:
-            vocab.require(w)
+            vocab.id(w)
     return int(steps)
 
 
@@ -336,8 +585,6 @@ class ProgressBar:
     above the bar (or plainly when the bar is off)."""
 
     def __init__(self, total: int, enabled: bool = True):
-        from workshop_sections import config
-
         self.enabled = enabled
         self.bar = config.progress(total=total, desc="training", unit="step", disable=not enabled)
 
@@ -526,7 +773,7 @@ def cosine_similarities(embeddings, vocab: Vocab, word: str) -> np.ndarray:
         raise Word2VecError(
             f"The vocabulary has {len(vocab)} words but the embedding matrix {len(embeddings)} rows."
         )
-    i = vocab.require(word)
+    i = vocab.id(word)
     normed = normalize(embeddings)
     return normed @ normed[i]
 
@@ -544,11 +791,15 @@ def nearest(
     rows = int(emb.shape[0])
     if len(vocab) != rows:
         raise Word2VecError(f"The vocabulary has {len(vocab)} words but the embedding matrix {rows} rows.")
-    i = vocab.require(word)
+    i = vocab.id(word)
     skip_unk = 0 if include_unk else 1
     wanted = min(int(k) + skip_unk, rows - 1)
     sims, ids = nearest_ids(emb, i, wanted)
-    found = [(vocab.words[j], float(s)) for s, j in zip(sims.numpy(), ids.numpy()) if include_unk or j != 0]
+    found = [
+        (vocab.words[j], float(s))
+        for s, j in zip(sims.numpy(), ids.numpy())
+        if include_unk or vocab.unk is None or j != 0
+    ]
     return found[:k]
 
 
@@ -577,8 +828,8 @@ def fit(
 ):
     """The notebook's pipeline in one call: (vocab, model, result). ``num_sampled`` is capped below
     the vocabulary size so that tiny corpora still train."""
-    vocab = build_vocab(words, vocab_size)
-    pairs = skipgram_pairs(vocab.encode(words), window)
+    vocab, ids = build_vocab(words, min_count=1, max_size=vocab_size, unk=UNK)
+    pairs = skipgram_pairs(ids, window)
     ds = make_dataset(pairs, batch_size, seed=seed)
     model = SkipGram(len(vocab), dim, min(num_sampled, len(vocab) - 1), learning_rate, seed=seed)
     result = train(model, ds, steps, log_dir=log_dir, progress=progress)
@@ -597,9 +848,9 @@ def plot_tsne(
 ):
     """A 2-D t-SNE map of the ``n`` most frequent words (UNK left out); saved as PNG at ``path``.
     Returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-    from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (only the plot needs matplotlib and scikit-learn: ~1 s)
+    from sklearn.manifold import TSNE  # noqa: PLC0415 (see above)
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 (comes with scikit-learn)
 
     n = min(int(n), len(vocab) - 1)
     if n < 5:
@@ -631,8 +882,6 @@ def export_projector(log_dir: str | Path, vocab: Vocab, embeddings) -> dict:
     """Write what TensorBoard's projector reads into the run folder ``log_dir`` (which must also
     hold an event file, e.g. the training loss): ``metadata.tsv`` (one word per row, row i =
     id i), a checkpoint of the embedding and ``projector_config.pbtxt`` naming its tensor."""
-    from tensorboard.plugins import projector
-
     log_dir = Path(log_dir)
     emb = np.asarray(embeddings.numpy() if hasattr(embeddings, "numpy") else embeddings, dtype=np.float32)
     if emb.ndim != 2 or len(emb) != len(vocab):
@@ -664,9 +913,6 @@ def export_projector(log_dir: str | Path, vocab: Vocab, embeddings) -> dict:
 
 def projector_problems(log_dir: str | Path) -> list[str]:
     """What would stop TensorBoard's projector from showing this run (empty list: all good)."""
-    from google.protobuf import text_format
-    from tensorboard.plugins import projector
-
     log_dir = Path(log_dir)
     found = []
     if not list(log_dir.glob("events.out.tfevents.*")):
@@ -711,6 +957,51 @@ def _brute_force_pairs(ids: Sequence[int], window: int) -> list[tuple[int, int]]
     ]
 
 
+def _pairs_shape_problem(arr, where: str) -> str | None:
+    """What is wrong with the shape or dtype of an answer to Exercise 1 (None: nothing)."""
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        if arr.ndim == 2 and arr.shape[0] == 2:
+            return (
+                f"got shape {arr.shape} {where}: one row per pair is wanted, shape (num_pairs, 2); "
+                "stack the two columns with axis=1."
+            )
+        return f"expected shape (num_pairs, 2) {where}, got {arr.shape}."
+    if not np.issubdtype(arr.dtype, np.integer):
+        return f"the pairs should be word ids (integers), got dtype {arr.dtype}."
+    return None
+
+
+def _pairs_problem(got_pairs: list, ids: list, window: int, where: str) -> str | None:
+    """What is wrong with the sorted (target, context) pairs of an answer (None: nothing)."""
+    expected = sorted(_brute_force_pairs(ids, window))
+    if got_pairs == expected:
+        return None
+    itself = [p for p in got_pairs if p[0] == p[1]]
+    if itself:
+        return f"{itself[0]} pairs a word with itself: the offsets go from 1 to window, not from 0."
+    after = sorted((t, c) for t, c in expected if c > t)  # ids grow along the sentence
+    before = sorted((t, c) for t, c in expected if c < t)
+    if got_pairs in (after, before):
+        side, other = ("after", "before") if got_pairs == after else ("before", "after")
+        return (
+            f"only the contexts {side} each target ({len(got_pairs)} of {len(expected)} pairs {where}): "
+            f"add the contexts {other} it too (the same slices with the two columns swapped)."
+        )
+    if len(set(got_pairs)) < len(got_pairs):
+        return f"some pairs appear twice {where}: each (target, context) pair once."
+    wrong = [p for p in got_pairs if p not in expected]
+    if wrong:
+        return (
+            f"{wrong[0]} is not a skip-gram pair {where} (the context must be at most {window} "
+            "words from the target)."
+        )
+    missing = [p for p in expected if p not in got_pairs]
+    return (
+        f"{len(got_pairs)} pairs {where}, {len(expected)} expected; missing e.g. {missing[0]}: "
+        "take every offset from 1 to window, on both sides."
+    )
+
+
 def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
     """Exercise 1: ``skipgram_pairs_tf(ids, window)`` should return every (target, context) pair
     of a 1-D int32 tensor of word ids, as an integer tensor of shape (num_pairs, 2), in any order.
@@ -728,51 +1019,11 @@ def check_skipgram_pairs(skipgram_pairs_tf, verbose: bool = True) -> bool:
             return checks.not_yet(
                 f"expected a tensor of (target, context) pairs, got a {type(got).__name__}.", **say
             )
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            if arr.ndim == 2 and arr.shape[0] == 2:
-                return checks.not_yet(
-                    f"got shape {arr.shape} {where}: one row per pair is wanted, shape (num_pairs, 2); "
-                    "stack the two columns with axis=1.",
-                    **say,
-                )
-            return checks.not_yet(f"expected shape (num_pairs, 2) {where}, got {arr.shape}.", **say)
-        if not np.issubdtype(arr.dtype, np.integer):
-            return checks.not_yet(f"the pairs should be word ids (integers), got dtype {arr.dtype}.", **say)
-        got_pairs = sorted(map(tuple, arr.tolist()))
-        expected = sorted(_brute_force_pairs(ids, window))
-        if got_pairs == expected:
-            continue
-        itself = [p for p in got_pairs if p[0] == p[1]]
-        if itself:
-            return checks.not_yet(
-                f"{itself[0]} pairs a word with itself: the offsets go from 1 to window, not from 0.", **say
-            )
-        after = sorted((t, c) for t, c in expected if c > t)  # ids grow along the sentence
-        before = sorted((t, c) for t, c in expected if c < t)
-        if got_pairs in (after, before):
-            side, other = ("after", "before") if got_pairs == after else ("before", "after")
-            return checks.not_yet(
-                f"only the contexts {side} each target ({len(got_pairs)} of {len(expected)} pairs {where}): "
-                f"add the contexts {other} it too (the same slices with the two columns swapped).",
-                **say,
-            )
-        if len(set(got_pairs)) < len(got_pairs):
-            return checks.not_yet(
-                f"some pairs appear twice {where}: each (target, context) pair once.", **say
-            )
-        wrong = [p for p in got_pairs if p not in expected]
-        if wrong:
-            return checks.not_yet(
-                f"{wrong[0]} is not a skip-gram pair {where} (the context must be at most {window} "
-                "words from the target).",
-                **say,
-            )
-        missing = [p for p in expected if p not in got_pairs]
-        return checks.not_yet(
-            f"{len(got_pairs)} pairs {where}, {len(expected)} expected; missing e.g. {missing[0]}: "
-            "take every offset from 1 to window, on both sides.",
-            **say,
+        problem = _pairs_shape_problem(arr, where) or _pairs_problem(
+            sorted(map(tuple, arr.tolist())), ids, window, where
         )
+        if problem:
+            return checks.not_yet(problem, **say)
     return checks.correct(
         "skipgram_pairs_tf gives every (target, context) pair: 18 for 6 words with window 2, "
         "4 for 3 words with window 1.",
@@ -837,23 +1088,14 @@ def check_cosine_similarity(cosine_similarity, verbose: bool = True) -> bool:
 
 def _restore_seed() -> None:
     """Put TensorFlow's global seed back to the workshop's after a check that replayed random draws."""
-    from workshop_sections import config
-
     current = getattr(config, "_CURRENT", None)
     tf.random.set_seed(current.seed if current is not None else None)
 
 
-def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
-    """Exercise 3: ``nce_batch_loss(model, targets, contexts)`` should return the mean NCE loss of a
-    batch, a float32 scalar, as ``tf.nn.nce_loss`` computes it from the model's variables.
-
-    Tried on a fixed ``SkipGram(20, dim=4, num_sampled=3, init_scale=1.0, seed=7)`` with biases from
-    -1 to 1 and a batch of 5 pairs, with the same random negative words for the answer and the
-    reference (the global seed is set before each call, then put back); also checks that gradients
-    reach all three variables."""
-    say = dict(verbose=verbose)
-    if msg := checks.placeholder("nce_batch_loss", nce_batch_loss):
-        return checks.not_yet(msg, **say)
+def _nce_check_run(nce_batch_loss):
+    """Run the answer and the reference ``tf.nn.nce_loss`` on the check's fixed model and batch with
+    the same random negative words: (answer, error, gradients of the 3 variables, reference
+    per-example losses)."""
     model = SkipGram(20, dim=4, num_sampled=3, init_scale=1.0, seed=7)  # a big start: mistakes show
     model.nce_biases.assign(tf.linspace(-1.0, 1.0, 20))
     targets = tf.constant([1, 2, 3, 4, 5], tf.int32)
@@ -876,34 +1118,53 @@ def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
         ).numpy()
     finally:
         _restore_seed()
-    if err:
-        return checks.not_yet(err, **say)
+    return got, err, grads, per_example
+
+
+def _nce_value_problem(got, per_example: np.ndarray) -> str | None:
+    """What is wrong with the loss value of an answer to Exercise 3 (None: nothing)."""
     arr = checks.to_numpy(got)
     if arr is None:
-        return checks.not_yet(f"expected a scalar tensor, got a {type(got).__name__}.", **say)
+        return f"expected a scalar tensor, got a {type(got).__name__}."
     if arr.shape == per_example.shape:
-        return checks.not_yet(
-            f"got one loss per example (shape {arr.shape}): average them with tf.reduce_mean.", **say
-        )
+        return f"got one loss per example (shape {arr.shape}): average them with tf.reduce_mean."
     if arr.shape != ():
-        return checks.not_yet(f"expected a single number (shape ()), got shape {arr.shape}.", **say)
+        return f"expected a single number (shape ()), got shape {arr.shape}."
     value, want = float(arr), float(per_example.mean())
     if not np.isfinite(value):
-        return checks.not_yet(f"the loss is {value}.", **say)
+        return f"the loss is {value}."
     if abs(value - per_example.sum()) < 1e-3 * max(1.0, abs(value)) and abs(value - want) > 1e-3:
-        return checks.not_yet(
+        return (
             f"got {value:.4f}, the sum over the batch (5 times the mean {want:.4f}): average with "
-            "tf.reduce_mean.",
-            **say,
+            "tf.reduce_mean."
         )
     if abs(value - want) > 1e-4 * max(1.0, abs(want)):
-        return checks.not_yet(
-            f"got {value:.4f}, expected {want:.4f}. Pass inputs=tf.nn.embedding_lookup(model.embedding, targets), "
-            "weights=model.nce_weights, biases=model.nce_biases, labels=the contexts as int64 of shape (batch, 1), "
-            "num_sampled=model.num_sampled, num_classes=model.vocab_size (and call it eagerly: the check replays the "
-            "same random negative words).",
-            **say,
+        return (
+            f"got {value:.4f}, expected {want:.4f}. Pass "
+            "inputs=tf.nn.embedding_lookup(model.embedding, targets), weights=model.nce_weights, "
+            "biases=model.nce_biases, labels=the contexts as int64 of shape (batch, 1), "
+            "num_sampled=model.num_sampled, num_classes=model.vocab_size (and call it eagerly: the "
+            "check replays the same random negative words)."
         )
+    return None
+
+
+def check_nce_loss(nce_batch_loss, verbose: bool = True) -> bool:
+    """Exercise 3: ``nce_batch_loss(model, targets, contexts)`` should return the mean NCE loss of a
+    batch, a float32 scalar, as ``tf.nn.nce_loss`` computes it from the model's variables.
+
+    Tried on a fixed ``SkipGram(20, dim=4, num_sampled=3, init_scale=1.0, seed=7)`` with biases from
+    -1 to 1 and a batch of 5 pairs, with the same random negative words for the answer and the
+    reference (the global seed is set before each call, then put back); also checks that gradients
+    reach all three variables."""
+    say = dict(verbose=verbose)
+    if msg := checks.placeholder("nce_batch_loss", nce_batch_loss):
+        return checks.not_yet(msg, **say)
+    got, err, grads, per_example = _nce_check_run(nce_batch_loss)
+    if err:
+        return checks.not_yet(err, **say)
+    if problem := _nce_value_problem(got, per_example):
+        return checks.not_yet(problem, **say)
     names = ["model.embedding", "model.nce_weights", "model.nce_biases"]
     missing = [n for n, g in zip(names, grads) if g is None]
     if missing:
@@ -934,6 +1195,69 @@ NEAREST_CHECK_MATRIX = np.array(
 )
 
 
+def _nearest_answer(got, k: int):
+    """(similarities, ids, None) of an answer to Exercise 4 as NumPy arrays, or (None, None, what
+    is wrong with its type or shapes)."""
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        return (
+            None,
+            None,
+            (f"expected (similarities, ids) as tf.math.top_k returns them, got a {type(got).__name__}."),
+        )
+    values, ids = checks.to_numpy(got[0]), checks.to_numpy(got[1])
+    if values is None or ids is None or values.shape != (k,) or ids.shape != (k,):
+        shapes = [getattr(x, "shape", None) for x in (values, ids)]
+        return None, None, f"for k={k} expected similarities and ids of shape ({k},), got shapes {shapes}."
+    if not np.issubdtype(ids.dtype, np.integer):
+        return (
+            None,
+            None,
+            (
+                f"the ids should be integers (row numbers), got dtype {ids.dtype}: return "
+                "(values, indices) in that order."
+            ),
+        )
+    return values, ids, None
+
+
+def _nearest_problem(values, ids, word_id: int, k: int) -> str | None:
+    """What is wrong with the neighbours an answer found for row ``word_id`` (None: nothing)."""
+    emb = NEAREST_CHECK_MATRIX
+    normed = normalize(emb)
+    others = normed @ normed[word_id]
+    others[word_id] = -np.inf
+    want = np.argsort(-others, kind="stable")[:k]
+    if list(ids) == list(want):
+        if not np.allclose(values, others[want], atol=1e-4):
+            return (
+                f"the ids are right for row {word_id} but the similarities are not the cosines "
+                f"({np.round(others[want], 3).tolist()}), got {np.round(values, 3).tolist()}."
+            )
+        return None
+    if word_id in ids:
+        return (
+            f"row {word_id} is among its own neighbours (its similarity is 1): leave it out, e.g. "
+            "set its similarity to -inf with tf.where before tf.math.top_k."
+        )
+    dots = emb @ emb[word_id]
+    dots[word_id] = -np.inf
+    if list(ids) == list(np.argsort(-dots, kind="stable")[:k]):
+        return (
+            f"for row {word_id} you found the largest dot products {ids.tolist()}; long vectors win "
+            "those. Normalise the rows first (tf.math.l2_normalize(embeddings, axis=1)) to compare "
+            f"directions: expected {want.tolist()}."
+        )
+    if sorted(ids.tolist()) == sorted(want.tolist()):
+        return (
+            f"the right rows for row {word_id} but in the wrong order ({ids.tolist()}): best first, "
+            f"{want.tolist()} (tf.math.top_k sorts them)."
+        )
+    return (
+        f"for row {word_id} and k={k} expected rows {want.tolist()} (the most similar first), "
+        f"got {ids.tolist()}."
+    )
+
+
 def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
     """Exercise 4: ``nearest_ids(embeddings, word_id, k)`` should return ``(similarities, ids)`` of the
     ``k`` rows most similar to row ``word_id`` by cosine similarity, best first, the row itself left
@@ -942,68 +1266,14 @@ def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
     say = dict(verbose=verbose)
     if msg := checks.placeholder("nearest_ids", nearest_ids):
         return checks.not_yet(msg, **say)
-    emb = NEAREST_CHECK_MATRIX
-    normed = normalize(emb)
     for word_id, k in ((1, 2), (3, 3), (6, 4)):
-        got, err = checks.call(nearest_ids, tf.constant(emb), word_id, k)
+        got, err = checks.call(nearest_ids, tf.constant(NEAREST_CHECK_MATRIX), word_id, k)
         if err:
             return checks.not_yet(err, **say)
-        if isinstance(got, (tuple, list)) and len(got) == 2:
-            values, ids = checks.to_numpy(got[0]), checks.to_numpy(got[1])
-        else:
-            return checks.not_yet(
-                f"expected (similarities, ids) as tf.math.top_k returns them, got a {type(got).__name__}.",
-                **say,
-            )
-        if values is None or ids is None or values.shape != (k,) or ids.shape != (k,):
-            shapes = [getattr(x, "shape", None) for x in (values, ids)]
-            return checks.not_yet(
-                f"for k={k} expected similarities and ids of shape ({k},), got shapes {shapes}.", **say
-            )
-        if not np.issubdtype(ids.dtype, np.integer):
-            return checks.not_yet(
-                f"the ids should be integers (row numbers), got dtype {ids.dtype}: return "
-                "(values, indices) in that order.",
-                **say,
-            )
-        sims = normed @ normed[word_id]
-        others = sims.copy()
-        others[word_id] = -np.inf
-        want = np.argsort(-others, kind="stable")[:k]
-        if list(ids) == list(want):
-            if not np.allclose(values, others[want], atol=1e-4):
-                return checks.not_yet(
-                    f"the ids are right for row {word_id} but the similarities are not the cosines "
-                    f"({np.round(others[want], 3).tolist()}), got {np.round(values, 3).tolist()}.",
-                    **say,
-                )
-            continue
-        if word_id in ids:
-            return checks.not_yet(
-                f"row {word_id} is among its own neighbours (its similarity is 1): leave it out, e.g. "
-                "set its similarity to -inf with tf.where before tf.math.top_k.",
-                **say,
-            )
-        dots = emb @ emb[word_id]
-        dots[word_id] = -np.inf
-        if list(ids) == list(np.argsort(-dots, kind="stable")[:k]):
-            return checks.not_yet(
-                f"for row {word_id} you found the largest dot products {ids.tolist()}; long vectors win "
-                "those. Normalise the rows first (tf.math.l2_normalize(embeddings, axis=1)) to compare "
-                f"directions: expected {want.tolist()}.",
-                **say,
-            )
-        if sorted(ids.tolist()) == sorted(want.tolist()):
-            return checks.not_yet(
-                f"the right rows for row {word_id} but in the wrong order ({ids.tolist()}): best first, "
-                f"{want.tolist()} (tf.math.top_k sorts them).",
-                **say,
-            )
-        return checks.not_yet(
-            f"for row {word_id} and k={k} expected rows {want.tolist()} (the most similar first), "
-            f"got {ids.tolist()}.",
-            **say,
-        )
+        values, ids, problem = _nearest_answer(got, k)
+        problem = problem or _nearest_problem(values, ids, word_id, k)
+        if problem:
+            return checks.not_yet(problem, **say)
     return checks.correct(
         "nearest_ids finds the k rows nearest by cosine, best first, without the word itself "
         "(row 1 of the check's matrix: rows 2 and 6, not the long row 7).",
@@ -1011,35 +1281,20 @@ def check_nearest_ids(nearest_ids, verbose: bool = True) -> bool:
     )
 
 
-# --------------------------------------------------------------------------- the talk's exercise as a list of words
-def check_nearest_to(
-    answer, embeddings: np.ndarray, vocab: Vocab, word: str = "government", k: int = 8
-) -> bool:
-    """Check the exercise: ``answer`` should be the ``k`` words nearest to ``word`` by cosine
-    similarity (the word itself left out; UNK may be kept like any row or left out). Prints what is right or
-    wrong; returns True or False."""
-    if word not in vocab or word == UNK:
-        close = vocab.suggest(word)
-        print(
-            f"Cannot check: {word!r} is not in this vocabulary of {len(vocab):,} words (the corpus is too "
-            "small or the vocabulary too short). "
-            + (f"Close words that are in it: {', '.join(close)}. " if close else "")
-            + "Try one of those, or train on a bigger corpus (text8) with a bigger vocabulary."
-        )
-        return False
+# ------------------------------------------------------------------ the talk's exercise as a list of words
+def _answer_words(answer, vocab: Vocab, word: str, k: int) -> tuple[list | None, str | None]:
+    """The words of an answer to "the k words nearest to ..." (a list of words, ids or (word,
+    similarity) pairs), or (None, what is wrong with it)."""
     if answer is None:
-        print(f"Not yet: `answer` is None; expected a list of the {k} words nearest to {word!r}.")
-        return False
+        return None, f"`answer` is None; expected a list of the {k} words nearest to {word!r}."
     if isinstance(answer, str):
-        print(f"Not yet: got one string {answer!r}; expected a list of {k} words.")
-        return False
+        return None, f"got one string {answer!r}; expected a list of {k} words."
     if isinstance(answer, np.ndarray):
         items = answer.ravel().tolist()
     elif isinstance(answer, (list, tuple)):
         items = list(answer)
     else:
-        print(f"Not yet: expected a list of {k} words, got {type(answer).__name__} {answer!r}.")
-        return False
+        return None, f"expected a list of {k} words, got {type(answer).__name__} {answer!r}."
     if items and isinstance(items[0], (tuple, list)) and len(items[0]) == 2:
         items = [it[0] for it in items]  # (word, similarity) pairs are fine too
     words = []
@@ -1049,18 +1304,19 @@ def check_nearest_to(
         elif isinstance(it, str):
             words.append(it)
         else:
-            print(f"Not yet: {it!r} is neither a word nor a word id.")
-            return False
+            return None, f"{it!r} is neither a word nor a word id."
     if len(words) != k:
-        print(f"Not yet: expected {k} words, got {len(words)}.")
-        return False
+        return None, f"expected {k} words, got {len(words)}."
+    return words, None
+
+
+def _nearest_to_problem(words: list, embeddings, vocab: Vocab, word: str, k: int) -> str | None:
+    """What is wrong with ``words`` as the ``k`` words nearest to ``word`` (None: nothing)."""
     if word in words:
-        print(f"Not yet: {word!r} itself is in the answer; leave the word itself out (its similarity is 1).")
-        return False
+        return f"{word!r} itself is in the answer; leave the word itself out (its similarity is 1)."
     unknown = [w for w in words if w not in vocab]
     if unknown:
-        print(f"Not yet: {', '.join(map(repr, unknown))} not in the vocabulary.")
-        return False
+        return f"{', '.join(map(repr, unknown))} not in the vocabulary."
     sims = cosine_similarities(embeddings, vocab, word)
     others = sims.copy()
     others[vocab.index[word]] = -np.inf
@@ -1071,10 +1327,33 @@ def check_nearest_to(
     wrong = [w for w in words if sims[vocab.index[w]] < kth - 1e-5]
     if wrong:
         missing = [w for w in expected if w not in words]
-        print(
-            f"Not yet: {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not among the {k} nearest to {word!r}. "
-            f"Expected {expected}; missing {missing}. Compare cosine similarities: normalise the rows first."
+        return (
+            f"{', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not among the {k} nearest "
+            f"to {word!r}. Expected {expected}; missing {missing}. Compare cosine similarities: "
+            "normalise the rows first."
         )
+    return None
+
+
+def check_nearest_to(
+    answer, embeddings: np.ndarray, vocab: Vocab, word: str = "government", k: int = 8
+) -> bool:
+    """Check the exercise: ``answer`` should be the ``k`` words nearest to ``word`` by cosine
+    similarity (the word itself left out; UNK may be kept like any row or left out). Prints what is
+    right or wrong; returns True or False."""
+    if word not in vocab or word == UNK:
+        close = vocab.suggest(word)
+        print(
+            f"Cannot check: {word!r} is not in this vocabulary of {len(vocab):,} words (the corpus is too "
+            "small or the vocabulary too short). "
+            + (f"Close words that are in it: {', '.join(close)}. " if close else "")
+            + "Try one of those, or train on a bigger corpus (text8) with a bigger vocabulary."
+        )
+        return False
+    words, problem = _answer_words(answer, vocab, word, k)
+    problem = problem or _nearest_to_problem(words, embeddings, vocab, word, k)
+    if problem:
+        print(f"Not yet: {problem}")
         return False
     print(f"Correct! The {k} words nearest to {word!r}: {', '.join(words)}.")
     return True
@@ -1107,8 +1386,8 @@ def load(directory: str | Path) -> tuple[Vocab, np.ndarray]:
     missing = [p.name for p in (vocab_path, emb_path) if not p.exists()]
     if missing:
         raise FileNotFoundError(
-            f"No saved word2vec in {directory} (missing {', '.join(missing)}). Run the intro_word2vec notebook "
-            "or call word2vec_basic.load_or_train()."
+            f"No saved word2vec in {directory} (missing {', '.join(missing)}). Run the intro_word2vec "
+            "notebook or call word2vec_basic.load_or_train()."
         )
     words, counts = [], []
     for line in vocab_path.read_text(encoding="utf-8").splitlines():
@@ -1120,12 +1399,11 @@ def load(directory: str | Path) -> tuple[Vocab, np.ndarray]:
         raise Word2VecError(
             f"{emb_path} has {emb.shape[0]} rows but {vocab_path} {len(words)} words: save them again."
         )
-    return Vocab(words, counts), emb
+    return Vocab(words, counts, unk=UNK if words[:1] == [UNK] else None), emb
 
 
 def default_dir() -> Path:
-    from workshop_sections import config
-
+    """Where this section's artifacts go: ``artifacts/intro_word2vec`` (``WORKSHOP_ARTIFACTS``)."""
     return config.artifacts_dir() / SECTION
 
 

@@ -36,20 +36,34 @@ compiled step (:func:`band_scores`, :func:`band_updates`, :func:`sgns_step`) and
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
 from .. import config, data
+from ..intro_word2vec.word2vec_basic import (  # the workshop's one vocabulary, corpus rule and word errors
+    CORPUS_FULL_MAX_WORDS,  # noqa: F401 (re-exported: part of this section's API)
+    Corpora,
+    CorpusChoice,  # noqa: F401 (re-exported: part of this section's API)
+    UnknownWordError,
+    Vocab,
+    Word2VecError,
+    _is_source,
+    build_vocab,
+    choose_corpus,
+    iter_corpus_tokens,
+    skipgram_pairs,  # noqa: F401 (re-exported: part of this section's API)
+    suggest,
+    window_matrix,  # noqa: F401 (re-exported: part of this section's API)
+    window_offsets,  # noqa: F401 (re-exported: part of this section's API)
+)
+from ..intro_word2vec.word2vec_basic import check_window as _check_window
 from ..tools import checks
 
 config.quiet_tensorflow()  # import TensorFlow without its start-up noise (the exported cells use `tf`)
@@ -295,171 +309,10 @@ DEFAULTS = dict(
 QUICK = dict(epochs=3, dim=64, max_words=800_000)
 
 
-# =========================================================================== errors
-class Word2VecError(ValueError):
-    """Bad input to the word2vec helpers; the message says what is wrong and what to do."""
-
-
-class UnknownWordError(Word2VecError, KeyError):
-    """A word that is not in the vocabulary (the message suggests close words)."""
-
-    def __init__(self, word: str, suggestions: Sequence[str] = ()):
-        self.word = word
-        self.suggestions = list(suggestions)
-        hint = (
-            f" Did you mean: {', '.join(self.suggestions)}?"
-            if self.suggestions
-            else " No close word is in the vocabulary either."
-        )
-        self.message = (
-            f"{word!r} is not in the vocabulary (words are lower-cased; rare words under "
-            f"min_count were dropped).{hint}"
-        )
-        super().__init__(self.message)
-
-    def __str__(self) -> str:  # KeyError would show repr(message)
-        return self.message
-
-
-# =========================================================================== vocabulary
-@dataclass
-class Vocab:
-    """Words sorted by frequency (most frequent first), their counts and a word -> id index."""
-
-    words: list
-    counts: np.ndarray
-    index: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        self.counts = np.asarray(self.counts, dtype=np.int64)
-        if not self.index:
-            self.index = {w: i for i, w in enumerate(self.words)}
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __contains__(self, word) -> bool:
-        return word in self.index
-
-    def id(self, word: str) -> int:
-        try:
-            return self.index[word]
-        except KeyError:
-            raise UnknownWordError(word, suggest(word, self.words)) from None
-
-    def encode(self, words: Iterable[str]) -> np.ndarray:
-        """Ids of the words that are in the vocabulary (others dropped), as int32."""
-        idx = self.index
-        return np.fromiter((idx[w] for w in words if w in idx), dtype=np.int32)
-
-    @property
-    def total(self) -> int:
-        return int(self.counts.sum())
-
-
-def suggest(word: str, words: Sequence[str], n: int = 5, limit: int = 50_000) -> list:
-    """Close spellings of ``word`` among the ``limit`` most frequent ``words`` (difflib)."""
-    return difflib.get_close_matches(str(word).lower(), list(words[:limit]), n=n, cutoff=0.6)
-
-
-class Corpora(list):
-    """Several corpora (names or paths) to be read one after the other, as one corpus:
-    ``build_vocab(Corpora(["movie_reviews", "news20"]))``."""
-
-
-def _is_source(x) -> bool:
-    return isinstance(x, (str, os.PathLike))
-
-
-def iter_corpus_tokens(sources, max_words: int | None = None) -> Iterator[list]:
-    """Token lists of one corpus or several (names or paths), at most ``max_words`` words."""
-    if _is_source(sources):
-        sources = [sources]
-    left = max_words
-    for src in sources:
-        for words in data.iter_tokens(src):
-            if left is not None:
-                if left <= 0:
-                    return
-                words = words[:left]
-                left -= len(words)
-            yield words
-
-
-def build_vocab(
-    source_or_words, min_count: int = 5, max_size: int | None = None, max_words: int | None = None
-) -> tuple[Vocab, np.ndarray]:
-    """The vocabulary and the corpus as ids (out-of-vocabulary words dropped).
-
-    ``source_or_words``: a corpus name ('movie_reviews', 'news20', 'text8') or a path
-    (.txt, .gz, .zip or a folder); several corpora as ``Corpora([...])`` (a plain list
-    whose items are all known corpus names or existing paths counts too); or a list of words. Words are sorted by count, ties by first appearance (as gensim does).
-    Returns ``(vocab, ids)`` with ``ids`` an int32 array.
-    """
-    if min_count < 1:
-        raise Word2VecError(f"min_count must be at least 1, got {min_count}.")
-    if _is_source(source_or_words):
-        chunks, label = iter_corpus_tokens(source_or_words, max_words), f"corpus {source_or_words!s}"
-    elif isinstance(source_or_words, Corpora) or (
-        isinstance(source_or_words, (list, tuple))
-        and source_or_words
-        and all(_is_source(s) for s in source_or_words)
-        and _looks_like_sources(source_or_words)
-    ):
-        chunks, label = (
-            iter_corpus_tokens(list(source_or_words), max_words),
-            f"corpora {list(map(str, source_or_words))}",
-        )
-    else:
-        words = (
-            list(source_or_words) if not isinstance(source_or_words, np.ndarray) else source_or_words.tolist()
-        )
-        if max_words is not None:
-            words = words[:max_words]
-        chunks, label = [words], "the word list"
-    index: dict = {}
-    parts = []
-    for words in chunks:
-        if not words:
-            continue
-        setd = index.setdefault
-        parts.append(np.fromiter((setd(w, len(index)) for w in words), dtype=np.int32, count=len(words)))
-    if not parts:
-        raise data.CorpusError(f"{label} holds no words: give a non-empty text corpus.")
-    provisional = np.concatenate(parts)
-    counts = np.bincount(provisional, minlength=len(index)).astype(np.int64)
-    order = np.argsort(-counts, kind="stable")
-    order = order[counts[order] >= min_count]
-    if max_size is not None:
-        order = order[:max_size]
-    if len(order) == 0:
-        raise Word2VecError(
-            f"No word of {label} occurs {min_count} times or more ({len(provisional):,} words, "
-            f"{len(index):,} distinct): lower min_count or use a bigger corpus."
-        )
-    all_words = list(index)
-    remap = np.full(len(index), -1, dtype=np.int32)
-    remap[order] = np.arange(len(order), dtype=np.int32)
-    ids = remap[provisional]
-    ids = ids[ids >= 0]
-    vocab = Vocab([all_words[i] for i in order], counts[order])
-    return vocab, ids
-
-
-def _looks_like_sources(items) -> bool:
-    """A list of corpus names/paths (not a list of words): every item is a registered corpus
-    name or an existing path."""
-    for s in items:
-        if isinstance(s, os.PathLike):
-            continue
-        try:
-            data.get(str(s))
-            continue
-        except data.UnknownDatasetError:
-            pass
-        if not (("/" in s or "." in s) and Path(s).expanduser().exists()):
-            return False
-    return True
+# =========================================================================== errors, vocabulary
+# Word2VecError / UnknownWordError, Vocab, build_vocab (-> (vocab, ids)), suggest, Corpora and
+# iter_corpus_tokens are imported above from intro_word2vec.word2vec_basic, their one home: this
+# section builds its vocabulary with build_vocab(corpus, min_count=..., max_size=...) (no UNK entry).
 
 
 # =========================================================================== sampling
@@ -477,55 +330,8 @@ def check_subsample(t):
     return t
 
 
-def _check_window(window: int) -> None:
-    if int(window) != window or window < 1:
-        raise Word2VecError(f"window must be a positive whole number, got {window!r}.")
-
-
-def window_matrix(
-    ids: np.ndarray, window: int, rng: np.random.Generator | None = None, spans: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every position's contexts in a dynamic window, vectorised.
-
-    Position ``i`` draws its window size ``spans[i]`` uniformly in ``1..window``
-    (``rng.integers(1, window + 1, size=len(ids))``, as word2vec's ``window - rand() % window``).
-    Returns ``(centers, contexts)``: ``contexts[i, k]`` is the word at offset
-    ``offsets[k]`` (``-window..-1, 1..window``) from ``i`` when that offset is within
-    ``spans[i]`` and inside the corpus, else -1.
-    """
-    _check_window(window)
-    ids = np.asarray(ids, dtype=np.int32)
-    n = len(ids)
-    if spans is None:
-        rng = rng if rng is not None else np.random.default_rng()
-        spans = rng.integers(1, window + 1, size=n)
-    ctx = np.full((n, 2 * window), -1, dtype=np.int32)
-    for k, o in enumerate(window_offsets(window)):
-        a = abs(o)
-        if a >= n:
-            continue
-        if o < 0:  # context before the centre: centre i >= a, context i - a
-            ctx[a:, k] = np.where(spans[a:] >= a, ids[:-a], -1)
-        else:
-            ctx[:-a, k] = np.where(spans[:-a] >= a, ids[a:], -1)
-    return ids, ctx
-
-
-def window_offsets(window: int) -> list:
-    return [o for o in range(-window, window + 1) if o != 0]
-
-
-def skipgram_pairs(
-    ids: np.ndarray, window: int, rng: np.random.Generator | None = None, spans: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """All (target, context) pairs of a dynamic window, vectorised; int32 arrays.
-
-    Ordered by target position, then by offset (-window..-1, 1..window). The window sizes
-    are drawn as in :func:`window_matrix`.
-    """
-    centers, ctx = window_matrix(ids, window, rng, spans)
-    rows, cols = np.nonzero(ctx >= 0)
-    return centers[rows], ctx[rows, cols]
+# window_matrix, window_offsets and skipgram_pairs (an int32 (num_pairs, 2) array; pass ``rng`` for
+# word2vec's dynamic window) are imported above from intro_word2vec.word2vec_basic.
 
 
 def check_negatives(negatives: int, vocab_size: int) -> None:
@@ -1237,78 +1043,11 @@ def load_or_train(corpus=None, out_dir=None, quick: bool | None = None, **hparam
 
 
 # =========================================================================== which corpus
-TEXT8_MAX_WORDS = (
-    7_000_000  # full mode on text8: about the words of movie_reviews + news20, so about the same time
-)
 TALK_DEMOS = (("nearby", ("cat",)), ("analogy", ("cat", "kitten", "dog")))  # the talk's, on text8
 
 
-class CorpusChoice(NamedTuple):
-    """The corpus a run trains on (:func:`choose_corpus`): ``corpora`` (names, read one after
-    the other), ``max_words`` (the cap on the words read, None for all) and ``reason`` (one
-    plain sentence saying why these)."""
-
-    corpora: list
-    max_words: int | None
-    reason: str
-
-    @property
-    def label(self) -> str:
-        return " + ".join(self.corpora) + (f" (first {self.max_words:,} words)" if self.max_words else "")
-
-
-def _can_fetch(name: str, quiet: bool = True) -> tuple[bool, str]:
-    """Whether data set ``name`` is in the cache or can be fetched (mirror, then its public
-    address; ``quiet=False`` shows the download's progress bar), and if not, why."""
-    try:
-        data.fetch(name, quiet=quiet)
-        return True, ""
-    except data.DataError as exc:
-        tried = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.startswith("  ")]
-        return False, ("tried " + "; ".join(tried)) if tried else str(exc).splitlines()[0]
-
-
-def choose_corpus(quick: bool | None = None, text8_max_words: int = TEXT8_MAX_WORDS) -> CorpusChoice:
-    """The word2vec corpus of this section and of the CNN section's default vectors: one rule.
-
-    * quick mode (``quick``, default ``WORKSHOP_QUICK``): movie_reviews, its first
-      ``QUICK['max_words']`` words (no download is tried);
-    * full mode: text8 (the talk's corpus: Wikipedia, 17M words), its first
-      ``text8_max_words`` words, whenever it is cached or can be fetched (mirror or
-      mattmahoney.net; a failed download costs up to ``WORKSHOP_DOWNLOAD_TIMEOUT`` seconds);
-    * otherwise movie_reviews, plus news20 if the mirror has it (news20 has no public address).
-
-    Returns a :class:`CorpusChoice`; nothing is raised here (a movie_reviews that cannot be had
-    fails later, when it is read, with the data module's message).
-    """
-    quick = config.is_quick() if quick is None else quick
-    if quick:
-        n = QUICK["max_words"]
-        return CorpusChoice(
-            ["movie_reviews"], n, f"quick mode: the first {n:,} words of movie_reviews, to stay fast"
-        )
-    ok, why = _can_fetch("text8", quiet=False)  # 31 MB on a first run: show its progress
-    if ok:
-        return CorpusChoice(
-            ["text8"],
-            text8_max_words,
-            f"full mode: text8 (Wikipedia, the talk's corpus) is available; its first "
-            f"{text8_max_words:,} of 17,005,207 words keep training to about two minutes",
-        )
-    corpora = ["movie_reviews"]
-    has_news20, _ = _can_fetch("news20")
-    if has_news20:
-        corpora.append("news20")
-    return CorpusChoice(
-        corpora,
-        None,
-        f"full mode, but text8 (the talk's corpus) could not be had ({why}); falling back to "
-        + (
-            "movie_reviews + news20 (news20 from the data mirror)"
-            if has_news20
-            else "movie_reviews (news20 is not in a data mirror here)"
-        ),
-    )
+# The corpus rule is word2vec_basic.choose_corpus (imported above): its default caps are this
+# section's (the first 800,000 words of movie_reviews in quick mode; 7,000,000 words in full mode).
 
 
 # =========================================================================== notebook helpers
