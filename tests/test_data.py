@@ -94,12 +94,13 @@ def test_registry_entries_are_complete():
 
 
 # ------------------------------------------------------------------ folder mirror
-def test_fetch_from_folder_mirror_then_cache(cache, tmp_path, monkeypatch):
+@pytest.mark.parametrize("as_url", [False, True], ids=["path", "file-url"])
+def test_fetch_from_folder_mirror_then_cache(cache, tmp_path, monkeypatch, as_url):
     mirror = tmp_path / "mirror"
     (mirror / "toy").mkdir(parents=True)
     (mirror / "toy" / "toy.txt").write_bytes(PAYLOAD)
     register(monkeypatch)
-    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
+    monkeypatch.setenv("WORKSHOP_DATA_MIRROR", mirror.as_uri() if as_url else str(mirror))
     p = data.path("toy", quiet=True)
     assert p == cache / "toy" / "toy.txt" and p.read_bytes() == PAYLOAD
     (mirror / "toy" / "toy.txt").unlink()  # now only the cache has it
@@ -107,7 +108,9 @@ def test_fetch_from_folder_mirror_then_cache(cache, tmp_path, monkeypatch):
     assert data.status("toy") == "verified"
 
 
-def test_recompressed_mirror_file_accepted_by_content(cache, tmp_path, monkeypatch):
+@pytest.mark.parametrize("over_http", [False, True], ids=["folder", "http"])
+def test_recompressed_mirror_file_accepted_by_content(cache, tmp_path, monkeypatch, over_http):
+    """The room mirror's MNIST training images are such a file (the reason the download is not pooch's)."""
     canonical = gzip.compress(PAYLOAD, compresslevel=9, mtime=0)
     recompressed = gzip.compress(PAYLOAD, compresslevel=1, mtime=12345)
     assert sha(canonical) != sha(recompressed)
@@ -115,9 +118,26 @@ def test_recompressed_mirror_file_accepted_by_content(cache, tmp_path, monkeypat
     (mirror / "toy").mkdir(parents=True)
     (mirror / "toy" / "toy.gz").write_bytes(recompressed)
     register(monkeypatch, payload=canonical, content_sha=sha(PAYLOAD), path="toy/toy.gz")
+    with Server(mirror) as srv:
+        monkeypatch.setenv("WORKSHOP_DATA_MIRROR", srv.url if over_http else str(mirror))
+        p = data.path("toy", quiet=True)
+    assert p.read_bytes() == recompressed, "kept as served: only its content is checked"
+    assert data.status("toy") == "verified"
+
+
+def test_download_progress_in_a_log_is_plain_lines(cache, tmp_path, monkeypatch, capsys):
+    """Not a terminal (pytest captures stderr): config.progress's few plain lines, no carriage returns."""
+    mirror = tmp_path / "mirror"
+    (mirror / "toy").mkdir(parents=True)
+    (mirror / "toy" / "toy.txt").write_bytes(PAYLOAD)
+    register(monkeypatch)
     monkeypatch.setenv("WORKSHOP_DATA_MIRROR", str(mirror))
-    p = data.path("toy", quiet=True)
-    assert gzip.decompress(p.read_bytes()) == PAYLOAD
+    data.fetch("toy")
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "toy.txt:   0% (0/9,000 B)" in err and "toy.txt: 100% (9,000/9,000 B)" in err
+    data.fetch("toy")  # cached: no download, no bar
+    assert capsys.readouterr().err == ""
 
 
 def test_checksum_mismatch_names_file_expected_and_got_and_leaves_nothing(cache, tmp_path, monkeypatch):
