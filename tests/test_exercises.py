@@ -168,6 +168,16 @@ def test_section_notebook_has_checked_exercises_and_a_current_copy(path):
 
 
 @needs_notebooks
+def test_a_copy_made_alone_is_the_copy_made_with_all_the_others(tmp_path):
+    """`exercise_copies --force <one notebook>` (what a section's author runs) writes the same copy
+    as `make exercises`: names and links to other sections do not depend on the notebooks asked for."""
+    for path in NOTEBOOKS:
+        res = exercise_copies.generate([path], tmp_path, force=True)
+        (name,) = res["count"]
+        assert (tmp_path / name).read_text() == exercise_copies.render(path, NOTEBOOKS)[1], name
+
+
+@needs_notebooks
 def test_no_stray_exercise_copies():
     expected = {exercise_copies.exercise_name(p, NOTEBOOKS) for p in NOTEBOOKS}
     present = {p.name for p in (ROOT / "exercises").glob("*.ipynb")}

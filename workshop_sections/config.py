@@ -17,11 +17,14 @@ Environment switches (all optional):
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import random
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -79,7 +82,8 @@ def choose_device(gpus: Sequence[str], requested: str | None = "auto") -> str:
                 "WORKSHOP_DEVICE asks for a GPU but TensorFlow sees none. "
                 "Unset WORKSHOP_DEVICE (or set it to cpu or auto) to run on the CPU, "
                 "or install a GPU build of TensorFlow with working drivers "
-                "(check with: python -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\")."
+                "(check with: python -c "
+                "\"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\")."
             )
         if index >= n:
             raise DeviceError(
@@ -133,10 +137,10 @@ def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow (Keras included) with one number."""
     random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    import numpy as np
+    import numpy as np  # noqa: PLC0415 (config is imported before make setup: by the doctor)
 
     np.random.seed(seed)
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415 (idem: importing config must not import TensorFlow)
 
     tf.keras.utils.set_random_seed(seed)  # seeds python, numpy and tf together
 
@@ -163,9 +167,6 @@ def quiet_tensorflow() -> None:
 def _import_without_noise(module: str, noise: Sequence[str] = IMPORT_NOISE) -> None:
     """Import ``module`` with file descriptor 2 caught; write back every line except ``noise``
     (everything, if the import fails, so no error message is ever lost)."""
-    import importlib
-    import tempfile
-
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -243,7 +244,7 @@ def setup(seed: int | None = None, verbose: bool = True, gpus: Iterable[str] | N
     """
     global _CURRENT
     quiet_tensorflow()
-    import tensorflow as tf
+    import tensorflow as tf  # noqa: PLC0415 (importing config must not import TensorFlow)
 
     tf.get_logger().setLevel(logging.ERROR)
     if gpus is None:
@@ -345,7 +346,7 @@ def progress(iterable=None, **kwargs):
     if kwargs.get("disable") or in_kernel or terminal:
         with warnings.catch_warnings():  # "IProgress not found" without ipywidgets: the text bar is fine
             warnings.simplefilter("ignore")
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # noqa: PLC0415 (config is imported before make setup installs tqdm)
         return tqdm(iterable, **kwargs)
     return PlainProgress(iterable, **kwargs)
 
@@ -366,8 +367,6 @@ class PlainProgress:
     100% (or every ``every`` units when the total is unknown), one line each, no ``\\r``."""
 
     def __init__(self, iterable=None, total=None, desc=None, unit="it", file=None, every=None, **_ignored):
-        import time
-
         self.iterable, self.desc, self.unit = iterable, desc or "progress", unit
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
@@ -383,7 +382,8 @@ class PlainProgress:
     def _say(self) -> None:
         secs = self._clock() - self._start
         if self.total:
-            head = f"{self.desc}: {100 * self.n / self.total:3.0f}% ({self.n:,.0f}/{self.total:,.0f} {self.unit})"
+            done = f"{self.n:,.0f}/{self.total:,.0f} {self.unit}"
+            head = f"{self.desc}: {100 * self.n / self.total:3.0f}% ({done})"
         else:
             head = f"{self.desc}: {self.n:,.0f} {self.unit}"
         tail = f", {self.postfix}" if self.postfix else ""

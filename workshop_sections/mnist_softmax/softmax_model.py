@@ -27,9 +27,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
+from .. import config, data
 from ..tools import checks
 
 SECTION = "mnist_softmax"
@@ -252,8 +254,6 @@ class History:
         """Yield the steps 1..``steps`` behind a progress bar; times the whole run."""
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}.")
-        from workshop_sections import config
-
         start = time.perf_counter()
         self._bar = config.progress(range(1, steps + 1), desc=desc, disable=not progress, unit="step")
         try:
@@ -318,8 +318,6 @@ def train_quietly(
 # --------------------------------------------------------------------------- plots
 def plot_examples(images, labels, n: int = 10, predictions=None):
     """The first ``n`` images with their labels (and predictions, if given) in one row."""
-    import matplotlib.pyplot as plt
-
     x = flatten_images(images)[:n].reshape(-1, 28, 28)
     y = np.asarray(labels)
     y = np.argmax(y, axis=1) if y.ndim == 2 else y
@@ -335,8 +333,6 @@ def plot_examples(images, labels, n: int = 10, predictions=None):
 
 def plot_history(history: History):
     """Loss and accuracy curves side by side; returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
     ax_loss.plot(np.arange(1, len(history.batch_loss) + 1), history.batch_loss, alpha=0.3, label="mini-batch")
     ax_loss.plot(
@@ -358,8 +354,6 @@ def plot_history(history: History):
 
 def plot_weights(model):
     """The ten columns of W as 28x28 images (2x5 grid): red is evidence for the digit, blue against."""
-    import matplotlib.pyplot as plt
-
     W = model.W.numpy()
     limit = float(np.abs(W).max()) or 1.0
     fig, axes = plt.subplots(2, 5, figsize=(11, 4.8))
@@ -386,8 +380,6 @@ def load_or_train(
     mode; step size 0.5 decaying to 0 over the second half), saves the checkpoint, writes
     ``load_or_train.json`` and returns the model. ``progress`` is accepted for compatibility.
     """
-    from .. import config, data
-
     cfg_quick = config.is_quick() if quick is None else quick
     base = Path(artifacts_dir) if artifacts_dir else config.artifacts_dir()
     ckpt_dir = base / SECTION / "checkpoints"
@@ -453,51 +445,11 @@ def check_accuracy(accuracy, verbose: bool = True) -> bool:
     """
     if msg := checks.placeholder("accuracy", accuracy):
         return checks.not_yet(msg, verbose)
-    expected = 0.6
     got, err = checks.call(
         accuracy, tf.constant(_ACC_PROBS, tf.float32), tf.constant(_ACC_LABELS, tf.float32)
     )
-    if err and "bool" in err and "Mean" in err:
-        return checks.not_yet(
-            "tf.reduce_mean cannot average booleans: tf.cast(..., tf.float32) them first.", verbose
-        )
-    if err:
-        return checks.not_yet(err, verbose)
-    arr = checks.to_numpy(got)
-    if arr is not None and arr.dtype == bool:
-        return checks.not_yet(
-            "accuracy returned booleans: cast them to float32 (tf.cast(..., tf.float32)) and "
-            "average with tf.reduce_mean.",
-            verbose,
-        )
-    value, err = _scalar(got, "accuracy")
-    if err:
-        return checks.not_yet(err, verbose)
-    if arr.dtype.kind in "iu":
-        return checks.not_yet(
-            f"accuracy returned the integer {value:g}: cast the booleans to tf.float32 before "
-            "tf.reduce_mean (the mean of integers rounds down).",
-            verbose,
-        )
-    if not np.isfinite(value):
-        return checks.not_yet(f"accuracy returned {value}: expected a fraction between 0 and 1.", verbose)
-    if abs(value - expected) > 1e-5:
-        if abs(value - 100 * expected) < 1e-3:
-            return checks.not_yet(
-                f"got {value:g}, a percentage: give a fraction between 0 and 1 ({expected}).", verbose
-            )
-        if abs(value - (1 - expected)) < 1e-5:
-            return checks.not_yet(
-                f"got {value:g}, the error rate: expected the accuracy, {expected} (3 of 5 "
-                "right on the fixed batch).",
-                verbose,
-            )
-        return checks.not_yet(
-            f"on 5 fixed images (3 right) expected {expected}, got {value:.4g}. Compare "
-            "tf.argmax(probabilities, axis=1) with tf.argmax(labels, axis=1), cast to float32, "
-            "average.",
-            verbose,
-        )
+    if msg := _accuracy_problem(got, err, expected=0.6):
+        return checks.not_yet(msg, verbose)
     got2, err = checks.call(
         accuracy, tf.constant(_ACC_PROBS_2, tf.float32), tf.constant(_ACC_LABELS_2, tf.float32)
     )
@@ -511,6 +463,45 @@ def check_accuracy(accuracy, verbose: bool = True) -> bool:
     return checks.correct(
         "accuracy is 0.6 on 5 fixed images (3 right) and 0.5 on 4 more (2 right): argmax, equal, cast, mean.",
         verbose,
+    )
+
+
+def _accuracy_problem(got, err: str | None, expected: float) -> str | None:
+    """What is wrong with ``got`` (or the error ``err``) as the accuracy ``expected`` on the first
+    fixed batch; None when it is right."""
+    if err and "bool" in err and "Mean" in err:
+        return "tf.reduce_mean cannot average booleans: tf.cast(..., tf.float32) them first."
+    if err:
+        return err
+    arr = checks.to_numpy(got)
+    if arr is not None and arr.dtype == bool:
+        return (
+            "accuracy returned booleans: cast them to float32 (tf.cast(..., tf.float32)) and "
+            "average with tf.reduce_mean."
+        )
+    value, err = _scalar(got, "accuracy")
+    if err:
+        return err
+    if arr.dtype.kind in "iu":
+        return (
+            f"accuracy returned the integer {value:g}: cast the booleans to tf.float32 before "
+            "tf.reduce_mean (the mean of integers rounds down)."
+        )
+    if not np.isfinite(value):
+        return f"accuracy returned {value}: expected a fraction between 0 and 1."
+    if abs(value - expected) <= 1e-5:
+        return None
+    if abs(value - 100 * expected) < 1e-3:
+        return f"got {value:g}, a percentage: give a fraction between 0 and 1 ({expected})."
+    if abs(value - (1 - expected)) < 1e-5:
+        return (
+            f"got {value:g}, the error rate: expected the accuracy, {expected} (3 of 5 "
+            "right on the fixed batch)."
+        )
+    return (
+        f"on 5 fixed images (3 right) expected {expected}, got {value:.4g}. Compare "
+        "tf.argmax(probabilities, axis=1) with tf.argmax(labels, axis=1), cast to float32, "
+        "average."
     )
 
 
@@ -539,48 +530,85 @@ def check_cross_entropy(cross_entropy, verbose: bool = True) -> bool:
     )
     if err:
         return checks.not_yet(err, verbose)
-    arr = checks.to_numpy(got)
-    if arr is None or not np.issubdtype(arr.dtype, np.number):
-        return checks.not_yet(f"cross_entropy should return one number, got a {type(got).__name__}.", verbose)
-    if not np.all(np.isfinite(arr.astype(np.float64))):
-        return checks.not_yet(
-            "the loss is nan or inf on confident logits (200 vs 0): there the softmax rounds to "
-            "exactly 1 and 0 in float32 and log(0) = -inf. Stay with the logits: per image "
-            "tf.reduce_logsumexp(logits, axis=1) - tf.reduce_sum(labels * logits, axis=1).",
-            verbose,
-        )
-    if arr.shape == rows.shape and np.allclose(arr, rows, rtol=1e-4, atol=1e-4):
-        return checks.not_yet(
-            "these are the right losses per image; return their mean over the batch (tf.reduce_mean).",
-            verbose,
-        )
-    value, err = _scalar(got, "cross_entropy")
+    value, err = _mean_loss(got, rows)
     if err:
         return checks.not_yet(err, verbose)
     if abs(value - expected) > 1e-3 * max(1.0, abs(expected)):
-        if abs(value - rows.sum()) < 1e-3 * rows.sum():
-            return checks.not_yet(
-                f"got {value:.4f}, the sum over the 4 images: take the mean "
-                f"(tf.reduce_mean), {expected:.4f}.",
-                verbose,
-            )
-        if abs(value + expected) < 1e-3 * abs(expected):
-            return checks.not_yet(
-                f"got {value:.4f}, the right size with the wrong sign: the cross-entropy is "
-                "logsumexp(logits) - (logit of the true class), never negative.",
-                verbose,
-            )
-        return checks.not_yet(
-            f"on the 4 fixed images expected {expected:.4f} (the mean of "
-            f"{np.round(rows, 4).tolist()}), got {value:.4f}.",
-            verbose,
-        )
+        return checks.not_yet(_wrong_mean_loss(value, expected, rows), verbose)
     return checks.correct(
         f"cross_entropy = {value:.4f} on 4 fixed images, finite on the confident ones "
         f"(0 and 200 for them), the same as tf.nn.softmax_cross_entropy_with_logits "
         f"({reference:.4f}).",
         verbose,
     )
+
+
+def _mean_loss(got, rows: np.ndarray) -> tuple[float | None, str | None]:
+    """(the one finite number ``cross_entropy`` returned, None), or (None, what is wrong): not a
+    number, nan/inf, or the per-image losses ``rows`` instead of their mean."""
+    arr = checks.to_numpy(got)
+    if arr is None or not np.issubdtype(arr.dtype, np.number):
+        return None, f"cross_entropy should return one number, got a {type(got).__name__}."
+    if not np.all(np.isfinite(arr.astype(np.float64))):
+        return None, (
+            "the loss is nan or inf on confident logits (200 vs 0): there the softmax rounds to "
+            "exactly 1 and 0 in float32 and log(0) = -inf. Stay with the logits: per image "
+            "tf.reduce_logsumexp(logits, axis=1) - tf.reduce_sum(labels * logits, axis=1)."
+        )
+    if arr.shape == rows.shape and np.allclose(arr, rows, rtol=1e-4, atol=1e-4):
+        return (
+            None,
+            "these are the right losses per image; return their mean over the batch (tf.reduce_mean).",
+        )
+    return _scalar(got, "cross_entropy")
+
+
+def _wrong_mean_loss(value: float, expected: float, rows: np.ndarray) -> str:
+    """Why the mean cross-entropy ``value`` is not ``expected`` (the mean of ``rows``)."""
+    if abs(value - rows.sum()) < 1e-3 * rows.sum():
+        return f"got {value:.4f}, the sum over the 4 images: take the mean (tf.reduce_mean), {expected:.4f}."
+    if abs(value + expected) < 1e-3 * abs(expected):
+        return (
+            f"got {value:.4f}, the right size with the wrong sign: the cross-entropy is "
+            "logsumexp(logits) - (logit of the true class), never negative."
+        )
+    return (
+        f"on the 4 fixed images expected {expected:.4f} (the mean of "
+        f"{np.round(rows, 4).tolist()}), got {value:.4f}."
+    )
+
+
+@dataclass(frozen=True)
+class _StepReference:
+    """Exercise 3's step worked out by hand in float64 on the fixed tiny model."""
+
+    W0: np.ndarray  # (3, 2) before the step
+    b0: np.ndarray  # (2,)
+    grad_W_ce: np.ndarray  # dCE/dW, without the penalty
+    grad_b: np.ndarray
+    W1: np.ndarray  # after the step: W0 - lr * (dCE/dW + 2 * l2 * W0)
+    b1: np.ndarray  # b0 - lr * dCE/db
+    ce: float  # mean cross-entropy before the step
+    loss: float  # ce + l2 * sum(W0 ** 2)
+
+
+def _step_reference(lr: float = _STEP_LR, l2: float = _STEP_L2) -> _StepReference:
+    """One step of gradient descent on the fixed model, by hand (softmax regression's gradient
+    of the mean cross-entropy is x^T (p - y) / n)."""
+    x, y = np.asarray(_STEP_X, np.float64), np.asarray(_STEP_LABELS, np.float64)
+    W0, b0 = np.asarray(_STEP_W, np.float64), np.asarray(_STEP_B, np.float64)
+    logits = x @ W0 + b0
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    ce = float(_ce_rows(logits, y).mean())
+    d_logits = (p - y) / len(x)
+    grad_W_ce, grad_b = x.T @ d_logits, d_logits.sum(axis=0)
+    W1, b1 = W0 - lr * (grad_W_ce + 2 * l2 * W0), b0 - lr * grad_b
+    return _StepReference(W0, b0, grad_W_ce, grad_b, W1, b1, ce, ce + l2 * float((W0**2).sum()))
+
+
+def _close(a: np.ndarray, e: np.ndarray) -> bool:
+    return a.shape == e.shape and np.allclose(a, e, rtol=1e-4, atol=1e-5)
 
 
 def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
@@ -594,95 +622,93 @@ def check_regularized_step(regularized_step, verbose: bool = True) -> bool:
     """
     if msg := checks.placeholder("regularized_step", regularized_step):
         return checks.not_yet(msg, verbose)
-    x, y = np.asarray(_STEP_X, np.float64), np.asarray(_STEP_LABELS, np.float64)
-    W0, b0 = np.asarray(_STEP_W, np.float64), np.asarray(_STEP_B, np.float64)
-    lr, l2 = _STEP_LR, _STEP_L2
-    logits = x @ W0 + b0
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    ce = float(_ce_rows(logits, y).mean())
-    loss = ce + l2 * float((W0**2).sum())
-    d_logits = (p - y) / len(x)
-    grad_W_ce, grad_b = x.T @ d_logits, d_logits.sum(axis=0)
-    W1, b1 = W0 - lr * (grad_W_ce + 2 * l2 * W0), b0 - lr * grad_b
-
+    ref = _step_reference()
     W = tf.Variable(np.asarray(_STEP_W, np.float32), name="W")
     b = tf.Variable(np.asarray(_STEP_B, np.float32), name="b")
-    got, err = checks.call(regularized_step, W, b, tf.constant(_STEP_X), tf.constant(_STEP_LABELS), lr, l2)
+    got, err = checks.call(
+        regularized_step, W, b, tf.constant(_STEP_X), tf.constant(_STEP_LABELS), _STEP_LR, _STEP_L2
+    )
     Wn, bn = W.numpy().astype(np.float64), b.numpy().astype(np.float64)
-    near = lambda a, e: a.shape == e.shape and np.allclose(a, e, rtol=1e-4, atol=1e-5)  # noqa: E731
-    if near(Wn, W0) and near(bn, b0):
+    if _close(Wn, ref.W0) and _close(bn, ref.b0):
         return checks.not_yet(
             (err + " Also: " if err else "") + "W and b did not change: update them in place with "
             "W.assign_sub(learning_rate * grad_W) and b.assign_sub(...) (`W = W - ...` only "
             "makes a new local tensor).",
             verbose,
         )
-    if not near(Wn, W1):
-        if near(Wn, W0 - lr * grad_W_ce):
-            return checks.not_yet(
-                "W moved as without regularisation: add l2 * tf.reduce_sum(W * W) (or "
-                "tf.square) to the loss inside the tape, so its gradient 2 * l2 * W joins in.",
-                verbose,
-            )
-        if near(Wn, W0 - lr * (grad_W_ce + l2 * W0)):
-            return checks.not_yet(
-                "W moved with half the weight decay: the penalty is l2 * sum(W ** 2), whose "
-                "gradient is 2 * l2 * W.",
-                verbose,
-            )
-        if near(Wn, W0 + lr * (grad_W_ce + 2 * l2 * W0)):
-            return checks.not_yet(
-                "W moved uphill: gradient descent subtracts the gradient "
-                "(W.assign_sub(learning_rate * grad_W)).",
-                verbose,
-            )
-        if near(Wn, W0):
-            return checks.not_yet(
-                "b changed but W did not: update W too (W.assign_sub(learning_rate * grad_W)).", verbose
-            )
-        worst = float(np.max(np.abs(Wn - W1))) if Wn.shape == W1.shape else float("nan")
-        return checks.not_yet(
-            f"W after the step differs from W - learning_rate * (dCE/dW + 2 * l2 * W) (largest "
-            f"difference {worst:.4g}).",
-            verbose,
-        )
-    if not near(bn, b1):
-        if near(bn, b0):
-            return checks.not_yet(
-                "W is right, but b did not change: update it too (b.assign_sub(learning_rate * grad_b)).",
-                verbose,
-            )
-        if near(bn, b0 - lr * (grad_b + 2 * l2 * b0)):
-            return checks.not_yet(
-                "W is right, but b was regularised too: weight decay applies to W only "
-                "(the penalty is l2 * sum(W ** 2)).",
-                verbose,
-            )
-        return checks.not_yet(
-            f"W is right, but b after the step is {np.round(bn, 4).tolist()}, expected "
-            f"{np.round(b1, 4).tolist()}.",
-            verbose,
-        )
+    if msg := _step_w_problem(Wn, ref) or _step_b_problem(bn, ref):
+        return checks.not_yet(msg, verbose)
     if err:
         return checks.not_yet(f"W and b are updated right, but: {err}", verbose)
     value, err = _scalar(got, "regularized_step")
     if err:
         return checks.not_yet(err, verbose)
-    if abs(value - loss) > 1e-4:
-        if abs(value - ce) < 1e-4:
-            return checks.not_yet(
-                f"W and b are right, but the returned loss {value:.4f} lacks the penalty: "
-                f"return cross-entropy + l2 * sum(W ** 2) = {loss:.4f}.",
-                verbose,
-            )
-        return checks.not_yet(
-            f"W and b are right, but return the loss computed before the update, {loss:.4f} "
-            f"(got {value:.4f}).",
-            verbose,
-        )
+    if abs(value - ref.loss) > 1e-4:
+        return checks.not_yet(_step_loss_problem(value, ref), verbose)
     return checks.correct(
         f"one step moved W and b as expected (W by learning_rate * (dCE/dW + 2 * l2 * W), b "
-        f"without decay) and returned the loss {loss:.4f}, penalty included.",
+        f"without decay) and returned the loss {ref.loss:.4f}, penalty included.",
         verbose,
+    )
+
+
+def _step_w_problem(
+    Wn: np.ndarray, ref: _StepReference, lr: float = _STEP_LR, l2: float = _STEP_L2
+) -> str | None:
+    """What is wrong with ``Wn``, W after the attendee's step; None when it is ``ref.W1``."""
+    W0, grad = ref.W0, ref.grad_W_ce
+    if _close(Wn, ref.W1):
+        return None
+    if _close(Wn, W0 - lr * grad):
+        return (
+            "W moved as without regularisation: add l2 * tf.reduce_sum(W * W) (or "
+            "tf.square) to the loss inside the tape, so its gradient 2 * l2 * W joins in."
+        )
+    if _close(Wn, W0 - lr * (grad + l2 * W0)):
+        return (
+            "W moved with half the weight decay: the penalty is l2 * sum(W ** 2), whose "
+            "gradient is 2 * l2 * W."
+        )
+    if _close(Wn, W0 + lr * (grad + 2 * l2 * W0)):
+        return (
+            "W moved uphill: gradient descent subtracts the gradient (W.assign_sub(learning_rate * grad_W))."
+        )
+    if _close(Wn, W0):
+        return "b changed but W did not: update W too (W.assign_sub(learning_rate * grad_W))."
+    worst = float(np.max(np.abs(Wn - ref.W1))) if Wn.shape == ref.W1.shape else float("nan")
+    return (
+        f"W after the step differs from W - learning_rate * (dCE/dW + 2 * l2 * W) (largest "
+        f"difference {worst:.4g})."
+    )
+
+
+def _step_b_problem(
+    bn: np.ndarray, ref: _StepReference, lr: float = _STEP_LR, l2: float = _STEP_L2
+) -> str | None:
+    """What is wrong with ``bn``, b after the attendee's step (W is right); None when it is ``ref.b1``."""
+    if _close(bn, ref.b1):
+        return None
+    if _close(bn, ref.b0):
+        return "W is right, but b did not change: update it too (b.assign_sub(learning_rate * grad_b))."
+    if _close(bn, ref.b0 - lr * (ref.grad_b + 2 * l2 * ref.b0)):
+        return (
+            "W is right, but b was regularised too: weight decay applies to W only "
+            "(the penalty is l2 * sum(W ** 2))."
+        )
+    return (
+        f"W is right, but b after the step is {np.round(bn, 4).tolist()}, expected "
+        f"{np.round(ref.b1, 4).tolist()}."
+    )
+
+
+def _step_loss_problem(value: float, ref: _StepReference) -> str:
+    """Why the returned loss ``value`` is not ``ref.loss`` (W and b are right)."""
+    if abs(value - ref.ce) < 1e-4:
+        return (
+            f"W and b are right, but the returned loss {value:.4f} lacks the penalty: "
+            f"return cross-entropy + l2 * sum(W ** 2) = {ref.loss:.4f}."
+        )
+    return (
+        f"W and b are right, but return the loss computed before the update, {ref.loss:.4f} "
+        f"(got {value:.4f})."
     )

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
 
 from ..tools import checks
 
@@ -188,8 +189,6 @@ def event_files(logdir) -> list[Path]:
 
 def logged_graph_ops(logdir) -> list[str]:
     """Op types of the graphs written to ``logdir`` (read back from the event files)."""
-    from tensorboard.backend.event_processing import event_accumulator
-
     types: list[str] = []
     for path in event_files(logdir):
         acc = event_accumulator.EventAccumulator(str(path), size_guidance={"tensors": 0})
@@ -252,48 +251,11 @@ def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
     if msg := checks.placeholder("add_to_itself", add_to_itself):
         return checks.not_yet(msg, verbose)
     m3 = tf.constant(M3)
-    expected_m3 = np.asarray(M3, np.float64)
-    expected_m4 = expected_m3 + expected_m3
     returned, err = checks.call(add_to_itself, m3)
     if err:
         return checks.not_yet(err, verbose)
-    if not isinstance(returned, (tuple, list)):
-        got = _to_array(returned)
-        if _near(got, expected_m4):
-            return checks.not_yet(
-                "that is m4 (m3 + m3) all right, but return both m3 and m4: `return m3, m4`.", verbose
-            )
-        return checks.not_yet(f"return a pair (m3, m4); got {_describe(returned)}.", verbose)
-    if len(returned) != 2:
-        return checks.not_yet(f"return exactly two things, (m3, m4); got {len(returned)}.", verbose)
-    got_m3, got_m4 = returned
-    if got_m4 is None:
-        return checks.not_yet("m4 is None: store m3 + m3 in m4 (tf.add(m3, m3) or m3 + m3).", verbose)
-    a3, a4 = _to_array(got_m3), _to_array(got_m4)
-    if a3 is None:
-        return checks.not_yet(f"the first value should be m3, got {_describe(got_m3)}.", verbose)
-    if a4 is None:
-        return checks.not_yet(f"m4 should be a numeric tensor, got {_describe(got_m4)}.", verbose)
-    if _near(a3, expected_m4) and _near(a4, expected_m3):
-        return checks.not_yet("the order is swapped: return m3 first, then m4 (`return m3, m4`).", verbose)
-    if not _near(a3, expected_m3):
-        return checks.not_yet(
-            f"the first value should be m3 unchanged, {_describe(expected_m3)}; got {_describe(a3)}.", verbose
-        )
-    if a4.shape != expected_m4.shape:
-        return checks.not_yet(
-            f"m4 should have the shape of m3, {expected_m3.shape}, got {a4.shape} "
-            "(tf.matmul multiplies matrices; adding is tf.add or +).",
-            verbose,
-        )
-    if _near(a4, expected_m3 @ expected_m3):
-        return checks.not_yet(
-            "m4 is m3 @ m3, a matrix product: add instead (tf.add(m3, m3) or m3 + m3).", verbose
-        )
-    if not _near(a4, expected_m4):
-        return checks.not_yet(
-            f"m4 should be m3 + m3 = {_describe(expected_m4)}; got {_describe(a4)}.", verbose
-        )
+    if msg := _m3_m4_problem(returned, np.asarray(M3, np.float64)):
+        return checks.not_yet(msg, verbose)
     other = tf.constant([[1.0, -2.0, 0.25]])
     again, err = checks.call(add_to_itself, other)
     if (
@@ -307,16 +269,54 @@ def check_add_m3(add_to_itself, verbose: bool = True) -> bool:
             "argument m3 to itself, do not use fixed values.",
             verbose,
         )
-    graph_note = ""
-    if hasattr(add_to_itself, "get_concrete_function"):
-        try:
-            kinds = sorted({t for _, t in graph_ops(add_to_itself, m3)} & {"Add", "AddV2", "Mul"})
-            graph_note = f"; its graph computes m4 with {'/'.join(kinds)}" if kinds else ""
-        except Exception:  # pragma: no cover - the verdict does not depend on the listing
-            graph_note = ""
+    m4 = np.round(_to_array(returned[1]), 4).tolist()  # checked by _m3_m4_problem: a numeric (m3, m4)
     return checks.correct(
-        f"m4 = m3 + m3 = {np.round(a4, 4).tolist()}, and you returned both{graph_note}.", verbose
+        f"m4 = m3 + m3 = {m4}, and you returned both{_add_graph_note(add_to_itself, m3)}.", verbose
     )
+
+
+def _m3_m4_problem(returned, expected_m3: np.ndarray) -> str | None:
+    """What is wrong with ``returned`` as the pair (m3, m4 = m3 + m3) for ``expected_m3``; None if right."""
+    expected_m4 = expected_m3 + expected_m3
+    if not isinstance(returned, (tuple, list)):
+        if _near(_to_array(returned), expected_m4):
+            return "that is m4 (m3 + m3) all right, but return both m3 and m4: `return m3, m4`."
+        return f"return a pair (m3, m4); got {_describe(returned)}."
+    if len(returned) != 2:
+        return f"return exactly two things, (m3, m4); got {len(returned)}."
+    got_m3, got_m4 = returned
+    if got_m4 is None:
+        return "m4 is None: store m3 + m3 in m4 (tf.add(m3, m3) or m3 + m3)."
+    a3, a4 = _to_array(got_m3), _to_array(got_m4)
+    if a3 is None:
+        return f"the first value should be m3, got {_describe(got_m3)}."
+    if a4 is None:
+        return f"m4 should be a numeric tensor, got {_describe(got_m4)}."
+    if _near(a3, expected_m4) and _near(a4, expected_m3):
+        return "the order is swapped: return m3 first, then m4 (`return m3, m4`)."
+    if not _near(a3, expected_m3):
+        return f"the first value should be m3 unchanged, {_describe(expected_m3)}; got {_describe(a3)}."
+    if a4.shape != expected_m4.shape:
+        return (
+            f"m4 should have the shape of m3, {expected_m3.shape}, got {a4.shape} "
+            "(tf.matmul multiplies matrices; adding is tf.add or +)."
+        )
+    if _near(a4, expected_m3 @ expected_m3):
+        return "m4 is m3 @ m3, a matrix product: add instead (tf.add(m3, m3) or m3 + m3)."
+    if not _near(a4, expected_m4):
+        return f"m4 should be m3 + m3 = {_describe(expected_m4)}; got {_describe(a4)}."
+    return None
+
+
+def _add_graph_note(add_to_itself, m3) -> str:
+    """For a ``tf.function``, "; its graph computes m4 with AddV2" (the ops that add); else ""."""
+    if not hasattr(add_to_itself, "get_concrete_function"):
+        return ""
+    try:
+        kinds = sorted({t for _, t in graph_ops(add_to_itself, m3)} & {"Add", "AddV2", "Mul"})
+    except Exception:  # pragma: no cover - the verdict does not depend on the listing
+        return ""
+    return f"; its graph computes m4 with {'/'.join(kinds)}" if kinds else ""
 
 
 def check_accumulate(accumulate, verbose: bool = True) -> bool:
@@ -458,28 +458,7 @@ def check_minimize(minimize, verbose: bool = True) -> bool:
         )
         return checks.not_yet(f"{err} Also: {hint}" if err else hint, verbose)
     if abs(now - expected) > 1e-4:
-        if abs(now - 0.6) < 1e-4:
-            return checks.not_yet(
-                "w = 0.6 is one step: repeat the step `steps` times (for _ in range(steps)), "
-                "with a new GradientTape each time.",
-                verbose,
-            )
-        if now < 0:
-            return checks.not_yet(
-                f"w went to {now:.4f}, away from the minimum at 3: gradient descent subtracts the "
-                "gradient (w.assign_sub).",
-                verbose,
-            )
-        if abs(now - (3 - 3 * 0.9**5)) < 1e-4:
-            return checks.not_yet(
-                f"w = {now:.4f}: the steps are half as long as they should be; the gradient of "
-                "(w - 3) ** 2 is 2 * (w - 3).",
-                verbose,
-            )
-        return checks.not_yet(
-            f"after 5 steps of 0.1 from w = 0, w should be 3 - 3 * 0.8 ** 5 = {expected:.5f}; got {now:.5f}.",
-            verbose,
-        )
+        return checks.not_yet(_wrong_w(now, expected), verbose)
     if err:
         return checks.not_yet(f"w is right ({now:.5f}), but: {err}", verbose)
     got = _to_array(returned)
@@ -504,6 +483,26 @@ def check_minimize(minimize, verbose: bool = True) -> bool:
         f"{expected2:.5f}: gradient descent towards the minimum at 3.",
         verbose,
     )
+
+
+def _wrong_w(now: float, expected: float) -> str:
+    """Why w ended at ``now`` instead of ``expected`` after 5 steps of 0.1 from w = 0."""
+    if abs(now - 0.6) < 1e-4:
+        return (
+            "w = 0.6 is one step: repeat the step `steps` times (for _ in range(steps)), "
+            "with a new GradientTape each time."
+        )
+    if now < 0:
+        return (
+            f"w went to {now:.4f}, away from the minimum at 3: gradient descent subtracts the "
+            "gradient (w.assign_sub)."
+        )
+    if abs(now - (3 - 3 * 0.9**5)) < 1e-4:
+        return (
+            f"w = {now:.4f}: the steps are half as long as they should be; the gradient of "
+            "(w - 3) ** 2 is 2 * (w - 3)."
+        )
+    return f"after 5 steps of 0.1 from w = 0, w should be 3 - 3 * 0.8 ** 5 = {expected:.5f}; got {now:.5f}."
 
 
 def explain(value: Any) -> str:

@@ -291,8 +291,10 @@ def leaked_solution(exercises: list[Exercise], exercise_nb) -> list[str]:
 
 # --------------------------------------------------------------------------- files
 def exercise_name(path: Path, all_paths: list[Path]) -> str:
+    """``<section>.ipynb``, or ``<section>-<stem>.ipynb`` when the section folder of ``path`` holds
+    more than one of ``all_paths``."""
     section = path.parent.name
-    same = [p for p in all_paths if p.parent.name == section]
+    same = [p for p in all_paths if p.parent.resolve() == path.parent.resolve()]
     return f"{section}.ipynb" if len(same) <= 1 else f"{section}-{path.stem}.ipynb"
 
 
@@ -399,13 +401,18 @@ def generate(
 ) -> dict:
     """Render every notebook's exercise copy; write the changed ones, except copies an attendee
     has edited (:func:`attendee_changed`), which are kept unless ``force``. Returns
-    {"written": [...], "stale": [...], "kept": [...], "problems": [...], "count": {name: n}}."""
-    paths = list(paths) if paths is not None else notebooks.list_notebooks()
+    {"written": [...], "stale": [...], "kept": [...], "problems": [...], "count": {name: n}}.
+    A copy does not depend on which notebooks are asked for: names and links between sections
+    are worked out against every section notebook."""
+    every = notebooks.list_notebooks()
+    paths = list(paths) if paths is not None else every
+    known = {p.resolve() for p in every}
+    all_paths = every + [p for p in paths if p.resolve() not in known]
     dest = dest or out_dir()
     result = {"written": [], "stale": [], "kept": [], "problems": [], "count": {}}
     for path in paths:
         try:
-            name, text, exercises, problems = render(path, paths)
+            name, text, exercises, problems = render(path, all_paths)
         except ExerciseError as exc:
             result["problems"].append(f"{path.name}: {exc}")
             continue
