@@ -22,13 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT  # noqa: F401  (first: the repository on sys.path, quiet TensorFlow, data mirror)
+
+from workshop_sections import config
+from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
+from workshop_sections.distributed_tensorflow import launcher
+from workshop_sections.word2vec_optimized import word2vec_fast as w2v
 
 
 def pairs_per_word(ids, counts, window, subsample, seed=0) -> float:
-    from workshop_sections.word2vec_optimized import word2vec_fast as w2v
-
+    """(target, context) pairs one epoch of ``ids`` yields per corpus word (subsampling included)."""
     total = 0
     for t, _ in w2v.make_dataset(
         ids, counts, window=window, batch_size=65536, subsample=subsample, seed=seed
@@ -39,24 +42,9 @@ def pairs_per_word(ids, counts, window, subsample, seed=0) -> float:
 
 def bench_single_step_fn(s, steps: int) -> dict:
     """ShardedWord2Vec's step in this process (plain variables, no cluster)."""
-    from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
-    from workshop_sections.word2vec_optimized import word2vec_fast as w2v
-
     vocab, ids, counts = dw.prepare_corpus(s)
-    model = dw.ShardedWord2Vec(
-        len(vocab), s.dim, s.negatives, w2v.unigram_table(counts), s.learning_rate, steps, seed=s.seed
-    )
-    it = iter(
-        w2v.make_dataset(
-            ids,
-            counts,
-            window=s.window,
-            batch_size=s.batch_size,
-            subsample=s.subsample,
-            seed=s.seed,
-            epochs=1000,
-        )
-    )
+    model = dw.new_model(len(vocab), counts, s, total_steps=steps)
+    it = iter(dw.training_dataset(ids, counts, s, epochs=1000))
     fn = model.make_train_fn(s.steps_per_call)
     fn(it)  # trace
     calls = max(1, steps // s.steps_per_call)
@@ -69,8 +57,7 @@ def bench_single_step_fn(s, steps: int) -> dict:
 
 
 def bench_cluster(num_ps: int, num_workers: int, s, steps: int) -> dict:
-    from workshop_sections.distributed_tensorflow import launcher
-
+    """The local cluster (chief + ``num_ps`` ps + ``num_workers`` workers) training ``steps`` steps."""
     with tempfile.TemporaryDirectory() as tmp:
         r = launcher.run_local_cluster(
             num_ps=num_ps,
@@ -97,7 +84,22 @@ def bench_cluster(num_ps: int, num_workers: int, s, steps: int) -> dict:
     }
 
 
-def main(argv=None) -> int:
+def bench_reference(vocab, ids, s, ppw: float) -> dict:
+    """word2vec_optimized's own single-process trainer (2 epochs after a warm-up epoch)."""
+    model = w2v.Word2Vec(vocab, dim=s.dim, window=s.window, negatives=s.negatives, seed=s.seed)
+    model.train(ids, epochs=1, subsample=s.subsample, progress=False)  # warm-up: XLA compilation
+    res = model.train(ids, epochs=2, subsample=s.subsample, progress=False)
+    return {
+        "run": "word2vec_optimized, 1 process (XLA, its own batching)",
+        "steps_per_sec": None,
+        "pairs_per_sec": res["words_per_sec"] * ppw,
+        "words_per_sec": res["words_per_sec"],
+        "final_loss": res["loss"][-1] if res["loss"] else None,
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The benchmark's flags."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default="movie_reviews")
     p.add_argument("--max-words", type=int, default=300_000)
@@ -107,15 +109,28 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--clusters", default="1x1,2x2", help="comma-separated PSxWORKERS, e.g. 1x1,2x2")
     p.add_argument("--skip-reference", action="store_true", help="skip word2vec_optimized's own trainer")
-    a = p.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return p.parse_args(argv)
 
-    from workshop_sections import config
 
+def print_table(rows: list[dict]) -> None:
+    """One line per run: steps/s, pairs/s, words/s and (clusters) seconds until ready."""
+
+    def fmt(v, spec):
+        return format(v, spec) if isinstance(v, (int, float)) else "-"
+
+    print()
+    print(f"{'run':55s} {'steps/s':>8s} {'pairs/s':>10s} {'words/s':>9s} {'ready s':>8s}")
+    for row in rows:
+        print(
+            f"{row['run']:55s} {fmt(row.get('steps_per_sec'), '8.0f')} "
+            f"{fmt(row['pairs_per_sec'], '10,.0f')} {fmt(row['words_per_sec'], '9,.0f')} "
+            f"{fmt(row.get('ready_sec'), '8.1f')}"
+        )
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
     config.setup(verbose=False)
-    from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
-    from workshop_sections.word2vec_optimized import word2vec_fast as w2v
-
     s = dw.TrainSettings(
         corpus=a.corpus,
         max_words=a.max_words,
@@ -133,18 +148,7 @@ def main(argv=None) -> int:
     )
     rows = []
     if not a.skip_reference:
-        model = w2v.Word2Vec(vocab, dim=a.dim, window=s.window, negatives=s.negatives, seed=s.seed)
-        model.train(ids, epochs=1, subsample=s.subsample, progress=False)  # warm-up: XLA compilation
-        res = model.train(ids, epochs=2, subsample=s.subsample, progress=False)
-        rows.append(
-            {
-                "run": "word2vec_optimized, 1 process (XLA, its own batching)",
-                "steps_per_sec": None,
-                "pairs_per_sec": res["words_per_sec"] * ppw,
-                "words_per_sec": res["words_per_sec"],
-                "final_loss": res["loss"][-1] if res["loss"] else None,
-            }
-        )
+        rows.append(bench_reference(vocab, ids, s, ppw))
         print(rows[-1], flush=True)
     r = bench_single_step_fn(s, a.steps)
     rows.append(
@@ -154,25 +158,10 @@ def main(argv=None) -> int:
     for spec in a.clusters.split(","):
         nps, nw = (int(x) for x in spec.lower().split("x"))
         r = bench_cluster(nps, nw, s, a.steps)
-        rows.append(
-            dict(
-                run=f"local cluster: chief + {nps} ps + {nw} workers",
-                words_per_sec=r["pairs_per_sec"] / ppw,
-                **r,
-            )
-        )
+        run = f"local cluster: chief + {nps} ps + {nw} workers"
+        rows.append(dict(run=run, words_per_sec=r["pairs_per_sec"] / ppw, **r))
         print(rows[-1], flush=True)
-
-    def fmt(v, spec):
-        return format(v, spec) if isinstance(v, (int, float)) else "-"
-
-    print()
-    print(f"{'run':55s} {'steps/s':>8s} {'pairs/s':>10s} {'words/s':>9s} {'ready s':>8s}")
-    for row in rows:
-        print(
-            f"{row['run']:55s} {fmt(row.get('steps_per_sec'), '8.0f')} {fmt(row['pairs_per_sec'], '10,.0f')} "
-            f"{fmt(row['words_per_sec'], '9,.0f')} {fmt(row.get('ready_sec'), '8.1f')}"
-        )
+    print_table(rows)
     out = config.artifacts_dir() / "distributed_tensorflow"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(
