@@ -7,51 +7,76 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from workshop_sections import config as workshop_config
+from workshop_sections import data
 from workshop_sections.intro_word2vec import word2vec_basic as wb
 
 tf = wb.tf
 
 
+def talk_vocab(words, size, **options):
+    """The talk's vocabulary: the size - 1 most frequent words plus UNK at id 0, no minimum count."""
+    vocab, ids = wb.build_vocab(words, min_count=1, max_size=size, unk=wb.UNK, **options)
+    np.testing.assert_array_equal(ids, vocab.encode(words))  # the ids are the encoded corpus
+    return vocab
+
+
 # --------------------------------------------------------------------------- vocabulary
 def test_vocab_orders_by_count_with_unk_first():
     words = "b a c a b a d e".split()
-    vocab = wb.build_vocab(words, 3)  # UNK + the two most frequent
-    assert vocab.words == ["UNK", "a", "b"]
-    assert vocab.counts == [3, 3, 2]  # c, d, e fell outside the vocabulary
-    assert sum(vocab.counts) == len(words)
+    vocab = talk_vocab(words, 3)  # UNK + the two most frequent
+    assert vocab.words == ["UNK", "a", "b"] and vocab.unk == "UNK"
+    assert vocab.counts.tolist() == [3, 3, 2]  # c, d, e fell outside the vocabulary
+    assert vocab.total == len(words)
     assert vocab.encode("a b c zzz".split()).tolist() == [1, 2, 0, 0]
-    assert vocab.id("never-seen") == 0
+    with pytest.raises(wb.UnknownWordError, match="'never-seen' is not in the vocabulary"):
+        vocab.id("never-seen")
+    assert vocab.id("b") == 2
     assert vocab.decode([2, 1, 0]) == ["b", "a", "UNK"]
+    assert vocab.most_frequent(1) == ["a"]
 
 
 def test_vocab_ties_keep_first_appearance_and_size_larger_than_corpus():
-    vocab = wb.build_vocab("z y x y z".split(), 100)
+    vocab = talk_vocab("z y x y z".split(), 100)
     assert vocab.words == ["UNK", "z", "y", "x"]  # z and y tie at 2: z came first
-    assert vocab.counts == [0, 2, 2, 1]
+    assert vocab.counts.tolist() == [0, 2, 2, 1]
     assert len(vocab) == 4
 
 
 def test_vocab_size_larger_than_distinct_words_says_so(capsys):
-    vocab = wb.build_vocab("a b a".split(), 50, verbose=True)
+    vocab = talk_vocab("a b a".split(), 50, verbose=True)
     assert len(vocab) == 3
     assert "only 2 distinct words" in capsys.readouterr().out
 
 
 def test_literal_unk_in_text_counts_as_unknown():
-    vocab = wb.build_vocab("UNK a a UNK b".split(), 10)
+    vocab = talk_vocab("UNK a a UNK b".split(), 10)
     assert vocab.words == ["UNK", "a", "b"]
-    assert vocab.counts == [2, 2, 1]
+    assert vocab.counts.tolist() == [2, 2, 1]
+
+
+def test_one_builder_for_both_vocabularies():
+    """The same words, cut by a minimum count without UNK (word2vec_optimized's vocabulary: words
+    outside it are dropped from the ids) or by size with UNK (the talk's: they become id 0)."""
+    words = "b a c a b a d e e".split()
+    vocab, ids = wb.build_vocab(words, min_count=2)
+    assert vocab.words == ["a", "b", "e"] and vocab.unk is None and ids.tolist() == [1, 0, 0, 1, 0, 2, 2]
+    with pytest.raises(wb.UnknownWordError, match="Did you mean: e"):
+        vocab.id("ee")
+    vocab, ids = wb.build_vocab(words, min_count=2, max_size=3, unk="UNK")
+    assert vocab.words == ["UNK", "a", "b"] and ids.tolist() == [2, 1, 0, 1, 2, 1, 0, 0, 0]
+    assert vocab.counts.tolist() == [4, 3, 2] and vocab.total == len(words)
 
 
 @pytest.mark.parametrize("size", [0, 1, -5, 2.5, "10", True])
 def test_vocab_bad_size(size):
     with pytest.raises(wb.Word2VecError, match="vocabulary size"):
-        wb.build_vocab(["a", "b"], size)
+        talk_vocab(["a", "b"], size)
 
 
 def test_vocab_empty_corpus():
-    with pytest.raises(wb.Word2VecError, match="empty"):
-        wb.build_vocab([], 10)
+    with pytest.raises(data.CorpusError, match="no words"):
+        talk_vocab([], 10)
 
 
 # --------------------------------------------------------------------------- skip-gram pairs
@@ -73,6 +98,17 @@ def test_pairs_match_brute_force(window):
     assert [tuple(p) for p in got.tolist()] == brute_force_pairs(ids, window)
 
 
+def test_dynamic_window_pairs_are_a_subset_in_the_same_order():
+    ids = np.arange(30, dtype=np.int32)
+    every = [tuple(p) for p in wb.skipgram_pairs(ids, 3).tolist()]
+    spans = np.random.default_rng(0).integers(1, 4, size=len(ids))
+    some = [tuple(p) for p in wb.skipgram_pairs(ids, 3, spans=spans).tolist()]
+    assert some == [(t, c) for t, c in every if abs(t - c) <= spans[t]]  # ids are positions here
+    assert len(some) < len(every)
+    drawn = wb.skipgram_pairs(ids, 3, rng=np.random.default_rng(0))
+    assert drawn.tolist() == [list(p) for p in some]  # rng draws the same spans
+
+
 def test_pairs_of_the_quick_brown_fox():
     pairs = wb.show_pairs(wb.FOX_SENTENCE, window=1)
     words = wb.FOX_SENTENCE.split()
@@ -91,9 +127,9 @@ def test_pairs_of_the_quick_brown_fox():
 
 
 def test_pairs_bad_input():
-    with pytest.raises(wb.Word2VecError, match="empty"):
+    with pytest.raises(data.CorpusError, match="0 word"):
         wb.skipgram_pairs([], 2)
-    with pytest.raises(wb.Word2VecError, match="at least 3 words"):
+    with pytest.raises(data.CorpusError, match="at least 3 words"):
         wb.skipgram_pairs([1, 2], 2)
     with pytest.raises(wb.Word2VecError, match="window"):
         wb.skipgram_pairs([1, 2, 3], 0)
@@ -122,7 +158,7 @@ def test_model_shapes_and_bad_sizes():
 
 def test_loss_falls_on_a_tiny_repetitive_corpus(tmp_path):
     words = ("the cat sat on the mat . the dog ate the bone . " * 200).split()
-    vocab = wb.build_vocab(words, 20)
+    vocab = talk_vocab(words, 20)
     ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=32, seed=0)
     model = wb.SkipGram(len(vocab), dim=16, num_sampled=4, seed=0)
     first = float(np.mean([model.loss(t, c).numpy() for t, c in ds.take(5)]))
@@ -148,7 +184,7 @@ def test_loss_falls_on_a_tiny_repetitive_corpus(tmp_path):
 
 def test_train_rejects_unknown_eval_word():
     words = ("a b c d e f " * 30).split()
-    vocab = wb.build_vocab(words, 10)
+    vocab = talk_vocab(words, 10)
     ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
     with pytest.raises(wb.UnknownWordError, match="not in the vocabulary"):
         wb.train(
@@ -159,7 +195,7 @@ def test_train_rejects_unknown_eval_word():
 # --------------------------------------------------------------------------- nearest neighbours
 @pytest.fixture
 def hand_made():
-    vocab = wb.Vocab(["UNK", "king", "queen", "apple", "pear", "kings"], [0, 5, 4, 3, 2, 1])
+    vocab = wb.Vocab(["UNK", "king", "queen", "apple", "pear", "kings"], [0, 5, 4, 3, 2, 1], unk="UNK")
     emb = np.array(
         [
             [0.0, 0.0, 1.0],  # UNK
@@ -185,7 +221,7 @@ def test_nearest_by_cosine(hand_made):
 
 def test_nearest_unknown_word_suggests_close_words(hand_made):
     vocab, emb = hand_made
-    with pytest.raises(wb.UnknownWordError, match=r"'kingz' is not in the vocabulary.*Close words.*king"):
+    with pytest.raises(wb.UnknownWordError, match=r"'kingz' is not in the vocabulary.*Did you mean: king"):
         wb.nearest(emb, vocab, "kingz")
     with pytest.raises(wb.UnknownWordError, match="lower-cased"):
         wb.nearest(emb, vocab, "King")
@@ -224,7 +260,7 @@ def test_check_nearest_to_right_and_wrong(hand_made, capsys):
 
 
 def test_check_nearest_to_accepts_unk_kept_or_left_out(capsys):
-    vocab = wb.Vocab(["UNK", "a", "b", "c"], [9, 3, 2, 1])
+    vocab = wb.Vocab(["UNK", "a", "b", "c"], [9, 3, 2, 1], unk="UNK")
     emb = np.array([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.2]], dtype=np.float32)  # UNK is nearest to a
     assert wb.check_nearest_to(["UNK"], emb, vocab, word="a", k=1) is True
     assert wb.check_nearest_to(["b"], emb, vocab, word="a", k=1) is True  # UNK left out: b is next
@@ -262,11 +298,11 @@ def test_projector_export(tmp_path, hand_made):
     assert len(list(tmp_path.glob(wb.CHECKPOINT_NAME + "*.index"))) == 1
     assert wb.projector_problems(tmp_path) == []
     assert (
-        config.tensorboard_command(tmp_path / "a" / "logs", tmp_path)
+        workshop_config.tensorboard_command(tmp_path / "a" / "logs", tmp_path)
         == "tensorboard --logdir a/logs --host 127.0.0.1 --port 6006"
     )
     outside = tmp_path.parent / "elsewhere"
-    assert config.tensorboard_command(outside, tmp_path).split()[2] == str(outside.resolve())
+    assert workshop_config.tensorboard_command(outside, tmp_path).split()[2] == str(outside.resolve())
 
 
 def test_projector_export_shape_mismatch(tmp_path, hand_made):
@@ -279,7 +315,8 @@ def test_save_load_round_trip(tmp_path, hand_made):
     vocab, emb = hand_made
     wb.save(tmp_path, vocab, emb)
     vocab2, emb2 = wb.load(tmp_path)
-    assert vocab2.words == vocab.words and vocab2.counts == vocab.counts
+    assert vocab2.words == vocab.words and vocab2.counts.tolist() == vocab.counts.tolist()
+    assert vocab2.unk == "UNK"
     np.testing.assert_array_equal(emb2, emb)
     assert emb2.dtype == np.float32
     # load_or_train finds them and does not train
@@ -302,35 +339,48 @@ def test_load_or_train_trains_when_missing(tmp_path, monkeypatch):
 def test_corpus_errors(tmp_path, monkeypatch):
     empty = tmp_path / "empty.txt"
     empty.write_text("  \n")
-    with pytest.raises(wb.Word2VecError, match="no words"):
+    with pytest.raises(data.CorpusError, match="no words"):
         wb.load_corpus(str(empty))
-    with pytest.raises(wb.Word2VecError, match="neither a known corpus"):
+    with pytest.raises(data.CorpusError, match="no words"):
+        wb.load_corpus([str(empty), str(empty)])
+    with pytest.raises(data.CorpusError, match="neither a known corpus"):
         wb.load_corpus(str(tmp_path / "missing.txt"))
+    with pytest.raises(wb.Word2VecError, match="max_words"):
+        wb.load_corpus("movie_reviews", max_words=0)
     monkeypatch.setenv(wb.CORPUS_ENV, str(empty))
-    assert wb.choose_corpus(quick=True, verbose=False) == str(empty)
+    choice = wb.choose_corpus(quick=True, quick_max_words=10)
+    assert choice.corpora == [str(empty)] and choice.max_words == 10 and wb.CORPUS_ENV in choice.reason
     monkeypatch.delenv(wb.CORPUS_ENV)
-    assert wb.choose_corpus(quick=True, verbose=False) == "movie_reviews"
+    choice = wb.choose_corpus(quick=True)
+    assert choice.corpora == ["movie_reviews"] and choice.max_words == wb.CORPUS_QUICK_MAX_WORDS
 
 
-def test_full_mode_falls_back_when_text8_is_unavailable(monkeypatch, capsys):
-    from workshop_sections import data
+def test_several_corpora_are_read_one_after_the_other(tmp_path):
+    one, two = tmp_path / "one.txt", tmp_path / "two.txt"
+    one.write_text("Hello world\n")
+    two.write_text("again world\n")
+    assert wb.load_corpus([str(one), str(two)]) == ["hello", "world", "again", "world"]
+    assert wb.load_corpus([str(one), str(two)], max_words=3) == ["hello", "world", "again"]
 
+
+def test_full_mode_falls_back_when_text8_is_unavailable(monkeypatch):
     def unavailable(name, quiet=False):
-        raise data.DataUnavailableError(f"Could not get data set {name!r}. Tried: nowhere")
+        raise data.DataUnavailableError(f"Could not get data set {name!r}. Tried:\n  nowhere")
 
     monkeypatch.delenv(wb.CORPUS_ENV, raising=False)
     monkeypatch.setattr(data, "fetch", unavailable)
-    assert wb.choose_corpus(quick=False) == "movie_reviews"
-    out = capsys.readouterr().out
-    assert "text8" in out and "Falling back to movie_reviews" in out
+    choice = wb.choose_corpus(quick=False, full_max_words=123)
+    assert choice.corpora == ["movie_reviews"] and choice.max_words == 123
+    assert "text8" in choice.reason and "tried nowhere" in choice.reason and "falling back" in choice.reason
     monkeypatch.setattr(data, "fetch", lambda name, quiet=False: None)
-    assert wb.choose_corpus(quick=False, verbose=False) == "text8"
+    choice = wb.choose_corpus(quick=False, full_max_words=123)
+    assert choice.corpora == ["text8"] and choice.label == "text8 (first 123 words)"
 
 
 def test_plot_tsne_writes_png(tmp_path):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(40)]
-    vocab = wb.Vocab(["UNK"] + words, [0] + list(range(40, 0, -1)))
+    vocab = wb.Vocab(["UNK"] + words, [0] + list(range(40, 0, -1)), unk="UNK")
     fig = wb.plot_tsne(
         rng.normal(size=(41, 5)).astype(np.float32), vocab, n=30, path=tmp_path / "tsne.png", max_iter=250
     )
@@ -418,7 +468,7 @@ def test_nearest_accepts_a_variable_and_caps_k(hand_made):
 
 def test_train_without_log_dir_writes_nothing_and_bad_steps(tmp_path):
     words = ("a b c d e f " * 30).split()
-    vocab = wb.build_vocab(words, 10)
+    vocab = talk_vocab(words, 10)
     ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
     result = wb.train(wb.SkipGram(len(vocab), 4, 2), ds, 7, log_every=3, progress=False)
     assert [s for s, _ in result.history] == [3, 6, 7]
