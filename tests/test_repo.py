@@ -258,6 +258,21 @@ def test_every_rule_in_contributing_names_a_test_that_exists():
     assert not problems, "CONTRIBUTING.md and the tests disagree:\n  " + "\n  ".join(problems)
 
 
+def test_rule_parser_reads_ids_and_the_tests_each_rule_names():
+    """[D2] The parser behind the rule check: a rule runs to the next rule or heading; a rule without a
+    test comes out empty (and so fails the check above); an id defined twice is an error."""
+    text = (
+        "## Names\n\n**[N1] One.** text `tests/test_a.py::test_x`,\n`tests/test_b.py::test_y`.\n\n"
+        "**[N2] Two.** no test here\n## Code\n`tests/test_c.py::test_z` outside any rule\n"
+    )
+    assert rules_and_their_tests(text) == {
+        "N1": [("tests/test_a.py", "test_x"), ("tests/test_b.py", "test_y")],
+        "N2": [],
+    }
+    with pytest.raises(AssertionError, match=r"\[N1\] is defined twice"):
+        rules_and_their_tests("**[N1] a** `tests/t.py::test_a`\n**[N1] b**\n")
+
+
 def test_section_folder_notebook_exercise_copy_and_artifacts_share_one_name():
     """[N1] [A1] One name per section: the folder, its notebook, its exercise copy and the SECTION under
     which the notebook writes its artifacts (cfg.artifacts(SECTION), nothing else)."""
@@ -573,14 +588,17 @@ def layout_entries(readme: str) -> tuple[set[str], set[str]]:
     return top, inner
 
 
+LAYOUT_IGNORES = {".gitignore", ".github", ".ci"}  # dotfiles: git and CI set-up, not the workshop
+
+
 def test_readme_layout_matches_the_tree():
-    """[D1] The README's Layout block names every top-level entry git tracks (dotfiles aside) and every
+    """[D1] The README's Layout block names every top-level entry git tracks (LAYOUT_IGNORES aside) and every
     entry of workshop_sections/; every path it names exists or is git-ignored output."""
     import subprocess
 
     top, inner = layout_entries((ROOT / "README.md").read_text())
     files = git_files()
-    tracked_top = {f.split("/")[0] for f in files if not f.startswith(".")}
+    tracked_top = {f.split("/")[0] for f in files} - LAYOUT_IGNORES
     tracked_inner = {f.split("/")[1] for f in files if f.startswith("workshop_sections/")}
     problems = [f"{p} is tracked but not in the Layout" for p in sorted(tracked_top - top)]
     problems += [
