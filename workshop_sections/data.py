@@ -629,6 +629,7 @@ class _ReadLog:
         self.details: dict[str, dict[str, int]] = {}
 
     def say(self, kind: str, line: str, detail: str | None = None) -> None:
+        """Count a note of ``kind``; print it while fewer than ``NOTE_LIMIT`` of its kind were."""
         n = self.counts[kind] = self.counts.get(kind, 0) + 1
         if detail is not None:
             d = self.details.setdefault(kind, {})
@@ -637,6 +638,7 @@ class _ReadLog:
             print(line, file=sys.stderr, flush=True)
 
     def finish(self) -> None:
+        """One summary line per kind of note that went over ``NOTE_LIMIT``."""
         what = {
             "recoded": "files were not UTF-8 either",
             "skipped": "files were skipped as well",
@@ -662,6 +664,7 @@ codecs.register_error("workshop-latin1", _latin1_for_undefined)
 
 
 def _non_ascii_letters(text: str) -> int:
+    """The number of letters outside ASCII (how much a decoding made sense of)."""
     return sum(1 for ch in text if ord(ch) > 127 and ch.isalpha())
 
 
@@ -694,6 +697,7 @@ def _guess_encoding(sample: bytes) -> str:
 
 
 def _encoding_name(enc: str) -> str:
+    """An encoding's name as the note says it."""
     names = {"cp1252": "cp1252 (Windows Western European; its 5 unused bytes as Latin-1)"}
     return names.get(enc, enc)
 
@@ -741,6 +745,7 @@ def _decode_chunks(label: str, raw: Iterator[bytes], log: _ReadLog) -> Iterator[
 
 
 def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """``first`` (unless empty), then ``rest``."""
     if first:
         yield first
     yield from rest
@@ -749,6 +754,8 @@ def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 def _switch(
     label, buf: bytes, rest: Iterator[bytes], offset: int, was_unicode: bool, log: _ReadLog
 ) -> Iterator[str]:
+    """Read the rest of a file that stopped being UTF-8 at ``offset`` in the encoding guessed,
+    with one note."""
     enc = _guess_encoding(buf[: 1 << 16])
     where = (
         f"from byte {offset:,} on (the text before it was UTF-8)"
@@ -765,6 +772,8 @@ def _switch(
 
 
 def _decode_rest(label: str, chunks: Iterator[bytes], enc: str, offset: int) -> Iterator[str]:
+    """Decode the rest of a file in ``enc``; :class:`CorpusError` for an unknown encoding name
+    or bytes it cannot decode."""
     try:
         errors = "workshop-latin1" if codecs.lookup(enc).name == "cp1252" else "strict"
         decoder = codecs.getincrementaldecoder(enc)(errors=errors)
@@ -807,6 +816,7 @@ def _check_spacing(label: str, text_chunks: Iterator[str], log: _ReadLog) -> Ite
 
 
 def _spacing_verdict(label: str, sample: str, log: _ReadLog) -> None:
+    """Warn about, or refuse, a text sample with almost no spaces (see :func:`_check_spacing`)."""
     sample = sample[:SAMPLE_CHARS]
     words = tokenize(sample)
     letters = sum(map(len, words))
@@ -894,6 +904,8 @@ def _file_sources(p: Path, in_folder: bool, log: _ReadLog):
 
 
 def _zip_sources(p: Path):
+    """(label, raw chunk iterator, skippable) for each member of a zip (folders, hidden, README
+    and virtual-environment members left out)."""
     try:
         z = zipfile.ZipFile(p)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -1042,7 +1054,8 @@ def iter_tokens(source: str | os.PathLike) -> Iterator[list[str]]:
 
 
 def read_words(source: str | os.PathLike, max_words: int | None = None) -> list[str]:
-    """All words of a corpus (or the first ``max_words``), lower-cased (see :func:`iter_tokens`)."""
+    """All words of a corpus (or the first ``max_words``), lower-cased str (see :func:`iter_tokens`).
+    Raises :class:`CorpusError` as :func:`iter_tokens` does, and for a corpus that holds no words."""
     out: list[str] = []
     for words in iter_tokens(source):
         out.extend(words)
@@ -1068,6 +1081,8 @@ class VectorFileError(DataError, ValueError):
 
 
 def _vector_source(path) -> Path:
+    """The word-vector file ``path`` names. Raises :class:`VectorFileError` for an empty path or
+    a folder, ``FileNotFoundError`` for a missing file."""
     if path is None or not str(path).strip():
         raise VectorFileError(
             "No word-vector file given (an empty path): give the path of a .vec, .txt or .bin file."
@@ -1107,6 +1122,7 @@ def _vector_opener(p: Path):
 
 
 def _parse_header(line: bytes) -> tuple[int, int] | None:
+    """``(count, dim)`` from a word2vec ``'<count> <dim>'`` first line, else None."""
     parts = line.split()
     if len(parts) == 2 and all(x.isdigit() for x in parts):
         return int(parts[0]), int(parts[1])
@@ -1114,6 +1130,7 @@ def _parse_header(line: bytes) -> tuple[int, int] | None:
 
 
 def _is_number(field: bytes) -> bool:
+    """Whether a field reads as a float."""
     try:
         float(field)
         return True
@@ -1133,6 +1150,7 @@ def _trailing_numbers(line: bytes) -> tuple[int, int]:
 
 
 def _decode_word(raw: bytes, where: str, bad: list) -> str:
+    """A word as UTF-8, else as Latin-1 with ``where`` appended to ``bad``."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -1270,6 +1288,7 @@ def _glove_dim(p: Path, head: bytes) -> int:
 
 
 def _count_lines(f, limit: int | None) -> int:
+    """The lines of ``f`` (a last one without a newline counts), at most ``limit``."""
     n, last = 0, b"\n"
     for block in iter(lambda: f.read(CHUNK), b""):
         n += block.count(b"\n")
@@ -1453,6 +1472,7 @@ def _read_binary_vectors(
 
 
 def _vector_notes(p: Path, dups: list, bad_utf8: list, unit: str = "line") -> None:
+    """One warning for the duplicate words, one note for the words that are not UTF-8 (stderr)."""
     if dups:
         word, where = dups[0]
         print(
