@@ -53,7 +53,12 @@ from . import cluster as cluster_lib
 from . import launcher
 
 # TF_CONFIG parsing, the chief's wait for its peers and the run-folder marker: plumbing in .cluster
-from .cluster import RESULT_PREFIX, ClusterConfigError, PeersNotReadyError  # noqa: F401  (re-exported)
+from .cluster import (  # noqa: F401  (re-exported: dw.validate_tf_config, dw.PeersNotReadyError)
+    RESULT_PREFIX,
+    ClusterConfigError,
+    PeersNotReadyError,
+    validate_tf_config,
+)
 
 SECTION = "distributed_tensorflow"
 DEFAULT_PORT = 2222
@@ -263,13 +268,6 @@ def train_loop(coordinator, model, per_worker_iter, s, writer, manager, log=prin
 
 
 # --------------------------------------------------------------------------- TF_CONFIG
-def validate_tf_config(conf: dict) -> dict:
-    """Check a TF_CONFIG dict for a parameter-server job; return it (normalised) or raise
-    ClusterConfigError (one line quoting the offending part). Every form TensorFlow's
-    TFConfigClusterResolver accepts works: see :func:`.cluster.validate_tf_config`."""
-    return cluster_lib.validate_tf_config(conf)
-
-
 def pod_ordinal(pod_name: str) -> int:
     """The ordinal of a StatefulSet pod (``tfw-worker-3`` -> 3)."""
     m = re.fullmatch(r".*-(\d+)", pod_name or "")

@@ -218,6 +218,8 @@ def is_job_object(obj: dict) -> bool:
 
 
 def job_objects(objects: Iterable[dict]) -> list[dict]:
+    """The objects of the training job among ``objects`` (:func:`is_job_object`): what to delete
+    after a run; the volume, TensorBoard and Jupyter stay."""
     return [o for o in objects if is_job_object(o)]
 
 
@@ -227,6 +229,7 @@ def _order(objects: Iterable[dict]) -> list[dict]:
 
 
 def describe(obj: dict) -> str:
+    """``Kind/name`` of a manifest object, for messages."""
     return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
 
 
@@ -337,6 +340,8 @@ def pods(client, namespace: str = NAMESPACE, selector: str = JOB_SELECTOR) -> li
 
 
 def chief_done(state: dict) -> bool:
+    """True when ``state`` (a :func:`pod_state`) is the chief's pod and it has finished (Succeeded
+    or Failed): :func:`watch_pods` stops there."""
     return state["component"] == "chief" and state["phase"] in ("Succeeded", "Failed")
 
 

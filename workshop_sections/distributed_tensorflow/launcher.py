@@ -116,6 +116,7 @@ def cluster_spec(num_ps: int, num_workers: int, host: str = "127.0.0.1", ports=N
 
 
 def task_name(role: str, index: int) -> str:
+    """The launcher's name of a task: ``chief``, ``ps0``, ``worker1``."""
     return "chief" if role == "chief" else f"{role}{index}"
 
 
