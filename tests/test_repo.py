@@ -565,10 +565,21 @@ def test_tooling_lives_in_its_own_package():
         source = (package / "tools" / f"{tool}.py").read_text()
         if tool != "checks":
             assert 'if __name__ == "__main__"' in source, f"tools/{tool}.py cannot run as python -m"
-    old = re.compile(r"workshop_sections\.(" + "|".join(TOOLS + ("exercises",)) + r")\b")
-    for doc in ("README.md", "CONTRIBUTING.md", "Makefile"):
-        stale = old.findall((ROOT / doc).read_text())
-        assert not stale, f"{doc} still names the old module paths {sorted(set(stale))}"
+    names = "|".join(TOOLS + ("exercises",))
+    old = re.compile(rf"workshop_sections\.({names})\b|workshop_sections/({names})\.py")
+    stale = []
+    for name in git_files():
+        path = ROOT / name
+        if name.startswith("exercises/") or not path.is_file():
+            continue
+        if (
+            path.suffix in (".md", ".py", ".ipynb", ".yml", ".yaml", ".toml", ".txt")
+            or path.name == "Makefile"
+        ):
+            stale += [f"{name}: {m.group(0)}" for m in old.finditer(path.read_text(errors="replace"))]
+    assert not stale, "the tools moved to workshop_sections/tools/; still the old paths:\n  " + "\n  ".join(
+        stale
+    )
 
 
 def layout_entries(readme: str) -> tuple[set[str], set[str]]:
