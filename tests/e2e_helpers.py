@@ -449,13 +449,14 @@ def lab_login(page, base_url: str, token: str, next_path: str = "/lab", timeout:
 
 _CELL_STATE_JS = """
 () => {
-  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell')];
-  const indicator = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+  const cells = [...document.querySelectorAll(panel + ' .jp-Notebook .jp-CodeCell')];
+  const indicator = document.querySelector(panel + ' .jp-Notebook-ExecutionIndicator');
   return {
     prompts: cells.map(c => (c.querySelector('.jp-InputPrompt') || {}).textContent || ''),
     empty: cells.map(c => !((c.querySelector('.jp-InputArea-editor') || {}).innerText || '').trim()),
     status: indicator ? indicator.getAttribute('data-status') : null,
-    kernel: (() => { const k = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName');
+    kernel: (() => { const k = document.querySelector(panel + ' .jp-Toolbar-kernelName');
                      return k ? (k.getAttribute('aria-label') || k.textContent || '').trim() : null; })(),
     dialog: (document.querySelector('.jp-Dialog') || {}).innerText || null,
   };
@@ -554,7 +555,8 @@ _ERRORS_JS = """
   const found = [];
   cells.forEach((cell, index) => {
     if (!cell.classList.contains('jp-CodeCell')) return;
-    const outs = [...cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')];
+    const outs = [...cell.querySelectorAll(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')];
     for (const out of outs) {
       const text = out.innerText || '';
       if (/Traceback|Error\\b|Exception\\b/.test(text) && /Traceback|^\\w*(Error|Exception)\\b/m.test(text)) {
@@ -730,7 +732,8 @@ _RISE_STATE_JS = """
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
   const top = [...document.querySelectorAll('.reveal .slides > section')];
   const h = top.findIndex(s => s.classList.contains('present'));
-  const v = h < 0 ? -1 : [...top[h].querySelectorAll(':scope > section')].findIndex(s => s.classList.contains('present'));
+  const v = h < 0 ? -1 : [...top[h].querySelectorAll(':scope > section')]
+    .findIndex(s => s.classList.contains('present'));
   return {
     id: h < 0 ? null : `${h}/${Math.max(v, 0)}`,
     heading: slide ? ((slide.querySelector('h1, h2') || {}).innerText || '').trim() : null,

@@ -118,7 +118,8 @@ def test_tensorflow_import_drops_only_the_known_start_up_noise(tmp_path):
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); from workshop_sections import config\n"
         "config._import_without_noise('noisy_mod')\n"
-        "try:\n    config._import_without_noise('broken_mod')\nexcept RuntimeError as e:\n    print('raised', e)\n"
+        "try:\n    config._import_without_noise('broken_mod')\n"
+        "except RuntimeError as e:\n    print('raised', e)\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120

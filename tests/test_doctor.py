@@ -157,7 +157,7 @@ def test_command_line_prints_one_table(tmp_path):
 
 
 # --------------------------------------------------------------------------- GPU switch (make setup GPU=1)
-def test_gpu_switch_installs_tensorflow_and_cuda_at_the_pinned_version(tmp_path):
+def test_gpu_switch_installs_tensorflow_and_cuda_at_the_pinned_version(tmp_path, make_dry_run):
     pin = doctor.tf_pin(ROOT / "requirements.txt")
     gpu = doctor.requirements_for(True)
     cpu = doctor.requirements_for(False)
@@ -166,26 +166,14 @@ def test_gpu_switch_installs_tensorflow_and_cuda_at_the_pinned_version(tmp_path)
     assert not any(line.startswith("tensorflow-cpu") for line in gpu)
     assert len(gpu) == len(cpu), "only the TensorFlow line changes"
     # the pip command lines make runs (dry run: nothing is installed)
-    out = subprocess.run(
-        ["make", "-n", "setup", "GPU=1", f"VENV={tmp_path / 'venv'}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = make_dry_run("setup", "GPU=1", f"VENV={tmp_path / 'venv'}")
     assert f"--write-requirements {tmp_path / 'venv'}/requirements-gpu1.txt --gpu 1" in out
     assert "pip uninstall --quiet -y tensorflow-cpu" in out
     assert f"pip install --quiet -r {tmp_path / 'venv'}/requirements-gpu1.txt" in out
     target = tmp_path / "req.txt"
     assert doctor.main(["--write-requirements", str(target), "--gpu", "1"]) == 0
     assert f"tensorflow[and-cuda]=={pin}" in target.read_text()
-    out0 = subprocess.run(
-        ["make", "-n", "setup", "GPU=0", f"VENV={tmp_path / 'venv'}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out0 = make_dry_run("setup", "GPU=0", f"VENV={tmp_path / 'venv'}")
     assert "requirements-gpu0.txt --gpu 0" in out0 and "uninstall --quiet -y tensorflow " in out0
 
 

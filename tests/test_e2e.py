@@ -257,11 +257,12 @@ def test_tensorboard_scalars_check_fails_for_a_missing_tag(tensorboard, page):
 
 # ----------------------------------------------------------------------------- clean stop
 _SPAWNER = textwrap.dedent("""
-    import http.server, subprocess, sys
+    import subprocess, sys
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     # a child in a session of its own, as Jupyter starts its kernels
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), SimpleHTTPRequestHandler).serve_forever()
 """)
 
 

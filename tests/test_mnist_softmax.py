@@ -244,8 +244,8 @@ def _say(capsys):
     return out
 
 
-def _acc(p, l):
-    return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.float32))
+def _acc(p, y):
+    return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(y, 1)), tf.float32))
 
 
 def test_check_accuracy_right(capsys):
@@ -257,21 +257,21 @@ def test_check_accuracy_right(capsys):
     "answer, words",
     [
         (None, "still None"),
-        (lambda p, l: None, "returned None"),
-        (lambda p, l: "0.6", "one number"),
-        (lambda p, l: tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.float32), "tf.reduce_mean"),
+        (lambda p, y: None, "returned None"),
+        (lambda p, y: "0.6", "one number"),
+        (lambda p, y: tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(y, 1)), tf.float32), "tf.reduce_mean"),
         (
-            lambda p, l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.int32)),
+            lambda p, y: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(y, 1)), tf.int32)),
             "integer",
         ),
         (
-            lambda p, l: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(l, 1)), tf.bool)),
+            lambda p, y: tf.reduce_mean(tf.cast(tf.equal(tf.argmax(p, 1), tf.argmax(y, 1)), tf.bool)),
             "booleans",
         ),
-        (lambda p, l: _acc(p, l) * 100, "percentage"),
-        (lambda p, l: 1 - _acc(p, l), "error rate"),
-        (lambda p, l: tf.constant(0.6), "second one"),
-        (lambda p, l: tf.reduce_mean(tf.cast(tf.argmax(p, 1) == 1, tf.float32)), "expected 0.6"),
+        (lambda p, y: _acc(p, y) * 100, "percentage"),
+        (lambda p, y: 1 - _acc(p, y), "error rate"),
+        (lambda p, y: tf.constant(0.6), "second one"),
+        (lambda p, y: tf.reduce_mean(tf.cast(tf.argmax(p, 1) == 1, tf.float32)), "expected 0.6"),
     ],
 )
 def test_check_accuracy_wrong(answer, words, capsys):

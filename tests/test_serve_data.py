@@ -1,6 +1,5 @@
 """The room data mirror end to end on 127.0.0.1: one process serves, this one fetches."""
 
-import os
 import shutil
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from proc_helpers import mirror_url, stop
+from proc_helpers import stop
 
 from workshop_sections import data
 from workshop_sections.tools import serve_data
@@ -47,28 +46,9 @@ def test_room_addresses():
     assert all(not a.startswith("127.") for a in serve_data.room_addresses("0.0.0.0") if a[0].isdigit())
 
 
-def test_mirror_end_to_end(source_cache, tmp_path, monkeypatch):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workshop_sections.tools.serve_data",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data-dir",
-            str(source_cache),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def test_mirror_end_to_end(source_cache, tmp_path, monkeypatch, mirror_server):
+    proc, url, printed = mirror_server(source_cache)
     try:
-        url, printed = mirror_url(proc, 30)
         assert url, f"the server printed no mirror line: {''.join(printed)} {proc.poll()}"
         assert any("not served (fails its checksum): nltk/movie_reviews.zip" in ln for ln in printed)
 

@@ -94,7 +94,8 @@ def executed_tiny(quick=True, completed=True, record=True):
         nbformat.v4.new_output(
             "display_data",
             data={  # what %tensorboard leaves
-                "text/html": '<iframe id="tensorboard-frame-1a2b" width="100%" height="800"></iframe>\n<script>\n'
+                "text/html": '<iframe id="tensorboard-frame-1a2b" width="100%" height="800"></iframe>\n'
+                "<script>\n"
                 '(function() { const frame = document.getElementById("tensorboard-frame-1a2b");\n'
                 'const url = new URL("/", window.location); const port = 6006; })();</script>',
                 "text/plain": "<IPython.core.display.HTML object>",

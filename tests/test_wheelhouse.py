@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from proc_helpers import mirror_url, stop
+from proc_helpers import stop
 
 from workshop_sections.tools import serve_data as sd
 
@@ -128,26 +128,14 @@ def test_pip_install_prefers_the_mirror_and_falls_back_to_the_index(tmp_path, mo
     assert runs == [["x"]] * 3
 
 
-def test_make_setup_installs_through_the_mirror_aware_pip(tmp_path):
-    out = subprocess.run(
-        ["make", "-n", "setup", f"VENV={tmp_path / 'venv'}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def test_make_setup_installs_through_the_mirror_aware_pip(tmp_path, make_dry_run):
+    out = make_dry_run("setup", f"VENV={tmp_path / 'venv'}")
     assert f"serve_data pip install --quiet -r {tmp_path / 'venv'}/requirements-gpu0.txt" in out
     assert "serve_data pip install --quiet --no-deps -e ." in out
-    out = subprocess.run(
-        ["make", "-n", "wheelhouse", "WHEELHOUSE_PYTHONS=3.11"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = make_dry_run("wheelhouse", "WHEELHOUSE_PYTHONS=3.11")
     assert (
-        "serve_data wheelhouse --platforms linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 windows_x86_64 --pythons 3.11"
-        in out
+        "serve_data wheelhouse --platforms linux_x86_64 linux_aarch64 macos_arm64 macos_x86_64 "
+        "windows_x86_64 --pythons 3.11" in out
     )
 
 
@@ -163,84 +151,20 @@ def _closed_port() -> int:
     os.environ.get("WORKSHOP_WHEELHOUSE_TEST") != "1",
     reason="downloads and installs ~0.5 GB: make test-wheelhouse (WORKSHOP_WHEELHOUSE_TEST=1)",
 )
-def test_make_setup_succeeds_from_the_room_mirror_alone(tmp_path):
+def test_make_setup_succeeds_from_the_room_mirror_alone(tmp_path, mirror_server):
     plat = sd.this_platform()
     if plat is None or not plat.startswith("linux"):
         pytest.skip(f"builds the Linux wheelhouse; this machine is {plat}")
     data_dir = tmp_path / "room-data"
-    t0 = time.monotonic()
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workshop_sections.tools.serve_data",
-            "wheelhouse",
-            "--dest",
-            str(data_dir / "wheelhouse"),
-            "--platforms",
-            plat,
-            "--pythons",
-            PY,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
-    note = json.loads((data_dir / "wheelhouse" / plat / sd.NOTE).read_text())
-    assert note["pythons"] == [PY], note
-    print(
-        f"\nwheelhouse {plat} Python {PY}: {note['wheels']} wheels, {note['bytes'] / 1e6:.0f} MB "
-        f"in {time.monotonic() - t0:.0f} s"
-    )
-
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workshop_sections.tools.serve_data",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "server.log").open("w"),
-        text=True,
-    )
-    try:
-        url, printed = mirror_url(server, 120)  # it checks every wheel's sum first
+    note = _build_wheelhouse(data_dir, plat)
+    server, url, printed = mirror_server(data_dir, stderr=(tmp_path / "server.log").open("w"), timeout=120)
+    try:  # the server checks every wheel's sum before it prints its line
         assert url, f"the server printed no mirror line: {''.join(printed)}"
         page = urllib.request.urlopen(f"{url}/wheelhouse/{plat}/", timeout=10).read().decode()
         assert page.count("#sha256=") == note["wheels"]
-
         clone = tmp_path / "clone"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
-        dead_index = f"http://127.0.0.1:{_closed_port()}/simple"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
-        env.update(
-            WORKSHOP_DATA_MIRROR=url,
-            PIP_INDEX_URL=dead_index,
-            PIP_CONFIG_FILE=os.devnull,
-            PIP_NO_CACHE_DIR="1",
-            PIP_RETRIES="0",
-            PIP_TIMEOUT="5",
-            PIP_DISABLE_PIP_VERSION_CHECK="1",
-        )
-        # the index really is unreachable
-        probe = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "p"), "six"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert probe.returncode != 0
+        env = _env_without_the_index(url, tmp_path)
         t1 = time.monotonic()
         setup = subprocess.run(
             ["make", "setup", f"PYTHON={sys.executable}"],
@@ -255,27 +179,75 @@ def test_make_setup_succeeds_from_the_room_mirror_alone(tmp_path):
         print(f"make setup from the mirror: {time.monotonic() - t1:.0f} s")
         assert f"pip: packages from the room mirror {url}/wheelhouse/{plat}/" in log
         assert "the rest from the package index" not in log, log[-3000:]
-        venv_py = clone / ".venv" / "bin" / "python"
-        versions = subprocess.run(
-            [
-                str(venv_py),
-                "-c",
-                "import importlib.metadata as m; "
-                "print(m.version('tensorflow-cpu'), m.version('jupyterlab-rise'), m.version('tf-workshop'))",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
         pins = dict(
             ln.split("==")
             for ln in (ROOT / "requirements.txt").read_text().splitlines()
             if "==" in ln and not ln.startswith("#")
         )
+        versions = _installed_versions(clone / ".venv" / "bin" / "python")
         assert versions == [pins["tensorflow-cpu"], pins["jupyterlab-rise"], "2.0.0"], versions
     finally:
         stop(server)
     served = (tmp_path / "server.log").read_text()
-    assert re.search(r'"GET /wheelhouse/[^/]+/tensorflow_cpu-[^ ]+\.whl HTTP/1\.1" 200', served), served[
-        -2000:
-    ]
+    wheel_get = r'"GET /wheelhouse/[^/]+/tensorflow_cpu-[^ ]+\.whl HTTP/1\.1" 200'
+    assert re.search(wheel_get, served), served[-2000:]
+
+
+def _build_wheelhouse(data_dir: Path, plat: str) -> dict:
+    """`serve_data wheelhouse` for ``plat`` and this Python into ``data_dir/wheelhouse``; its note."""
+    t0 = time.monotonic()
+    built = subprocess.run(
+        [sys.executable, "-m", "workshop_sections.tools.serve_data", "wheelhouse"]
+        + ["--dest", str(data_dir / "wheelhouse"), "--platforms", plat, "--pythons", PY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    note = json.loads((data_dir / "wheelhouse" / plat / sd.NOTE).read_text())
+    assert note["pythons"] == [PY], note
+    print(
+        f"\nwheelhouse {plat} Python {PY}: {note['wheels']} wheels, {note['bytes'] / 1e6:.0f} MB "
+        f"in {time.monotonic() - t0:.0f} s"
+    )
+    return note
+
+
+def _env_without_the_index(mirror: str, tmp_path: Path) -> dict:
+    """This environment with WORKSHOP_DATA_MIRROR=``mirror`` and pip's index at a closed port
+    (checked: pip cannot download from it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+    env.update(
+        WORKSHOP_DATA_MIRROR=mirror,
+        PIP_INDEX_URL=f"http://127.0.0.1:{_closed_port()}/simple",
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_CACHE_DIR="1",
+        PIP_RETRIES="0",
+        PIP_TIMEOUT="5",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    probe = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(tmp_path / "p"), "six"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode != 0, "the package index must be unreachable"
+    return env
+
+
+def _installed_versions(venv_python: Path) -> list[str]:
+    """[tensorflow-cpu, jupyterlab-rise, tf-workshop] versions installed for ``venv_python``."""
+    return subprocess.run(
+        [
+            str(venv_python),
+            "-c",
+            "import importlib.metadata as m; "
+            "print(m.version('tensorflow-cpu'), m.version('jupyterlab-rise'), m.version('tf-workshop'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
