@@ -538,6 +538,7 @@ def test_public_functions_of_section_modules_have_docstrings():
     assert not missing, f"{len(missing)} public name(s) without a docstring:\n  " + "\n  ".join(missing)
 
 
+TEXT_SUFFIXES = (".md", ".py", ".ipynb", ".yml", ".yaml", ".toml", ".txt")
 TOOLS = ("notebooks", "export", "exercise_copies", "checks", "slides", "doctor", "serve_data", "colab")
 
 
@@ -555,11 +556,11 @@ def git_files() -> list[str]:
 
 def test_tooling_lives_in_its_own_package():
     """[S4] workshop_sections/ holds config.py, data.py, the section folders and tools/; the tools are
-    run as python -m workshop_sections.tools.<name> (checks is a library)."""
+    run as python -m workshop_sections.tools.<name> (checks is a library); no tracked file names a
+    tool by its old path."""
     package = ROOT / "workshop_sections"
-    tracked = {
-        f.split("/", 2)[1] for f in git_files() if f.startswith("workshop_sections/") and f.count("/") >= 1
-    }
+    files = git_files()
+    tracked = {f.split("/")[1] for f in files if f.startswith("workshop_sections/")}
     assert tracked == {"__init__.py", "config.py", "data.py", "tools", *SECTIONS}, sorted(tracked)
     for tool in TOOLS:
         source = (package / "tools" / f"{tool}.py").read_text()
@@ -568,18 +569,12 @@ def test_tooling_lives_in_its_own_package():
     names = "|".join(TOOLS + ("exercises",))
     old = re.compile(rf"workshop_sections\.({names})\b|workshop_sections/({names})\.py")
     stale = []
-    for name in git_files():
+    for name in files:
         path = ROOT / name
-        if name.startswith("exercises/") or not path.is_file():
-            continue
-        if (
-            path.suffix in (".md", ".py", ".ipynb", ".yml", ".yaml", ".toml", ".txt")
-            or path.name == "Makefile"
-        ):
+        text_file = path.suffix in TEXT_SUFFIXES or path.name == "Makefile"
+        if text_file and not name.startswith("exercises/") and path.is_file():
             stale += [f"{name}: {m.group(0)}" for m in old.finditer(path.read_text(errors="replace"))]
-    assert not stale, "the tools moved to workshop_sections/tools/; still the old paths:\n  " + "\n  ".join(
-        stale
-    )
+    assert not stale, "old paths of the tools (now in workshop_sections/tools/):\n  " + "\n  ".join(stale)
 
 
 def layout_entries(readme: str) -> tuple[set[str], set[str]]:
