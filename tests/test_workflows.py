@@ -35,3 +35,11 @@ def test_weekly_job_installs_the_newest_tensorflow_over_the_pins():
     text = steps_text(doc)
     assert "make setup" in text and "--upgrade tensorflow-cpu" in text
     assert text.index("--upgrade tensorflow-cpu") < text.index("make test")
+
+
+def test_weekly_job_touches_the_stamp_make_setup_checks():
+    """After the upgrade, make test must not reinstall the pins: the touched file is make setup's stamp."""
+    doc, _ = load("weekly-latest-tf.yml")
+    makefile = (WF.parents[1] / "Makefile").read_text()
+    assert "STAMP := $(VENV)/.installed-gpu$(GPU)" in makefile
+    assert "touch .venv/.installed-gpu0" in steps_text(doc)
