@@ -44,7 +44,7 @@ def bench_single_step_fn(s, steps: int) -> dict:
     """ShardedWord2Vec's step in this process (plain variables, no cluster)."""
     vocab, ids, counts = dw.prepare_corpus(s)
     model = dw.new_model(len(vocab), counts, s, total_steps=steps)
-    it = iter(dw.training_dataset(ids, counts, s, epochs=1000))
+    it = iter(dw.make_dataset_fn(ids, counts, s, seed=s.seed)())  # one process: a fixed order
     fn = model.make_train_fn(s.steps_per_call)
     fn(it)  # trace
     calls = max(1, steps // s.steps_per_call)

@@ -78,3 +78,35 @@ def launcher_pids(line: str) -> dict[str, str] | None:
     if not line.startswith("[launcher] pids "):
         return None
     return dict(p.split("=") for p in line.split("pids ")[1].split(";")[0].split(", "))
+
+
+def launcher_output_until(proc, stop, timeout: float = 240.0) -> tuple[dict[str, str], list[str]]:
+    """Read a launcher's merged output (``proc.stdout``) line by line until ``stop(line)`` is true:
+    ({task: pid} from its pids line, the lines read). AssertionError (with the last lines) when
+    ``timeout`` seconds pass first."""
+    pids, lines = {}, []
+    deadline = time.time() + timeout
+    for line in proc.stdout:
+        lines.append(line)
+        pids = launcher_pids(line) or pids
+        if stop(line):
+            break
+        assert time.time() < deadline, "".join(lines[-20:])
+    return pids, lines
+
+
+def interrupt_launcher(cmd, ready, interrupt, timeout: float = 240.0, **popen) -> tuple[int, str, dict]:
+    """Start the launcher command ``cmd``, read its output until ``ready(line)``, then call
+    ``interrupt(proc, pids)`` (a signal to it or to one of its tasks) and read the rest:
+    (its return code, the rest of its output, {task: pid}). The launcher is killed if it is still
+    running at the end (a failed assertion included)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    try:
+        pids, lines = launcher_output_until(proc, ready, timeout)
+        assert set(pids) == {"ps0", "worker0", "chief"}, "".join(lines[-20:])
+        interrupt(proc, pids)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, rest, pids

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from proc_helpers import alive, launcher_pids, local_cluster_command
+from proc_helpers import alive, interrupt_launcher, local_cluster_command
 
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
 from workshop_sections.distributed_tensorflow import launcher
@@ -507,33 +507,17 @@ def test_restarted_chief_resumes_from_the_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_launcher_stops_every_task_on_ctrl_c(tmp_path):
-    cmd = local_cluster_command(tmp_path / "run", steps=100000)
     # started with SIGINT ignored, as a background job of a non-interactive shell is: the
-    # launcher must take Ctrl-C back (this failed in a CI run started with `... &`)
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    # launcher must take Ctrl-C back (this failed in a CI run started with `... &`); Ctrl-C once
+    # the tasks are up (the chief may still start)
+    code, rest, pids = interrupt_launcher(
+        local_cluster_command(tmp_path / "run", steps=100000),
+        ready=lambda line: line.startswith("[worker0] worker 0 serving"),
+        interrupt=lambda proc, pids: proc.send_signal(signal.SIGINT),
         cwd=ROOT,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
-    pids, lines = {}, []
-    try:
-        deadline = time.time() + 240
-        for line in proc.stdout:
-            lines.append(line)
-            pids = launcher_pids(line) or pids
-            if line.startswith("[worker0] worker 0 serving"):  # tasks are up (the chief may still start)
-                break
-            assert time.time() < deadline, "".join(lines[-20:])
-        assert set(pids) == {"ps0", "worker0", "chief"}, "".join(lines[-20:])
-        proc.send_signal(signal.SIGINT)
-        rest = proc.communicate(timeout=60)[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, rest
+    assert code == 130, rest
     assert "all tasks stopped" in rest
     time.sleep(0.5)
     assert not [n for n, pid in pids.items() if alive(int(pid))], "orphaned tasks after Ctrl-C"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from proc_helpers import alive, launcher_pids, local_cluster_command
+from proc_helpers import alive, interrupt_launcher, launcher_pids, local_cluster_command
 
 from workshop_sections.distributed_tensorflow import cluster as cl
 from workshop_sections.distributed_tensorflow import distributed_word2vec as dw
@@ -453,22 +453,13 @@ def test_launcher_lets_training_lose_a_worker_but_not_a_ps(tmp_path):
 
 def test_launcher_stops_at_once_when_a_worker_is_killed_before_the_cluster_is_ready(tmp_path):
     """The issue's example, with the real launcher and tasks: SIGKILL a worker while the cluster starts."""
-    cmd = local_cluster_command(tmp_path / "run", steps=100)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    pids, lines = {}, []
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            pids = launcher_pids(line) or pids
-            if pids:
-                break
-        assert set(pids) == {"ps0", "worker0", "chief"}, "".join(lines)
-        os.kill(int(pids["worker0"]), signal.SIGKILL)
-        rest = proc.communicate(timeout=60)[0]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 137, rest
+    code, rest, pids = interrupt_launcher(
+        local_cluster_command(tmp_path / "run", steps=100),
+        ready=lambda line: launcher_pids(line) is not None,
+        interrupt=lambda proc, pids: os.kill(int(pids["worker0"]), signal.SIGKILL),
+        cwd=ROOT,
+    )
+    assert code == 137, rest
     assert "[launcher] worker0 exited (killed by SIGKILL, exit code 137) before the cluster was ready" in rest
     assert "[launcher] last lines of worker0:" in rest
     assert rest.rstrip().endswith(

@@ -200,23 +200,25 @@ class ShardedWord2Vec:
         return train_steps
 
 
-def make_dataset_fn(ids, counts, s):
+def make_dataset_fn(ids, counts, s, seed=None):
     """The ``dataset_fn`` of the job: no argument, run once on every worker by
     ``ClusterCoordinator.create_per_worker_dataset``; an endless stream of (targets, contexts) int32
-    batches of ``s.batch_size`` skip-gram pairs (``word2vec_fast.make_dataset``: subsampling, window)."""
+    batches of ``s.batch_size`` skip-gram pairs (``word2vec_fast.make_dataset``: subsampling, window).
+    ``seed=None`` draws a seed on each worker; a number gives the same order every time (the
+    synchronous run, ``run_sync``)."""
     ids = np.asarray(ids, dtype=np.int32)
 
     def dataset_fn():
         # the seed is drawn on the worker (an unseeded op: a fresh seed per worker), so each worker
         # reads the corpus in its own order: asynchronous SGD on different data, not the same work twice
-        seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64)
+        worker_seed = tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64) if seed is None else seed
         return word2vec_fast.make_dataset(
             ids,
             counts,
             window=s.window,
             batch_size=s.batch_size,
             subsample=s.subsample,
-            seed=seed,
+            seed=worker_seed,
             epochs=1_000_000,
         )
 
@@ -501,20 +503,6 @@ def prepare_corpus(s: TrainSettings):
     words = data.read_words(s.corpus, max_words=s.max_words)
     vocab, ids = word2vec_fast.build_vocab(words, min_count=s.min_count, max_size=s.max_vocab)
     return vocab, ids, vocab_counts(vocab)
-
-
-def training_dataset(ids, counts, s: TrainSettings, epochs: int = 1_000_000):
-    """The (targets, contexts) int32 batches of one process, seeded with ``s.seed`` (the same order
-    every run): ``word2vec_fast.make_dataset`` with the settings' window, batch size, subsampling."""
-    return word2vec_fast.make_dataset(
-        ids,
-        counts,
-        window=s.window,
-        batch_size=s.batch_size,
-        subsample=s.subsample,
-        seed=s.seed,
-        epochs=epochs,
-    )
 
 
 # --------------------------------------------------------------------------- model
@@ -1115,7 +1103,7 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     with strategy.scope():
         emb, out_w = _mirrored_tables(len(words), s.dim, s.seed)
-    dist_ds = strategy.experimental_distribute_dataset(training_dataset(ids, counts, s))
+    dist_ds = strategy.experimental_distribute_dataset(make_dataset_fn(ids, counts, s, seed=s.seed)())
     step = _sync_step_fn(strategy, emb, out_w, table, s, steps)
     losses, seconds = _run_sync_steps(step, iter(dist_ds), steps)
     return {
