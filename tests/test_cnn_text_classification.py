@@ -47,7 +47,7 @@ def vec_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_classifier():
-    vocab = tc.build_vocab([["good", "film"], ["bad", "film"], ["great", "fun", "good"]])
+    vocab = tc.build_sentence_vocab([["good", "film"], ["bad", "film"], ["great", "fun", "good"]])
     tc.keras.utils.set_random_seed(0)
     model = tc.build_model(len(vocab), embed_dim=8, maps=4)
     return tc.TextClassifier(model, vocab)
@@ -95,18 +95,18 @@ def test_tokenize_folds_accents_repairs_mojibake_and_drops_other_scripts():
 
 # --------------------------------------------------------------------------- vocabulary + padding
 def test_vocab_reserves_pad_and_unk_and_orders_by_frequency():
-    vocab = tc.build_vocab([["b", "a", "a"], ["c", "a", "b"]])
+    vocab = tc.build_sentence_vocab([["b", "a", "a"], ["c", "a", "b"]])
     assert vocab.words == ["<pad>", "<unk>", "a", "b", "c"]
     assert vocab.encode(["a", "zzz", "c"]) == [2, 1, 4]
     assert vocab.decode([2, 3, 0, 0]) == ["a", "b"]
     assert "a" in vocab and "zzz" not in vocab
-    assert tc.build_vocab([["b", "a", "a"]], min_count=2).words == ["<pad>", "<unk>", "a"]
-    again = tc.Vocab.from_json(json.loads(json.dumps(vocab.to_json())))
+    assert tc.build_sentence_vocab([["b", "a", "a"]], min_count=2).words == ["<pad>", "<unk>", "a"]
+    again = tc.SentenceVocab.from_json(json.loads(json.dumps(vocab.to_json())))
     assert again.words == vocab.words
 
 
 def test_vocab_extra_words_are_appended_once_and_capped():
-    vocab = tc.build_vocab([["a", "b"]], extra_words=["b", "x", "y", "z"], max_extra=2)
+    vocab = tc.build_sentence_vocab([["a", "b"]], extra_words=["b", "x", "y", "z"], max_extra=2)
     assert vocab.words == ["<pad>", "<unk>", "a", "b", "x", "y"]
     assert "x" not in vocab.counts  # extra words are not training words
 
@@ -159,7 +159,7 @@ def test_load_split_quick_subset_is_balanced():
 def test_embedding_matrix_known_word_gets_its_vector_unknown_a_random_one(vec_file):
     path, vectors = vec_file
     emb = read_vec(path)
-    vocab = tc.build_vocab([["good", "film", "film", "plot"], ["bad", "zzzz"]])
+    vocab = tc.build_sentence_vocab([["good", "film", "film", "plot"], ["bad", "zzzz"]])
     matrix, cov = tc.embedding_matrix(vocab, emb, seed=0)
     assert matrix.shape == (len(vocab), 6) and matrix.dtype == np.float32
     for w in ("good", "film", "bad"):
@@ -217,7 +217,7 @@ def test_vector_stats_show_the_common_direction_and_the_frequency_lengths():
 def test_embedding_matrix_with_postprocessing_uses_the_processed_vectors(vec_file):
     path, _ = vec_file
     emb = read_vec(path)
-    vocab = tc.build_vocab([["good", "film", "plot"]])
+    vocab = tc.build_sentence_vocab([["good", "film", "plot"]])
     matrix, _ = tc.embedding_matrix(vocab, emb, seed=0, postprocess=True)
     processed = tc.postprocess_vectors(np.asarray(emb.vectors), remove_top=1)
     for w in ("good", "film"):
@@ -248,7 +248,7 @@ def test_model_output_shape_any_length_and_kim_layers():
         out = np.asarray(model(np.ones((4, length), dtype=np.int32)))
         assert out.shape == (4, 2)
         np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
-    convs = [l for l in model.layers if isinstance(l, tc.layers.Conv1D)]
+    convs = [layer for layer in model.layers if isinstance(layer, tc.layers.Conv1D)]
     assert sorted(c.kernel_size[0] for c in convs) == [3, 4, 5] and all(c.filters == 100 for c in convs)
     assert model.get_layer("dropout").rate == 0.5
     assert isinstance(model.get_layer("softmax").kernel_constraint, tc.keras.constraints.MaxNorm)
@@ -266,7 +266,7 @@ def test_model_pads_both_ends_of_a_sentence_like_kim():
         2,
     )  # 2 words fill a 5-word filter
     plain = tc.build_model(50, embed_dim=8, edge_padding=0)
-    assert "edge_padding" not in [l.name for l in plain.layers]
+    assert "edge_padding" not in [layer.name for layer in plain.layers]
 
 
 def test_model_with_pretrained_embeddings_static_and_tuned():
@@ -283,7 +283,7 @@ def test_build_model_is_the_notebooks_kim_cnn():
     """build_model only checks arguments and picks the embedding: the layers are kim_cnn's."""
     wrapped = tc.build_model(40, embed_dim=8)
     direct = tc.kim_cnn(tc.random_embedding(40, 8))
-    assert [l.name for l in wrapped.layers] == [l.name for l in direct.layers]
+    assert [layer.name for layer in wrapped.layers] == [layer.name for layer in direct.layers]
     assert wrapped.count_params() == direct.count_params() == 40 * 8 + 3 * 100 * 8 * 4 + 300 + 300 * 2 + 2
     assert tc.build_model(40, embed_dim=8, trainable=False).get_layer("embedding").trainable is False
     with pytest.raises(ValueError, match="at least one word"):
@@ -318,9 +318,9 @@ def test_compile_cnn_and_training_callbacks(tmp_path):
 
 def test_kim_cnn_widths_maps_and_no_edge_padding():
     model = tc.kim_cnn(tc.random_embedding(20, 4), widths=(2, 3), maps=5, edge_padding=0, num_classes=3)
-    convs = [l for l in model.layers if isinstance(l, tc.layers.Conv1D)]
+    convs = [layer for layer in model.layers if isinstance(layer, tc.layers.Conv1D)]
     assert sorted(c.kernel_size[0] for c in convs) == [2, 3] and all(c.filters == 5 for c in convs)
-    assert "edge_padding" not in [l.name for l in model.layers]
+    assert "edge_padding" not in [layer.name for layer in model.layers]
     assert np.asarray(model(np.ones((2, 3), dtype=np.int32))).shape == (2, 3)
 
 
@@ -351,7 +351,7 @@ def test_fit_and_evaluate_trains_a_compiled_model_and_writes_tensorboard_logs(tm
     texts = [" ".join(list(rng.choice(words, 5)) + ["great" if i % 2 else "awful"]) for i in range(230)]
     labels = np.arange(230) % 2
     split = tc.Split(texts[:150], labels[:150], texts[150:190], labels[150:190], texts[190:], labels[190:])
-    vocab = tc.build_vocab(split.train_tokens)
+    vocab = tc.build_sentence_vocab(split.train_tokens)
     tc.keras.utils.set_random_seed(0)
     model = tc.compile_cnn(tc.kim_cnn(tc.random_embedding(len(vocab), 16)))
     logs = tmp_path / "run"
@@ -536,6 +536,25 @@ def test_cli_runs_on_other_folds_merge_into_one_table(tmp_path, capsys):
     assert cli_main(["--init", "tfidf", "--folds", "2", "--limit", "600", "--out", str(tmp_path)]) == 0
     v = json.loads((tmp_path / "metrics.json").read_text())["variants"]["tfidf"]
     assert v["fold_ids"] == [0, 1] and v["folds"] == 2  # another protocol starts a fresh table
+
+
+def test_cli_word2vec_run_prints_the_vectors_coverage(tmp_path, capsys):
+    words = ["the", "a", "film", "movie", "good", "bad", "is", "it", "not", "and"]
+    vec = tmp_path / "tiny.vec"
+    rng = np.random.default_rng(0)
+    vec.write_text(
+        f"{len(words)} 8\n"
+        + "".join(w + " " + " ".join(f"{x:.3f}" for x in rng.normal(size=8)) + "\n" for w in words)
+    )
+    args = ["--init", "word2vec-static", "--vectors", str(vec), "--limit", "200", "--epochs", "1"]
+    assert cli_main(args + ["--seeds", "1", "--out", str(tmp_path / "bench")]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "word2vec covers" in ln)
+    assert line.lstrip().startswith("fold  1/10:") and "training-vocabulary words" in line
+    covered, of = (
+        int(x.replace(",", "")) for x in line.split("covers ")[1].split(" training")[0].split(" of ")
+    )
+    assert 0 < covered < of  # a few words (and n't -> not) of the fold's many training words
 
 
 def test_merge_runs_keeps_other_runs_and_replaces_the_same_fold_and_seed():

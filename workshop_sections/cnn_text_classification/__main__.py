@@ -1,7 +1,8 @@
 """Benchmark Kim's CNN variants and the TF-IDF baseline on MR, the way Kim (2014) compared them.
 
     python -m workshop_sections.cnn_text_classification --init random --seeds 3
-    python -m workshop_sections.cnn_text_classification --init random --init word2vec-tuned --folds 10 --seeds 1
+    python -m workshop_sections.cnn_text_classification --init random --init word2vec-tuned \\
+        --folds 10 --seeds 1
     python -m workshop_sections.cnn_text_classification --init all --folds 10 --fold-ids 0-4 \\
         --vectors artifacts/cnn_text_classification/vectors_mr_news20/vectors.vec
 
@@ -12,7 +13,8 @@ error over folds, the paired difference of each word2vec variant from CNN-rand o
 folds both ran, and writes them to ``<out>/metrics.json`` (default
 ``artifacts/cnn_text_classification/benchmark``). Runs merge into that file: run the folds
 in two processes at once (``--fold-ids 0-4`` and ``--fold-ids 5-9``) and either one prints
-the whole table at the end; a re-run of the same fold and seed replaces the old run.
+the whole table at the end; a re-run of the same fold and seed replaces the old run. The word2vec
+variants print how much of each fold's training vocabulary the vectors cover.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import math
 import sys
 import time
 from pathlib import Path
+
+from workshop_sections import config, data
 
 
 def _fold_ids(text: str | None, folds: int) -> list[int] | None:
@@ -49,7 +53,10 @@ def _fail(message) -> int:
 
 
 def table(variants: dict) -> str:
-    from .text_cnn import paired_difference
+    """The benchmark table: per variant the runs, folds, mean and standard deviation of test
+    accuracy (%), the standard error over folds, the mean training seconds, then the paired
+    difference of each variant from CNN-rand on the folds both ran."""
+    from .text_cnn import paired_difference  # noqa: PLC0415 (TensorFlow: keeps --help fast)
 
     lines = [
         f"{'variant':<16} {'runs':>4} {'folds':>5} {'test acc mean':>13} {'std':>5} {'fold SE':>7} "
@@ -64,16 +71,13 @@ def table(variants: dict) -> str:
             f"{v['mean_seconds']:12.1f} {v['std_seconds']:6.1f}"
         )
     base = variants.get("random")
-    if base:
-        for name, v in variants.items():
-            if name == "random":
-                continue
-            d = paired_difference(v, base)
-            if d:
-                lines.append(
-                    f"{name} - random on the same {d[2]} folds: {100 * d[0]:+.2f} points "
-                    f"(standard error {100 * d[1]:.2f})"
-                )
+    for name, v in variants.items():
+        d = paired_difference(v, base) if base and name != "random" else None
+        if d:
+            lines.append(
+                f"{name} - random on the same {d[2]} folds: {100 * d[0]:+.2f} points "
+                f"(standard error {100 * d[1]:.2f})"
+            )
     return "\n".join(lines)
 
 
@@ -92,13 +96,11 @@ def save_merged(
 
     Saved results from a different protocol (folds, epochs, subset) are dropped; a word2vec
     variant's saved runs are dropped when they used other vectors or other postprocessing."""
-    from workshop_sections import config
-
-    from .text_cnn import summarize
+    from .text_cnn import summarize  # noqa: PLC0415 (TensorFlow: keeps --help fast)
 
     lock = None
     try:
-        import fcntl
+        import fcntl  # noqa: PLC0415 (POSIX only: Windows has no fcntl)
 
         lock = open(path.with_name(".metrics.lock"), "w")
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be merging into the same file
@@ -134,9 +136,8 @@ def save_merged(
     return variants
 
 
-def main(argv: list[str] | None = None) -> int:
-    from workshop_sections import config
-
+def _parser() -> argparse.ArgumentParser:
+    """The command line's options (``--help``)."""
     p = argparse.ArgumentParser(
         prog="python -m workshop_sections.cnn_text_classification",
         description=__doc__,
@@ -175,49 +176,106 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="folder of metrics.json (default artifacts/cnn_text_classification/benchmark)",
     )
-    args = p.parse_args(argv)
+    return p
 
-    cfg = config.setup(verbose=False)
-    from . import text_cnn as tc
 
+def _variants(p: argparse.ArgumentParser, args, variants: tuple) -> tuple[list[str], int, list[int]]:
+    """(the variants to run, the number of folds, the fold ids) from the options, or a usage error."""
     inits = []
     for item in args.init or ["random"]:
         for name in item.split(","):
             name = name.strip()
-            inits.extend(tc.VARIANTS if name == "all" else [name])
-    unknown = [n for n in inits if n not in tc.VARIANTS]
+            inits.extend(variants if name == "all" else [name])
+    unknown = [n for n in inits if n not in variants]
     if unknown:
-        p.error(f"unknown --init {', '.join(unknown)}: use {' | '.join(tc.VARIANTS)} | all")
+        p.error(f"unknown --init {', '.join(unknown)}: use {' | '.join(variants)} | all")
     if args.seeds < 1:
         p.error("--seeds must be 1 or more")
     folds = args.folds or 10
     if args.folds is not None and args.folds < 2:
         p.error("--folds must be 2 or more")
     fold_ids = _fold_ids(args.fold_ids, folds) if args.folds else [0]
-    fold_ids = fold_ids if fold_ids is not None else list(range(folds))
+    return inits, folds, fold_ids if fold_ids is not None else list(range(folds))
 
-    vectors = None
-    if args.vectors is not None and not args.vectors.strip():
-        return _fail(
-            "--vectors is empty: give the path of a word-vector file (.vec, .txt, .bin), or leave it out "
-            "to use the word2vec_optimized section's vectors."
-        )
+
+def _vectors(tc, args, inits: list[str]):
+    """The word vectors the word2vec variants need (None if no variant needs them); raises
+    Word2VecError / OSError / DataError for a file that cannot be read."""
     if any(n.startswith("word2vec") for n in inits):
-        from workshop_sections import data
-        from workshop_sections.word2vec_optimized import word2vec_fast
-
-        try:
-            vectors = tc.load_vectors(args.vectors)
-        except (OSError, data.DataError, word2vec_fast.Word2VecError) as exc:
-            return _fail(exc)
+        vectors = tc.load_vectors(args.vectors)
         print(f"word2vec vectors: {vectors!r} from {args.vectors or 'the word2vec_optimized section'}")
-    elif args.vectors is not None:
+        return vectors
+    if args.vectors is not None:
         print(
             f"note: --vectors {args.vectors} is not used: only the word2vec variants use word vectors "
             f"(this run: {', '.join(inits)}).",
             file=sys.stderr,
         )
+    return None
 
+
+def _run_one(tc, name: str, split, vectors, seed: int, args):
+    """One training run of variant ``name`` on ``split``: a text_cnn.Result."""
+    if name == "tfidf":
+        return tc.tfidf_baseline(split)
+    return tc.train_cnn(
+        split,
+        init=name,
+        vectors=vectors,
+        epochs=args.epochs,
+        seed=seed,
+        postprocess=not args.raw_vectors,
+        progress=False,
+        verbose=False,
+    )
+
+
+def _run_fold(tc, fold: int, folds: int, inits: list[str], vectors, args, runs: dict) -> None:
+    """Every variant and seed on one fold; each run is printed and added to ``runs``. The first
+    word2vec run of the fold prints the vectors' coverage of the fold's training words."""
+    split = tc.load_split(fold=fold, folds=folds, limit=args.limit)
+    coverage_said = False
+    for name in inits:
+        for seed in range(1 if name == "tfidf" else args.seeds):  # the baseline is deterministic
+            r = _run_one(tc, name, split, vectors, seed, args)
+            runs[name].append(
+                {
+                    "fold": fold,
+                    "seed": seed,
+                    "test_accuracy": r.test_accuracy,
+                    "dev_accuracy": r.dev_accuracy,
+                    "seconds": r.seconds,
+                    "epochs": r.epochs,
+                }
+            )
+            if r.coverage is not None and not coverage_said:
+                print(f"  fold {fold + 1:>2}/{folds}: {r.coverage}", flush=True)
+                coverage_said = True
+            print(
+                f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
+                f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s"
+                + (f"  {r.epochs} epochs" if r.epochs else ""),
+                flush=True,
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark the options ask for; 0 when done, 2 for an unreadable input file."""
+    p = _parser()
+    args = p.parse_args(argv)
+    cfg = config.setup(verbose=False)
+    from . import text_cnn as tc  # noqa: PLC0415 (TensorFlow: keeps --help and option errors fast)
+
+    inits, folds, fold_ids = _variants(p, args, tc.VARIANTS)
+    if args.vectors is not None and not args.vectors.strip():
+        return _fail(
+            "--vectors is empty: give the path of a word-vector file (.vec, .txt, .bin), or leave it out "
+            "to use the word2vec_optimized section's vectors."
+        )
+    try:
+        vectors = _vectors(tc, args, inits)
+    except (OSError, data.DataError, tc.word2vec_fast.Word2VecError) as exc:
+        return _fail(exc)
     out = Path(args.out) if args.out else cfg.artifacts(tc.SECTION) / "benchmark"
     out.mkdir(parents=True, exist_ok=True)
     path = out / "metrics.json"
@@ -238,38 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     variants: dict = {}
     for fold in fold_ids:  # fold-major, so an interrupted run still compares variants on the same folds
-        split = tc.load_split(fold=fold, folds=folds, limit=args.limit)
-        for name in inits:
-            for seed in range(1 if name == "tfidf" else args.seeds):  # the baseline is deterministic
-                if name == "tfidf":
-                    r = tc.tfidf_baseline(split)
-                else:
-                    r = tc.train_cnn(
-                        split,
-                        init=name,
-                        vectors=vectors,
-                        epochs=args.epochs,
-                        seed=seed,
-                        postprocess=not args.raw_vectors,
-                        progress=False,
-                        verbose=False,
-                    )
-                runs[name].append(
-                    {
-                        "fold": fold,
-                        "seed": seed,
-                        "test_accuracy": r.test_accuracy,
-                        "dev_accuracy": r.dev_accuracy,
-                        "seconds": r.seconds,
-                        "epochs": r.epochs,
-                    }
-                )
-                print(
-                    f"  fold {fold + 1:>2}/{folds} {name:<16} seed {seed}: test {100 * r.test_accuracy:5.1f}%  "
-                    f"dev {100 * r.dev_accuracy:5.1f}%  {r.seconds:6.1f} s"
-                    + (f"  {r.epochs} epochs" if r.epochs else ""),
-                    flush=True,
-                )
+        _run_fold(tc, fold, folds, inits, vectors, args, runs)
         variants = save_merged(path, protocol, setup, runs, folds, time.perf_counter() - start)
     print()
     print(table({n: variants[n] for n in tc.VARIANTS if n in variants}))
