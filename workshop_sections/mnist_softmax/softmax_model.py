@@ -608,6 +608,7 @@ def _step_reference(lr: float = _STEP_LR, l2: float = _STEP_L2) -> _StepReferenc
 
 
 def _close(a: np.ndarray, e: np.ndarray) -> bool:
+    """Same shape and equal to float32 precision (rtol 1e-4, atol 1e-5)."""
     return a.shape == e.shape and np.allclose(a, e, rtol=1e-4, atol=1e-5)
 
 
