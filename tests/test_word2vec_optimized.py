@@ -182,7 +182,6 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
     """One compiled batch (blocked score products, band cut by reshapes, summed scatter-adds)
     gives exactly the updates of plain per-pair SGD on the same pairs and negatives (row
     scaling off); with curvature damping, the same directions, each row's step shrunk."""
-    import tensorflow as tf
 
     rng = np.random.default_rng(0)
     vocab, ids = w2v.build_vocab([f"w{i}" for i in rng.integers(0, 50, size=3000)], min_count=1)
@@ -205,7 +204,7 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
         model.chunk_batches(ids[:256], np.ones(len(vocab)), np.random.default_rng(2), lr, lr)
     )
     E0, O0 = model.emb.numpy().copy(), model.out.numpy().copy()
-    model.train_run(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
+    model.train_chunk(seqs, spans, lrs, 1, 0)  # the compiled call on a snapshot, then assign_add
     dE, dO = np.zeros_like(E0), np.zeros_like(O0)
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     seq, span = seqs[0], spans[0]
@@ -236,7 +235,7 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
     damped.emb.assign(E0)
     damped.out.assign(O0)
     damped.table.assign(np.zeros_like(damped.table.numpy()))
-    damped.train_run(tf.constant(seqs), tf.constant(spans), tf.constant(lrs), tf.constant(1), tf.constant(0))
+    damped.train_chunk(seqs, spans, lrs, 1, 0)
     for got, want in ((damped.emb.numpy() - E0, dE), (damped.out.numpy() - O0, dO)):
         rows = np.linalg.norm(want, axis=1) > 1e-6
         ratio = np.linalg.norm(got[rows], axis=1) / np.linalg.norm(want[rows], axis=1)
@@ -449,7 +448,7 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert "only 4 words" in capsys.readouterr().err
 
 
-# --------------------------------------------------------------------------- the notebook's exports, checks, hand-on
+# ------------------------------------------------------------- the notebook's exports, checks, hand-on
 def test_compile_leaves_the_variables_alone_and_reset_restores_the_start():
     vocab, ids = w2v.build_vocab(topic_corpus(5000), min_count=1)
     model = w2v.Word2Vec(vocab, dim=8, window=2, negatives=3, batch_words=64, chunk_words=1024)

@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from .. import config, data
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -53,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--neg-shared", type=int, default=None, help="negatives drawn per group (default 5 x negatives)"
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="training threads (default: 2 with 2 cores or more; 1 is deterministic)",
+    )
     p.add_argument("--max-words", type=int, default=None, help="use only the first N words of the corpus")
     p.add_argument("--max-vocab", type=int, default=None, help="keep at most N words in the vocabulary")
     p.add_argument("--seed", type=int, default=0)
@@ -65,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         metavar="DIR",
-        help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, metrics.json",
+        help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, "
+        "metrics.json",
     )
     return p
 
@@ -79,8 +88,6 @@ def _fail(message) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .. import config, data
-
     if not args.out.strip():
         return _fail("--out is empty: give the folder to write the vectors to.")
     out = Path(args.out).expanduser()
@@ -92,7 +99,7 @@ def main(argv=None) -> int:
     except data.DataError as exc:
         return _fail(exc)
     config.quiet_tensorflow()
-    from . import word2vec_fast as w2v
+    from . import word2vec_fast as w2v  # noqa: PLC0415 (imports TensorFlow: --help and bad paths stay fast)
 
     try:
         emb, metrics = w2v.train_embeddings(
@@ -115,6 +122,7 @@ def main(argv=None) -> int:
             neg_group=args.neg_group,
             neg_shared=args.neg_shared,
             damping=args.damping,
+            threads=args.threads,
         )
     except (w2v.Word2VecError, data.DataError) as exc:
         return _fail(exc)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -66,6 +67,34 @@ from ..intro_word2vec.word2vec_basic import (  # the workshop's one vocabulary, 
 from ..intro_word2vec.word2vec_basic import check_window as _check_window
 from ..tools import checks
 
+
+def xla_cache_dir() -> Path:
+    """Where compiled XLA programs are kept between runs: ``WORKSHOP_XLA_CACHE``, else
+    ``$XDG_CACHE_HOME/tf-workshop/xla`` (``~/.cache/tf-workshop/xla``)."""
+    if os.environ.get("WORKSHOP_XLA_CACHE"):
+        return Path(os.environ["WORKSHOP_XLA_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tf-workshop" / "xla"
+
+
+def use_xla_flags(cache: Path | None = None) -> str:
+    """Add this section's XLA settings to ``TF_XLA_FLAGS`` (read by TensorFlow at its first XLA
+    use, so set before it; the flags already there win): the persistent compilation cache in
+    ``cache`` (default :func:`xla_cache_dir`; a later run loads the compiled training call instead
+    of compiling it again) and ``--tf_xla_use_device_api`` (TensorFlow's PjRt path for XLA calls:
+    without it, two XLA calls from two threads run one after the other, with it at the same time).
+    Returns the flags now set."""
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    for name, value in (
+        ("tf_xla_persistent_cache_directory", cache or xla_cache_dir()),
+        ("tf_xla_use_device_api", "true"),
+    ):
+        if f"--{name}=" not in flags:
+            flags = f"{flags} --{name}={value}".strip()
+    os.environ["TF_XLA_FLAGS"] = flags
+    return flags
+
+
+use_xla_flags()
 config.quiet_tensorflow()  # import TensorFlow without its start-up noise (the exported cells use `tf`)
 import tensorflow as tf  # noqa: E402
 
@@ -165,6 +194,77 @@ def band_updates(g, v_blk, u_blk, window):
     return dv, du
 
 
+def pair_mask(seq, span, window):
+    """Which (centre, context) pairs of a run exist: ``m`` [L, 2W] float32, 1 where the offset
+    (-W..-1, 1..W) is inside the centre's window size ``span`` and the context inside the corpus
+    (``seq`` >= 0); and ``n_ctx`` [L], the contexts of each centre."""
+    W, L = window, span.shape[0]
+    ok = seq >= 0
+    offsets = [o for o in range(-W, W + 1) if o != 0]
+    m = tf.cast(tf.stack([(span >= abs(o)) & ok[W + o : W + o + L] for o in offsets], axis=1), tf.float32)
+    return m, tf.reduce_sum(m, axis=1)
+
+
+def shared_negatives(table, seq, m, v, out, seed, *, window, negatives, neg_group, neg_shared):
+    """``neg_shared`` negatives per group of ``neg_group`` neighbouring centres, with their output
+    rows ``un`` [N, Kg, d], their scores ``ln`` [N, G, Kg] against the group's centres ``v`` and
+    their weights ``wn`` [N, G, Kg]: word2vec's ``negatives`` per pair in expectation, 0 for a
+    negative that is a true context of the centre. Returns ``(neg, un, ln, wn)``."""
+    W, G, Kg = window, neg_group, neg_shared
+    L, d = v.shape
+    N = L // G  # groups of centres sharing negatives
+    offsets = [o for o in range(-W, W + 1) if o != 0]
+    neg = draw_negatives(table, [N, Kg], seed)  # [N, Kg]
+    un = tf.gather(out, neg)  # [N, Kg, d]
+    ln = tf.einsum("ngd,nkd->ngk", tf.reshape(v, [N, G, d]), un, name="neg_logits")  # [N, G, Kg]
+    ctx = tf.reshape(
+        tf.stack([tf.where(m[:, j] > 0, seq[W + o : W + o + L], -1) for j, o in enumerate(offsets)], axis=1),
+        [N, G, 1, 2 * W],
+    )
+    hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
+    n_ctx = tf.reduce_sum(m, axis=1)
+    wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * (negatives / Kg), [N, G, 1])
+    return neg, un, ln, wn
+
+
+def curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr, vocab_size, window):
+    """Damping of each row's summed update in a batch: ``1 / (1 + lr h)``, ``h`` the row's share of
+    the loss's curvature, ``sum over its pairs of sigmoid'(score) |other vector|^2``. Returns the
+    scales of the centre rows ``c`` [L] and of the output rows ``rows`` [L + 2W + N Kg]."""
+    W, L, (N, G, _) = window, v.shape[0], ln.shape
+    offsets = [o for o in range(-W, W + 1) if o != 0]
+    u2, v2 = tf.reduce_sum(u * u, axis=1), tf.reduce_sum(v * v, axis=1)
+    sp, sn = tf.sigmoid(lp), tf.sigmoid(ln)
+    curv, curv_n = sp * (1.0 - sp) * m, sn * (1.0 - sn) * wn  # sigmoid'(s) = s (1 - s)
+    u2_ctx = tf.stack([u2[W + o : W + o + L] for o in offsets], axis=1)  # [L, 2W]
+    h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
+        tf.reduce_sum(curv_n * tf.reduce_sum(un * un, axis=2)[:, None, :], axis=2), [L]
+    )
+    h_run = tf.add_n([tf.pad(curv[:, j] * v2, [[W + o, W - o]]) for j, o in enumerate(offsets)])
+    h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
+    H_c = tf.tensor_scatter_nd_add(tf.zeros([vocab_size]), c[:, None], h_c)  # summed over occurrences
+    H_o = tf.tensor_scatter_nd_add(
+        tf.zeros([vocab_size]), rows[:, None], tf.concat([h_run, tf.reshape(h_neg, [-1])], 0)
+    )
+    return 1.0 / (1.0 + lr * tf.gather(H_c, c)), 1.0 / (1.0 + lr * tf.gather(H_o, rows))
+
+
+def count_scales(m, c, rows, vocab_size, window, neg_group, max_row_updates):
+    """The other damping: each row's summed update scaled by ``min(1, max_row_updates / n)``,
+    ``n`` its number of pair updates in the batch. Returns the scales of ``c`` and ``rows``."""
+    W, L = window, m.shape[0]
+    offsets = [o for o in range(-W, W + 1) if o != 0]
+    n_ctx = tf.reduce_sum(m, axis=1)
+    ctx_pairs = tf.add_n([tf.pad(m[:, j], [[W + o, W - o]]) for j, o in enumerate(offsets)])
+    n_neg = tf.shape(rows)[0] - (L + 2 * W)
+    cnt_c = tf.tensor_scatter_nd_add(tf.zeros([vocab_size]), c[:, None], tf.cast(n_ctx > 0, tf.float32))
+    cnt_o = tf.tensor_scatter_nd_add(
+        tf.zeros([vocab_size]), rows[:, None], tf.concat([ctx_pairs, tf.fill([n_neg], float(neg_group))], 0)
+    )
+    sc_c = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_c, c), 1.0))
+    return sc_c, tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_o, rows), 1.0))
+
+
 def sgns_step(
     emb,
     out,
@@ -181,112 +281,70 @@ def sgns_step(
     block=32,
     damping="curvature",
     max_row_updates=10.0,
-    skip=frozenset(),
 ):
     """One batch of skip-gram with negative sampling (Mikolov et al. 2013) as one SGD update.
 
-    ``emb``, ``out``: the [V, d] ``tf.Variable`` s (word vectors, output weights), updated in
-    place; ``table``: :func:`unigram_table`. ``seq`` [L + 2W] int32: a run of the subsampled
-    corpus, -1 outside it (centre ``l`` is ``seq[l + W]``); ``span`` [L] int32: each centre's
-    window size (1..W; 0 for padding); ``lr``: the learning rate; ``seed``: two int32s.
-    ``neg_shared`` negatives are drawn per group of ``neg_group`` neighbouring centres and
-    weighted so that the expected update is word2vec's ``negatives`` per pair. ``damping``:
-    "curvature" (each row's summed update divided by ``1 + lr h``) or "count" (scaled by
-    ``min(1, max_row_updates / n)``). ``skip``: parts to leave out, for profiling only.
-    Returns ``(loss_sum, pairs)``: the summed loss of the positive pairs and their number.
+    ``emb``, ``out``: the [V, d] tables (word vectors, output weights) as tensors; ``table``:
+    :func:`unigram_table`. ``seq`` [L + 2W] int32: a run of the subsampled corpus, -1 outside it
+    (centre ``l`` is ``seq[l + W]``); ``span`` [L] int32: each centre's window size (1..W; 0 for
+    padding); ``lr``: the learning rate; ``seed``: two int32s. ``damping``: "curvature"
+    (:func:`curvature_scales`) or "count" (:func:`count_scales`).
+    Returns ``(emb, out, loss_sum, pairs)``: the updated tables, the summed loss of the batch's
+    pairs and their number.
     """
-    W, G, Kg = window, neg_group, neg_shared
-    L, d = span.shape[0], emb.shape[1]
-    N = L // G  # groups of centres sharing negatives
-    V = tf.shape(emb)[0]
-    offsets = [o for o in range(-W, W + 1) if o != 0]
-    # 1. gathers: each word of the run is read once from each matrix
-    ok = seq >= 0
+    W, V = window, tf.shape(emb)[0]
     x = tf.maximum(seq, 0)
-    c = x[W : W + L]  # the centre words
-    v = tf.gather(emb, c)  # [L, d]
-    u = tf.gather(out, x)  # [L + 2W, d]
-    # which (centre, context) pairs exist: inside the centre's window and inside the corpus
-    m = tf.cast(
-        tf.stack([(span >= abs(o)) & ok[W + o : W + o + L] for o in offsets], axis=1), tf.float32
-    )  # [L, 2W]
-    n_ctx = tf.reduce_sum(m, axis=1)  # contexts per centre
+    c = x[W:-W]  # the centre words
+    v, u = tf.gather(emb, c), tf.gather(out, x)  # 1. each word of the run read once: [L, d], [L + 2W, d]
+    m, n_ctx = pair_mask(seq, span, W)  # [L, 2W], [L]
     # 2. positives: scores, then the gradient of log sigmoid(score), 1 - sigmoid(score)
     lp, v_blk, u_blk = band_scores(v, u, W, block)  # [L, 2W]
-    g = (1.0 - tf.sigmoid(lp)) * m * lr
-    dv, du = band_updates(g, v_blk, u_blk, W)  # [L, d], [L + 2W, d]
-    # 3. negatives: Kg words per group of G centres; the gradient of log sigmoid(-score) is -sigmoid(score)
-    neg = draw_negatives(table, [N, Kg], seed)  # [N, Kg]
-    un = tf.gather(out, neg)  # [N, Kg, d]
-    vg = tf.reshape(v, [N, G, d])
-    ln = tf.einsum("ngd,nkd->ngk", vg, un, name="neg_logits")  # [N, G, Kg]
-    ctx = tf.reshape(
-        tf.stack([tf.where(m[:, j] > 0, seq[W + o : W + o + L], -1) for j, o in enumerate(offsets)], axis=1),
-        [N, G, 1, 2 * W],
+    dv, du = band_updates((1.0 - tf.sigmoid(lp)) * m * lr, v_blk, u_blk, W)  # [L, d], [L + 2W, d]
+    # 3. negatives: the gradient of log sigmoid(-score) is -sigmoid(score)
+    neg, un, ln, wn = shared_negatives(
+        table, seq, m, v, out, seed, window=W, negatives=negatives, neg_group=neg_group, neg_shared=neg_shared
     )
-    hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
-    wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * (negatives / Kg), [N, G, 1])  # expected word2vec weight
     gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
-    dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), [L, d])
-    du_n = tf.einsum("ngk,ngd->nkd", gn, vg, name="neg_du")  # [N, Kg, d]
+    dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), dv.shape)
+    du_n = tf.einsum("ngk,ngd->nkd", gn, tf.reshape(v, [ln.shape[0], neg_group, -1]), name="neg_du")
     rows = tf.concat([x, tf.reshape(neg, [-1])], axis=0)  # the output rows to update
-    upd = tf.concat([du, tf.reshape(du_n, [N * Kg, d])], axis=0)
+    upd = tf.concat([du, tf.reshape(du_n, [-1, du.shape[1]])], axis=0)
     # 4. damping: a row's summed update over the whole batch must not overshoot
-    if damping == "count":  # scale by min(1, T / the row's number of pair updates)
-        ctx_pairs = tf.add_n([tf.pad(m[:, j], [[W + o, W - o]]) for j, o in enumerate(offsets)])
-        cnt_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], tf.cast(n_ctx > 0, tf.float32))
-        sc_c = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_c, c), 1.0))
-        cnt_o = tf.tensor_scatter_nd_add(
-            tf.zeros([V]), rows[:, None], tf.concat([ctx_pairs, tf.fill([N * Kg], float(G))], axis=0)
-        )
-        sc_o = tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_o, rows), 1.0))
-    else:  # divide by 1 + lr h, h = sum over the row's pairs of sigmoid'(score) |other vector|^2
-        u2, v2 = tf.reduce_sum(u * u, axis=1), tf.reduce_sum(v * v, axis=1)
-        sp, sn = tf.sigmoid(lp), tf.sigmoid(ln)
-        curv, curv_n = sp * (1.0 - sp) * m, sn * (1.0 - sn) * wn  # sigmoid'(s) = s (1 - s)
-        u2_ctx = tf.stack([u2[W + o : W + o + L] for o in offsets], axis=1)  # [L, 2W]
-        h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
-            tf.reduce_sum(curv_n * tf.reduce_sum(un * un, axis=2)[:, None, :], axis=2), [L]
-        )
-        h_run = tf.add_n([tf.pad(curv[:, j] * v2, [[W + o, W - o]]) for j, o in enumerate(offsets)])
-        h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
-        H_c = tf.tensor_scatter_nd_add(tf.zeros([V]), c[:, None], h_c)  # summed over a word's occurrences
-        H_o = tf.tensor_scatter_nd_add(
-            tf.zeros([V]), rows[:, None], tf.concat([h_run, tf.reshape(h_neg, [-1])], 0)
-        )
-        sc_c = 1.0 / (1.0 + lr * tf.gather(H_c, c))
-        sc_o = 1.0 / (1.0 + lr * tf.gather(H_o, rows))
-    if "counts" in skip:
-        sc_c, sc_o = tf.ones_like(sc_c), tf.ones_like(sc_o)
-    # 5. scatter-adds: one per word read (the updates of repeated words add up)
-    loss = -tf.reduce_sum(tf.math.log_sigmoid(lp) * m) - tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn)
-    if "scatter" in skip:  # keep the values alive, skip the writes
-        loss += 0.0 * (tf.reduce_sum(dv * sc_c[:, None]) + tf.reduce_sum(upd * sc_o[:, None]))
+    if damping == "count":
+        sc_c, sc_o = count_scales(m, c, rows, V, W, neg_group, max_row_updates)
     else:
-        emb.scatter_nd_add(c[:, None], dv * sc_c[:, None])
-        out.scatter_nd_add(rows[:, None], upd * sc_o[:, None])
-    return loss, tf.reduce_sum(n_ctx)
+        sc_c, sc_o = curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr, V, W)
+    # 5. scatter-adds into the tables: one per word read (the updates of repeated words add up)
+    loss = -tf.reduce_sum(tf.math.log_sigmoid(lp) * m) - tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn)
+    emb = tf.tensor_scatter_nd_add(emb, c[:, None], dv * sc_c[:, None])
+    out = tf.tensor_scatter_nd_add(out, rows[:, None], upd * sc_o[:, None])
+    return emb, out, loss, tf.reduce_sum(n_ctx)
 
 
-def make_train_run(emb, out, table, *, jit=True, **step_options):
-    """The compiled training call: ``run(seqs [S, L + 2W], spans [S, L], lrs [S], n_batches, seed)``
-    applies :func:`sgns_step` to the first ``n_batches`` batches, one after the other, inside one
+def make_train_run(table, *, jit=True, step=None, **step_options):
+    """The compiled training call of one chunk of the corpus:
+    ``run(emb, out, seqs [S, L + 2W], spans [S, L], lrs [S], n_batches, seed)`` applies ``step``
+    (default :func:`sgns_step`) to the first ``n_batches`` batches, one after the other, on its
+    own copies of the tables ``emb`` and ``out`` (tensors: a snapshot of the variables), inside one
     ``tf.function(jit_compile=True)`` call (XLA compiles the whole loop once).
-    ``step_options`` go to :func:`sgns_step`. Returns ``(loss_sum, pairs_sum)``."""
+    ``step_options`` go to the step. Returns ``(d_emb, d_out, loss_sum, pairs_sum)``: the
+    chunk's changes of the two tables, for the caller to add to the variables."""
 
-    def run(seqs, spans, lrs, n_batches, seed):
-        def body(s, loss_sum, pairs_sum):
-            loss, pairs = sgns_step(
-                emb, out, table, seqs[s], spans[s], lrs[s], tf.stack([seed, s]), **step_options
+    def run(emb, out, seqs, spans, lrs, n_batches, seed):
+        step_fn = step or sgns_step
+
+        def body(s, e, o, loss_sum, pairs_sum):
+            e, o, loss, pairs = step_fn(
+                e, o, table, seqs[s], spans[s], lrs[s], tf.stack([seed, s]), **step_options
             )
-            return s + 1, loss_sum + loss, pairs_sum + pairs
+            return s + 1, e, o, loss_sum + loss, pairs_sum + pairs
 
         # an explicit while_loop: the number of batches stays a runtime value (a Python loop
         # would be unrolled, and a new count would compile again)
-        _, loss_sum, pairs_sum = tf.while_loop(
-            lambda s, *_: s < n_batches, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+        _, e, o, loss_sum, pairs_sum = tf.while_loop(
+            lambda s, *_: s < n_batches, body, (tf.constant(0), emb, out, tf.constant(0.0), tf.constant(0.0))
         )
-        return loss_sum, pairs_sum
+        return e - emb, o - out, loss_sum, pairs_sum
 
     return tf.function(run, jit_compile=jit, autograph=False)
 
@@ -380,8 +438,6 @@ def make_dataset(
     smaller). Random draws are stateless: same ``seed`` -> same pairs; each epoch differs.
     Works in ``tf.distribute`` input functions (no Python generator).
     """
-    import tensorflow as tf
-
     ids = np.asarray(ids, dtype=np.int32)
     check_corpus(ids, window)
     if batch_size < 1:
@@ -392,7 +448,7 @@ def make_dataset(
     n_chunks = -(-n // chunk_size)
 
     def pairs_of(i):
-        e, c = i // n_chunks, i % n_chunks
+        c = i % n_chunks
         chunk = ids_t[c * chunk_size : (c + 1) * chunk_size]
         s1 = tf.stack([tf.cast(seed, tf.int64), i * 3])
         u = tf.random.stateless_uniform(tf.shape(chunk), seed=s1)
@@ -415,19 +471,38 @@ def make_dataset(
             t, cx = tf.gather(t, perm), tf.gather(cx, perm)
         return t, cx
 
-    def batches(t, cx):
-        nb = (tf.size(t) + batch_size - 1) // batch_size
-        return tf.data.Dataset.range(tf.cast(nb, tf.int64)).map(
-            lambda b: (t[b * batch_size : (b + 1) * batch_size], cx[b * batch_size : (b + 1) * batch_size])
-        )
-
     ds = tf.data.Dataset.range(int(epochs) * n_chunks)
     ds = ds.map(pairs_of, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.flat_map(batches)
+    ds = ds.flat_map(lambda t, cx: _pair_batches(t, cx, batch_size))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def _pair_batches(t, cx, batch_size: int):
+    """A chunk's (targets, contexts) cut into a dataset of batches of ``batch_size`` pairs."""
+    nb = (tf.size(t) + batch_size - 1) // batch_size
+    return tf.data.Dataset.range(tf.cast(nb, tf.int64)).map(
+        lambda b: (t[b * batch_size : (b + 1) * batch_size], cx[b * batch_size : (b + 1) * batch_size])
+    )
+
+
 # =========================================================================== embeddings
+def _analogy_rows(questions, index: dict) -> tuple[list, list, int]:
+    """The questions ``(section, a, b, c, d)`` as rows of 4 ids of ``index`` (lower-cased words),
+    their sections, and the number skipped (a word outside ``index``)."""
+    rows, sections, skipped = [], [], 0
+    for q in questions:
+        if len(q) != 5:
+            raise Word2VecError(f"an analogy question must be (section, a, b, c, d), got {q!r}.")
+        sec, *ws = q
+        ids = [index.get(w.lower()) for w in ws]
+        if any(i is None for i in ids):
+            skipped += 1
+            continue
+        rows.append(ids)
+        sections.append(sec)
+    return rows, sections, skipped
+
+
 class Embeddings:
     """Trained word vectors: ``words`` (most frequent first), ``vectors`` (float32),
     ``normalized`` (L2-normalised rows), ``nearby``, ``analogy``, ``evaluate_analogies``."""
@@ -525,18 +600,7 @@ class Embeddings:
         if questions is None:
             questions = data.load_questions_words(quiet=True)
         limit = min(int(restrict_vocab), len(self.words)) if restrict_vocab else len(self.words)
-        index = {w: i for i, w in enumerate(self.words[:limit])}
-        rows, sections, skipped = [], [], 0
-        for q in questions:
-            if len(q) != 5:
-                raise Word2VecError(f"an analogy question must be (section, a, b, c, d), got {q!r}.")
-            sec, *ws = q
-            ids = [index.get(w.lower()) for w in ws]
-            if any(i is None for i in ids):
-                skipped += 1
-                continue
-            rows.append(ids)
-            sections.append(sec)
+        rows, sections, skipped = _analogy_rows(questions, {w: i for i, w in enumerate(self.words[:limit])})
         per_section: dict = OrderedDict()
         if rows:
             q = np.array(rows, dtype=np.int64)
@@ -544,17 +608,13 @@ class Embeddings:
             correct = np.zeros(len(q), dtype=bool)
             for s in range(0, len(q), batch):
                 blk = q[s : s + batch]
-                target = m[blk[:, 1]] - m[blk[:, 0]] + m[blk[:, 2]]
-                sims = target @ m.T
-                r = np.arange(len(blk))
+                sims = (m[blk[:, 1]] - m[blk[:, 0]] + m[blk[:, 2]]) @ m.T
                 for j in range(3):
-                    sims[r, blk[:, j]] = -np.inf
+                    sims[np.arange(len(blk)), blk[:, j]] = -np.inf
                 correct[s : s + batch] = sims.argmax(axis=1) == blk[:, 3]
             for sec, ok in zip(sections, correct):
                 c, t = per_section.get(sec, (0, 0))
                 per_section[sec] = (c + int(ok), t + 1)
-        else:
-            correct = np.zeros(0, dtype=bool)
 
         def acc(pred):
             c = sum(v[0] for k, v in per_section.items() if pred(k))
@@ -676,8 +736,6 @@ def load_vec(path, limit: int | None = None) -> Embeddings:
 # =========================================================================== the trainer
 def _set_threads() -> int:
     """Use every core for TensorFlow's thread pools (before any op runs)."""
-    import tensorflow as tf
-
     cores = os.cpu_count() or 1
     try:
         tf.config.threading.set_intra_op_parallelism_threads(cores)
@@ -687,14 +745,19 @@ def _set_threads() -> int:
     return cores
 
 
+def default_threads() -> int:
+    """Training threads by default: 2 on a machine with 2 cores or more, else 1."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
 class Word2Vec:
-    """Skip-gram with negative sampling, trained with compiled batched SGD.
+    """Skip-gram with negative sampling, trained with compiled batched SGD on one or more threads.
 
     ``emb`` holds the input (word) vectors, ``out`` the output (context) weights. Use
     :meth:`train`, then :meth:`embeddings` for an :class:`Embeddings`.
 
     How a step works (:func:`sgns_step`, written in the notebook; all of it compiled with XLA
-    by :func:`make_train_run`, about a hundred steps per call):
+    by :func:`make_train_run`, a chunk of the corpus, about a hundred steps, per call):
 
     * a batch is a run of ``batch_words`` consecutive centre words of the subsampled corpus
       (plus ``window`` words of context on each side), each with its window size drawn in
@@ -708,10 +771,17 @@ class Word2Vec:
       weighted so the expected gradient equals word2vec's ``negatives`` per pair;
     * a row's summed update in a batch is damped so a large batch cannot overshoot:
       ``damping="curvature"`` (default) divides it by ``1 + lr * h``, ``h`` the row's share of
-      the loss's curvature (sum over its pairs of sigmoid'(score) * |other vector|^2), which
-      leaves single updates almost unchanged and turns many stale ones into a Newton-like
-      step; ``damping="count"`` scales it by ``min(1, max_row_updates / n)``, ``n`` its
-      number of pair updates.
+      the loss's curvature; ``damping="count"`` scales it by ``min(1, max_row_updates / n)``.
+
+    **Threads** (asynchronous data-parallel SGD, as the parameter-server workers of section 6,
+    or Hogwild with a delay): a compiled call reads a snapshot of the two variables, trains a
+    chunk on its own copy and returns the changes, which are then added to the variables
+    (``assign_add``: the changes of concurrent chunks add up, none is lost). With ``threads=2``
+    two Python threads take the chunks in turn and the two XLA executions run on two cores at
+    once; a chunk does not see the changes of the chunk running beside it (a delay of one
+    chunk, so chunks are smaller: ``chunk_words`` 2^15 instead of 2^18). A chunk's learning
+    rates and random draws come from its place in the corpus (as word2vec's
+    ``word_count_actual``): the linear decay stays exact, and ``threads=1`` is deterministic.
     """
 
     def __init__(
@@ -722,42 +792,34 @@ class Word2Vec:
         negatives: int = 5,
         seed: int = 0,
         batch_words: int = 2048,
-        chunk_words: int = 1 << 18,
+        chunk_words: int | None = None,
         max_row_updates: float = 10.0,
         neg_group: int = 8,
         neg_shared: int | None = None,
         damping: str = "curvature",
         block: int | None = None,
         jit: bool = True,
+        threads: int | None = None,
     ):
-        """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default), corpus read in
-        chunks of ``chunk_words`` words (one compiled call each); see the class docstring."""
-        import tensorflow as tf
-
+        """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default);
+        the corpus is read in chunks of ``chunk_words`` words (one compiled call each; default
+        2^18 with one thread, 2^15 with more); ``threads``: training threads (default
+        :func:`default_threads`); see the class docstring."""
         _set_threads()
-        if int(dim) != dim or dim < 1:
-            raise Word2VecError(f"dim must be a positive whole number, got {dim!r}.")
-        _check_window(window)
-        check_negatives(negatives, len(vocab))
+        self._check_options(vocab, dim, window, negatives, damping, threads)
         self.vocab, self.dim, self.window, self.negatives = vocab, int(dim), int(window), int(negatives)
-        self.seed = int(seed)
-        self.neg_group = int(neg_group)
+        self.seed, self.neg_group, self.damping = int(seed), int(neg_group), damping
+        self.threads = int(threads or default_threads())
         # centres per block of the score matrix products: a multiple of the negative groups,
         # at least 2 * window (a block's contexts reach 2 * window rows past it)
         self.block = max(int(block or 32), 2 * self.window)
         self.block = -(-self.block // self.neg_group) * self.neg_group
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
-        self.chunk_words = int(chunk_words)
+        self.chunk_words = int(chunk_words or (1 << 18 if self.threads == 1 else 1 << 15))
         self.max_row_updates = float(max_row_updates)
-        if damping not in ("curvature", "count"):
-            raise Word2VecError(f"damping must be 'curvature' or 'count', got {damping!r}.")
-        self.damping = damping
-        self.neg_shared = int(neg_shared or 5 * self.negatives)
-        if self.neg_shared >= len(vocab):
-            self.neg_shared = max(1, len(vocab) - 1)
-        V = len(vocab)
+        self.neg_shared = min(int(neg_shared or 5 * self.negatives), max(1, len(vocab) - 1))
         self.emb = tf.Variable(self._initial_vectors(), name="emb")
-        self.out = tf.Variable(tf.zeros([V, self.dim]), name="out")
+        self.out = tf.Variable(tf.zeros([len(vocab), self.dim]), name="out")
         self.table = tf.Variable(unigram_table(vocab.counts), trainable=False, name="unigram_table")
         # the options of the compiled step (sgns_step, exported from the notebook)
         self.step_options = dict(
@@ -770,8 +832,21 @@ class Word2Vec:
             max_row_updates=self.max_row_updates,
         )
         # the compiled call (make_train_run): traced and compiled by XLA on its first call
-        self.train_run = make_train_run(self.emb, self.out, self.table, jit=jit, **self.step_options)
+        self.train_run = make_train_run(self.table, jit=jit, **self.step_options)
+        self.compiled = False
         self.history: list = []
+
+    @staticmethod
+    def _check_options(vocab, dim, window, negatives, damping, threads) -> None:
+        """Word2VecError for a bad dimension, window, number of negatives, damping or threads."""
+        if int(dim) != dim or dim < 1:
+            raise Word2VecError(f"dim must be a positive whole number, got {dim!r}.")
+        _check_window(window)
+        check_negatives(negatives, len(vocab))
+        if damping not in ("curvature", "count"):
+            raise Word2VecError(f"damping must be 'curvature' or 'count', got {damping!r}.")
+        if threads is not None and (int(threads) != threads or threads < 1):
+            raise Word2VecError(f"threads must be a positive whole number (or None), got {threads!r}.")
 
     def _initial_vectors(self) -> np.ndarray:
         """word2vec's start: word vectors uniform in [-0.5, 0.5) / dim (seeded), output weights 0."""
@@ -780,18 +855,22 @@ class Word2Vec:
 
     def compile(self) -> float:
         """Trace and XLA-compile :attr:`train_run` now (a call on an empty chunk: no batch runs, the
-        variables are untouched), so that :meth:`train`'s words/s exclude the one-off compilation.
+        variables are untouched), so that :meth:`train`'s words/s exclude the one-off compilation
+        (which the persistent XLA cache, :func:`xla_cache_dir`, skips on a later run).
         Returns the seconds it took."""
         W, L = self.window, self.batch_words
         S = max(1, -(-self.chunk_words // L))
         start = time.perf_counter()
         self.train_run(
+            self.emb.read_value(),
+            self.out.read_value(),
             tf.fill([S, L + 2 * W], -1),
             tf.zeros([S, L], tf.int32),
             tf.zeros([S], tf.float32),
             tf.constant(0, tf.int32),
             tf.constant(0, tf.int32),
         )
+        self.compiled = True
         return time.perf_counter() - start
 
     def reset(self) -> None:
@@ -825,6 +904,75 @@ class Word2Vec:
         lrs = (lr_start + (lr_end - lr_start) * frac).astype(np.float32)
         yield seqs, sp, lrs, nb
 
+    def train_chunk(self, seqs, spans, lrs, n_batches: int, seed: int) -> tuple[float, float]:
+        """One compiled call (:attr:`train_run`) on a snapshot of the variables, then its changes
+        added to them. Safe to call from several threads at once. Returns ``(loss_sum, pairs)``."""
+        d_emb, d_out, loss, pairs = self.train_run(
+            self.emb.read_value(),
+            self.out.read_value(),
+            tf.constant(seqs),
+            tf.constant(spans),
+            tf.constant(lrs),
+            tf.constant(n_batches, tf.int32),
+            tf.constant(seed, tf.int32),
+        )
+        self.emb.assign_add(d_emb)
+        self.out.assign_add(d_out)
+        return float(loss), float(pairs)
+
+    def _run_chunk(self, k: int, raw: np.ndarray, keep: np.ndarray, lr_start: float, lr_end: float):
+        """Chunk number ``k`` of the word stream (all epochs): its own random draws (seeded by
+        ``seed`` and ``k``), its learning rates from ``lr_start`` to ``lr_end``. Returns
+        ``(loss_sum, pairs)``."""
+        rng = np.random.default_rng([self.seed + 1, k])
+        loss = pairs = 0.0
+        for seqs, spans, lrs, nb in self.chunk_batches(raw, keep, rng, lr_start, lr_end):
+            l_, p_ = self.train_chunk(seqs, spans, lrs, nb, (self.seed * 7919 + k) % (2**31 - 1))
+            loss, pairs = loss + l_, pairs + p_
+        return loss, pairs
+
+    def _check_ids(self, ids, epochs: int) -> np.ndarray:
+        """``ids`` as int32, or Word2VecError / CorpusError for a corpus that cannot be trained on."""
+        ids = np.asarray(ids, dtype=np.int32)
+        check_corpus(ids, self.window)
+        if ids.max() >= len(self.vocab) or ids.min() < 0:
+            raise Word2VecError("ids hold values outside the vocabulary: build them with build_vocab.")
+        if epochs < 1:
+            raise Word2VecError(f"epochs must be at least 1, got {epochs}.")
+        return ids
+
+    def _run_threads(self, jobs: list, work, threads: int) -> list:
+        """``work(job)`` for every job, taken in order by ``threads`` threads (the calling thread
+        alone when 1). Returns the number of jobs each thread did; re-raises a thread's error."""
+        lock, todo, done, errors = threading.Lock(), iter(jobs), [0] * threads, []
+
+        def worker(t):
+            try:
+                while not errors:
+                    with lock:
+                        job = next(todo, None)
+                    if job is None:
+                        return
+                    work(job)
+                    done[t] += 1
+            except BaseException as exc:  # handed to the calling thread
+                errors.append(exc)
+
+        if threads == 1:
+            worker(0)
+        else:
+            pool = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(threads)]
+            try:
+                for th in pool:
+                    th.start()
+                for th in pool:
+                    th.join()
+            finally:
+                errors.append(None)  # an interrupt: the other threads stop after their chunk
+        if errors and errors[0] is not None:
+            raise errors[0]
+        return done
+
     def train(
         self,
         ids,
@@ -835,73 +983,65 @@ class Word2Vec:
         progress: bool = True,
         desc: str = "word2vec",
         callback=None,
+        threads: int | None = None,
     ) -> dict:
-        """Train on ``ids`` (the corpus as vocabulary ids) for ``epochs`` epochs.
+        """Train on ``ids`` (the corpus as vocabulary ids) for ``epochs`` epochs on ``threads``
+        threads (default: the model's ``threads``).
 
         The learning rate falls linearly from ``lr`` to ``min_lr`` over all the words of all
-        epochs. A tqdm bar shows words/s. Returns ``{words_per_sec, seconds, words, loss: [...]}``
-        (``loss``: mean loss per positive pair of each chunk).
+        epochs. A tqdm bar shows words/s. Returns ``{words_per_sec, seconds, words, loss: [...],
+        threads, chunks_per_thread, cpu_seconds, cpu_utilisation}`` (``loss``: mean loss per pair
+        of each chunk, in corpus order; ``cpu_utilisation``: process CPU time / wall time, 2.0
+        when two cores are busy throughout). ``callback(words_done, losses)`` after each chunk.
         """
-        import tensorflow as tf
-
-        from workshop_sections import config
-
-        ids = np.asarray(ids, dtype=np.int32)
-        check_corpus(ids, self.window)
-        if ids.max() >= len(self.vocab) or ids.min() < 0:
-            raise Word2VecError("ids hold values outside the vocabulary: build them with build_vocab.")
-        if epochs < 1:
-            raise Word2VecError(f"epochs must be at least 1, got {epochs}.")
+        ids = self._check_ids(ids, epochs)
+        threads = int(threads or self.threads)
         keep = subsample_keep_prob(self.vocab.counts, check_subsample(subsample)).numpy()
-        rng = np.random.default_rng(self.seed + 1)
-        n = len(ids)
-        total_words = n * epochs
-        losses = []
-        done = 0
+        n, total = len(ids), len(ids) * epochs
+        starts = [(e * n + s0, s0) for e in range(epochs) for s0 in range(0, n, self.chunk_words)]
+        jobs = [(k, pos, s0) for k, (pos, s0) in enumerate(starts)]  # chunk k of the word stream
+        lr_at = lambda words: max(lr * (1.0 - words / total), min_lr)  # noqa: E731
+        if not self.compiled:
+            self.compile()  # once, before the threads start
+        losses, lock = {}, threading.Lock()
         bar = config.progress(
-            total=total_words,
-            unit="w",
-            unit_scale=True,
-            desc=desc,
-            disable=not progress,
-            dynamic_ncols=True,
-            smoothing=0.1,
+            total=total, unit="w", unit_scale=True, desc=desc, disable=not progress, dynamic_ncols=True
         )
-        start = time.perf_counter()
-        step = 0
-        lr_at = lambda words: max(lr * (1.0 - words / total_words), min_lr)  # noqa: E731
+
+        def work(job):
+            k, pos, s0 = job
+            raw = ids[s0 : s0 + self.chunk_words]
+            loss, pairs = self._run_chunk(k, raw, keep, lr_at(pos), lr_at(pos + len(raw)))
+            with lock:
+                if pairs:
+                    losses[pos] = loss / pairs
+                bar.update(len(raw))
+                bar.set_postfix(loss=f"{losses.get(pos, 0.0):.3f}", lr=f"{lr_at(pos):.4f}", refresh=False)
+                if callback is not None:
+                    callback(bar.n, [losses[p] for p in sorted(losses)])
+
+        start, cpu0 = time.perf_counter(), time.process_time()
         try:
-            for epoch in range(epochs):
-                for s0 in range(0, n, self.chunk_words):
-                    raw = ids[s0 : s0 + self.chunk_words]
-                    loss = pairs = 0.0
-                    for centers, ctx, lrs, nb in self.chunk_batches(
-                        raw, keep, rng, lr_at(done), lr_at(done + len(raw))
-                    ):
-                        l_, p_ = self.train_run(
-                            tf.constant(centers),
-                            tf.constant(ctx),
-                            tf.constant(lrs),
-                            tf.constant(nb, tf.int32),
-                            tf.constant((self.seed * 7919 + step) % (2**31 - 1), tf.int32),
-                        )
-                        step += 1
-                        loss += float(l_)
-                        pairs += float(p_)
-                    if pairs:
-                        losses.append(loss / pairs)
-                    done += len(raw)
-                    bar.update(len(raw))
-                    if losses:
-                        bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr_at(done):.4f}", refresh=False)
-                    if callback is not None:
-                        callback(done, losses)
+            per_thread = self._run_threads(jobs, work, threads)
         finally:
             bar.close()
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
+        return self._result(total, seconds, cpu, [losses[p] for p in sorted(losses)], per_thread)
+
+    def _result(self, words: int, seconds: float, cpu: float, losses: list, per_thread: list) -> dict:
+        """The result of :meth:`train` (recorded in :attr:`history`); Word2VecError if it diverged."""
         if losses and not np.isfinite(losses[-1]):
             raise Word2VecError("training diverged (the loss is not finite): lower the learning rate.")
-        result = {"words_per_sec": done / seconds, "seconds": seconds, "words": done, "loss": losses}
+        result = {
+            "words_per_sec": words / seconds,
+            "seconds": seconds,
+            "words": words,
+            "loss": losses,
+            "threads": len(per_thread),
+            "chunks_per_thread": per_thread,
+            "cpu_seconds": cpu,
+            "cpu_utilisation": cpu / seconds,
+        }
         self.history.append(result)
         return result
 
@@ -946,47 +1086,15 @@ def train_embeddings(
     check_corpus(ids, window)
     check_negatives(negatives, len(vocab))
     t_vocab = time.perf_counter() - t0
-    model = Word2Vec(
-        vocab,
-        dim=dim,
-        window=window,
-        negatives=negatives,
-        seed=seed,
-        batch_words=batch_words,
-        **trainer_options,
-    )
+    options = dict(dim=dim, window=window, negatives=negatives, seed=seed, batch_words=batch_words)
+    model = Word2Vec(vocab, **options, **trainer_options)
     res = model.train(ids, epochs=epochs, lr=lr, min_lr=min_lr, subsample=subsample, progress=progress)
     emb = model.embeddings()
-    metrics = {
-        "corpus": "+".join(str(s) for s in sources),
-        "corpus_words": int(len(ids)),
-        "vocab_size": len(vocab),
-        "epochs": int(epochs),
-        "dim": int(dim),
-        "window": int(window),
-        "negatives": int(negatives),
-        "min_count": int(min_count),
-        "subsample": subsample,
-        "words_per_sec": round(res["words_per_sec"], 1),
-        "seconds": round(res["seconds"], 2),
-        "vocab_seconds": round(t_vocab, 2),
-        "final_loss": round(res["loss"][-1], 4) if res["loss"] else None,
-        "cores": os.cpu_count(),
-    }
+    metrics = _run_metrics(sources, ids, vocab, res, t_vocab)
+    metrics.update({k: int(v) for k, v in options.items() if k in ("dim", "window", "negatives")})
+    metrics.update(epochs=int(epochs), min_count=int(min_count), subsample=subsample)
     if evaluate:
-        try:
-            ev = emb.evaluate_analogies(restrict_vocab=restrict_vocab)
-            metrics.update(
-                {
-                    "analogy_overall": ev["overall"],
-                    "analogy_semantic": ev["semantic"],
-                    "analogy_syntactic": ev["syntactic"],
-                    "analogy_questions": ev["total"],
-                    "analogy_skipped": ev["skipped"],
-                }
-            )
-        except data.DataError as exc:  # no questions-words file: train anyway
-            print(f"(analogy evaluation skipped: {str(exc).splitlines()[0]})", file=sys.stderr)
+        metrics.update(_analogy_metrics(emb, restrict_vocab))
     if out_dir is not None:
         out = Path(out_dir)
         emb.save(out, vec=write_vec)
@@ -994,6 +1102,38 @@ def train_embeddings(
     emb.metrics = metrics
     emb.loss_history = res["loss"]
     return emb, metrics
+
+
+def _run_metrics(sources, ids, vocab, res: dict, t_vocab: float) -> dict:
+    """The corpus, speed and loss figures of a :func:`train_embeddings` run."""
+    return {
+        "corpus": "+".join(str(s) for s in sources),
+        "corpus_words": int(len(ids)),
+        "vocab_size": len(vocab),
+        "words_per_sec": round(res["words_per_sec"], 1),
+        "seconds": round(res["seconds"], 2),
+        "vocab_seconds": round(t_vocab, 2),
+        "final_loss": round(res["loss"][-1], 4) if res["loss"] else None,
+        "cores": os.cpu_count(),
+        "threads": res["threads"],
+        "cpu_utilisation": round(res["cpu_utilisation"], 2),
+    }
+
+
+def _analogy_metrics(emb: Embeddings, restrict_vocab: int) -> dict:
+    """The analogy figures of a :func:`train_embeddings` run ({} without a questions-words file)."""
+    try:
+        ev = emb.evaluate_analogies(restrict_vocab=restrict_vocab)
+    except data.DataError as exc:  # no questions-words file: train anyway
+        print(f"(analogy evaluation skipped: {str(exc).splitlines()[0]})", file=sys.stderr)
+        return {}
+    return {
+        "analogy_overall": ev["overall"],
+        "analogy_semantic": ev["semantic"],
+        "analogy_syntactic": ev["syntactic"],
+        "analogy_questions": ev["total"],
+        "analogy_skipped": ev["skipped"],
+    }
 
 
 def default_dir() -> Path:
@@ -1093,7 +1233,8 @@ def show_evaluation(ev: dict) -> None:
 
     print(
         f"analogy accuracy: overall {pct(ev['overall'])}, semantic {pct(ev['semantic'])} "
-        f"({ev['semantic_total']} questions), syntactic {pct(ev['syntactic'])} ({ev['syntactic_total']} questions); "
+        f"({ev['semantic_total']} questions), syntactic {pct(ev['syntactic'])} "
+        f"({ev['syntactic_total']} questions); "
         f"{ev['skipped']} questions skipped (a word outside the {ev['restrict_vocab']:,} most frequent)"
     )
     for sec, s in ev["sections"].items():
@@ -1102,8 +1243,6 @@ def show_evaluation(ev: dict) -> None:
 
 def write_tensorboard(log_dir, losses: Sequence[float], metrics: dict | None = None) -> Path:
     """The loss of each chunk (and the headline metrics as text) as TensorBoard scalars."""
-    import tensorflow as tf
-
     log_dir = Path(log_dir)
     writer = tf.summary.create_file_writer(str(log_dir))
     with writer.as_default():
@@ -1141,12 +1280,14 @@ def check_my_analogy(fn, emb: Embeddings, triples=None) -> bool:
             return False
         if not isinstance(got, str):
             print(
-                f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) should return a word (str), got {type(got).__name__}: {got!r}."
+                f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) should return a word (str), "
+                f"got {type(got).__name__}: {got!r}."
             )
             return False
         if got in (a, b, c):
             print(
-                f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) returned {got!r}, one of the question's words: exclude a, b and c."
+                f"Not yet: my_analogy({a!r}, {b!r}, {c!r}) returned {got!r}, one of the question's words: "
+                "exclude a, b and c."
             )
             return False
         if got != expected:
@@ -1203,8 +1344,6 @@ def vocab_from_words(
 # =========================================================================== exercise checks
 def _tensor_answer(name: str, got, want_tf: str):
     """(array, None) when ``got`` is a TensorFlow tensor, else (None, a "not yet" message)."""
-    import tensorflow as tf
-
     if isinstance(got, np.ndarray) or not (tf.is_tensor(got) or isinstance(got, tf.Variable)):
         return None, (
             f"{name} returned a {type(got).__name__}; write it with TensorFlow ops ({want_tf}) "
@@ -1268,8 +1407,6 @@ def check_keep_prob(fn) -> bool:
 
 def check_unigram_table(fn) -> bool:
     """Exercise 2: ``fn(counts, power, size)`` is an int tensor in which word w fills ~p_w of the slots."""
-    import tensorflow as tf
-
     if msg := checks.placeholder("unigram_table", fn):
         return checks.not_yet(msg)
     counts = np.array([5000, 2000, 700, 300, 80, 20, 5], dtype=np.int64)
@@ -1322,8 +1459,6 @@ def check_unigram_table(fn) -> bool:
 def check_pair_update(fn) -> bool:
     """Exercise 3: ``fn(v, u, negs, lr)`` -> the SGD updates (dv, du, dnegs) of one skip-gram
     negative-sampling pair."""
-    import tensorflow as tf
-
     if msg := checks.placeholder("sgns_pair_update", fn):
         return checks.not_yet(msg)
     v = tf.constant([0.3, -0.2, 0.5, 0.1])
@@ -1403,9 +1538,8 @@ def _analogy_check_vectors():
 
 
 def check_analogy_ids(fn) -> bool:
-    """Exercise 4: ``fn(vectors, a, b, c, k)`` -> [Q, k] ids nearest (cosine) to b - a + c, inputs excluded."""
-    import tensorflow as tf
-
+    """Exercise 4: ``fn(vectors, a, b, c, k)`` -> [Q, k] ids nearest (cosine) to b - a + c, inputs
+    excluded."""
     if msg := checks.placeholder("analogy_ids", fn):
         return checks.not_yet(msg)
     words, vectors = _analogy_check_vectors()
