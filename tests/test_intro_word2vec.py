@@ -137,12 +137,12 @@ def test_pairs_bad_input():
 
 def test_dataset_batches_cover_the_pairs():
     pairs = wb.skipgram_pairs(np.arange(50), 2)
-    ds = wb.make_dataset(pairs, batch_size=len(pairs), seed=1, repeat=False)
+    ds = wb.pairs_dataset(pairs, batch_size=len(pairs), seed=1, repeat=False)
     ((t, c),) = list(ds)
     assert t.dtype == tf.int32 and t.shape == (len(pairs),)
     assert sorted(zip(t.numpy().tolist(), c.numpy().tolist())) == sorted(map(tuple, pairs.tolist()))
     with pytest.raises(wb.Word2VecError, match="smaller batch"):
-        wb.make_dataset(pairs[:3], batch_size=8)
+        wb.pairs_dataset(pairs[:3], batch_size=8)
 
 
 # --------------------------------------------------------------------------- model and training
@@ -159,7 +159,7 @@ def test_model_shapes_and_bad_sizes():
 def test_loss_falls_on_a_tiny_repetitive_corpus(tmp_path):
     words = ("the cat sat on the mat . the dog ate the bone . " * 200).split()
     vocab = talk_vocab(words, 20)
-    ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=32, seed=0)
+    ds = wb.pairs_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=32, seed=0)
     model = wb.SkipGram(len(vocab), dim=16, num_sampled=4, seed=0)
     first = float(np.mean([model.loss(t, c).numpy() for t, c in ds.take(5)]))
     result = wb.train(
@@ -185,7 +185,7 @@ def test_loss_falls_on_a_tiny_repetitive_corpus(tmp_path):
 def test_train_rejects_unknown_eval_word():
     words = ("a b c d e f " * 30).split()
     vocab = talk_vocab(words, 10)
-    ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
+    ds = wb.pairs_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
     with pytest.raises(wb.UnknownWordError, match="not in the vocabulary"):
         wb.train(
             wb.SkipGram(len(vocab), 4, 2), ds, 10, vocab, eval_words=["zebra"], eval_every=5, progress=False
@@ -400,7 +400,7 @@ def test_exported_cells_are_the_modules_code():
     (block,) = export.blocks_of(nb)
     assert export.run([nb], write=False)["stale"] == []
     for name in (
-        "make_dataset",
+        "pairs_dataset",
         "SkipGram",
         "nce_batch_loss",
         "sgd_update",
@@ -437,7 +437,7 @@ def test_train_step_lowers_the_loss_of_its_batch_and_traces_once():
     for _ in range(30):
         last = float(wb.train_step(m, targets, contexts))
     assert last < first
-    ds = wb.make_dataset(wb.skipgram_pairs(np.arange(40) % 20, 1), batch_size=8, seed=0)
+    ds = wb.pairs_dataset(wb.skipgram_pairs(np.arange(40) % 20, 1), batch_size=8, seed=0)
     it = iter(ds)
     traces = wb.train_steps.experimental_get_tracing_count()
     for n in (3, 5, 7):
@@ -469,7 +469,7 @@ def test_nearest_accepts_a_variable_and_caps_k(hand_made):
 def test_train_without_log_dir_writes_nothing_and_bad_steps(tmp_path):
     words = ("a b c d e f " * 30).split()
     vocab = talk_vocab(words, 10)
-    ds = wb.make_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
+    ds = wb.pairs_dataset(wb.skipgram_pairs(vocab.encode(words), 1), batch_size=8, seed=0)
     result = wb.train(wb.SkipGram(len(vocab), 4, 2), ds, 7, log_every=3, progress=False)
     assert [s for s, _ in result.history] == [3, 6, 7]
     for steps in (0, 2.5, "10"):

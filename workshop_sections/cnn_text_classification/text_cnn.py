@@ -202,6 +202,8 @@ def bucket_lengths(max_len: int = MAX_LEN, step: int = 8) -> list[int]:
 
 
 def bucket_of(n: int, lengths: Sequence[int]) -> int:
+    """The padded length of a sentence of ``n`` tokens: the first of the sorted ``lengths`` that
+    holds it (the last one, ``max_len``, for longer sentences: they are cut)."""
     for b in lengths:
         if n <= b:
             return b
@@ -405,6 +407,9 @@ def default_vectors(quick: bool | None = None):
 
 @dataclass
 class Coverage:
+    """How much of the training vocabulary word2vec knows (:func:`embedding_matrix`): counts of
+    distinct words and of running tokens, and how many extra words came from word2vec."""
+
     vocab_words: int  # training-vocabulary words (without <pad>, <unk> and extra words)
     words_found: int
     tokens: int  # running training tokens
@@ -699,6 +704,9 @@ class PredictError(ValueError):
 
 @dataclass
 class Prediction:
+    """One sentence's label from :meth:`TextClassifier.predict`: p(positive) in [0, 1], token
+    counts, whether it was cut to ``max_len``, and a note on anything unusual."""
+
     text: str
     label: str
     p_positive: float
@@ -1067,6 +1075,9 @@ def tfidf_baseline(split: Split, Cs: Sequence[float] = (1.0, 2.0, 4.0, 8.0, 16.0
 
 # --------------------------------------------------------------------------- benchmark (the CLI)
 def summarize(init: str, runs: list[dict], folds: int) -> dict:
+    """One variant's benchmark summary from its runs (dicts with fold, seed, test_accuracy,
+    seconds): mean and standard deviation of test accuracy (fractions) and training seconds over
+    the runs, the per-fold means, and the standard error of the mean over folds (NaN for one)."""
     acc = np.array([r["test_accuracy"] for r in runs])
     secs = np.array([r["seconds"] for r in runs])
     per_fold = {}
@@ -1107,6 +1118,8 @@ def confusion(classifier, texts: Sequence[str], labels: np.ndarray) -> np.ndarra
 
 
 def predict_labels(classifier, texts: Sequence[str]) -> np.ndarray:
+    """Integer labels (0 negative, 1 positive) of raw texts, from a :class:`TextClassifier` or a
+    scikit-learn pipeline (the TF-IDF baseline)."""
     if isinstance(classifier, TextClassifier):
         return classifier.predict_proba(texts).argmax(-1)
     return np.asarray(classifier.predict(list(texts)))  # a scikit-learn pipeline
@@ -1167,6 +1180,7 @@ def misclassified(
 
 
 def comparison_table(results: Sequence[Result]) -> str:
+    """The notebook's results side by side: test and dev accuracy (%), training seconds, epochs."""
     lines = [f"{'variant':<16} {'test acc':>8} {'dev acc':>8} {'train s':>8} {'epochs':>6}", "-" * 50]
     for r in results:
         lines.append(

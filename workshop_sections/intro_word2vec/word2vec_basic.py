@@ -23,7 +23,7 @@ Then the section's own pieces:
 
 ``validate_*`` / ``ProgressBar`` /     clear errors, the progress bar and the TensorBoard writer the
 ``open_summary_writer``               exported cells use
-(exported) ``make_dataset``, ``SkipGram``, ``nce_batch_loss``, ``sgd_update``, ``train_step``,
+(exported) ``pairs_dataset``, ``SkipGram``, ``nce_batch_loss``, ``sgd_update``, ``train_step``,
            ``train_steps``, ``train``, ``nearest_ids``
 ``nearest`` / ``nearest_table``       the words nearest to a word (by ``nearest_ids``)
 ``fit``                               the whole pipeline in one call (tests, ``load_or_train``)
@@ -604,7 +604,7 @@ class ProgressBar:
 
 
 # >>> BEGIN EXPORT from intro_word2vec.ipynb (written by `make export`: edit the notebook, not this block)
-def make_dataset(pairs, batch_size=128, seed=None, shuffle_buffer=100_000, repeat=True):
+def pairs_dataset(pairs, batch_size=128, seed=None, shuffle_buffer=100_000, repeat=True):
     """Shuffled batches of (targets, contexts): two int32 tensors of shape (batch_size,) each, from an
     int (num_pairs, 2) array of skip-gram pairs. Raises Word2VecError for a malformed array or fewer
     pairs than one batch."""
@@ -830,7 +830,7 @@ def fit(
     the vocabulary size so that tiny corpora still train."""
     vocab, ids = build_vocab(words, min_count=1, max_size=vocab_size, unk=UNK)
     pairs = skipgram_pairs(ids, window)
-    ds = make_dataset(pairs, batch_size, seed=seed)
+    ds = pairs_dataset(pairs, batch_size, seed=seed)
     model = SkipGram(len(vocab), dim, min(num_sampled, len(vocab) - 1), learning_rate, seed=seed)
     result = train(model, ds, steps, log_dir=log_dir, progress=progress)
     return vocab, model, result
