@@ -19,3 +19,8 @@ def cpu_seconds() -> float:
     """CPU seconds (user + system, all threads) of this process so far."""
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB (``ru_maxrss``, Linux: KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

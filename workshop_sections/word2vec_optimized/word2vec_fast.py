@@ -833,7 +833,7 @@ class Word2Vec:
         )
         # the compiled call (make_train_run): traced and compiled by XLA on its first call
         self.train_run = make_train_run(self.table, jit=jit, **self.step_options)
-        self.compiled = False
+        self.compiled, self.compile_seconds = False, 0.0
         self.history: list = []
 
     @staticmethod
@@ -871,7 +871,8 @@ class Word2Vec:
             tf.constant(0, tf.int32),
         )
         self.compiled = True
-        return time.perf_counter() - start
+        self.compile_seconds = time.perf_counter() - start
+        return self.compile_seconds
 
     def reset(self) -> None:
         """Back to the untrained start (same seed); the compiled call is kept."""
@@ -990,9 +991,11 @@ class Word2Vec:
 
         The learning rate falls linearly from ``lr`` to ``min_lr`` over all the words of all
         epochs. A tqdm bar shows words/s. Returns ``{words_per_sec, seconds, words, loss: [...],
-        threads, chunks_per_thread, cpu_seconds, cpu_utilisation}`` (``loss``: mean loss per pair
-        of each chunk, in corpus order; ``cpu_utilisation``: process CPU time / wall time, 2.0
-        when two cores are busy throughout). ``callback(words_done, losses)`` after each chunk.
+        threads, chunks_per_thread, cpu_seconds, cpu_utilisation, compile_seconds}`` (``loss``:
+        mean loss per pair of each chunk, in corpus order; ``cpu_utilisation``: process CPU time /
+        wall time, 2.0 when two cores are busy throughout; ``compile_seconds``: the one-off XLA
+        compilation before training, not in ``seconds``). ``callback(words_done, losses)`` after
+        each chunk.
         """
         ids = self._check_ids(ids, epochs)
         threads = int(threads or self.threads)
@@ -1041,6 +1044,7 @@ class Word2Vec:
             "chunks_per_thread": per_thread,
             "cpu_seconds": cpu,
             "cpu_utilisation": cpu / seconds,
+            "compile_seconds": self.compile_seconds,
         }
         self.history.append(result)
         return result
@@ -1117,6 +1121,7 @@ def _run_metrics(sources, ids, vocab, res: dict, t_vocab: float) -> dict:
         "cores": os.cpu_count(),
         "threads": res["threads"],
         "cpu_utilisation": round(res["cpu_utilisation"], 2),
+        "compile_seconds": round(res["compile_seconds"], 2),
     }
 
 
