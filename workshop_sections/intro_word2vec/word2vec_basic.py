@@ -485,8 +485,11 @@ def skipgram_pairs(
             f"give at least {window + 1} words or a smaller window."
         )
     centers, ctx = window_matrix(ids, window, rng, spans)
-    rows, cols = np.nonzero(ctx >= 0)
-    return np.stack([centers[rows], ctx[rows, cols]], axis=1)
+    valid = ctx >= 0  # row-major: by target position, then by offset
+    pairs = np.empty((int(valid.sum()), 2), dtype=np.int32)
+    pairs[:, 0] = np.repeat(centers, valid.sum(axis=1))
+    pairs[:, 1] = ctx[valid]
+    return pairs
 
 
 def show_pairs(sentence: str = FOX_SENTENCE, window: int = 1) -> list[tuple[str, str]]:
