@@ -53,12 +53,12 @@ def test_prepare_and_flatten_reject_bad_input():
     assert flat.shape == (2, 784) and flat.max() == 1.0
 
 
-def test_make_dataset_batches_of_100(mnist):
-    ds = sm.make_dataset(mnist["x_train"], mnist["y_train"], seed=1)
+def test_mnist_dataset_batches_of_100(mnist):
+    ds = sm.mnist_dataset(mnist["x_train"], mnist["y_train"], seed=1)
     x, y = next(iter(ds))
     assert x.shape == (100, 784) and y.shape == (100, 10)
     with pytest.raises(ValueError, match="labels"):
-        sm.make_dataset(mnist["x_train"], mnist["y_train"][:10])
+        sm.mnist_dataset(mnist["x_train"], mnist["y_train"][:10])
 
 
 # --------------------------------------------------------------------------- model

@@ -186,7 +186,7 @@ def flatten_images(images) -> np.ndarray:
     return x
 
 
-def make_dataset(
+def mnist_dataset(
     x, y, batch_size: int = BATCH_SIZE, seed: int | None = None, repeat: bool = True
 ) -> tf.data.Dataset:
     """Shuffled mini-batches of ``(images, one-hot labels)``: float32 (batch, 784), (batch, 10).
@@ -308,7 +308,7 @@ def train_quietly(
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
     train_step = make_train_step(model, learning_rate)
-    batches = make_dataset(data["x_train"], data["y_train"], batch_size, seed=seed).take(steps)
+    batches = mnist_dataset(data["x_train"], data["y_train"], batch_size, seed=seed).take(steps)
     for step, (x, y) in enumerate(batches, start=1):
         train_step.learning_rate.assign(learning_rate_at(step, steps, learning_rate, final_learning_rate))
         train_step(x, y)
