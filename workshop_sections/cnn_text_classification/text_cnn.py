@@ -559,7 +559,7 @@ def embedding_matrix(
 # here by `make export`, so the notebook, the CLI and the tests build the same network.
 
 
-# >>> BEGIN EXPORT from cnn_text_classification.ipynb (written by `make export`: edit the notebook, not this block)
+# >>> BEGIN EXPORT from cnn_text_classification.ipynb (`make export` writes this block: edit the notebook)
 def conv_branch(x, width, maps=100, name=None):
     """One of Kim's (2014) parallel branches: [batch, time, dim] -> [batch, maps]. ``maps``
     filters ``width`` words wide with ReLU, then max-over-time pooling (each filter keeps its

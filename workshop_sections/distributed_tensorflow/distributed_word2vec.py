@@ -86,7 +86,7 @@ tf = _LazyModule("tensorflow", "tf")
 word2vec_fast = _LazyModule("workshop_sections.word2vec_optimized.word2vec_fast", "word2vec_fast")
 
 
-# >>> BEGIN EXPORT from distributed_tensorflow.ipynb (written by `make export`: edit the notebook, not this block)
+# >>> BEGIN EXPORT from distributed_tensorflow.ipynb (`make export` writes this block: edit the notebook)
 def cluster_resolver(tf_config):
     """This task's cluster resolver from a TF_CONFIG dict ``{"cluster": {...}, "task": {...}}``.
 

@@ -606,7 +606,7 @@ class ProgressBar:
         return False
 
 
-# >>> BEGIN EXPORT from intro_word2vec.ipynb (written by `make export`: edit the notebook, not this block)
+# >>> BEGIN EXPORT from intro_word2vec.ipynb (`make export` writes this block: edit the notebook)
 def pairs_dataset(pairs, batch_size=128, seed=None, shuffle_buffer=100_000, repeat=True):
     """Shuffled batches of (targets, contexts): two int32 tensors of shape (batch_size,) each, from an
     int (num_pairs, 2) array of skip-gram pairs. Raises Word2VecError for a malformed array or fewer

@@ -39,7 +39,7 @@ BATCH_SIZE = 100
 LEARNING_RATE = 0.5
 
 
-# >>> BEGIN EXPORT from mnist_softmax.ipynb (written by `make export`: edit the notebook, not this block)
+# >>> BEGIN EXPORT from mnist_softmax.ipynb (`make export` writes this block: edit the notebook)
 N_PIXELS, N_CLASSES = 784, 10  # 28 x 28 grey pixels in, one probability per digit out
 
 

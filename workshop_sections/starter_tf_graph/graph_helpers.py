@@ -34,7 +34,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from ..tools import checks
 
 
-# >>> BEGIN EXPORT from starter_tf_graph.ipynb (written by `make export`: edit the notebook, not this block)
+# >>> BEGIN EXPORT from starter_tf_graph.ipynb (`make export` writes this block: edit the notebook)
 def tf1_product(m1_value, m2_value, print_it=False):
     """m1_value (n, 3) @ m2_value (3, 1) the TensorFlow 1 way: build a graph, run it in a Session.
 

@@ -43,7 +43,7 @@ from . import notebooks
 
 EXPORT_RE = re.compile(r"^#\|\s*export(?:\s+(?P<module>[A-Za-z_]\w*))?\s*$")
 SOLUTION_MARK_RE = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION\b.*$")
-BEGIN_FMT = "# >>> BEGIN EXPORT from {nb} (written by `make export`: edit the notebook, not this block)"
+BEGIN_FMT = "# >>> BEGIN EXPORT from {nb} (`make export` writes this block: edit the notebook)"
 END_LINE = "# <<< END EXPORT"
 BEGIN_RE = re.compile(r"^# >>> BEGIN EXPORT from (?P<nb>\S+) .*$")
 

@@ -99,7 +99,7 @@ config.quiet_tensorflow()  # import TensorFlow without its start-up noise (the e
 import tensorflow as tf  # noqa: E402
 
 
-# >>> BEGIN EXPORT from word2vec_optimized.ipynb (written by `make export`: edit the notebook, not this block)
+# >>> BEGIN EXPORT from word2vec_optimized.ipynb (`make export` writes this block: edit the notebook)
 def subsample_keep_prob(counts, t=1e-3):
     """word2vec's probability of keeping each occurrence of a word when subsampling frequent words
     (Mikolov et al. 2013; the formula of the C tool and gensim): a word seen ``f`` times among
