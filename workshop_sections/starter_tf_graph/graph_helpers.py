@@ -184,6 +184,7 @@ def write_graph(fn, *args, logdir, name: str = "graph") -> Path:
 
 
 def event_files(logdir) -> list[Path]:
+    """The TensorBoard event files (``events.out.tfevents.*``) under ``logdir``, sorted; [] if none."""
     return sorted(Path(logdir).rglob("events.out.tfevents.*"))
 
 
