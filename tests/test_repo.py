@@ -334,8 +334,9 @@ def test_notebook_opens_with_title_badge_prerequisites_time_and_objectives():
             continue
         for what, pattern in (
             ("the Colab badge", r"colab-badge\.svg"),
-            ("**Prerequisites**", r"\*\*Prerequisites"),
-            ("**Time**", r"\*\*Time"),
+            ("**Prerequisites:** (this spelling in every notebook)", r"^\*\*Prerequisites:\*\* "),
+            ("**Time:** (this spelling in every notebook)", r"^\*\*Time:\*\* "),
+            ("the heading **What you will learn**", r"^\*\*What you will learn\*\*$"),
             ("a list of learning objectives", r"^[-*] "),
         ):
             if not re.search(pattern, text, re.M):
@@ -482,6 +483,8 @@ def test_cells_carry_no_tags_and_markers_are_first_line_comments():
         nb = json.loads(notebook_path(section).read_text())
         if nb["metadata"].get("kernelspec", {}).get("name") != "python3":
             problems.append(f"{section}: kernelspec name is not python3")
+        if nb["metadata"].get("kernelspec", {}).get("display_name") != "Python 3 (ipykernel)":
+            problems.append(f"{section}: kernelspec display_name is not 'Python 3 (ipykernel)'")
         for i, cell in enumerate(nb["cells"]):
             if cell.get("metadata", {}).get("tags"):
                 problems.append(f"{section}: cell {i} has tags {cell['metadata']['tags']}")
