@@ -292,8 +292,10 @@ def test_section_folder_notebook_exercise_copy_and_artifacts_share_one_name():
             source = ROOT / "workshop_sections" / section / f"{module.group(1)}.py" if module else None
             if not (source and source.exists() and f'\nSECTION = "{section}"' in source.read_text()):
                 problems.append(f"{section}: SECTION = {m.group(1)} is not {section!r}")
-        if "cfg.artifacts(SECTION)" not in code:
-            problems.append(f"{section}: the notebook does not write under cfg.artifacts(SECTION)")
+        if not re.search(r"^ARTIFACTS = cfg\.artifacts\(SECTION\)", code, re.M):
+            problems.append(
+                f"{section}: the notebook does not name its folder ARTIFACTS = cfg.artifacts(SECTION)"
+            )
         others = set(re.findall(r"cfg\.artifacts\(([^)]*)\)", code)) - {"SECTION"}
         if others:
             problems.append(f"{section}: writes under cfg.artifacts of {sorted(others)} too")
