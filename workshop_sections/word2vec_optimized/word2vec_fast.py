@@ -281,6 +281,7 @@ def sgns_step(
     block=32,
     damping="curvature",
     max_row_updates=10.0,
+    threads=1,
 ):
     """One batch of skip-gram with negative sampling (Mikolov et al. 2013) as one SGD update.
 
@@ -288,7 +289,9 @@ def sgns_step(
     :func:`unigram_table`. ``seq`` [L + 2W] int32: a run of the subsampled corpus, -1 outside it
     (centre ``l`` is ``seq[l + W]``); ``span`` [L] int32: each centre's window size (1..W; 0 for
     padding); ``lr``: the learning rate; ``seed``: two int32s. ``damping``: "curvature"
-    (:func:`curvature_scales`) or "count" (:func:`count_scales`).
+    (:func:`curvature_scales`) or "count" (:func:`count_scales`); ``threads``: how many threads
+    train at once (their updates of a row add up, so the damping counts each row's curvature
+    once per thread).
     Returns ``(emb, out, loss_sum, pairs)``: the updated tables, the summed loss of the batch's
     pairs and their number.
     """
@@ -311,9 +314,9 @@ def sgns_step(
     upd = tf.concat([du, tf.reshape(du_n, [-1, du.shape[1]])], axis=0)
     # 4. damping: a row's summed update over the whole batch must not overshoot
     if damping == "count":
-        sc_c, sc_o = count_scales(m, c, rows, V, W, neg_group, max_row_updates)
+        sc_c, sc_o = count_scales(m, c, rows, V, W, neg_group, max_row_updates / threads)
     else:
-        sc_c, sc_o = curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr, V, W)
+        sc_c, sc_o = curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr * threads, V, W)
     # 5. scatter-adds into the tables: one per word read (the updates of repeated words add up)
     loss = -tf.reduce_sum(tf.math.log_sigmoid(lp) * m) - tf.reduce_sum(tf.math.log_sigmoid(-ln) * wn)
     emb = tf.tensor_scatter_nd_add(emb, c[:, None], dv * sc_c[:, None])
@@ -830,6 +833,7 @@ class Word2Vec:
             block=self.block,
             damping=self.damping,
             max_row_updates=self.max_row_updates,
+            threads=self.threads,
         )
         # the compiled call (make_train_run): traced and compiled by XLA on its first call
         self.train_run = make_train_run(self.table, jit=jit, **self.step_options)
@@ -984,10 +988,9 @@ class Word2Vec:
         progress: bool = True,
         desc: str = "word2vec",
         callback=None,
-        threads: int | None = None,
     ) -> dict:
-        """Train on ``ids`` (the corpus as vocabulary ids) for ``epochs`` epochs on ``threads``
-        threads (default: the model's ``threads``).
+        """Train on ``ids`` (the corpus as vocabulary ids) for ``epochs`` epochs on the model's
+        ``threads`` threads.
 
         The learning rate falls linearly from ``lr`` to ``min_lr`` over all the words of all
         epochs. A tqdm bar shows words/s. Returns ``{words_per_sec, seconds, words, loss: [...],
@@ -998,7 +1001,6 @@ class Word2Vec:
         each chunk.
         """
         ids = self._check_ids(ids, epochs)
-        threads = int(threads or self.threads)
         keep = subsample_keep_prob(self.vocab.counts, check_subsample(subsample)).numpy()
         n, total = len(ids), len(ids) * epochs
         starts = [(e * n + s0, s0) for e in range(epochs) for s0 in range(0, n, self.chunk_words)]
@@ -1025,7 +1027,7 @@ class Word2Vec:
 
         start, cpu0 = time.perf_counter(), time.process_time()
         try:
-            per_thread = self._run_threads(jobs, work, threads)
+            per_thread = self._run_threads(jobs, work, self.threads)
         finally:
             bar.close()
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
