@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="how a row's summed update in a batch is kept stable",
     )
     p.add_argument("--batch-words", type=int, default=2048, help="centre words per training step")
-    p.add_argument("--neg-group", type=int, default=8, help="neighbouring centres that share their negatives")
+    p.add_argument(
+        "--neg-group", type=int, default=32, help="neighbouring centres that share their negatives"
+    )
     p.add_argument(
         "--neg-shared", type=int, default=None, help="negatives drawn per group (default 5 x negatives)"
     )

@@ -276,7 +276,7 @@ def sgns_step(
     *,
     window,
     negatives,
-    neg_group=8,
+    neg_group=32,
     neg_shared=25,
     block=32,
     damping="curvature",
@@ -782,7 +782,8 @@ class Word2Vec:
     (``assign_add``: the changes of concurrent chunks add up, none is lost). With ``threads=2``
     two Python threads take the chunks in turn and the two XLA executions run on two cores at
     once; a chunk does not see the changes of the chunk running beside it (a delay of one
-    chunk, so chunks are smaller: ``chunk_words`` 2^15 instead of 2^18). A chunk's learning
+    chunk, so chunks are smaller: ``chunk_words`` 2^16 instead of 2^18; and the damping counts
+    each row's curvature once per thread, since their updates of a row add up). A chunk's learning
     rates and random draws come from its place in the corpus (as word2vec's
     ``word_count_actual``): the linear decay stays exact, and ``threads=1`` is deterministic.
     """
@@ -797,7 +798,7 @@ class Word2Vec:
         batch_words: int = 2048,
         chunk_words: int | None = None,
         max_row_updates: float = 10.0,
-        neg_group: int = 8,
+        neg_group: int = 32,
         neg_shared: int | None = None,
         damping: str = "curvature",
         block: int | None = None,
@@ -806,7 +807,7 @@ class Word2Vec:
     ):
         """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default);
         the corpus is read in chunks of ``chunk_words`` words (one compiled call each; default
-        2^18 with one thread, 2^15 with more); ``threads``: training threads (default
+        2^18 with one thread, 2^16 with more); ``threads``: training threads (default
         :func:`default_threads`); see the class docstring."""
         _set_threads()
         self._check_options(vocab, dim, window, negatives, damping, threads)
@@ -818,7 +819,7 @@ class Word2Vec:
         self.block = max(int(block or 32), 2 * self.window)
         self.block = -(-self.block // self.neg_group) * self.neg_group
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
-        self.chunk_words = int(chunk_words or (1 << 18 if self.threads == 1 else 1 << 15))
+        self.chunk_words = int(chunk_words or (1 << 18 if self.threads == 1 else 1 << 16))
         self.max_row_updates = float(max_row_updates)
         self.neg_shared = min(int(neg_shared or 5 * self.negatives), max(1, len(vocab) - 1))
         self.emb = tf.Variable(self._initial_vectors(), name="emb")
