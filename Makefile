@@ -20,7 +20,8 @@ DATA_PORT ?= 8000
 help:
 	@echo "make run      set up, fetch data, execute every notebook (full mode), print results"
 	@echo "make test     set up, unit tests + every notebook under nbval (quick mode)"
-	@echo "make lint     ruff check + ruff format --check (make format fixes what it can)"
+	@echo "make lint     ruff check + ruff format --check; make format fixes what it can"
+	@echo "make test-unit / make test-notebooks  one half of make test"
 	@echo "make setup    .venv with the pinned packages, the workshop installed editable (GPU=1: tensorflow[and-cuda])"
 	@echo "make e2e      JupyterLab and TensorBoard in headless Chromium, as an attendee uses them"
 	@echo "make data     fetch the data sets (WORKSHOP_DATA_MIRROR=folder-or-url to use a mirror)"
@@ -36,6 +37,7 @@ help:
 	@echo "make wheelhouse  the pinned wheels for the room mirror (WHEELHOUSE_PLATFORMS, WHEELHOUSE_PYTHONS); serve-data serves them"
 	@echo "make test-wheelhouse  make setup in a fresh clone from a served wheelhouse alone (slow, ~0.5 GB)"
 	@echo "make clean    remove artifacts, executed notebooks, caches (keeps .venv and data)"
+	@echo "make distclean  make clean, and remove .venv and the downloaded data"
 
 # PIP: pip, but `install` takes the packages from the room mirror's wheelhouse when
 # WORKSHOP_DATA_MIRROR has one for this machine (make wheelhouse + make serve-data), and
@@ -76,10 +78,12 @@ test: setup
 	exit $$status
 
 # ruff (pinned in requirements.txt, configured in pyproject.toml): lint and format check; `make format` fixes
-lint: setup
+# lint and format need only ruff: they set up the .venv only when it has no ruff yet
+RUFF_DEP = $(if $(wildcard $(VENV)/bin/ruff),,setup)
+lint: $(RUFF_DEP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-format: setup
+format: $(RUFF_DEP)
 	$(VENV)/bin/ruff check --fix . ; $(VENV)/bin/ruff format .
 
 test-unit: setup

@@ -210,3 +210,16 @@ def test_exercise_copies_write_their_artifacts_to_my_work(tmp_path, monkeypatch)
     monkeypatch.chdir(root / "workshop_sections" / "mnist_softmax")
     cfg = config.setup(verbose=False, gpus=[])
     assert cfg.artifacts_dir == root / "artifacts" and "artifacts" not in cfg.summary().split("|")[-1]
+
+
+def test_a_relative_workshop_artifacts_is_taken_from_the_repository_root(tmp_path, monkeypatch):
+    """nbval starts each kernel in its notebook's folder: a relative WORKSHOP_ARTIFACTS must not
+    land in workshop_sections/<section>/build/... (the later sections would not find it)."""
+    root = config.find_root()
+    monkeypatch.chdir(root / "workshop_sections" / "mnist_softmax")
+    monkeypatch.setenv("WORKSHOP_ARTIFACTS", "build/test-artifacts")
+    assert config.artifacts_dir() == (root / "build" / "test-artifacts").resolve()
+    monkeypatch.setenv("WORKSHOP_ARTIFACTS", str(tmp_path / "elsewhere"))
+    assert config.artifacts_dir() == (tmp_path / "elsewhere").resolve()
+    monkeypatch.delenv("WORKSHOP_ARTIFACTS")
+    assert config.artifacts_dir() == root / "artifacts"

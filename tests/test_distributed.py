@@ -409,7 +409,7 @@ def test_train_loop_logs_checkpoints_and_saves_the_run(tmp_path, monkeypatch):
     res = dw.finish_run(
         s,
         model,
-        dw.vocab_words(vocab),
+        list(vocab.words),
         ids,
         vocab.counts,
         history,
@@ -421,7 +421,7 @@ def test_train_loop_logs_checkpoints_and_saves_the_run(tmp_path, monkeypatch):
     )
     assert res["steps_per_second"] > 0 and res["num_ps"] == 1
     run = dw.load_run(tmp_path / "run")
-    assert run["vectors"].shape == (len(vocab), 8) and run["words"] == dw.vocab_words(vocab)
+    assert run["vectors"].shape == (len(vocab), 8) and run["words"] == list(vocab.words)
 
 
 # --------------------------------------------------------------------------- the real cluster

@@ -129,8 +129,16 @@ def attendee_artifacts(root: Path, cwd: Path | None = None) -> Path | None:
 
 
 def artifacts_dir(root: Path | None = None) -> Path:
+    """Where the sections keep what they hand on: ``$WORKSHOP_ARTIFACTS`` if set, else
+    ``<root>/artifacts``. A relative ``WORKSHOP_ARTIFACTS`` is taken from the repository root,
+    not from the current folder: a notebook's kernel starts in the notebook's own folder, so
+    ``WORKSHOP_ARTIFACTS=build/test-artifacts`` means the same folder for every section."""
+    root = Path(root or find_root())
     env = os.environ.get("WORKSHOP_ARTIFACTS")
-    return Path(env).expanduser().resolve() if env else (root or find_root()) / "artifacts"
+    if not env:
+        return root / "artifacts"
+    path = Path(env).expanduser()
+    return (path if path.is_absolute() else root / path).resolve()
 
 
 def seed_everything(seed: int) -> None:

@@ -485,24 +485,12 @@ def run_server(conf: dict) -> None:
 
 
 # --------------------------------------------------------------------------- data
-def vocab_words(vocab) -> list[str]:
-    """The words of a word2vec_fast Vocab, in id order."""
-    for attr in ("words", "itos", "index_to_word"):
-        if hasattr(vocab, attr):
-            return list(getattr(vocab, attr))
-    return list(vocab)
-
-
-def vocab_counts(vocab):
-    """The word counts of a word2vec_fast Vocab, in id order (int64 array [vocab_size])."""
-    return np.asarray(vocab.counts, dtype=np.int64)
-
-
 def prepare_corpus(s: TrainSettings):
-    """Words -> (vocab, ids, counts) with word2vec_optimized's ``build_vocab``."""
+    """Words -> ``(vocab, ids, counts)`` with the workshop's one ``build_vocab`` (intro_word2vec's
+    ``word2vec_basic``, which word2vec_fast re-exports): ids int32 [n], counts int64 [vocab_size]."""
     words = data.read_words(s.corpus, max_words=s.max_words)
     vocab, ids = word2vec_fast.build_vocab(words, min_count=s.min_count, max_size=s.max_vocab)
-    return vocab, ids, vocab_counts(vocab)
+    return vocab, ids, vocab.counts
 
 
 # --------------------------------------------------------------------------- model
@@ -596,7 +584,7 @@ def _chief_vocabulary(out: Path, s: TrainSettings):
     """The corpus and its vocabulary, saved in the run folder: (words, ids, counts). Raises
     ClusterConfigError when the folder holds a checkpoint of another vocabulary."""
     vocab, ids, counts = prepare_corpus(s)
-    words = vocab_words(vocab)
+    words = list(vocab.words)
     vocab_file = out / "vocab.txt"
     if vocab_file.exists() and tf.train.latest_checkpoint(str(out / "checkpoints")):
         saved = vocab_file.read_text(encoding="utf-8").split("\n")[:-1]
@@ -1098,7 +1086,7 @@ def run_sync(s: TrainSettings, steps: int | None = None) -> dict:
     """
     steps = int(steps or s.steps)
     vocab, ids, counts = prepare_corpus(s)
-    words = vocab_words(vocab)
+    words = list(vocab.words)
     table = tf.constant(word2vec_fast.unigram_table(counts), tf.int32)
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     with strategy.scope():

@@ -8,8 +8,8 @@ would distract from it, and the parts the tests check):
 * ``OP_CATEGORIES`` and :func:`op_categories_table`: the talk's table of op kinds with
   their TensorFlow 2 spelling.
 * :func:`graph_ops` / :func:`op_types`: the operations of the graph a ``tf.function`` builds.
-* :func:`write_graph` / :func:`logged_graph_ops` / :func:`tensorboard_command`: that graph
-  in TensorBoard.
+* :func:`write_graph` / :func:`logged_graph_ops`: that graph in TensorBoard (the command that
+  opens it: ``config.tensorboard_command``).
 * :func:`tf1_product`: the same product the TensorFlow 1 way (Graph + Session +
   placeholder + feed_dict), run inside its own ``tf.Graph`` so eager mode is untouched;
   written in the notebook (a ``#| export`` cell) and copied into the block below.

@@ -105,8 +105,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m workshop_sections.tools.colab", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("cmd", choices=("sync", "check"))
-    parser.add_argument("paths", nargs="*")
+    parser.add_argument(
+        "cmd",
+        choices=("sync", "check"),
+        help="sync: rewrite each notebook's badge and config cell; check: exit 1 if one is out of date",
+    )
+    parser.add_argument("paths", nargs="*", help="notebooks (default: every section notebook)")
     args = parser.parse_args(argv)
     paths = [Path(p) for p in args.paths] or notebooks.list_notebooks()
     stale = 0

@@ -258,15 +258,23 @@ def run_all(sections: list[str] | None = None, out: Path | None = None) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workshop_sections.tools.notebooks")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
+    parser = argparse.ArgumentParser(
+        prog="python -m workshop_sections.tools.notebooks",
+        description="Run the section notebooks in order (make run), print their results, and keep "
+        "the committed notebooks clean.",
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{run,report,clean,check}")
+    r = sub.add_parser("run", help="execute every notebook (or the sections named) and print the results")
     r.add_argument("--out", default=None, help="folder of the executed copies (default build/executed)")
     r.add_argument("sections", nargs="*", help="only these sections (default: all, in order)")
-    sub.add_parser("report")
-    c = sub.add_parser("clean")
-    c.add_argument("paths", nargs="*")
-    sub.add_parser("check")
+    sub.add_parser("report", help="print the results table from artifacts/<section>/metrics.json")
+    c = sub.add_parser("clean", help="strip outputs except NBVAL_CHECK_OUTPUT cells; canonical JSON")
+    c.add_argument("paths", nargs="*", help="notebooks (default: every section notebook)")
+    sub.add_parser(
+        "check",
+        help="exit 1 if a notebook keeps unchecked outputs or is not canonical JSON "
+        "(the other conventions are checked by tests/test_repo.py)",
+    )
     args = parser.parse_args(argv)
     if args.cmd == "run":
         return run_all(args.sections, Path(args.out).resolve() if args.out else None)

@@ -428,7 +428,11 @@ def pip_install(args: list[str], mirror: str | None = None, run=subprocess.call)
 def _serve_parser() -> argparse.ArgumentParser:
     """The options of the server (the default command)."""
     parser = argparse.ArgumentParser(
-        prog="python -m workshop_sections.tools.serve_data", description=__doc__.split("\n\n")[0]
+        prog="python -m workshop_sections.tools.serve_data",
+        description=__doc__.split("\n\n")[0],
+        epilog="Two more commands: `serve_data wheelhouse --help` (download the pinned wheels for the "
+        "room, make wheelhouse) and `serve_data pip install ARGS` (pip install from the mirror's "
+        "wheelhouse when it has one, else the package index; used by make setup).",
     )
     parser.add_argument(
         "--host",
