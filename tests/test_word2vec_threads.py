@@ -125,3 +125,6 @@ def test_xla_flags_keep_what_is_set_and_add_the_cache_and_device_api(monkeypatch
     assert "--tf_xla_auto_jit=1" in flags
     monkeypatch.setenv("WORKSHOP_XLA_CACHE", str(tmp_path / "mine"))
     assert w2v.xla_cache_dir() == tmp_path / "mine"
+    monkeypatch.setenv("WORKSHOP_XLA_CACHE", "off")
+    monkeypatch.setenv("TF_XLA_FLAGS", "")
+    assert w2v.use_xla_flags() == "--tf_xla_use_device_api=true"

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--batch-words", type=int, default=2048, help="centre words per training step")
     p.add_argument(
-        "--neg-group", type=int, default=32, help="neighbouring centres that share their negatives"
+        "--neg-group", type=int, default=16, help="neighbouring centres that share their negatives"
     )
     p.add_argument(
         "--neg-shared", type=int, default=None, help="negatives drawn per group (default 5 x negatives)"

@@ -77,18 +77,19 @@ def xla_cache_dir() -> Path:
 
 
 def use_xla_flags(cache: Path | None = None) -> str:
-    """Add this section's XLA settings to ``TF_XLA_FLAGS`` (read by TensorFlow at its first XLA
-    use, so set before it; the flags already there win): the persistent compilation cache in
-    ``cache`` (default :func:`xla_cache_dir`; a later run loads the compiled training call instead
-    of compiling it again) and ``--tf_xla_use_device_api`` (TensorFlow's PjRt path for XLA calls:
-    without it, two XLA calls from two threads run one after the other, with it at the same time).
-    Returns the flags now set."""
+    """Add this section's XLA settings to ``TF_XLA_FLAGS`` (read when TensorFlow starts, before its
+    first op, so set before that; the flags already there win): the persistent compilation cache
+    in ``cache`` (default :func:`xla_cache_dir`; ``WORKSHOP_XLA_CACHE=off``: none; a later run
+    loads the compiled training call instead of compiling it again) and
+    ``--tf_xla_use_device_api`` (TensorFlow's PjRt path for XLA calls: without it, two XLA calls
+    from two threads run one after the other, with it at the same time). Returns the flags now set."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
+    off = os.environ.get("WORKSHOP_XLA_CACHE", "").lower() == "off" and cache is None
     for name, value in (
-        ("tf_xla_persistent_cache_directory", cache or xla_cache_dir()),
+        ("tf_xla_persistent_cache_directory", None if off else cache or xla_cache_dir()),
         ("tf_xla_use_device_api", "true"),
     ):
-        if f"--{name}=" not in flags:
+        if value is not None and f"--{name}=" not in flags:
             flags = f"{flags} --{name}={value}".strip()
     os.environ["TF_XLA_FLAGS"] = flags
     return flags
@@ -276,7 +277,7 @@ def sgns_step(
     *,
     window,
     negatives,
-    neg_group=32,
+    neg_group=16,
     neg_shared=25,
     block=32,
     damping="curvature",
@@ -798,7 +799,7 @@ class Word2Vec:
         batch_words: int = 2048,
         chunk_words: int | None = None,
         max_row_updates: float = 10.0,
-        neg_group: int = 32,
+        neg_group: int = 16,
         neg_shared: int | None = None,
         damping: str = "curvature",
         block: int | None = None,
