@@ -91,14 +91,14 @@ def startup(args) -> tuple:
     model = w2v.Word2Vec(vocab, dim=args.dim, threads=1)
     cold = model.compile()
     model2 = w2v.Word2Vec(vocab, dim=args.dim, threads=1)
-    warm = model2.compile()  # a new tf.function: found in the persistent cache the first one filled
+    again = model2.compile()  # a new tf.function in the same process: its own name, no cache hit
     print(f"{args.corpus}: {len(ids):,} words, {len(vocab):,} vocabulary, dim {args.dim}")
     print(
         f"start-up: import TensorFlow + workshop {T_IMPORT:5.2f} s, read corpus + vocabulary {t_vocab:5.2f} s"
     )
     print(
         f"          XLA compile of the training call: {cold:5.2f} s (empty cache), "
-        f"{warm:5.2f} s (cache filled)"
+        f"{again:5.2f} s (a second model in this process; a new process finds it in the cache)"
     )
     return vocab, ids, model
 
@@ -131,7 +131,7 @@ def step_parts(args, vocab, ids, model) -> None:
         ("whole step", None),
         ("without damping", "damping"),
         ("without scatter-adds", "scatter"),
-        ("without negatives", "negatives"),
+        ("without negatives", "negatives"),  # and so without damping (it needs their scores)
     ):
         run = w2v.make_train_run(model.table, step=step_without(part) if part else None, **model.step_options)
         c0 = cpu()
