@@ -44,6 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--subsample", type=float, default=1e-3, help="frequent-word subsampling threshold t (0: off)"
     )
     p.add_argument("--lr", type=float, default=0.025, help="initial learning rate (falls linearly)")
+    _add_trainer_options(p)
+    p.add_argument("--max-words", type=int, default=None, help="use only the first N words of the corpus")
+    p.add_argument("--max-vocab", type=int, default=None, help="keep at most N words in the vocabulary")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--restrict-vocab", type=int, default=30000, help="analogy candidates: the N most frequent words"
+    )
+    p.add_argument("--no-eval", action="store_true", help="skip the analogy evaluation")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, "
+        "metrics.json",
+    )
+    return p
+
+
+def _add_trainer_options(p: argparse.ArgumentParser) -> None:
+    """The options of the trainer itself (word2vec_fast.Word2Vec): damping, batches, negatives, threads."""
     p.add_argument(
         "--damping",
         choices=["curvature", "count"],
@@ -63,22 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="training threads (default: 2 with 2 cores or more; 1 is deterministic)",
     )
-    p.add_argument("--max-words", type=int, default=None, help="use only the first N words of the corpus")
-    p.add_argument("--max-vocab", type=int, default=None, help="keep at most N words in the vocabulary")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--restrict-vocab", type=int, default=30000, help="analogy candidates: the N most frequent words"
-    )
-    p.add_argument("--no-eval", action="store_true", help="skip the analogy evaluation")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR",
-        help="output folder (required; created if missing): vectors.vec, vectors.npz, vocab.tsv, "
-        "metrics.json",
-    )
-    return p
 
 
 def _fail(message) -> int:

@@ -397,6 +397,7 @@ def check_subsample(t):
 
 
 def check_negatives(negatives: int, vocab_size: int) -> None:
+    """Word2VecError unless ``negatives`` is a whole number in 1..vocab_size - 1."""
     if int(negatives) != negatives or negatives < 1:
         raise Word2VecError(f"negatives must be a positive whole number, got {negatives!r}.")
     if negatives >= vocab_size:
@@ -408,6 +409,7 @@ def check_negatives(negatives: int, vocab_size: int) -> None:
 
 
 def check_corpus(ids: np.ndarray, window: int) -> None:
+    """CorpusError for an empty corpus or one not longer than the window (Word2VecError: bad window)."""
     _check_window(window)
     n = len(ids)
     if n == 0:
@@ -1146,6 +1148,7 @@ def _analogy_metrics(emb: Embeddings, restrict_vocab: int) -> dict:
 
 
 def default_dir() -> Path:
+    """This section's artifacts folder, ``artifacts/word2vec_optimized`` (where load_or_train looks)."""
     return config.artifacts_dir() / SECTION
 
 
