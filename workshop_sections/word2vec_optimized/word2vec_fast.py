@@ -77,20 +77,15 @@ def xla_cache_dir() -> Path:
 
 
 def use_xla_flags(cache: Path | None = None) -> str:
-    """Add this section's XLA settings to ``TF_XLA_FLAGS`` (read when TensorFlow starts, before its
-    first op, so set before that; the flags already there win): the persistent compilation cache
-    in ``cache`` (default :func:`xla_cache_dir`; ``WORKSHOP_XLA_CACHE=off``: none; a later run
-    loads the compiled training call instead of compiling it again) and
-    ``--tf_xla_use_device_api`` (TensorFlow's PjRt path for XLA calls: without it, two XLA calls
-    from two threads run one after the other, with it at the same time). Returns the flags now set."""
+    """Add XLA's persistent compilation cache to ``TF_XLA_FLAGS``:
+    ``--tf_xla_persistent_cache_directory`` = ``cache`` (default :func:`xla_cache_dir`;
+    ``WORKSHOP_XLA_CACHE=off``: none), so that a later run loads the compiled training call
+    instead of compiling it again. TensorFlow reads the flag when it starts (before its first op):
+    set later, it is ignored. A flag already in ``TF_XLA_FLAGS`` wins. Returns the flags now set."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
     off = os.environ.get("WORKSHOP_XLA_CACHE", "").lower() == "off" and cache is None
-    for name, value in (
-        ("tf_xla_persistent_cache_directory", None if off else cache or xla_cache_dir()),
-        ("tf_xla_use_device_api", "true"),
-    ):
-        if value is not None and f"--{name}=" not in flags:
-            flags = f"{flags} --{name}={value}".strip()
+    if not off and "--tf_xla_persistent_cache_directory=" not in flags:
+        flags = f"{flags} --tf_xla_persistent_cache_directory={cache or xla_cache_dir()}".strip()
     os.environ["TF_XLA_FLAGS"] = flags
     return flags
 
