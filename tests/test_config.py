@@ -223,3 +223,20 @@ def test_a_relative_workshop_artifacts_is_taken_from_the_repository_root(tmp_pat
     assert config.artifacts_dir() == (tmp_path / "elsewhere").resolve()
     monkeypatch.delenv("WORKSHOP_ARTIFACTS")
     assert config.artifacts_dir() == root / "artifacts"
+
+
+def test_plain_progress_prints_each_mark_once_and_the_final_line_once():
+    """In a log (no TTY) the bar is five plain lines: the start, one per quarter passed and 100%, the
+    last with the final postfix, never the 100% line twice."""
+    import io
+
+    out = io.StringIO()
+    bar = config.PlainProgress(total=100, desc="train", unit="w", file=out)
+    for step in range(10):
+        bar.set_postfix(loss=f"{1.0 / (step + 1):.2f}")
+        bar.update(10)
+    bar.close()
+    lines = out.getvalue().splitlines()
+    percents = [int(line.split("%")[0].split()[-1]) for line in lines]
+    assert percents == [0, 30, 50, 80, 100], percents  # the first update past each quarter
+    assert lines[-1].endswith("loss=0.10") and "\r" not in out.getvalue()

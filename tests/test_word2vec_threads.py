@@ -125,6 +125,12 @@ def test_xla_flags_keep_what_is_set_and_add_the_cache(monkeypatch, tmp_path):
     assert w2v.use_xla_flags(tmp_path / "xla") == "--tf_xla_persistent_cache_directory=/elsewhere"
     monkeypatch.setenv("WORKSHOP_XLA_CACHE", str(tmp_path / "mine"))
     assert w2v.xla_cache_dir() == tmp_path / "mine"
-    monkeypatch.setenv("WORKSHOP_XLA_CACHE", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("WORKSHOP_XLA_CACHE", "on")
+    assert w2v.xla_cache_dir() == tmp_path / "xdg" / "tf-workshop" / "xla"
     monkeypatch.setenv("TF_XLA_FLAGS", "")
-    assert w2v.use_xla_flags() == ""
+    for off in ("off", ""):  # off by default: warm starts print alarming lines (see xla_cache_dir)
+        monkeypatch.setenv("WORKSHOP_XLA_CACHE", off)
+        assert w2v.xla_cache_dir() is None and w2v.use_xla_flags() == ""
+    monkeypatch.delenv("WORKSHOP_XLA_CACHE")
+    assert w2v.xla_cache_dir() is None

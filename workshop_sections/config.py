@@ -395,7 +395,7 @@ class PlainProgress:
         else:
             head = f"{self.desc}: {self.n:,.0f} {self.unit}"
         tail = f", {self.postfix}" if self.postfix else ""
-        self._said_n = self.n
+        self._said = (self.n, self.postfix)
         print(f"{head} in {secs:.1f} s{tail}", file=self.file, flush=True)
 
     def update(self, n=1) -> None:
@@ -422,7 +422,7 @@ class PlainProgress:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if self.n != self._said_n or self.postfix:
+            if (self.n, self.postfix) != self._said:  # the last line is not already the final one
                 self._say()
 
     def __iter__(self):

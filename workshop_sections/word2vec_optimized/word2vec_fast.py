@@ -68,24 +68,36 @@ from ..intro_word2vec.word2vec_basic import check_window as _check_window
 from ..tools import checks
 
 
-def xla_cache_dir() -> Path:
-    """Where compiled XLA programs are kept between runs: ``WORKSHOP_XLA_CACHE``, else
-    ``$XDG_CACHE_HOME/tf-workshop/xla`` (``~/.cache/tf-workshop/xla``)."""
-    if os.environ.get("WORKSHOP_XLA_CACHE"):
-        return Path(os.environ["WORKSHOP_XLA_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tf-workshop" / "xla"
+def xla_cache_dir() -> Path | None:
+    """Where compiled XLA programs are kept between runs, if anywhere: ``WORKSHOP_XLA_CACHE`` names
+    a folder (``on``: ``$XDG_CACHE_HOME/tf-workshop/xla``, i.e. ``~/.cache/tf-workshop/xla``);
+    unset, empty or ``off``: None, no cache.
+
+    Off by default. It saves the 1.5-2 s compile of the training call in a later process (0.5 s
+    to load instead), but TensorFlow 2.21 then prints two long ERROR lines on every warm start
+    (``Error parsing text-format tensorflow.XlaSerializedCacheEntry`` and a ``cpu_aot_loader``
+    line that warns of SIGILL because the compile-time CPU features list more than the host's),
+    and a cache shared by machines with different CPUs (a home folder on NFS) could really run
+    code the CPU lacks. ``make bench`` turns it on, in a folder of its own, for its warm row."""
+    value = os.environ.get("WORKSHOP_XLA_CACHE", "").strip()
+    if value.lower() in ("", "off", "0", "no"):
+        return None
+    if value.lower() in ("on", "1", "yes"):
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tf-workshop" / "xla"
+    return Path(value).expanduser()
 
 
 def use_xla_flags(cache: Path | None = None) -> str:
     """Add XLA's persistent compilation cache to ``TF_XLA_FLAGS``:
-    ``--tf_xla_persistent_cache_directory`` = ``cache`` (default :func:`xla_cache_dir`;
-    ``WORKSHOP_XLA_CACHE=off``: none), so that a later run loads the compiled training call
-    instead of compiling it again. TensorFlow reads the flag when it starts (before its first op):
-    set later, it is ignored. A flag already in ``TF_XLA_FLAGS`` wins. Returns the flags now set."""
+    ``--tf_xla_persistent_cache_directory`` = ``cache`` (default :func:`xla_cache_dir`, which is
+    None unless ``WORKSHOP_XLA_CACHE`` asks for one), so that a later run loads the compiled
+    training call instead of compiling it again. TensorFlow reads the flag when it starts (before
+    its first op): set later, it is ignored. A flag already in ``TF_XLA_FLAGS`` wins. Returns the
+    flags now set."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
-    off = os.environ.get("WORKSHOP_XLA_CACHE", "").lower() == "off" and cache is None
-    if not off and "--tf_xla_persistent_cache_directory=" not in flags:
-        flags = f"{flags} --tf_xla_persistent_cache_directory={cache or xla_cache_dir()}".strip()
+    cache = cache or xla_cache_dir()
+    if cache is not None and "--tf_xla_persistent_cache_directory=" not in flags:
+        flags = f"{flags} --tf_xla_persistent_cache_directory={cache}".strip()
     os.environ["TF_XLA_FLAGS"] = flags
     return flags
 
@@ -1019,8 +1031,9 @@ class Word2Vec:
             with lock:
                 if pairs:
                     losses[pos] = loss / pairs
+                last = max(losses, default=pos)  # the furthest chunk done (threads finish out of order)
+                bar.set_postfix(loss=f"{losses.get(last, 0.0):.3f}", lr=f"{lr_at(last):.4f}", refresh=False)
                 bar.update(len(raw))
-                bar.set_postfix(loss=f"{losses.get(pos, 0.0):.3f}", lr=f"{lr_at(pos):.4f}", refresh=False)
                 if callback is not None:
                     callback(bar.n, [losses[p] for p in sorted(losses)])
 
