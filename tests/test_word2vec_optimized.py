@@ -186,18 +186,8 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
     rng = np.random.default_rng(0)
     vocab, ids = w2v.build_vocab([f"w{i}" for i in rng.integers(0, 50, size=3000)], min_count=1)
     W, L, lr, K = 3, 128, 0.1, 2
-    model = w2v.Word2Vec(
-        vocab,
-        dim=8,
-        window=W,
-        negatives=K,
-        batch_words=L,
-        chunk_words=256,
-        damping="count",
-        max_row_updates=1e9,
-        neg_group=4,
-        neg_shared=1,
-    )
+    shape = dict(dim=8, window=W, negatives=K, batch_words=L, chunk_words=256, neg_group=4, neg_shared=1)
+    model = w2v.Word2Vec(vocab, damping="count", max_row_updates=1e9, **shape)
     model.out.assign(np.random.default_rng(1).normal(size=(len(vocab), 8)).astype(np.float32) * 0.3)
     model.table.assign(np.zeros_like(model.table.numpy()))  # every negative is word 0
     seqs, spans, lrs, _ = next(
@@ -221,17 +211,7 @@ def test_compiled_step_matches_a_brute_force_sgd_reference():
             dO[0] += g * E0[c]
     np.testing.assert_allclose(model.emb.numpy() - E0, dE, atol=1e-5)
     np.testing.assert_allclose(model.out.numpy() - O0, dO, atol=1e-5)
-    damped = w2v.Word2Vec(
-        vocab,
-        dim=8,
-        window=W,
-        negatives=K,
-        batch_words=L,
-        chunk_words=256,
-        damping="curvature",
-        neg_group=4,
-        neg_shared=1,
-    )
+    damped = w2v.Word2Vec(vocab, damping="curvature", **shape)
     damped.emb.assign(E0)
     damped.out.assign(O0)
     damped.table.assign(np.zeros_like(damped.table.numpy()))
@@ -404,18 +384,7 @@ def test_cli_trains_and_writes_vec_and_metrics(tmp_path, capsys):
         [
             "--corpus",
             str(corpus),
-            "--epochs",
-            "1",
-            "--dim",
-            "16",
-            "--window",
-            "2",
-            "--negatives",
-            "3",
-            "--min-count",
-            "1",
-            "--no-eval",
-            "--quiet",
+            *"--epochs 1 --dim 16 --window 2 --negatives 3 --min-count 1 --no-eval --quiet".split(),
             "--out",
             str(out),
         ]
