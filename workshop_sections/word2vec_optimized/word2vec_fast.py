@@ -50,6 +50,8 @@ import numpy as np
 from .. import config, data
 from ..intro_word2vec.word2vec_basic import (  # the workshop's one vocabulary, corpus rule and word errors
     CORPUS_FULL_MAX_WORDS,  # noqa: F401 (re-exported: part of this section's API)
+    CORPUS_QUICK_MAX_WORDS,
+    UNK,
     Corpora,
     CorpusChoice,  # noqa: F401 (re-exported: part of this section's API)
     UnknownWordError,
@@ -375,7 +377,7 @@ DEFAULTS = dict(
     min_lr=0.0001,
     batch_words=2048,
 )
-QUICK = dict(epochs=3, dim=64, max_words=800_000)
+QUICK = dict(epochs=3, dim=64, max_words=CORPUS_QUICK_MAX_WORDS)  # the one corpus rule's quick cap
 
 
 # =========================================================================== errors, vocabulary
@@ -1347,7 +1349,7 @@ def vocab_from_words(
     """A given vocabulary (e.g. intro_word2vec's, ``UNK`` aside) on a corpus: ``(vocab, ids)``
     with the words in the given order, their counts in the first ``max_words`` words of
     ``corpus`` (a name or path), and the corpus as int32 ids (words outside the vocabulary dropped)."""
-    words = [w for w in words if w != "UNK"]
+    words = [w for w in words if w != UNK]
     if not words:
         raise Word2VecError("the vocabulary is empty: give at least one word.")
     index = {w: i for i, w in enumerate(words)}
