@@ -109,12 +109,15 @@ def evaluate(words, vectors) -> dict:
 def run_ours(args) -> dict:
     """The workshop's trainer through train_embeddings (the CLI's and load_or_train's path)."""
     t0 = time.perf_counter()
+    from workshop_sections import data  # noqa: PLC0415 (subprocess only; no TensorFlow)
+
+    scan = data.CorpusScan(args.file)  # as the CLI: read in a child process during the import below
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v  # noqa: PLC0415
 
     t_import = time.perf_counter() - t0
     c0 = cpu_seconds()
     emb, m = w2v.train_embeddings(
-        args.file,
+        scan,
         epochs=args.epochs,
         dim=args.dim,
         window=args.window,

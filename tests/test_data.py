@@ -305,3 +305,67 @@ def test_cli_list_fetch_verify(cache, tmp_path, monkeypatch, capsys):
     (cache / "toy" / "toy.txt").write_bytes(b"tampered")
     assert data.main(["verify"]) == 1
     assert "corrupt" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- CorpusScan
+_SCAN_TEXT = "the cat sat on the mat\nthe dog sat\n" * 50 + "a rare word\n"
+
+
+def _scan_in_fresh_process(code: str, tmp_path: Path) -> str:
+    """``code`` in a new Python (no TensorFlow imported: the command lines' case); its stdout."""
+    import subprocess  # noqa: PLC0415 (only these tests start processes)
+    import sys  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_corpus_scan_in_a_child_process_reads_what_this_process_reads(tmp_path):
+    """A command line's scan runs in a child (fork, before TensorFlow) and hands back the same
+    ids and words as reading in the process, with a max_words cut across two files."""
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(_SCAN_TEXT)
+    b.write_text("zebra " * 20)
+    code = (
+        "import sys\n"
+        "from workshop_sections import data\n"
+        f"scan = data.CorpusScan([{str(a)!r}, {str(b)!r}], max_words=2000)\n"
+        "ids, words = scan.result()\n"
+        "print(scan.background, len(ids), int(ids.max()) + 1 == len(words), words[:3], "
+        "'tensorflow' in sys.modules)\n"
+    )
+    out = _scan_in_fresh_process(code, tmp_path)
+    ids, words = data.ids_by_first_appearance(data.iter_corpus_tokens([a, b], 2000), "test")
+    assert out.split() == ["True", str(len(ids)), "True", "['the',", "'cat',", "'sat']", "False"]
+    assert len(ids) == 50 * 9 + 3 + 20  # fewer than max_words: both files whole
+    same = data.CorpusScan([a, b], max_words=2000, background=True)  # here: spawned (TensorFlow may be in)
+    got_ids, got_words = same.result()
+    assert same.background and got_words == words and np.array_equal(got_ids, ids)
+
+
+@pytest.mark.parametrize("case", ["missing", "empty"])
+def test_corpus_scan_failing_in_the_child_raises_the_usual_error_here(tmp_path, case):
+    """Whatever fails in the child is read again in this process: the same CorpusError, one
+    line naming the corpus, not a traceback from the child."""
+    path = tmp_path / "corpus.txt"
+    if case == "empty":
+        path.write_text("  \n\n")
+    scan = data.CorpusScan(path, background=True)
+    with pytest.raises(data.CorpusError) as err:
+        scan.result()
+    with pytest.raises(data.CorpusError) as direct:
+        data.ids_by_first_appearance(data.iter_corpus_tokens(path), f"corpus {path}")
+    assert str(err.value) == str(direct.value)
+    assert ("neither a known corpus" if case == "missing" else "holds no words") in str(err.value)
+
+
+def test_corpus_scan_in_this_process_when_asked(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text(_SCAN_TEXT)
+    scan = data.CorpusScan(path, background=False)
+    assert not scan.background and "not started" in repr(scan)
+    ids, words = scan.result()
+    assert words[:4] == ["the", "cat", "sat", "on"] and len(ids) == 50 * 9 + 3
+    assert "done" in repr(scan)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,8 @@ import pytest
 from workshop_sections import data
 from workshop_sections.word2vec_optimized import __main__ as cli
 from workshop_sections.word2vec_optimized import word2vec_fast as w2v
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -397,6 +402,49 @@ def test_cli_trains_and_writes_vec_and_metrics(tmp_path, capsys):
     # load_or_train finds the vectors and does not train again
     loaded = w2v.load_or_train(str(corpus), out_dir=out)
     assert loaded.words == emb.words
+
+
+def test_build_vocab_takes_a_corpus_scan(tmp_path):
+    """A scan read in a child process gives the very vocabulary and ids of the corpus itself."""
+    corpus = tmp_path / "topics.txt"
+    corpus.write_text(" ".join(topic_corpus(5_000, seed=2)) + "\n")
+    want_vocab, want_ids = w2v.build_vocab(str(corpus), min_count=2, max_words=4_000)
+    vocab, ids = w2v.build_vocab(data.CorpusScan(corpus, background=True), min_count=2, max_words=4_000)
+    assert vocab.words == want_vocab.words and np.array_equal(ids, want_ids)
+
+
+def test_cli_reads_its_corpus_while_it_imports_tensorflow(tmp_path):
+    """The command line (a fresh process, as a user runs it): the package does not import
+    TensorFlow by itself, the corpus is read in a child process during the import, and the
+    vectors are the same as those of a run that reads the corpus in the process."""
+    corpus = tmp_path / "topics.txt"
+    corpus.write_text(" ".join(topic_corpus(12_000, seed=1)) + "\n")
+    args = "--epochs 1 --dim 16 --window 2 --negatives 3 --min-count 1 --no-eval --quiet --threads 1"
+    code = (
+        "import sys\n"
+        "import workshop_sections.word2vec_optimized as pkg\n"
+        "from workshop_sections import data\n"
+        "assert 'tensorflow' not in sys.modules, 'the package imported TensorFlow'\n"
+        "started = []\n"
+        "class Scan(data.CorpusScan):\n"
+        "    def __init__(self, *a, **k):\n"
+        "        super().__init__(*a, **k)\n"
+        "        started.append((self.background, 'tensorflow' in sys.modules))\n"
+        "data.CorpusScan = Scan\n"
+        "from workshop_sections.word2vec_optimized.__main__ import main\n"
+        f"argv = ['--corpus', {str(corpus)!r}, '--out', {str(tmp_path / 'cli')!r}, *{args.split()!r}]\n"
+        "assert main(argv) == 0\n"
+        "print('SCAN', started)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "SCAN [(True, False)]" in proc.stdout  # in a child, started before TensorFlow
+    assert cli.main(["--corpus", str(corpus), "--out", str(tmp_path / "here"), *args.split()]) == 0
+    child = np.load(tmp_path / "cli" / "vectors.npz")
+    here = np.load(tmp_path / "here" / "vectors.npz")
+    assert sorted(child.files) == sorted(here.files)
+    for name in child.files:
+        np.testing.assert_array_equal(child[name], here[name])
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

@@ -114,7 +114,7 @@ def test_threads_option_is_checked_and_has_a_default(corpus):
         w2v.Word2Vec(vocab, dim=8, threads=0)
     model = w2v.Word2Vec(vocab, dim=8)
     assert model.threads == (2 if (os.cpu_count() or 1) >= 2 else 1) == w2v.default_threads()
-    assert model.chunk_words == (1 << 16 if model.threads > 1 else 1 << 18)
+    assert model.chunk_words == (1 << 17 if model.threads > 1 else 1 << 18)
 
 
 def test_xla_flags_keep_what_is_set_and_add_the_cache(monkeypatch, tmp_path):

@@ -17,6 +17,7 @@ Environment switches (all optional):
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -170,6 +171,11 @@ def quiet_tensorflow() -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
     if "tensorflow" not in sys.modules:
         _import_without_noise("tensorflow")
+        # TensorFlow's import leaves ~a million Python objects that live as long as the process:
+        # out of the garbage collector's sight, they cost nothing at each full collection nor at
+        # exit, where the interpreter's last collections took 1.0-1.2 s of every command line
+        # (0.1 s now). Cycles among them are never freed, which for module-level objects is moot.
+        gc.freeze()
 
 
 def _import_without_noise(module: str, noise: Sequence[str] = IMPORT_NOISE) -> None:

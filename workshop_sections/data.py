@@ -1053,6 +1053,106 @@ def iter_tokens(source: str | os.PathLike) -> Iterator[list[str]]:
             yield words
 
 
+def iter_corpus_tokens(sources, max_words: int | None = None) -> Iterator[list[str]]:
+    """Token lists (lower-cased words, :func:`iter_tokens`) of one corpus or several (names or
+    paths, read one after the other), at most ``max_words`` words in all. Raises
+    :class:`CorpusError` for a source that is neither a known corpus nor a readable path."""
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    left = max_words
+    for src in sources:
+        for words in iter_tokens(src):
+            if left is not None:
+                if left <= 0:
+                    return
+                words = words[:left]
+                left -= len(words)
+            yield words
+
+
+def ids_by_first_appearance(chunks, label: str) -> tuple[np.ndarray, list[str]]:
+    """The first pass of a vocabulary over token lists: the corpus as int32 ids numbered by first
+    appearance ``[num_words]``, and the distinct words in that order. ``label`` names the corpus in
+    the :class:`CorpusError` raised when it holds no words."""
+    index: dict = {}
+    parts = []
+    for words in chunks:
+        if words:
+            setd = index.setdefault
+            parts.append(np.fromiter((setd(w, len(index)) for w in words), dtype=np.int32, count=len(words)))
+    if not parts:
+        raise CorpusError(f"{label} holds no words: give a non-empty text corpus.")
+    return np.concatenate(parts), list(index)
+
+
+def _scan(sources: list, max_words: int | None, label: str) -> tuple[np.ndarray, list[str]]:
+    return ids_by_first_appearance(iter_corpus_tokens(sources, max_words), label)
+
+
+class CorpusScan:
+    """The reading pass of a vocabulary (:func:`ids_by_first_appearance` over
+    :func:`iter_corpus_tokens`), started at once: when TensorFlow is not imported yet and the
+    machine has two cores or more, in a child process, so that a command line reads its corpus
+    on one core while it imports TensorFlow (3-5 s) on the other. ``build_vocab`` (intro_word2vec)
+    takes a scan in place of a corpus and waits for it.
+
+    ``sources``: a corpus name or path, or a list of them; ``max_words``: read at most that many
+    words. ``background``: None (decide as above), True or False (read in this process, when
+    :meth:`result` is first called). :meth:`result` returns ``(ids int32 [num_words], distinct
+    words)``. Whatever goes wrong in the child (a corpus error, a child killed for memory) makes
+    :meth:`result` read the corpus again in this process, where the error is raised as it would be
+    without a scan: a :class:`CorpusError` naming the file, never a traceback from the child."""
+
+    def __init__(self, sources, max_words: int | None = None, background: bool | None = None):
+        one = isinstance(sources, (str, os.PathLike))
+        self.sources = [sources] if one else list(sources)
+        self.max_words = max_words
+        self.label = f"corpus {sources!s}" if one else f"corpora {list(map(str, self.sources))}"
+        self.background = False
+        self._value = self._future = self._pool = None
+        if background is None:
+            background = "tensorflow" not in sys.modules and (os.cpu_count() or 1) > 1
+        if background:
+            self._start()
+
+    def _start(self) -> None:
+        import multiprocessing  # noqa: PLC0415 (only a command line's start-up needs it)
+        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+        # fork (no re-import) only before TensorFlow starts its threads; spawn otherwise
+        fork = sys.platform.startswith("linux") and "tensorflow" not in sys.modules
+        method = "fork" if fork else "spawn"
+        try:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
+            self._future = self._pool.submit(_scan, self.sources, self.max_words, self.label)
+            self.background = True
+        except (OSError, RuntimeError, ValueError):  # no processes here (a sandbox): read when asked
+            self._close()
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._future = None
+
+    def result(self) -> tuple[np.ndarray, list[str]]:
+        """``(ids, distinct words)``, waiting for the child if it still reads; read here if there is
+        no child or it failed (so its error is raised here, as without a scan)."""
+        if self._value is None and self._future is not None:
+            try:
+                self._value = self._future.result()
+            except Exception:  # noqa: BLE001 (any failure in the child: read again here, below)
+                self._value = None
+            finally:
+                self._close()
+        if self._value is None:
+            self._value = _scan(self.sources, self.max_words, self.label)
+        return self._value
+
+    def __repr__(self) -> str:
+        state = "done" if self._value is not None else ("reading" if self.background else "not started")
+        return f"CorpusScan({self.label}, max_words={self.max_words}, {state})"
+
+
 def read_words(source: str | os.PathLike, max_words: int | None = None) -> list[str]:
     """All words of a corpus (or the first ``max_words``), lower-cased str (see :func:`iter_tokens`).
     Raises :class:`CorpusError` as :func:`iter_tokens` does, and for a corpus that holds no words."""

@@ -45,7 +45,7 @@ from __future__ import annotations
 import difflib
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -192,21 +192,7 @@ def _is_source(x) -> bool:
     return isinstance(x, (str, os.PathLike))
 
 
-def iter_corpus_tokens(sources, max_words: int | None = None) -> Iterator[list[str]]:
-    """Token lists (lower-cased words, ``data.iter_tokens``) of one corpus or several (names or
-    paths, read one after the other), at most ``max_words`` words in all. Raises
-    ``data.CorpusError`` for a source that is neither a known corpus nor a readable path."""
-    if _is_source(sources):
-        sources = [sources]
-    left = max_words
-    for src in sources:
-        for words in data.iter_tokens(src):
-            if left is not None:
-                if left <= 0:
-                    return
-                words = words[:left]
-                left -= len(words)
-            yield words
+iter_corpus_tokens = data.iter_corpus_tokens  # the words of one corpus or several (data plumbing)
 
 
 def load_corpus(corpus, max_words: int | None = None) -> list[str]:
@@ -351,19 +337,6 @@ def _token_chunks(corpus, max_words: int | None) -> tuple[Iterable[list], str]:
     return [words[:max_words] if max_words is not None else words], "the word list"
 
 
-def _ids_by_first_appearance(chunks: Iterable[list], label: str) -> tuple[np.ndarray, list[str]]:
-    """The corpus as int32 ids numbered by first appearance, and the distinct words in that order."""
-    index: dict = {}
-    parts = []
-    for words in chunks:
-        if words:
-            setd = index.setdefault
-            parts.append(np.fromiter((setd(w, len(index)) for w in words), dtype=np.int32, count=len(words)))
-    if not parts:
-        raise data.CorpusError(f"{label} holds no words: give a non-empty text corpus.")
-    return np.concatenate(parts), list(index)
-
-
 def build_vocab(
     corpus,
     min_count: int = 5,
@@ -376,9 +349,10 @@ def build_vocab(
 
     ``corpus``: a list of words, a corpus name ('movie_reviews', 'news20', 'text8') or a path
     (.txt, .gz, .zip or a folder), or several corpora as ``Corpora([...])`` (a plain list whose
-    items are all known corpus names or existing paths counts too); at most ``max_words`` words
-    are read. Words are sorted by count, ties by first appearance (as gensim does); words seen
-    fewer than ``min_count`` times (word2vec's default: 5) are left out, and only the
+    items are all known corpus names or existing paths counts too), or a ``data.CorpusScan`` of
+    them (read in a child process while TensorFlow is imported: the command lines); at most
+    ``max_words`` words are read. Words are sorted by count, ties by first appearance (as gensim
+    does); words seen fewer than ``min_count`` times (word2vec's default: 5) are left out, and only the
     ``max_size`` first entries are kept (the talk's top-N vocabulary).
 
     Without ``unk`` a word left out is dropped from ``ids`` (word2vec, gensim). With ``unk`` (the
@@ -389,7 +363,11 @@ def build_vocab(
     Raises ``data.CorpusError`` for a corpus that cannot be read or holds no words and
     :class:`Word2VecError` for bad sizes or when no word is left."""
     _check_vocab_args(min_count, max_size, unk)
-    provisional, distinct = _ids_by_first_appearance(*_token_chunks(corpus, max_words))
+    if isinstance(corpus, data.CorpusScan):  # read already, or being read in a child process
+        provisional, distinct = corpus.result()
+        provisional = provisional if max_words is None else provisional[:max_words]
+    else:
+        provisional, distinct = data.ids_by_first_appearance(*_token_chunks(corpus, max_words))
     counts = np.bincount(provisional, minlength=len(distinct)).astype(np.int64)
     order = np.argsort(-counts, kind="stable")
     order = order[counts[order] >= min_count]

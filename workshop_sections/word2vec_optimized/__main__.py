@@ -105,12 +105,14 @@ def main(argv=None) -> int:
             data.corpus_path(corpus)
     except data.DataError as exc:
         return _fail(exc)
+    # the corpus is read in a child process on the other core while TensorFlow is imported here
+    scan = data.CorpusScan(args.corpus if len(args.corpus) > 1 else args.corpus[0], args.max_words)
     config.quiet_tensorflow()
     from . import word2vec_fast as w2v  # noqa: PLC0415 (imports TensorFlow: --help and bad paths stay fast)
 
     try:
         emb, metrics = w2v.train_embeddings(
-            args.corpus if len(args.corpus) > 1 else args.corpus[0],
+            scan,
             epochs=args.epochs,
             dim=args.dim,
             window=args.window,

@@ -794,7 +794,7 @@ class Word2Vec:
     (``assign_add``: the changes of concurrent chunks add up, none is lost). With ``threads=2``
     two Python threads take the chunks in turn and the two XLA executions run on two cores at
     once; a chunk does not see the changes of the chunk running beside it (a delay of one
-    chunk, so chunks are smaller: ``chunk_words`` 2^16 instead of 2^18; and the damping counts
+    chunk, so chunks are smaller: ``chunk_words`` 2^17 instead of 2^18; and the damping counts
     each row's curvature once per thread, since their updates of a row add up). A chunk's learning
     rates and random draws come from its place in the corpus (as word2vec's
     ``word_count_actual``): the linear decay stays exact, and ``threads=1`` is deterministic.
@@ -819,7 +819,7 @@ class Word2Vec:
     ):
         """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default);
         the corpus is read in chunks of ``chunk_words`` words (one compiled call each; default
-        2^18 with one thread, 2^16 with more); ``threads``: training threads (default
+        2^18 with one thread, 2^17 with more); ``threads``: training threads (default
         :func:`default_threads`); see the class docstring."""
         _set_threads()
         self._check_options(vocab, dim, window, negatives, damping, threads)
@@ -831,7 +831,7 @@ class Word2Vec:
         self.block = max(int(block or 32), 2 * self.window)
         self.block = -(-self.block // self.neg_group) * self.neg_group
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
-        self.chunk_words = int(chunk_words or (1 << 18 if self.threads == 1 else 1 << 16))
+        self.chunk_words = int(chunk_words or (1 << 18 if self.threads == 1 else 1 << 17))
         self.max_row_updates = float(max_row_updates)
         self.neg_shared = min(int(neg_shared or 5 * self.negatives), max(1, len(vocab) - 1))
         self.emb = tf.Variable(self._initial_vectors(), name="emb")
@@ -1094,15 +1094,20 @@ def train_embeddings(
     """Build the vocabulary, train, evaluate analogies, and (with ``out_dir``) write
     ``vectors.vec``, ``vectors.npz``, ``vocab.tsv`` and ``metrics.json`` there.
 
-    ``corpus``: a name/path or a list of them (several corpora are concatenated).
+    ``corpus``: a name/path or a list of them (several corpora are concatenated), or a
+    ``data.CorpusScan`` of them started earlier (the CLI reads its corpus while it imports
+    TensorFlow; ``vocab_seconds`` is then the wait for it, not the whole read).
     ``trainer_options`` go to :class:`Word2Vec` (``neg_group``, ``neg_shared``, ...).
     Returns ``(embeddings, metrics)``.
     """
     t0 = time.perf_counter()
-    sources = [corpus] if _is_source(corpus) else list(corpus)
+    scan = corpus if isinstance(corpus, data.CorpusScan) else None
+    sources = scan.sources if scan else [corpus] if _is_source(corpus) else list(corpus)
     if not sources:
         raise Word2VecError("no corpus given.")
-    vocab, ids = build_vocab(Corpora(sources), min_count=min_count, max_size=max_vocab, max_words=max_words)
+    vocab, ids = build_vocab(
+        scan or Corpora(sources), min_count=min_count, max_size=max_vocab, max_words=max_words
+    )
     check_corpus(ids, window)
     check_negatives(negatives, len(vocab))
     t_vocab = time.perf_counter() - t0
