@@ -204,14 +204,22 @@ def band_updates(g, v_blk, u_blk, window):
     return dv, du
 
 
+def context_index(length, window):
+    """Where each centre's contexts sit in its run: an int32 constant [L, 2W], row ``l`` holding
+    the run rows ``l + W + o`` for the offsets ``o`` = -W..-1, 1..W (run row ``l + W`` is centre
+    ``l``). A gather with it lines up every centre with its contexts; a segment sum with it adds
+    what the pairs send back to each run row."""
+    offsets = np.array([o for o in range(-window, window + 1) if o != 0])
+    return tf.constant(np.arange(length)[:, None] + window + offsets[None, :], tf.int32)
+
+
 def pair_mask(seq, span, window):
     """Which (centre, context) pairs of a run exist: ``m`` [L, 2W] float32, 1 where the offset
     (-W..-1, 1..W) is inside the centre's window size ``span`` and the context inside the corpus
     (``seq`` >= 0); and ``n_ctx`` [L], the contexts of each centre."""
     W, L = window, span.shape[0]
-    ok = seq >= 0
-    offsets = [o for o in range(-W, W + 1) if o != 0]
-    m = tf.cast(tf.stack([(span >= abs(o)) & ok[W + o : W + o + L] for o in offsets], axis=1), tf.float32)
+    reach = tf.constant([abs(o) for o in range(-W, W + 1) if o != 0])  # [2W] the offsets' distance
+    m = tf.cast((span[:, None] >= reach) & (tf.gather(seq, context_index(L, W)) >= 0), tf.float32)
     return m, tf.reduce_sum(m, axis=1)
 
 
@@ -223,14 +231,11 @@ def shared_negatives(table, seq, m, v, out, seed, *, window, negatives, neg_grou
     W, G, Kg = window, neg_group, neg_shared
     L, d = v.shape
     N = L // G  # groups of centres sharing negatives
-    offsets = [o for o in range(-W, W + 1) if o != 0]
     neg = draw_negatives(table, [N, Kg], seed)  # [N, Kg]
     un = tf.gather(out, neg)  # [N, Kg, d]
     ln = tf.einsum("ngd,nkd->ngk", tf.reshape(v, [N, G, d]), un, name="neg_logits")  # [N, G, Kg]
-    ctx = tf.reshape(
-        tf.stack([tf.where(m[:, j] > 0, seq[W + o : W + o + L], -1) for j, o in enumerate(offsets)], axis=1),
-        [N, G, 1, 2 * W],
-    )
+    ctx = tf.where(m > 0, tf.gather(seq, context_index(L, W)), -1)  # [L, 2W] each centre's contexts
+    ctx = tf.reshape(ctx, [N, G, 1, 2 * W])
     hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
     n_ctx = tf.reduce_sum(m, axis=1)
     wn = tf.where(hit, 0.0, 1.0) * tf.reshape(n_ctx * (negatives / Kg), [N, G, 1])
@@ -242,15 +247,14 @@ def curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr, vocab_size, window):
     the loss's curvature, ``sum over its pairs of sigmoid'(score) |other vector|^2``. Returns the
     scales of the centre rows ``c`` [L] and of the output rows ``rows`` [L + 2W + N Kg]."""
     W, L, (N, G, _) = window, v.shape[0], ln.shape
-    offsets = [o for o in range(-W, W + 1) if o != 0]
+    idx = context_index(L, W)  # [L, 2W]
     u2, v2 = tf.reduce_sum(u * u, axis=1), tf.reduce_sum(v * v, axis=1)
     sp, sn = tf.sigmoid(lp), tf.sigmoid(ln)
     curv, curv_n = sp * (1.0 - sp) * m, sn * (1.0 - sn) * wn  # sigmoid'(s) = s (1 - s)
-    u2_ctx = tf.stack([u2[W + o : W + o + L] for o in offsets], axis=1)  # [L, 2W]
-    h_c = tf.reduce_sum(curv * u2_ctx, axis=1) + tf.reshape(
+    h_c = tf.reduce_sum(curv * tf.gather(u2, idx), axis=1) + tf.reshape(
         tf.reduce_sum(curv_n * tf.reduce_sum(un * un, axis=2)[:, None, :], axis=2), [L]
     )
-    h_run = tf.add_n([tf.pad(curv[:, j] * v2, [[W + o, W - o]]) for j, o in enumerate(offsets)])
+    h_run = tf.math.unsorted_segment_sum(curv * v2[:, None], idx, L + 2 * W)  # [L + 2W] per run row
     h_neg = tf.reduce_sum(curv_n * tf.reshape(v2, [N, G, 1]), axis=1)  # [N, Kg]
     H_c = tf.tensor_scatter_nd_add(tf.zeros([vocab_size]), c[:, None], h_c)  # summed over occurrences
     H_o = tf.tensor_scatter_nd_add(
@@ -263,9 +267,8 @@ def count_scales(m, c, rows, vocab_size, window, neg_group, max_row_updates):
     """The other damping: each row's summed update scaled by ``min(1, max_row_updates / n)``,
     ``n`` its number of pair updates in the batch. Returns the scales of ``c`` and ``rows``."""
     W, L = window, m.shape[0]
-    offsets = [o for o in range(-W, W + 1) if o != 0]
     n_ctx = tf.reduce_sum(m, axis=1)
-    ctx_pairs = tf.add_n([tf.pad(m[:, j], [[W + o, W - o]]) for j, o in enumerate(offsets)])
+    ctx_pairs = tf.math.unsorted_segment_sum(m, context_index(L, W), L + 2 * W)  # pairs per run row
     n_neg = tf.shape(rows)[0] - (L + 2 * W)
     cnt_c = tf.tensor_scatter_nd_add(tf.zeros([vocab_size]), c[:, None], tf.cast(n_ctx > 0, tf.float32))
     cnt_o = tf.tensor_scatter_nd_add(
@@ -288,7 +291,7 @@ def sgns_step(
     negatives,
     neg_group=16,
     neg_shared=25,
-    block=32,
+    block=16,
     damping="curvature",
     max_row_updates=10.0,
     threads=1,
@@ -778,7 +781,7 @@ class Word2Vec:
       (plus ``window`` words of context on each side), each with its window size drawn in
       1..window. Both matrices are read **once per word**, not once per pair, and the
       updates of a row from all its pairs are summed before **one scatter-add per word**;
-    * scores are small dense matrix products, blocks of 32 centres against their 32 + 2W
+    * scores are small dense matrix products, blocks of 16 centres against their 16 + 2W
       run rows; the band of 2W + 1 diagonals is cut out with a reshape, and each centre's
       window size masks it. The updates go back through the same products;
     * negatives are drawn per group of ``neg_group`` neighbouring centres
@@ -817,7 +820,7 @@ class Word2Vec:
         jit: bool = True,
         threads: int | None = None,
     ):
-        """``batch_words`` centres per step (rounded to whole blocks of ``block``, 32 by default);
+        """``batch_words`` centres per step (rounded to whole blocks of ``block``, 16 by default);
         the corpus is read in chunks of ``chunk_words`` words (one compiled call each; default
         2^18 with one thread, 2^17 with more); ``threads``: training threads (default
         :func:`default_threads`); see the class docstring."""
@@ -828,7 +831,7 @@ class Word2Vec:
         self.threads = int(threads or default_threads())
         # centres per block of the score matrix products: a multiple of the negative groups,
         # at least 2 * window (a block's contexts reach 2 * window rows past it)
-        self.block = max(int(block or 32), 2 * self.window)
+        self.block = max(int(block or 16), 2 * self.window)
         self.block = -(-self.block // self.neg_group) * self.neg_group
         self.batch_words = max(self.block, int(batch_words) // self.block * self.block)
         self.chunk_words = int(chunk_words or (1 << 18 if self.threads == 1 else 1 << 17))
