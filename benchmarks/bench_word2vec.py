@@ -109,9 +109,9 @@ def evaluate(words, vectors) -> dict:
 def run_ours(args) -> dict:
     """The workshop's trainer through train_embeddings (the CLI's and load_or_train's path)."""
     t0 = time.perf_counter()
-    from workshop_sections import data  # noqa: PLC0415 (subprocess only; no TensorFlow)
+    from workshop_sections.word2vec_optimized.__main__ import start  # noqa: PLC0415 (no TensorFlow yet)
 
-    scan = data.CorpusScan(args.file)  # as the CLI: read in a child process during the import below
+    scan = start(args.file)  # the CLI's start-up: the corpus read in a child while TensorFlow loads
     from workshop_sections.word2vec_optimized import word2vec_fast as w2v  # noqa: PLC0415
 
     t_import = time.perf_counter() - t0

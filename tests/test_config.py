@@ -242,22 +242,28 @@ def test_plain_progress_prints_each_mark_once_and_the_final_line_once():
     assert lines[-1].endswith("loss=0.10") and "\r" not in out.getvalue()
 
 
-def test_quiet_tensorflow_takes_its_import_out_of_the_garbage_collectors_sight():
+def test_quiet_tensorflow_freezes_its_import_and_can_leave_out_scikit_learn():
     """After the import, TensorFlow's objects are frozen (gc.freeze): a command line's exit no
-    longer spends a second collecting them."""
+    longer spends a second collecting them. ``without_sklearn`` (the word2vec CLI) imports
+    TensorFlow without the scikit-learn Keras pulls in, and scikit-learn still imports after."""
     import subprocess  # noqa: PLC0415 (a fresh process: TensorFlow must not be imported yet)
     import sys  # noqa: PLC0415
 
     code = (
-        "import gc\n"
+        "import gc, sys\n"
         "from workshop_sections import config\n"
         "before = gc.get_freeze_count()\n"
-        "config.quiet_tensorflow()\n"
-        "print(before, gc.get_freeze_count())\n"
+        "config.quiet_tensorflow(without_sklearn=True)\n"
+        "print(before, gc.get_freeze_count(), 'tensorflow' in sys.modules, 'sklearn' in sys.modules)\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "print(LogisticRegression().fit([[0.0], [1.0]], [0, 1]).predict([[0.9]])[0])\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=config.find_root()
     )
     assert proc.returncode == 0, proc.stderr
-    before, after = map(int, proc.stdout.split())
-    assert before == 0 and after > 100_000
+    first, second = proc.stdout.strip().splitlines()
+    before, after, tf_in, sk_in = first.split()
+    assert int(before) == 0 and int(after) > 100_000
+    assert (tf_in, sk_in) == ("True", "False")
+    assert second == "1"

@@ -93,6 +93,16 @@ def _fail(message) -> int:
     return 2
 
 
+def start(corpus, max_words: int | None = None) -> data.CorpusScan:
+    """The command line's start-up (``make bench`` times the same): the corpus is read in a child
+    process on the other core (``data.CorpusScan``) while TensorFlow is imported here, without
+    the scikit-learn that Keras would import for nothing (``config.quiet_tensorflow``). Returns
+    the scan, for ``train_embeddings``."""
+    scan = data.CorpusScan(corpus, max_words)
+    config.quiet_tensorflow(without_sklearn=True)
+    return scan
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if not args.out.strip():
@@ -105,9 +115,7 @@ def main(argv=None) -> int:
             data.corpus_path(corpus)
     except data.DataError as exc:
         return _fail(exc)
-    # the corpus is read in a child process on the other core while TensorFlow is imported here
-    scan = data.CorpusScan(args.corpus if len(args.corpus) > 1 else args.corpus[0], args.max_words)
-    config.quiet_tensorflow()
+    scan = start(args.corpus if len(args.corpus) > 1 else args.corpus[0], args.max_words)
     from . import word2vec_fast as w2v  # noqa: PLC0415 (imports TensorFlow: --help and bad paths stay fast)
 
     try:
