@@ -13,6 +13,11 @@
    alive), and with the negatives' products skipped. The differences are the cost of those parts.
    Also the NumPy batch preparation (subsampling, window sizes, runs).
 3. Threads: the training alone with 1 and 2 threads, words/s and CPU utilisation.
+
+``--ops`` instead: the compiled call's time by XLA operation, from TensorFlow's profiler (one
+thread), each operation named by the TensorFlow op it was compiled from (XLA's optimised program
+is dumped to a temporary folder to read those names), and summed by kind: matrix products, row
+gathers, scatter-adds, the rest (element-wise work fused by XLA).
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ from _common import cpu_seconds as cpu  # noqa: E402  (repo on sys.path, data mi
 
 T0 = time.perf_counter()
 os.environ.setdefault("WORKSHOP_XLA_CACHE", tempfile.mkdtemp(prefix="profile_w2v_xla_"))  # empty: cold
+HLO_DUMP = tempfile.mkdtemp(prefix="profile_w2v_hlo_") if "--ops" in sys.argv else None
+if HLO_DUMP:  # XLA reads its flags when TensorFlow starts: the optimised programs, as text
+    os.environ["XLA_FLAGS"] = (
+        f"{os.environ.get('XLA_FLAGS', '')} --xla_dump_to={HLO_DUMP} --xla_dump_hlo_as_text "
+        "--xla_dump_hlo_pass_re=^$"
+    ).strip()
 from workshop_sections.word2vec_optimized import word2vec_fast as w2v  # noqa: E402  (imports TensorFlow)
 
 T_IMPORT = time.perf_counter() - T0
@@ -169,6 +180,75 @@ def thread_scaling(args, vocab, ids) -> None:
         )
 
 
+KINDS = (("Einsum", "matrix products"), ("Gather", "row gathers"), ("Scatter", "scatter-adds"))
+
+
+def _tf_op_names(folder: str) -> dict:
+    """XLA instruction name -> (TensorFlow op type, op name), from the dumped optimised programs."""
+    import re  # noqa: PLC0415 (--ops only)
+    from pathlib import Path  # noqa: PLC0415
+
+    pattern = re.compile(r'%(\S+) = .*metadata=\{op_type="([^"]*)" op_name="([^"]*)"')
+    names = {}
+    for f in Path(folder).glob("*after_optimizations.txt"):
+        for line in f.read_text().splitlines():
+            m = pattern.search(line)
+            if m:
+                names.setdefault(m.group(1), (m.group(2), m.group(3).removeprefix("while/")))
+    return names
+
+
+def _op_times(logdir: str) -> dict:
+    """XLA operation name -> [total ps, count] over the profiled run (TensorFlow's profiler trace)."""
+    import glob  # noqa: PLC0415 (--ops only)
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: PLC0415
+
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(
+        open(sorted(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True))[-1], "rb").read()
+    )
+    times: dict = {}
+    for plane in space.planes:
+        meta = {k: v.name for k, v in plane.event_metadata.items()}
+        for line in plane.lines:
+            if "Eigen" not in line.name:  # the threads that run the compiled program's operations
+                continue
+            for e in line.events:
+                name = meta.get(e.metadata_id, "?")
+                if name != "ThunkExecutor::Execute" and not name.startswith("end: "):
+                    t = times.setdefault(name, [0, 0])
+                    t[0], t[1] = t[0] + e.duration_ps, t[1] + 1
+    return times
+
+
+def xla_ops(args, vocab, ids, top: int = 25) -> None:
+    """The compiled call's time by XLA operation (one thread, after a warm-up), largest first."""
+    model = w2v.Word2Vec(vocab, dim=args.dim, threads=1)
+    model.compile()
+    model.train(ids[: len(ids) // 4], epochs=1, progress=False)  # warm-up
+    logdir = tempfile.mkdtemp(prefix="profile_w2v_trace_")
+    tf.profiler.experimental.start(logdir)
+    r = model.train(ids, epochs=1, progress=False)
+    tf.profiler.experimental.stop()
+    times, names = _op_times(logdir), _tf_op_names(HLO_DUMP)
+    total = sum(t for t, _ in times.values())
+    print(
+        f"{r['words']:,} words, 1 thread: {1e-6 * total / r['words']:.2f} us/word inside XLA operations "
+        f"({1e6 * r['cpu_seconds'] / r['words']:.2f} CPU us/word in all)"
+    )
+    print(f"{'share':>6} {'us/word':>7} {'calls':>6}  XLA operation <- TensorFlow op")
+    for name, (t, n) in sorted(times.items(), key=lambda kv: -kv[1][0])[:top]:
+        op_type, op_name = names.get(name, ("?", "?"))
+        print(f"{100 * t / total:5.1f}% {1e-6 * t / r['words']:7.3f} {n:6d}  {name} <- {op_name} ({op_type})")
+    by_kind = {label: 0 for _, label in KINDS} | {"the rest (element-wise, fused)": 0}
+    for name, (t, _) in times.items():
+        op_type = names.get(name, ("", ""))[0]
+        label = next((lb for key, lb in KINDS if key in op_type), "the rest (element-wise, fused)")
+        by_kind[label] += t
+    print("by kind: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in by_kind.items()))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", default="news20")
@@ -176,7 +256,12 @@ def main(argv=None) -> int:
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--skip-parts", action="store_true", help="only start-up and thread scaling")
+    p.add_argument("--ops", action="store_true", help="instead: the time by XLA operation (profiler)")
     args = p.parse_args(argv)
+    if args.ops:
+        vocab, ids = w2v.build_vocab(args.corpus, max_words=args.words)
+        xla_ops(args, vocab, ids)
+        return 0
     vocab, ids, model = startup(args)
     if not args.skip_parts:
         step_parts(args, vocab, ids, model)

@@ -5,6 +5,8 @@ import hashlib
 import http.server
 import os
 import socket
+import subprocess
+import sys
 import threading
 import zipfile
 from functools import partial
@@ -311,61 +313,78 @@ def test_cli_list_fetch_verify(cache, tmp_path, monkeypatch, capsys):
 _SCAN_TEXT = "the cat sat on the mat\nthe dog sat\n" * 50 + "a rare word\n"
 
 
-def _scan_in_fresh_process(code: str, tmp_path: Path) -> str:
-    """``code`` in a new Python (no TensorFlow imported: the command lines' case); its stdout."""
-    import subprocess  # noqa: PLC0415 (only these tests start processes)
-    import sys  # noqa: PLC0415
-
+def _in_fresh_python(code: str) -> subprocess.CompletedProcess:
+    """``code`` in a new Python without TensorFlow (a command line's start, where the scan forks)."""
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
 
 
 def test_corpus_scan_in_a_child_process_reads_what_this_process_reads(tmp_path):
-    """A command line's scan runs in a child (fork, before TensorFlow) and hands back the same
-    ids and words as reading in the process, with a max_words cut across two files."""
+    """A command line's scan runs in a child (forked before TensorFlow) and hands back the same ids
+    and words as reading here, across two files; the child's note (an encoding guessed) is
+    written once, when the result is taken."""
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text(_SCAN_TEXT)
-    b.write_text("zebra " * 20)
+    b.write_bytes("zebra café ".encode("cp1252") * 10)
     code = (
         "import sys\n"
         "from workshop_sections import data\n"
         f"scan = data.CorpusScan([{str(a)!r}, {str(b)!r}], max_words=2000)\n"
+        "print(scan.background, repr(scan).endswith('reading)'), file=sys.stdout, flush=True)\n"
         "ids, words = scan.result()\n"
-        "print(scan.background, len(ids), int(ids.max()) + 1 == len(words), words[:3], "
-        "'tensorflow' in sys.modules)\n"
+        "print(len(ids), words[:3], words[-1], repr(scan).endswith('done)'), 'tensorflow' in sys.modules)\n"
     )
-    out = _scan_in_fresh_process(code, tmp_path)
+    proc = _in_fresh_python(code)
+    assert proc.returncode == 0, proc.stderr
     ids, words = data.ids_by_first_appearance(data.iter_corpus_tokens([a, b], 2000), "test")
-    assert out.split() == ["True", str(len(ids)), "True", "['the',", "'cat',", "'sat']", "False"]
-    assert len(ids) == 50 * 9 + 3 + 20  # fewer than max_words: both files whole
-    same = data.CorpusScan([a, b], max_words=2000, background=True)  # here: spawned (TensorFlow may be in)
-    got_ids, got_words = same.result()
-    assert same.background and got_words == words and np.array_equal(got_ids, ids)
+    assert proc.stdout.splitlines() == [
+        "True True",
+        f"{len(ids)} ['the', 'cat', 'sat'] café True False",
+    ]
+    assert len(ids) == 50 * 9 + 3 + 20 and words[-1] == "café"
+    assert proc.stderr.count("b.txt") == 1 and "cp1252" in proc.stderr  # the note, once
 
 
-@pytest.mark.parametrize("case", ["missing", "empty"])
-def test_corpus_scan_failing_in_the_child_raises_the_usual_error_here(tmp_path, case):
-    """Whatever fails in the child is read again in this process: the same CorpusError, one
-    line naming the corpus, not a traceback from the child."""
-    path = tmp_path / "corpus.txt"
-    if case == "empty":
-        path.write_text("  \n\n")
-    scan = data.CorpusScan(path, background=True)
-    with pytest.raises(data.CorpusError) as err:
-        scan.result()
-    with pytest.raises(data.CorpusError) as direct:
-        data.ids_by_first_appearance(data.iter_corpus_tokens(path), f"corpus {path}")
-    assert str(err.value) == str(direct.value)
-    assert ("neither a known corpus" if case == "missing" else "holds no words") in str(err.value)
+def test_corpus_scan_failing_or_dying_child_reads_here_with_the_usual_error(tmp_path):
+    """Whatever fails in the child is read again here: a missing or empty corpus raises the same
+    one-line CorpusError as without a scan (its warning written once, not twice), and a child
+    killed mid-read (out of memory) still gives the corpus."""
+    empty, binary, good = tmp_path / "empty.txt", tmp_path / "folder", tmp_path / "good.txt"
+    empty.write_text("  \n\n")
+    binary.mkdir()
+    (binary / "x.txt").write_bytes(bytes(range(256)) * 50)
+    good.write_text(_SCAN_TEXT * 200)
+    code = (
+        "import os, signal, sys\n"
+        "from workshop_sections import data\n"
+        f"for path in ({str(tmp_path / 'missing.txt')!r}, {str(empty)!r}, {str(binary)!r}):\n"
+        "    scan = data.CorpusScan(path)\n"
+        "    try:\n"
+        "        scan.result()\n"
+        "    except data.CorpusError as exc:\n"
+        "        print(scan.background, repr(scan).endswith('failed)'), type(exc).__name__, str(exc))\n"
+        f"scan = data.CorpusScan({str(good)!r})\n"
+        "os.kill(scan._proc.pid, signal.SIGKILL)\n"
+        "ids, words = scan.result()\n"
+        "print(len(ids), words[:2])\n"
+    )
+    proc = _in_fresh_python(code)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("True True CorpusError Corpus ") and "neither a known corpus" in lines[0]
+    assert lines[1].startswith("True True CorpusError") and "holds no words" in lines[1]
+    assert lines[2].startswith("True True CorpusError") and "no readable text file" in lines[2]
+    assert lines[3] == f"{200 * (50 * 9 + 3)} ['the', 'cat']"
+    assert proc.stderr.count("x.txt") == 1  # the skipped file's warning, once
 
 
-def test_corpus_scan_in_this_process_when_asked(tmp_path):
+def test_corpus_scan_in_this_process(tmp_path):
+    """Without a child (asked, or TensorFlow already running in this process) the scan reads here,
+    when its result is first asked for."""
     path = tmp_path / "c.txt"
     path.write_text(_SCAN_TEXT)
     scan = data.CorpusScan(path, background=False)
-    assert not scan.background and "not started" in repr(scan)
+    assert not scan.background and repr(scan).endswith("not started)")
     ids, words = scan.result()
     assert words[:4] == ["the", "cat", "sat", "on"] and len(ids) == 50 * 9 + 3
-    assert "done" in repr(scan)
+    assert repr(scan).endswith("done)")

@@ -405,11 +405,12 @@ def test_cli_trains_and_writes_vec_and_metrics(tmp_path, capsys):
 
 
 def test_build_vocab_takes_a_corpus_scan(tmp_path):
-    """A scan read in a child process gives the very vocabulary and ids of the corpus itself."""
+    """A scan (read ahead: in a child process in a command line, test_data) gives the very
+    vocabulary and ids of the corpus itself."""
     corpus = tmp_path / "topics.txt"
     corpus.write_text(" ".join(topic_corpus(5_000, seed=2)) + "\n")
     want_vocab, want_ids = w2v.build_vocab(str(corpus), min_count=2, max_words=4_000)
-    vocab, ids = w2v.build_vocab(data.CorpusScan(corpus, background=True), min_count=2, max_words=4_000)
+    vocab, ids = w2v.build_vocab(data.CorpusScan(corpus, background=False), min_count=2, max_words=4_000)
     assert vocab.words == want_vocab.words and np.array_equal(ids, want_ids)
 
 
@@ -463,6 +464,48 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     )
     assert code == 2
     assert "only 4 words" in capsys.readouterr().err
+
+
+def test_cli_checks_out_and_max_words_before_reading(tmp_path, capsys):
+    """An --out that cannot be written, or a --max-words under 1, fails at once (one line, exit 2),
+    not after a whole run; and a failed run leaves no folder behind."""
+    corpus = tmp_path / "topics.txt"
+    corpus.write_text(" ".join(topic_corpus(3_000, seed=3)) + "\n")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    for out, says in ((blocker / "sub", "cannot write there"), (Path("/proc/no/such"), "cannot write there")):
+        assert cli.main(["--corpus", str(corpus), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: --out {out}: ") and says in err and len(err.splitlines()) == 1
+    assert cli.main(["--corpus", str(corpus), "--max-words", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--max-words 0: give a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_interrupted_says_one_line_and_stops_its_reader(tmp_path):
+    """Ctrl-C (SIGINT) during start-up or training: one line, exit status 130, no traceback, and
+    no reader process left behind."""
+    import signal  # noqa: PLC0415 (this test only)
+    import time  # noqa: PLC0415
+
+    corpus = tmp_path / "big.txt"
+    corpus.write_text((" ".join(topic_corpus(200_000, seed=4)) + "\n") * 5)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workshop_sections.word2vec_optimized", "--corpus", str(corpus)]
+        + ["--epochs", "50", "--quiet", "--no-eval", "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # background jobs ignore it
+    )
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip() == "interrupted (Ctrl-C)." and "Traceback" not in err
+    leftover = subprocess.run(["pgrep", "-f", str(corpus)], capture_output=True, text=True).stdout.split()
+    assert leftover == []
 
 
 # ------------------------------------------------------------- the notebook's exports, checks, hand-on

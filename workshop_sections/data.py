@@ -1089,68 +1089,122 @@ def _scan(sources: list, max_words: int | None, label: str) -> tuple[np.ndarray,
     return ids_by_first_appearance(iter_corpus_tokens(sources, max_words), label)
 
 
-class CorpusScan:
-    """The reading pass of a vocabulary (:func:`ids_by_first_appearance` over
-    :func:`iter_corpus_tokens`), started at once: when TensorFlow is not imported yet and the
-    machine has two cores or more, in a child process, so that a command line reads its corpus
-    on one core while it imports TensorFlow (3-5 s) on the other. ``build_vocab`` (intro_word2vec)
-    takes a scan in place of a corpus and waits for it.
+def _scan_in_child(conn, sources: list, max_words: int | None, label: str) -> None:
+    """The child's side of :class:`CorpusScan`: read, and send ``("ok", result, notes)`` (the notes
+    and warnings it would have written to stderr, for the parent to write once) or ``("failed",)``
+    (the parent then reads the corpus again itself, and its error is raised there)."""
+    import io  # noqa: PLC0415 (child process only)
 
-    ``sources``: a corpus name or path, or a list of them; ``max_words``: read at most that many
-    words. ``background``: None (decide as above), True or False (read in this process, when
-    :meth:`result` is first called). :meth:`result` returns ``(ids int32 [num_words], distinct
-    words)``. Whatever goes wrong in the child (a corpus error, a child killed for memory) makes
-    :meth:`result` read the corpus again in this process, where the error is raised as it would be
-    without a scan: a :class:`CorpusError` naming the file, never a traceback from the child."""
+    sys.stderr = notes = io.StringIO()
+    try:
+        message = ("ok", _scan(sources, max_words, label), notes.getvalue())
+    except BaseException:  # noqa: BLE001 (whatever it is, the parent raises it as usual)
+        message = ("failed",)
+    try:
+        conn.send(message)
+    finally:
+        conn.close()
+
+
+class CorpusScan:
+    """Read a corpus ahead: the first pass of a vocabulary (:func:`ids_by_first_appearance` over
+    :func:`iter_corpus_tokens`: every word, rare ones included, as int32 ids numbered by first
+    appearance, and the distinct words), started at once. A command line starts it before it
+    imports TensorFlow: on Linux, with two cores or more and TensorFlow not imported yet, the
+    corpus is read in a child process (forked) on one core while TensorFlow is imported on the
+    other (3-5 s). ``build_vocab`` (intro_word2vec) takes a scan in place of a corpus::
+
+        scan = data.CorpusScan("movie_reviews")        # returns at once
+        import tensorflow as tf                        # meanwhile, the child reads
+        vocab, ids = build_vocab(scan, min_count=5)    # waits for the child if it still reads
+
+    ``sources``: a corpus name or path, or a list of them; ``max_words``: at most that many words.
+    ``background``: None (a child as above, else this process), True (a child; after TensorFlow
+    has started, or off Linux, the child is spawned, which re-imports the main script: guard it
+    with ``if __name__ == "__main__":``) or False (this process). :meth:`result` returns
+    ``(ids, words)``. Notes and warnings of the child's reading (an encoding guessed, a file
+    skipped) are written once, when the result is taken. If the child fails (a corpus error, a
+    child killed for memory), :meth:`result` reads the corpus again in this process, where the
+    error is raised as without a scan: a one-line :class:`CorpusError` naming the file. An
+    interrupt (Ctrl-C) while waiting stops the child too."""
 
     def __init__(self, sources, max_words: int | None = None, background: bool | None = None):
         one = isinstance(sources, (str, os.PathLike))
         self.sources = [sources] if one else list(sources)
         self.max_words = max_words
         self.label = f"corpus {sources!s}" if one else f"corpora {list(map(str, self.sources))}"
-        self.background = False
-        self._value = self._future = self._pool = None
+        self.background, self.state = False, "not started"
+        self._value = self._proc = self._conn = None
         if background is None:
-            background = "tensorflow" not in sys.modules and (os.cpu_count() or 1) > 1
+            background = (
+                sys.platform.startswith("linux")
+                and "tensorflow" not in sys.modules
+                and (os.cpu_count() or 1) > 1
+            )
         if background:
             self._start()
 
     def _start(self) -> None:
         import multiprocessing  # noqa: PLC0415 (only a command line's start-up needs it)
-        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
         # fork (no re-import) only before TensorFlow starts its threads; spawn otherwise
         fork = sys.platform.startswith("linux") and "tensorflow" not in sys.modules
-        method = "fork" if fork else "spawn"
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
         try:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
-            self._future = self._pool.submit(_scan, self.sources, self.max_words, self.label)
-            self.background = True
+            self._conn, child_end = ctx.Pipe(duplex=False)
+            args = (child_end, self.sources, self.max_words, self.label)
+            self._proc = ctx.Process(target=_scan_in_child, args=args, daemon=True, name="corpus-scan")
+            self._proc.start()
+            child_end.close()
+            self.background, self.state = True, "reading"
         except (OSError, RuntimeError, ValueError):  # no processes here (a sandbox): read when asked
-            self._close()
+            self._stop()
 
-    def _close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._future = None
+    def _stop(self, kill: bool = False) -> None:
+        if self._proc is not None:
+            if kill and self._proc.is_alive():
+                self._proc.terminate()
+            self._proc.join(timeout=10)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+    def _from_child(self):
+        """The child's result, or None when it failed or died (its notes written to stderr)."""
+        try:
+            message = self._conn.recv()  # EOFError: the child died without a word
+        except (EOFError, OSError):
+            return None
+        except BaseException:  # an interrupt while waiting: the child stops too
+            self._stop(kill=True)
+            self.state = "interrupted"
+            raise
+        finally:
+            if self.state != "interrupted":
+                self._stop()
+        if message[0] != "ok":
+            return None
+        if message[2]:
+            sys.stderr.write(message[2])
+            sys.stderr.flush()
+        return message[1]
 
     def result(self) -> tuple[np.ndarray, list[str]]:
-        """``(ids, distinct words)``, waiting for the child if it still reads; read here if there is
-        no child or it failed (so its error is raised here, as without a scan)."""
-        if self._value is None and self._future is not None:
-            try:
-                self._value = self._future.result()
-            except Exception:  # noqa: BLE001 (any failure in the child: read again here, below)
-                self._value = None
-            finally:
-                self._close()
+        """``(ids, words)``, waiting for the child if it still reads; read here if there is no
+        child or it failed (so that its error is raised here, as without a scan)."""
+        if self._value is None and self._conn is not None:
+            self._value = self._from_child()
         if self._value is None:
-            self._value = _scan(self.sources, self.max_words, self.label)
+            try:
+                self._value = _scan(self.sources, self.max_words, self.label)
+            except BaseException:
+                self.state = "failed"
+                raise
+        self.state = "done"
         return self._value
 
     def __repr__(self) -> str:
-        state = "done" if self._value is not None else ("reading" if self.background else "not started")
-        return f"CorpusScan({self.label}, max_words={self.max_words}, {state})"
+        return f"CorpusScan({self.label}, max_words={self.max_words}, {self.state})"
 
 
 def read_words(source: str | os.PathLike, max_words: int | None = None) -> list[str]:

@@ -33,10 +33,12 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "word2vec_fast":
+        return importlib.import_module(".word2vec_fast", __name__)
     if name in __all__:
         return getattr(importlib.import_module(".word2vec_fast", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | {"word2vec_fast"})

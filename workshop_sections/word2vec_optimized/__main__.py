@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from .. import config, data
@@ -103,6 +104,24 @@ def start(corpus, max_words: int | None = None) -> data.CorpusScan:
     return scan
 
 
+def _cannot_write(out: Path) -> str | None:
+    """Why no file can be written in the folder ``out``, or None: tried by making the folders it
+    needs and a temporary file there, then removing the folders made (a failed run leaves none)."""
+    made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    finally:
+        for p in made:
+            try:
+                p.rmdir()
+            except OSError:
+                pass
+    return None
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if not args.out.strip():
@@ -110,11 +129,25 @@ def main(argv=None) -> int:
     out = Path(args.out).expanduser()
     if out.exists() and not out.is_dir():  # checked before training, not after it
         return _fail(f"--out {args.out} is a file, not a folder: give the folder to write the vectors to.")
+    if args.max_words is not None and args.max_words < 1:
+        return _fail(f"--max-words {args.max_words}: give a positive number of words (or leave it out: all).")
     try:  # every corpus path checked before training starts: an empty or missing path fails at once
         for corpus in args.corpus:
             data.corpus_path(corpus)
     except data.DataError as exc:
         return _fail(exc)
+    why = _cannot_write(out)  # tried now: an --out that cannot be written must not cost a whole run
+    if why:
+        return _fail(f"--out {args.out}: cannot write there ({why}): give a folder you can write to.")
+    try:
+        return _train(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, the shell's status for it, no traceback
+        print("\ninterrupted (Ctrl-C).", file=sys.stderr)
+        return 130
+
+
+def _train(args) -> int:
+    """Read, train, evaluate and write, after main's checks of the arguments."""
     scan = start(args.corpus if len(args.corpus) > 1 else args.corpus[0], args.max_words)
     from . import word2vec_fast as w2v  # noqa: PLC0415 (imports TensorFlow: --help and bad paths stay fast)
 
