@@ -13,9 +13,10 @@ the vocabulary, XLA compilation, training), up to the trained vectors; the evalu
 follows (the same code for both) is timed apart and left out. Rows per corpus:
 
 * ``gensim``: gensim's ``Word2Vec(sg=1, hs=0, workers=cores)``;
-* ``tf 2 threads``: the workshop's ``train_embeddings`` (what the CLI, the notebook and the CNN
-  section's ``load_or_train`` run) with ``threads=2``, and an **empty** XLA compilation cache
-  (a first run: the compilation is paid);
+* ``tf 2 threads``: the CLI's start-up (``word2vec_optimized.__main__.start``: the corpus read in
+  a child process while TensorFlow is imported), then the workshop's ``train_embeddings`` (what
+  the CLI, the notebook and the CNN section's ``load_or_train`` run) with ``threads=2``, and an
+  **empty** XLA compilation cache (a first run: the compilation is paid);
 * ``tf 2 thr warm``: the same again with the cache the first run filled (a second run);
 * ``tf 1 thread``: ``threads=1`` (deterministic), empty cache: the scaling from 1 to 2 threads.
 
