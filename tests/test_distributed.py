@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -579,3 +581,41 @@ def test_fresh_only_deletes_run_folders(tmp_path):
     with pytest.raises(launcher.LocalClusterError, match="not a run folder"):
         launcher._remove_run(other)
     assert (other / "important.txt").exists()
+
+
+class _SlowPipe:
+    """A stream whose writes let other threads run, as a write into a full pipe does."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        time.sleep(0)
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self):
+        time.sleep(0)
+
+
+def _merged_lines(write_line) -> list[str]:
+    """4 threads x 100 lines through ``write_line(line, stream)``: the lines that came out broken."""
+    stream = _SlowPipe()
+    threads = [
+        threading.Thread(target=lambda n=n: [write_line(f"[task{n}] line {k}", stream) for k in range(100)])
+        for n in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines = "".join(stream.parts).splitlines()
+    return [ln for ln in lines if not re.fullmatch(r"\[task\d\] line \d+", ln)]
+
+
+def test_launcher_lines_never_merge_across_threads():
+    """The launcher's merged output is written a whole line at a time (``launcher.say``): the tasks'
+    pump threads print at once, and print() writes a text and its newline apart, so with a slow
+    pipe two lines could merge (the control below shows print() doing it)."""
+    assert _merged_lines(lambda line, stream: print(line, file=stream, flush=True))  # the old way
+    assert _merged_lines(launcher.say) == []

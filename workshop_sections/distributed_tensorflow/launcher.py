@@ -78,6 +78,20 @@ def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+_OUTPUT_LOCK = threading.Lock()
+
+
+def say(line: str, stream=None) -> None:
+    """Write one whole line of the launcher's merged output (stdout unless ``stream``): the text and
+    its newline in one write, under a lock. The tasks' pump threads and the launcher write at once,
+    and ``print`` writes a text and its newline separately: two lines could merge into one (a CI
+    run once missed ``[worker0] worker 0 serving`` glued behind another task's line)."""
+    stream = stream or sys.stdout
+    with _OUTPUT_LOCK:
+        stream.write(line + "\n")
+        stream.flush()
+
+
 def describe_exit(returncode: int) -> str:
     """'exit code 1' or 'killed by SIGKILL, exit code 137'."""
     if returncode < 0:
@@ -223,7 +237,7 @@ class LocalCluster:
                 self.lines.append((time.time(), name, line))
                 self._new_line.notify_all()
             if self.echo:
-                print(f"[{name}] {line}", flush=True)
+                say(f"[{name}] {line}")
         proc.stdout.close()
         with self._new_line:
             self._new_line.notify_all()
@@ -342,7 +356,7 @@ class LocalCluster:
             self.lines.append((time.time(), "launcher", msg))
             self._new_line.notify_all()
         if self.echo:
-            print(f"[launcher] {msg}", flush=True)
+            say(f"[launcher] {msg}")
 
     def check_tasks(self) -> None:
         """Look at every ps and worker once (the launcher is their parent, it sees them exit).
@@ -486,7 +500,7 @@ def main(argv=None) -> int:
         try:
             _remove_run(out_dir)
         except LocalClusterError as e:  # a folder no run wrote: one line, no traceback
-            print(f"[launcher] error: {e}", file=sys.stderr, flush=True)
+            say(f"[launcher] error: {e}", sys.stderr)
             return 2
     cluster = LocalCluster(num_ps=a.num_ps, num_workers=a.num_workers, chief_args=rest, restarts=a.restarts)
     _stop_on_signals()
@@ -553,25 +567,25 @@ def _run_until_the_chief_ends(cluster: LocalCluster, timeout: float) -> int:
     try:
         cluster.start()
         pids = ", ".join(f"{n}={p.pid}" for n, p in cluster.procs.items())
-        print(f"[launcher] cluster {json.dumps(cluster.spec)}", flush=True)
-        print(f"[launcher] pids {pids}; Ctrl-C stops every task", flush=True)
+        say(f"[launcher] cluster {json.dumps(cluster.spec)}")
+        say(f"[launcher] pids {pids}; Ctrl-C stops every task")
         code = cluster.wait("chief", timeout=timeout)
     except KeyboardInterrupt:
-        print("[launcher] interrupted: stopping every task", flush=True)
+        say("[launcher] interrupted: stopping every task")
         code = 130
     except TaskExitedError as e:  # a ps/worker died before the cluster was ready (its lines are above)
         cluster.stop()
         last = str(e).split("\n", 1)[1] if "\n" in str(e) else ""
-        print(f"[launcher] last lines of {e.task}:\n{last}", flush=True)
-        print(f"[launcher] {e.task} exited ({describe_exit(e.returncode)}); all tasks stopped", flush=True)
+        say(f"[launcher] last lines of {e.task}:\n{last}")
+        say(f"[launcher] {e.task} exited ({describe_exit(e.returncode)}); all tasks stopped")
         return e.exit_status
     except LocalClusterError as e:  # --timeout
         cluster.stop()
-        print(f"[launcher] error: {str(e).splitlines()[0]}; all tasks stopped", flush=True)
+        say(f"[launcher] error: {str(e).splitlines()[0]}; all tasks stopped")
         return 1
     finally:
         cluster.stop()
-    print(f"[launcher] chief exited with code {code}; all tasks stopped", flush=True)
+    say(f"[launcher] chief exited with code {code}; all tasks stopped")
     return code
 
 
