@@ -466,6 +466,13 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert "only 4 words" in capsys.readouterr().err
 
 
+def test_cli_help_gives_defaults_but_never_none():
+    text = " ".join(cli.build_parser().format_help().split())
+    assert "(default: None)" not in text
+    assert "passes over the corpus (default: 5)" in text and "(default: curvature)" in text
+    assert "training threads (default: 2 with 2 cores or more" in text
+
+
 def test_cli_checks_out_and_max_words_before_reading(tmp_path, capsys):
     """An --out that cannot be written, or a --max-words under 1, fails at once (one line, exit 2),
     not after a whole run; and a failed run leaves no folder behind."""

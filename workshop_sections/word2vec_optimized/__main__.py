@@ -19,11 +19,19 @@ from pathlib import Path
 from .. import config, data
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """--help with each option's default, but no "(default: None)" on a required option or on one
+    whose help says what its default is."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m workshop_sections.word2vec_optimized",
         description="Fast skip-gram word2vec with public TensorFlow 2 ops.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsHelp,
     )
     p.add_argument(
         "--corpus",
@@ -34,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         ".txt/.gz/.bz2/.xz/.zip files; a file that is not UTF-8 is read as cp1252 or the encoding "
         "detected, with a note; WORKSHOP_CORPUS_ENCODING forces one); repeat for several",
     )
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=5, help="passes over the corpus")
     p.add_argument("--dim", type=int, default=128, help="embedding dimensions")
     p.add_argument(
         "--window", type=int, default=5, help="maximum window size (the actual one is drawn in 1..W)"
@@ -48,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trainer_options(p)
     p.add_argument("--max-words", type=int, default=None, help="use only the first N words of the corpus")
     p.add_argument("--max-vocab", type=int, default=None, help="keep at most N words in the vocabulary")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the initial vectors and the random draws")
     p.add_argument(
         "--restrict-vocab", type=int, default=30000, help="analogy candidates: the N most frequent words"
     )
