@@ -1172,16 +1172,14 @@ class CorpusScan:
     def _from_child(self):
         """The child's result, or None when it failed or died (its notes written to stderr)."""
         try:
-            message = self._conn.recv()  # EOFError: the child died without a word
-        except (EOFError, OSError):
-            return None
+            message = self._conn.recv()
+        except (EOFError, OSError):  # the child died without a word
+            message = ("failed",)
         except BaseException:  # an interrupt while waiting: the child stops too
             self._stop(kill=True)
             self.state = "interrupted"
             raise
-        finally:
-            if self.state != "interrupted":
-                self._stop()
+        self._stop()
         if message[0] != "ok":
             return None
         if message[2]:

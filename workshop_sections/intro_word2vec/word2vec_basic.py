@@ -322,19 +322,28 @@ def _check_vocab_args(min_count, max_size, unk) -> None:
         )
 
 
-def _token_chunks(corpus, max_words: int | None) -> tuple[Iterable[list], str]:
-    """(token lists, a label for messages) of a corpus name/path, several of them, or a word list."""
-    if _is_source(corpus):
-        return iter_corpus_tokens(corpus, max_words), f"corpus {corpus!s}"
-    if isinstance(corpus, Corpora) or (
-        isinstance(corpus, (list, tuple))
-        and corpus
-        and all(map(_is_source, corpus))
-        and _looks_like_sources(corpus)
+def _first_pass(corpus, max_words: int | None) -> tuple[np.ndarray, list[str]]:
+    """(ids by first appearance, distinct words) of a scan, a corpus name/path, several of them, or
+    a word list: a name or path is read by ``data.CorpusScan`` (in this process), which names it
+    in its errors."""
+    if isinstance(corpus, data.CorpusScan):  # read already, or being read in a child process
+        ids, words = corpus.result()
+        return (ids if max_words is None else ids[:max_words]), words
+    if (
+        _is_source(corpus)
+        or isinstance(corpus, Corpora)
+        or (
+            isinstance(corpus, (list, tuple))
+            and corpus
+            and all(map(_is_source, corpus))
+            and _looks_like_sources(corpus)
+        )
     ):
-        return iter_corpus_tokens(list(corpus), max_words), f"corpora {list(map(str, corpus))}"
+        return data.CorpusScan(corpus, max_words, background=False).result()
     words = corpus.tolist() if isinstance(corpus, np.ndarray) else list(corpus)
-    return [words[:max_words] if max_words is not None else words], "the word list"
+    return data.ids_by_first_appearance(
+        [words[:max_words] if max_words is not None else words], "the word list"
+    )
 
 
 def build_vocab(
@@ -363,11 +372,7 @@ def build_vocab(
     Raises ``data.CorpusError`` for a corpus that cannot be read or holds no words and
     :class:`Word2VecError` for bad sizes or when no word is left."""
     _check_vocab_args(min_count, max_size, unk)
-    if isinstance(corpus, data.CorpusScan):  # read already, or being read in a child process
-        provisional, distinct = corpus.result()
-        provisional = provisional if max_words is None else provisional[:max_words]
-    else:
-        provisional, distinct = data.ids_by_first_appearance(*_token_chunks(corpus, max_words))
+    provisional, distinct = _first_pass(corpus, max_words)
     counts = np.bincount(provisional, minlength=len(distinct)).astype(np.int64)
     order = np.argsort(-counts, kind="stable")
     order = order[counts[order] >= min_count]
