@@ -182,6 +182,39 @@ def test_negative_sampling_follows_counts_to_the_power_075():
     assert stats.chisquare(observed, p_raw * len(draws))[1] < 1e-6
 
 
+def test_uniform_slots_are_uniform_independent_and_a_pure_function_of_the_seed():
+    """The step's counter-based generator (uniform_slots, exported from the notebook): in range,
+    uniform, consecutive draws independent, the same under XLA, and a pure function of both
+    seed numbers."""
+    import tensorflow as tf
+    from scipy import stats
+
+    draw = lambda n, size, seed: w2v.uniform_slots(n, size, tf.constant(seed)).numpy()  # noqa: E731
+    a = draw(200_000, 10, [3, 4])
+    assert a.dtype == np.int32 and a.shape == (200_000,) and a.min() >= 0 and a.max() < 10
+    assert stats.chisquare(np.bincount(a, minlength=10))[1] > 0.001
+    pairs = np.bincount(a[:-1] * 10 + a[1:], minlength=100)  # (draw i, draw i + 1)
+    assert stats.chisquare(pairs)[1] > 0.001, pairs.reshape(10, 10)
+    # a large table (news20's 3.8M slots): all of it reachable, never past its end
+    big = draw(400_000, 3_778_100, [0, 1])
+    assert big.min() >= 0 and big.max() < 3_778_100 and big.max() > 3_700_000 and big.min() < 100_000
+    # a pure function of the seed: the same seed gives the same draws, eager and compiled alike;
+    # changing either number of the seed gives other draws (equal by chance: 1 in 1000)
+    compiled = tf.function(lambda seed: w2v.uniform_slots(50_000, 1000, seed), jit_compile=True)
+    ref = draw(50_000, 1000, [7, 9])
+    np.testing.assert_array_equal(compiled(tf.constant([7, 9])).numpy(), ref)
+    np.testing.assert_array_equal(draw(50_000, 1000, [7, 9]), ref)
+    for other in ([7, 10], [8, 9], [9, 7]):
+        assert np.mean(draw(50_000, 1000, other) == ref) < 0.005, other
+    # fmix32: a bijection (distinct inputs stay distinct) that spreads a one-bit change
+    x = tf.cast(tf.range(100_000), tf.uint32)
+    h = w2v.fmix32(x).numpy()
+    assert len(np.unique(h)) == 100_000
+    flipped = w2v.fmix32(tf.bitwise.bitwise_xor(x, tf.constant(1 << 7, tf.uint32))).numpy()
+    bits = np.unpackbits((h ^ flipped).view(np.uint8)).reshape(100_000, 32).sum(1)
+    assert 15.5 < bits.mean() < 16.5, bits.mean()
+
+
 # --------------------------------------------------------------------------- training
 def test_compiled_step_matches_a_brute_force_sgd_reference():
     """One compiled batch (blocked score products, band cut by reshapes, summed scatter-adds)

@@ -28,6 +28,7 @@ __all__ = [
     "subsample_keep_prob",
     "train_embeddings",
     "unigram_table",
+    "uniform_slots",
     "window_matrix",
 ]
 

@@ -145,14 +145,38 @@ def unigram_table(counts, power=0.75, size=None):
     return tf.minimum(table, int(counts.shape[0]) - 1)  # rounding at the very end
 
 
+def fmix32(h):
+    """murmur3's 32-bit finaliser (Appleby, MurmurHash3 ``fmix32``): a bijection of uint32 in
+    which every input bit flips each output bit with probability ~1/2. ``h``: uint32 tensor."""
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32)))
+    h = h * tf.constant(0x85EBCA6B, tf.uint32)
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(13, tf.uint32)))
+    h = h * tf.constant(0xC2B2AE35, tf.uint32)
+    return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32)))
+
+
+def uniform_slots(n, size, seed):
+    """``n`` (a Python int) uniform int32 in ``[0, size)``, a pure function of ``seed`` (two
+    int32s): counters ``0 .. n-1`` times the golden-ratio constant plus a key mixed from the seed,
+    each mixed by :func:`fmix32` (a SplitMix-style generator, Steele et al. 2014), then scaled by
+    a multiply-shift (Lemire 2019: ``size`` may be any int32; bias below ``size / 2**32``).
+    Stateless like ``tf.random.stateless_uniform``, and several times cheaper in XLA on the CPU."""
+    golden = tf.constant(0x9E3779B9, tf.uint32)
+    s = tf.cast(seed, tf.uint32)
+    key = fmix32(s[0] * golden + fmix32(s[1] + tf.constant(0x632BE5AB, tf.uint32)))
+    h = fmix32(tf.cast(tf.range(n), tf.uint32) * golden + key)  # [n] uniform uint32
+    scaled = tf.cast(h, tf.uint64) * tf.cast(size, tf.uint64)  # < size * 2**32
+    return tf.cast(tf.bitwise.right_shift(scaled, tf.constant(32, tf.uint64)), tf.int32)
+
+
 def draw_negatives(table, shape, seed):
     """Negative samples: uniform slots of the unigram table (``unigram_table``), gathered.
 
-    Stateless random numbers (``seed``: two int32s), so the draw can live inside the
-    XLA-compiled step and the same seed gives the same words. Returns int32 ids of ``shape``.
-    """
-    slots = tf.random.stateless_uniform(shape, seed=seed, minval=0, maxval=tf.shape(table)[0], dtype=tf.int32)
-    return tf.gather(table, slots)
+    Stateless random numbers (:func:`uniform_slots`; ``seed``: two int32s), so the draw can live
+    inside the XLA-compiled step and the same seed gives the same words. Returns int32 ids of
+    ``shape`` (a list of Python ints)."""
+    slots = uniform_slots(int(np.prod(shape)), tf.shape(table)[0], seed)
+    return tf.gather(table, tf.reshape(slots, shape))
 
 
 def band_scores(v, u, window, block):
