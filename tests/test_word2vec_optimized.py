@@ -206,6 +206,11 @@ def test_uniform_slots_are_uniform_independent_and_a_pure_function_of_the_seed()
     np.testing.assert_array_equal(draw(50_000, 1000, [7, 9]), ref)
     for other in ([7, 10], [8, 9], [9, 7]):
         assert np.mean(draw(50_000, 1000, other) == ref) < 0.005, other
+    # nor the same numbers shifted: the streams of neighbouring seeds (the trainer's chunks and
+    # batches count up) share no values beyond chance (~1 in 2**31 - 1 possible ones)
+    wide = {tuple(s): set(draw(50_000, 2**31 - 1, s).tolist()) for s in ([7, 9], [8, 9], [7, 10], [6, 8])}
+    for a_seed, b_seed in [((7, 9), (8, 9)), ((7, 9), (7, 10)), ((7, 9), (6, 8)), ((8, 9), (7, 10))]:
+        assert len(wide[a_seed] & wide[b_seed]) < 20, (a_seed, b_seed)
     # fmix32: a bijection (distinct inputs stay distinct) that spreads a one-bit change
     x = tf.cast(tf.range(100_000), tf.uint32)
     h = w2v.fmix32(x).numpy()
