@@ -242,11 +242,11 @@ def test_plain_progress_prints_each_mark_once_and_the_final_line_once():
     assert lines[-1].endswith("loss=0.10") and "\r" not in out.getvalue()
 
 
-def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_scikit_learn():
+def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_scikit_learn_and_matplotlib():
     """At exit TensorFlow's objects are frozen (gc.freeze, before the modules are torn down): a
     command line's exit no longer spends a second collecting them; before exit nothing is frozen
-    (garbage of the user's is still collected). ``without_sklearn`` (the word2vec CLI) imports
-    TensorFlow without the scikit-learn Keras pulls in, and scikit-learn still imports after."""
+    (garbage of the user's is still collected). ``lean`` (the word2vec CLI) imports TensorFlow
+    without the scikit-learn and matplotlib Keras pulls in, and both still import after."""
     import subprocess  # noqa: PLC0415 (a fresh process: TensorFlow must not be imported yet)
     import sys  # noqa: PLC0415
 
@@ -254,16 +254,22 @@ def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_scikit_learn():
         "import atexit, gc, sys\n"
         "atexit.register(lambda: print('at exit', gc.get_freeze_count()))  # runs last (LIFO)\n"
         "from workshop_sections import config\n"
-        "config.quiet_tensorflow(without_sklearn=True)\n"
-        "print(gc.get_freeze_count(), 'tensorflow' in sys.modules, 'sklearn' in sys.modules)\n"
+        "config.quiet_tensorflow(lean=True)\n"
+        "print(gc.get_freeze_count(), 'tensorflow' in sys.modules, 'sklearn' in sys.modules,"
+        " 'matplotlib' in sys.modules)\n"
         "from sklearn.linear_model import LogisticRegression\n"
         "print(LogisticRegression().fit([[0.0], [1.0]], [0, 1]).predict([[0.9]])[0])\n"
+        "import matplotlib\n"
+        "matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "print(type(plt.figure()).__name__)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=config.find_root()
     )
     assert proc.returncode == 0, proc.stderr
-    first, second, third = proc.stdout.strip().splitlines()
-    assert first == "0 True False"
+    first, second, third, fourth = proc.stdout.strip().splitlines()
+    assert first == "0 True False False"
     assert second == "1"
-    assert third.startswith("at exit ") and int(third.split()[-1]) > 100_000
+    assert third == "Figure"
+    assert fourth.startswith("at exit ") and int(fourth.split()[-1]) > 100_000

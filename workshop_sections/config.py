@@ -157,9 +157,11 @@ def seed_everything(seed: int) -> None:
 
 # Lines TensorFlow's C++ core writes to stderr at import, before its log level applies.
 IMPORT_NOISE = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
+# what quiet_tensorflow(lean=True) keeps Keras from importing (both optional to Keras)
+LEAN_HIDDEN = ("sklearn", "matplotlib")
 
 
-def quiet_tensorflow(without_sklearn: bool = False) -> None:
+def quiet_tensorflow(lean: bool = False) -> None:
     """Silence TensorFlow's start-up noise, and import it if that has not happened yet.
 
     oneDNN stays on: turning it off (``TF_ENABLE_ONEDNN_OPTS=0``, the usual way to lose its
@@ -167,24 +169,26 @@ def quiet_tensorflow(without_sklearn: bool = False) -> None:
     epochs of CNN-rand on one core). Its line is written to stderr before the log level
     applies, so the import runs with stderr caught and every other line passed on.
 
-    ``without_sklearn``: for a command line that uses neither scikit-learn nor Keras' wrappers of
-    it (the word2vec CLI). TensorFlow 2.21 imports Keras at once, and Keras imports scikit-learn
-    and SciPy for its ``keras.wrappers.SKLearnClassifier``/``SKLearnRegressor``: 0.6 s of a 3.9 s
-    import here. With this flag Keras finds no scikit-learn (its wrappers then do not work in
-    this process); scikit-learn itself still imports normally afterwards."""
+    ``lean``: for a command line that uses neither Keras' scikit-learn wrappers nor its plots
+    (the word2vec CLI). TensorFlow 2.21 imports Keras at once, and Keras imports scikit-learn and
+    SciPy for ``keras.wrappers.SKLearnClassifier``/``SKLearnRegressor`` (0.6 s of a 3.9 s import
+    here) and ``matplotlib.pyplot`` for ``keras.visualization`` (0.3 s). With this flag Keras
+    finds neither (``LEAN_HIDDEN``; those Keras functions then do not work in this process);
+    both still import normally afterwards."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     if "tensorflow" not in sys.modules:
-        hide = without_sklearn and "sklearn" not in sys.modules
-        if hide:
-            sys.modules["sklearn"] = None  # `import sklearn` raises ImportError, which Keras handles
+        hidden = [name for name in LEAN_HIDDEN if name not in sys.modules] if lean else []
+        for name in hidden:
+            sys.modules[name] = None  # `import name` raises ImportError, which Keras handles
         try:
             _import_without_noise("tensorflow")
         finally:
-            if hide and sys.modules.get("sklearn", False) is None:
-                del sys.modules["sklearn"]
+            for name in hidden:
+                if sys.modules.get(name, False) is None:
+                    del sys.modules[name]
         # TensorFlow's import leaves ~370,000 Python objects: at exit the interpreter's last
         # garbage collections walked them for 1.0-1.2 s of every command line. Frozen at exit
         # (atexit handlers run before the modules are torn down), they are skipped: 0.1 s.
