@@ -309,6 +309,20 @@ def count_scales(m, c, rows, vocab_size, window, neg_group, max_row_updates):
     return sc_c, tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_o, rows), 1.0))
 
 
+def measured_loss(pp, pn, m, wn, neg_group):
+    """The batch's loss, ``-log p`` of the positive pairs and ``-log(1 - p)`` of the negatives, from
+    the probabilities the gradient computes (``pp`` [L, 2W], ``pn`` [N, G, Kg]; one log per pair:
+    ``tf.math.log_sigmoid``'s exp and log1p cost ~4% of the step). It is only reported, so it is
+    measured on the first eighth of the centres (~1,500 pairs per batch; all of them cost another
+    ~4%), each p floored at 1e-30 so a p rounded to 0 or 1 stays finite.
+    Returns ``(loss_sum, pairs)`` of the centres measured."""
+    Nm = max(1, pn.shape[0] // 8)  # groups of centres measured
+    Lm = Nm * neg_group
+    loss = -tf.reduce_sum(tf.math.log(pp[:Lm] + 1e-30) * m[:Lm])
+    loss -= tf.reduce_sum(tf.math.log(1.0 - pn[:Nm] + 1e-30) * wn[:Nm])
+    return loss, tf.reduce_sum(m[:Lm])
+
+
 def sgns_step(
     emb,
     out,
@@ -363,18 +377,11 @@ def sgns_step(
         sc_c, sc_o = count_scales(m, c, rows, V, W, neg_group, max_row_updates / threads)
     else:
         sc_c, sc_o = curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr * threads, V, W)
-    # 5. the loss, -log p of the positives and -log(1 - p) of the negatives, from the probabilities
-    # above (tf.math.log_sigmoid's exp and log1p cost ~4% of the step). It is only reported, not
-    # used by the update: measured on the first eighth of the centres (~1,500 pairs per batch;
-    # all of them cost another ~4%), floored at 1e-30 so that a p rounded to 0 or 1 stays finite
-    Nm = max(1, ln.shape[0] // 8)  # groups of centres measured
-    Lm = Nm * neg_group
-    loss = -tf.reduce_sum(tf.math.log(pp[:Lm] + 1e-30) * m[:Lm])
-    loss -= tf.reduce_sum(tf.math.log(1.0 - pn[:Nm] + 1e-30) * wn[:Nm])
+    loss, pairs = measured_loss(pp, pn, m, wn, neg_group)  # 5. only reported: not in the update
     # 6. scatter-adds into the tables: one per word read (the updates of repeated words add up)
     emb = tf.tensor_scatter_nd_add(emb, c[:, None], dv * sc_c[:, None])
     out = tf.tensor_scatter_nd_add(out, rows[:, None], upd * sc_o[:, None])
-    return emb, out, loss, tf.reduce_sum(n_ctx[:Lm])
+    return emb, out, loss, pairs
 
 
 def make_train_run(table, *, jit=True, step=None, **step_options):
