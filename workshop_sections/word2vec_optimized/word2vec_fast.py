@@ -357,7 +357,7 @@ def sgns_step(
     x = tf.maximum(seq, 0)
     c = x[W:-W]  # the centre words
     v, u = tf.gather(emb, c), tf.gather(out, x)  # 1. each word of the run read once: [L, d], [L + 2W, d]
-    m, n_ctx = pair_mask(seq, span, W)  # [L, 2W], [L]
+    m, _ = pair_mask(seq, span, W)  # [L, 2W]: which pairs exist
     # 2. positives: scores, then the gradient of log sigmoid(score), 1 - sigmoid(score)
     lp, v_blk, u_blk = band_scores(v, u, W, block)  # [L, 2W]
     pp = tf.sigmoid(lp)  # the model's probability that a pair is a true one
@@ -391,7 +391,8 @@ def make_train_run(table, *, jit=True, step=None, **step_options):
     own copies of the tables ``emb`` and ``out`` (tensors: a snapshot of the variables), inside one
     ``tf.function(jit_compile=True)`` call (XLA compiles the whole loop once).
     ``step_options`` go to the step. Returns ``(d_emb, d_out, loss_sum, pairs_sum)``: the
-    chunk's changes of the two tables, for the caller to add to the variables."""
+    chunk's changes of the two tables, for the caller to add to the variables, and the step's
+    loss summed over the pairs it measured, and their number."""
 
     def run(emb, out, seqs, spans, lrs, n_batches, seed):
         step_fn = step or sgns_step
