@@ -103,6 +103,17 @@ def test_metrics_round_trip(tmp_path):
     assert config.read_metrics("missing", artifacts=tmp_path) is None
 
 
+def test_metrics_with_a_list_or_dict_value_are_refused_before_anything_is_written(tmp_path):
+    """[A2] at the source: a nested value (intro's full mode once wrote its two corpora as a list,
+    which only a `make test` after `make run` caught) is a TypeError naming the key; the file
+    already there stays as it was."""
+    config.write_metrics("demo", {"corpus": "movie_reviews+news20", "steps": 10}, artifacts=tmp_path)
+    for bad in (["movie_reviews", "news20"], {"a": 1}, ("x",)):
+        with pytest.raises(TypeError, match="'corpus'.*join a list into one string"):
+            config.write_metrics("demo", {"corpus": bad, "steps": 11}, artifacts=tmp_path)
+    assert config.read_metrics("demo", artifacts=tmp_path) == {"corpus": "movie_reviews+news20", "steps": 10}
+
+
 def test_tensorflow_import_drops_only_the_known_start_up_noise(tmp_path):
     """The oneDNN line is dropped (oneDNN itself stays on); any other stderr line survives."""
     import subprocess

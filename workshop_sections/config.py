@@ -341,7 +341,15 @@ def tensorboard_command(log_dir, root=None, port: int = 6006) -> str:
 
 
 def write_metrics(section: str, metrics: dict, artifacts: Path | None = None) -> Path:
-    """Write ``artifacts/<section>/metrics.json`` (the headline figures ``make run`` prints)."""
+    """Write ``artifacts/<section>/metrics.json`` (the headline figures ``make run`` prints): one
+    flat object of numbers, booleans, strings or None. TypeError for a list or dict value (join a
+    list of corpora into one string, as ``"movie_reviews+news20"``), before anything is written."""
+    nested = sorted(k for k, v in metrics.items() if isinstance(v, (list, tuple, dict, set)))
+    if nested:
+        raise TypeError(
+            f"metrics for {section}: {', '.join(map(repr, nested))} must be a number, boolean, string or "
+            "None, not a list or dict (metrics.json is flat: join a list into one string)."
+        )
     base = Path(artifacts) if artifacts else artifacts_dir()
     out = base / section
     out.mkdir(parents=True, exist_ok=True)
