@@ -600,3 +600,21 @@ def test_check_nearest_ids(answer, message, capsys):
     assert wb.check_nearest_ids(wb.nearest_ids) is True
     assert wb.check_nearest_ids(take_one_more) is True
     assert _said(capsys).count("Correct! ") == 2
+
+
+def test_corpus_metric_is_one_string_and_reads_back_to_the_corpora(tmp_path):
+    """metrics.json is flat ([A2]): several corpora are one '+'-joined string, and word2vec_optimized
+    reads intro's corpus back from it (make run once wrote a list there, and a joined string
+    without the way back broke the next section)."""
+    assert wb.corpus_metric(["movie_reviews", "news20"]) == "movie_reviews+news20"
+    assert wb.corpus_metric("news20") == "news20"
+    assert wb.corpus_metric(tmp_path / "c.txt") == str(tmp_path / "c.txt")
+    assert wb.corpora_from_metric("movie_reviews+news20") == ["movie_reviews", "news20"]
+    assert wb.corpora_from_metric("text8") == ["text8"]
+    plus = tmp_path / "c++notes.txt"  # an existing file whose name holds a '+' stays whole
+    plus.write_text("some words here\n")
+    assert wb.corpora_from_metric(wb.corpus_metric(plus)) == [str(plus)]
+    metrics = {"corpus": wb.corpus_metric(["movie_reviews", "news20"])}
+    workshop_config.write_metrics("demo", metrics, tmp_path)
+    back = workshop_config.read_metrics("demo", tmp_path)["corpus"]
+    assert wb.corpora_from_metric(back) == ["movie_reviews", "news20"]

@@ -195,6 +195,23 @@ def _is_source(x) -> bool:
 iter_corpus_tokens = data.iter_corpus_tokens  # the words of one corpus or several (data plumbing)
 
 
+def corpus_metric(corpora) -> str:
+    """The corpora of a run as one metrics.json value (metrics.json is flat): a name or path as
+    it is, several joined by ``+`` (``"movie_reviews+news20"``). :func:`corpora_from_metric` reads
+    it back (word2vec_optimized trains on intro's corpus)."""
+    return str(corpora) if _is_source(corpora) else "+".join(map(str, corpora))
+
+
+def corpora_from_metric(value: str) -> list[str]:
+    """The corpora of a :func:`corpus_metric` value: ``"a+b"`` -> ``["a", "b"]``; a value that is
+    itself a known corpus or an existing path (a file name may hold a ``+``) stays whole. (Such a
+    file among several corpora would be split: the one case the flat value cannot carry.)"""
+    value = str(value)
+    if value in data.CORPORA or Path(value).expanduser().exists():
+        return [value]
+    return value.split("+")
+
+
 def load_corpus(corpus, max_words: int | None = None) -> list[str]:
     """The words of a corpus (a registered name, a text/.gz/.zip path, or a list of them read one
     after the other), lower-cased, at most ``max_words``. Raises ``data.CorpusError`` for a corpus

@@ -60,6 +60,7 @@ from ..intro_word2vec.word2vec_basic import (  # the workshop's one vocabulary, 
     _is_source,
     build_vocab,
     choose_corpus,
+    corpus_metric,
     iter_corpus_tokens,
     skipgram_pairs,  # noqa: F401 (re-exported: part of this section's API)
     suggest,
@@ -1184,7 +1185,7 @@ def train_embeddings(
 def _run_metrics(sources, ids, vocab, res: dict, t_vocab: float) -> dict:
     """The corpus, speed and loss figures of a :func:`train_embeddings` run."""
     return {
-        "corpus": "+".join(str(s) for s in sources),
+        "corpus": corpus_metric(sources),
         "corpus_words": int(len(ids)),
         "vocab_size": len(vocab),
         "words_per_sec": round(res["words_per_sec"], 1),
