@@ -310,17 +310,17 @@ def count_scales(m, c, rows, vocab_size, window, neg_group, max_row_updates):
     return sc_c, tf.minimum(1.0, max_row_updates / tf.maximum(tf.gather(cnt_o, rows), 1.0))
 
 
-def measured_loss(pp, pn, m, wn, neg_group):
-    """The batch's loss, ``-log p`` of the positive pairs and ``-log(1 - p)`` of the negatives, from
-    the probabilities the gradient computes (``pp`` [L, 2W], ``pn`` [N, G, Kg]; one log per pair:
-    ``tf.math.log_sigmoid``'s exp and log1p cost ~4% of the step). It is only reported, so it is
-    measured on the first eighth of the centres (~1,500 pairs per batch; all of them cost another
-    ~4%), each p floored at 1e-30 so a p rounded to 0 or 1 stays finite.
+def measured_loss(lp, ln, m, wn, neg_group):
+    """The batch's loss, ``-log sigmoid(score)`` of the positive pairs (``lp`` [L, 2W], mask ``m``)
+    and ``-log sigmoid(-score)`` of the negatives (``ln`` [N, G, Kg], weights ``wn``). It is only
+    reported, not used by the update, so it is measured on the first eighth of the centres (~1,500
+    pairs per batch; all of them cost ~8% of the step). ``tf.math.log_sigmoid`` stays finite for
+    any score (``log(sigmoid(s) + eps)`` did not: XLA folded ``1 - p + eps`` into ``1 - p``).
     Returns ``(loss_sum, pairs)`` of the centres measured."""
-    Nm = max(1, pn.shape[0] // 8)  # groups of centres measured
+    Nm = max(1, ln.shape[0] // 8)  # groups of centres measured
     Lm = Nm * neg_group
-    loss = -tf.reduce_sum(tf.math.log(pp[:Lm] + 1e-30) * m[:Lm])
-    loss -= tf.reduce_sum(tf.math.log(1.0 - pn[:Nm] + 1e-30) * wn[:Nm])
+    loss = -tf.reduce_sum(tf.math.log_sigmoid(lp[:Lm]) * m[:Lm])
+    loss -= tf.reduce_sum(tf.math.log_sigmoid(-ln[:Nm]) * wn[:Nm])
     return loss, tf.reduce_sum(m[:Lm])
 
 
@@ -361,14 +361,12 @@ def sgns_step(
     m, _ = pair_mask(seq, span, W)  # [L, 2W]: which pairs exist
     # 2. positives: scores, then the gradient of log sigmoid(score), 1 - sigmoid(score)
     lp, v_blk, u_blk = band_scores(v, u, W, block)  # [L, 2W]
-    pp = tf.sigmoid(lp)  # the model's probability that a pair is a true one
-    dv, du = band_updates((1.0 - pp) * m * lr, v_blk, u_blk, W)  # [L, d], [L + 2W, d]
+    dv, du = band_updates((1.0 - tf.sigmoid(lp)) * m * lr, v_blk, u_blk, W)  # [L, d], [L + 2W, d]
     # 3. negatives: the gradient of log sigmoid(-score) is -sigmoid(score)
     neg, un, ln, wn = shared_negatives(
         table, seq, m, v, out, seed, window=W, negatives=negatives, neg_group=neg_group, neg_shared=neg_shared
     )
-    pn = tf.sigmoid(ln)
-    gn = -pn * wn * lr  # [N, G, Kg]
+    gn = -tf.sigmoid(ln) * wn * lr  # [N, G, Kg]
     dv += tf.reshape(tf.einsum("ngk,nkd->ngd", gn, un, name="neg_dv"), dv.shape)
     du_n = tf.einsum("ngk,ngd->nkd", gn, tf.reshape(v, [ln.shape[0], neg_group, -1]), name="neg_du")
     rows = tf.concat([x, tf.reshape(neg, [-1])], axis=0)  # the output rows to update
@@ -378,7 +376,7 @@ def sgns_step(
         sc_c, sc_o = count_scales(m, c, rows, V, W, neg_group, max_row_updates / threads)
     else:
         sc_c, sc_o = curvature_scales(lp, ln, m, wn, v, u, un, c, rows, lr * threads, V, W)
-    loss, pairs = measured_loss(pp, pn, m, wn, neg_group)  # 5. only reported: not in the update
+    loss, pairs = measured_loss(lp, ln, m, wn, neg_group)  # 5. only reported: not in the update
     # 6. scatter-adds into the tables: one per word read (the updates of repeated words add up)
     emb = tf.tensor_scatter_nd_add(emb, c[:, None], dv * sc_c[:, None])
     out = tf.tensor_scatter_nd_add(out, rows[:, None], upd * sc_o[:, None])
