@@ -340,6 +340,18 @@ def tensorboard_command(log_dir, root=None, port: int = 6006) -> str:
     return f"tensorboard --logdir {shown} --host 127.0.0.1 --port {port}"
 
 
+def write_json(path: Path, obj: dict) -> Path:
+    """Write ``obj`` to ``path`` as indented JSON, atomically (a temporary file, then a rename: a
+    reader never sees half a file); NumPy scalars become floats at the top level. Any nesting."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = {k: (float(v) if hasattr(v, "dtype") else v) for k, v in obj.items()}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(clean, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
 def write_metrics(section: str, metrics: dict, artifacts: Path | None = None) -> Path:
     """Write ``artifacts/<section>/metrics.json`` (the headline figures ``make run`` prints): one
     flat object of numbers, booleans, strings or None. TypeError for a list or dict value (join a
@@ -350,15 +362,7 @@ def write_metrics(section: str, metrics: dict, artifacts: Path | None = None) ->
             f"metrics for {section}: {', '.join(map(repr, nested))} must be a number, boolean, string or "
             "None, not a list or dict (metrics.json is flat: join a list into one string)."
         )
-    base = Path(artifacts) if artifacts else artifacts_dir()
-    out = base / section
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "metrics.json"
-    clean = {k: (float(v) if hasattr(v, "dtype") else v) for k, v in metrics.items()}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(clean, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json((Path(artifacts) if artifacts else artifacts_dir()) / section / "metrics.json", metrics)
 
 
 def read_metrics(section: str, artifacts: Path | None = None) -> dict | None:

@@ -121,14 +121,13 @@ def save_merged(
                 **summarize(name, merged, folds),
                 **({"setup": setup} if name.startswith("word2vec") else {}),
             }
-        config.write_metrics(
-            "",
+        config.write_json(
+            path,  # the CLI's own results table (nested: variants, runs), not a section's metrics
             {
                 "protocol": protocol,
                 "variants": variants,
                 "elapsed_seconds": elapsed + saved.get("elapsed_seconds", 0.0),
             },
-            artifacts=path.parent,
         )
     finally:
         if lock is not None:
