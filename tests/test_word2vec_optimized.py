@@ -246,6 +246,30 @@ def test_measured_loss_is_finite_and_exact_for_any_score_under_xla():
     assert float(pairs) == m[:8].sum()
 
 
+@pytest.mark.parametrize("window,block", [(1, 2), (2, 4), (5, 16), (3, 8)])
+def test_band_scores_are_the_per_offset_dot_products_eager_and_under_xla(window, block):
+    """band_scores (exported from the notebook): the transposed block products and the gather of
+    the band give every centre's dot product with each of its 2W neighbours, in offset order
+    -W..-1, 1..W; swap_last_axes is a plain transpose. Eager and XLA-compiled (where the layout
+    of the products is chosen) agree with NumPy."""
+    import tensorflow as tf
+
+    W, L, d = window, 4 * block, 3
+    rng = np.random.default_rng(window)
+    v = rng.normal(size=(L, d)).astype(np.float32)
+    u = rng.normal(size=(L + 2 * W, d)).astype(np.float32)
+    offsets = [o for o in range(-W, W + 1) if o != 0]
+    want = np.stack([(v * u[W + o : W + o + L]).sum(1) for o in offsets], axis=1)  # [L, 2W]
+    compiled = tf.function(lambda v, u: w2v.band_scores(v, u, W, block)[0], jit_compile=True)
+    for got in (w2v.band_scores(v, u, W, block)[0], compiled(v, u)):
+        assert got.shape == (L, 2 * W)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
+    x = rng.normal(size=(3, 5, 7)).astype(np.float32)
+    swap = tf.function(w2v.swap_last_axes, jit_compile=True)
+    for got in (w2v.swap_last_axes(tf.constant(x)), swap(tf.constant(x))):
+        np.testing.assert_array_equal(got.numpy(), x.transpose(0, 2, 1))
+
+
 # --------------------------------------------------------------------------- training
 def test_compiled_step_matches_a_brute_force_sgd_reference():
     """One compiled batch (blocked score products, band cut by reshapes, summed scatter-adds)

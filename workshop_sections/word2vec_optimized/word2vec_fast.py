@@ -180,14 +180,27 @@ def draw_negatives(table, shape, seed):
     return tf.gather(table, tf.reshape(slots, shape))
 
 
+def swap_last_axes(x):
+    """``x`` [n, a, b] -> [n, b, a] (a transpose), as one gather with constant indices.
+
+    Why not ``tf.transpose``: XLA folds a transpose of a matrix product's result back into the
+    product, which then writes its result in the order asked for; on the CPU, the small products
+    of this step run ~1.7x faster when their result's last axis is the 16 centres (of a block, or
+    of a group sharing negatives) (measured: ``benchmarks/README.md``). XLA leaves a gather alone."""
+    n, a, b = x.shape
+    idx = np.arange(a)[None, :] * b + np.arange(b)[:, None]  # [b, a]: where x[:, i, j] sits, flat
+    return tf.gather(tf.reshape(x, [n, a * b]), tf.constant(idx, tf.int32), axis=1)
+
+
 def band_scores(v, u, window, block):
     """The scores ``v_l . u_{l+o}`` of every centre ``l`` of a run with its ``2 window`` neighbours.
 
     ``v``: [L, d] the centres' word vectors; ``u``: [L + 2W, d] the output rows of the whole run
     (run row ``l + W`` is centre ``l``). Computed per block of ``block`` centres against their
     ``block + 2W`` run rows (small dense matrix products: XLA runs them far faster than
-    ``L * 2W`` separate dot products); the band of the ``2W + 1`` diagonals is then cut out with
-    a pad and a reshape. ``L`` must be a multiple of ``block`` and ``block >= 2W``.
+    ``L * 2W`` separate dot products), each block's result laid out [run row, centre] (the faster
+    form, see :func:`swap_last_axes`); the band of each centre's ``2W`` contexts is then picked out
+    with one gather of constant indices. ``L`` must be a multiple of ``block`` and ``block >= 2W``.
     Returns ``(scores [L, 2W]`` for the offsets -W..-1, 1..W, ``v_blk [nb, Bk, d], u_blk [nb, R, d])``.
     """
     W, Bk = window, block
@@ -201,11 +214,13 @@ def band_scores(v, u, window, block):
         axis=1,
     )  # block k holds the run rows k*Bk .. k*Bk + R - 1
     v_blk = tf.reshape(v, [nb, Bk, d])
-    scores = tf.einsum("nbd,nrd->nbr", v_blk, u_blk)  # [nb, Bk, R]
-    # shift row b of each block left by b (pad each row by one, reshape): the diagonals become columns
-    band = tf.reshape(tf.pad(tf.reshape(scores, [nb, Bk * R]), [[0, 0], [0, Bk]]), [nb, Bk, R + 1])
-    band = tf.reshape(band[:, :, : 2 * W + 1], [L, 2 * W + 1])  # column a: offset a - W
-    return tf.concat([band[:, :W], band[:, W + 1 :]], axis=1), v_blk, u_blk
+    scores = tf.einsum("nrd,nbd->nrb", u_blk, v_blk, name="band_scores")  # [nb, R, Bk]
+    # centre b of a block is its run row b + W; its contexts are the run rows b .. b + 2W but b + W
+    offsets = np.array([a for a in range(2 * W + 1) if a != W])  # run row b + a: offset a - W
+    rows = np.arange(Bk)[:, None] + offsets[None, :]  # [Bk, 2W]
+    idx = rows * Bk + np.arange(Bk)[:, None]  # where scores[:, row, b] sits in a block's flat scores
+    band = tf.gather(tf.reshape(scores, [nb, R * Bk]), tf.constant(idx, tf.int32), axis=1)  # [nb, Bk, 2W]
+    return tf.reshape(band, [L, 2 * W]), v_blk, u_blk
 
 
 def band_updates(g, v_blk, u_blk, window):
@@ -258,7 +273,8 @@ def shared_negatives(table, seq, m, v, out, seed, *, window, negatives, neg_grou
     N = L // G  # groups of centres sharing negatives
     neg = draw_negatives(table, [N, Kg], seed)  # [N, Kg]
     un = tf.gather(out, neg)  # [N, Kg, d]
-    ln = tf.einsum("ngd,nkd->ngk", tf.reshape(v, [N, G, d]), un, name="neg_logits")  # [N, G, Kg]
+    # [N, G, Kg], computed as [N, Kg, G] and swapped (the faster form: see swap_last_axes)
+    ln = swap_last_axes(tf.einsum("nkd,ngd->nkg", un, tf.reshape(v, [N, G, d]), name="neg_logits"))
     ctx = tf.where(m > 0, tf.gather(seq, context_index(L, W)), -1)  # [L, 2W] each centre's contexts
     ctx = tf.reshape(ctx, [N, G, 1, 2 * W])
     hit = tf.reduce_any(tf.equal(neg[:, None, :, None], ctx), axis=3)  # a true context is no negative
