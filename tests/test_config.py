@@ -253,11 +253,12 @@ def test_plain_progress_prints_each_mark_once_and_the_final_line_once():
     assert lines[-1].endswith("loss=0.10") and "\r" not in out.getvalue()
 
 
-def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_scikit_learn_and_matplotlib():
+def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_keras_scikit_learn_and_matplotlib():
     """At exit TensorFlow's objects are frozen (gc.freeze, before the modules are torn down): a
     command line's exit no longer spends a second collecting them; before exit nothing is frozen
     (garbage of the user's is still collected). ``lean`` (the word2vec CLI) imports TensorFlow
-    without the scikit-learn and matplotlib Keras pulls in, and both still import after."""
+    without Keras and the scikit-learn and matplotlib Keras pulls in, and all three still work
+    after."""
     import subprocess  # noqa: PLC0415 (a fresh process: TensorFlow must not be imported yet)
     import sys  # noqa: PLC0415
 
@@ -266,8 +267,10 @@ def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_scikit_learn_and_mat
         "atexit.register(lambda: print('at exit', gc.get_freeze_count()))  # runs last (LIFO)\n"
         "from workshop_sections import config\n"
         "config.quiet_tensorflow(lean=True)\n"
-        "print(gc.get_freeze_count(), 'tensorflow' in sys.modules, 'sklearn' in sys.modules,"
-        " 'matplotlib' in sys.modules)\n"
+        "print(gc.get_freeze_count(), 'tensorflow' in sys.modules, 'keras' in sys.modules,"
+        " 'sklearn' in sys.modules, 'matplotlib' in sys.modules)\n"
+        "import tensorflow as tf\n"
+        "print(tf.keras.layers.Dense(2)(tf.ones([1, 3])).shape)\n"
         "from sklearn.linear_model import LogisticRegression\n"
         "print(LogisticRegression().fit([[0.0], [1.0]], [0, 1]).predict([[0.9]])[0])\n"
         "import matplotlib\n"
@@ -279,8 +282,9 @@ def test_quiet_tensorflow_freezes_at_exit_and_can_leave_out_scikit_learn_and_mat
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=config.find_root()
     )
     assert proc.returncode == 0, proc.stderr
-    first, second, third, fourth = proc.stdout.strip().splitlines()
-    assert first == "0 True False False"
+    first, keras_layer, second, third, fourth = proc.stdout.strip().splitlines()
+    assert first == "0 True False False False"
+    assert keras_layer == "(1, 2)"
     assert second == "1"
     assert third == "Figure"
     assert fourth.startswith("at exit ") and int(fourth.split()[-1]) > 100_000

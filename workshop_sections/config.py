@@ -157,8 +157,10 @@ def seed_everything(seed: int) -> None:
 
 # Lines TensorFlow's C++ core writes to stderr at import, before its log level applies.
 IMPORT_NOISE = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
-# what quiet_tensorflow(lean=True) keeps Keras from importing (both optional to Keras)
-LEAN_HIDDEN = ("sklearn", "matplotlib")
+# what quiet_tensorflow(lean=True) keeps from importing: Keras as a whole (TensorFlow's own import
+# loads ``keras.src.optimizers`` eagerly, in a try that lets an ImportError pass; ``tf.keras``
+# still loads on first use) and the scikit-learn and matplotlib it would pull in (optional to it)
+LEAN_HIDDEN = ("keras.src.optimizers", "sklearn", "matplotlib")
 
 
 def quiet_tensorflow(lean: bool = False) -> None:
@@ -169,12 +171,12 @@ def quiet_tensorflow(lean: bool = False) -> None:
     epochs of CNN-rand on one core). Its line is written to stderr before the log level
     applies, so the import runs with stderr caught and every other line passed on.
 
-    ``lean``: for a command line that uses neither Keras' scikit-learn wrappers nor its plots
-    (the word2vec CLI). TensorFlow 2.21 imports Keras at once, and Keras imports scikit-learn and
+    ``lean``: for a command line that does not use Keras (the word2vec CLI). TensorFlow 2.21
+    imports Keras at once (``keras.src.optimizers``, 0.3 s), and Keras imports scikit-learn and
     SciPy for ``keras.wrappers.SKLearnClassifier``/``SKLearnRegressor`` (0.6 s of a 3.9 s import
-    here) and ``matplotlib.pyplot`` for ``keras.visualization`` (0.3 s). With this flag Keras
-    finds neither (``LEAN_HIDDEN``; those Keras functions then do not work in this process);
-    both still import normally afterwards."""
+    here) and ``matplotlib.pyplot`` for ``keras.visualization`` (0.3 s). With this flag none of
+    them is imported (``LEAN_HIDDEN``); ``tf.keras``, scikit-learn and matplotlib still import
+    normally afterwards, when first used."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="tensorflow")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -105,9 +105,8 @@ def _fail(message) -> int:
 def start(corpus, max_words: int | None = None) -> data.CorpusScan:
     """The command line's start-up (``make bench`` times the same): the corpus is read in a child
     process on the other core (``data.CorpusScan``) while TensorFlow is imported here, without
-    the scikit-learn and matplotlib that Keras would import for nothing
-    (``config.quiet_tensorflow(lean=True)``). Returns
-    the scan, for ``train_embeddings``."""
+    the Keras (and the scikit-learn and matplotlib it pulls in) that this command does not use
+    (``config.quiet_tensorflow(lean=True)``). Returns the scan, for ``train_embeddings``."""
     scan = data.CorpusScan(corpus, max_words)
     config.quiet_tensorflow(lean=True)
     return scan
