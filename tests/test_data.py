@@ -275,6 +275,24 @@ def test_tokenize_takes_the_same_words_on_its_fast_ascii_path():
     assert data.tokenize("It's 2 o'clock_now, isn't it'") == ["it's", "2", "o'clock", "now", "isn't", "it"]
 
 
+def test_ids_by_first_appearance_numbers_words_in_their_order_across_chunks():
+    """The first pass of a vocabulary (ids_by_first_appearance) against a plain dictionary: ids
+    0, 1, 2, ... by first appearance across chunks (empty chunks included), int32, the distinct
+    words in that order; no words at all is a CorpusError naming the corpus."""
+    import random  # noqa: PLC0415
+
+    rng = random.Random(1)
+    chunks = [
+        [rng.choice("abcdefghij") * rng.randint(1, 3) for _ in range(rng.randint(0, 50))] for _ in range(9)
+    ]
+    want_index: dict = {}
+    want = [want_index.setdefault(w, len(want_index)) for chunk in chunks for w in chunk]
+    ids, words = data.ids_by_first_appearance(iter(chunks), "test")
+    assert ids.dtype == np.int32 and ids.tolist() == want and words == list(want_index)
+    with pytest.raises(data.CorpusError, match="my corpus holds no words"):
+        data.ids_by_first_appearance(iter([[], []]), "my corpus")
+
+
 def test_read_words_from_plain_gz_zip_and_folder(tmp_path):
     text = "alpha beta gamma " * 1000
     (tmp_path / "c.txt").write_text(text)
