@@ -608,9 +608,10 @@ ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words (letters and digits with their combining marks, inner apostrophes
-    kept), any language: ``"हिन्दी"`` stays one word, a decomposed ``"café"`` reads as ``"café"``
-    (NFC). Underscores and other punctuation separate words."""
+    """Lower-cased words (letters and digits with their combining marks, one inner apostrophe
+    kept: ``"l'été"``, ``"don't"``), any language: ``"हिन्दी"`` stays one word, a decomposed
+    ``"café"`` reads as ``"café"`` (NFC). Underscores and other punctuation separate words (the
+    typographic apostrophe ``’`` too: ``"l’été"`` is two words)."""
     text = text.lower()
     if text.isascii():  # the usual case: the same words as below, faster (ASCII_TOKEN_RE)
         return ASCII_TOKEN_RE.findall(text.replace("_", " "))

@@ -181,7 +181,7 @@ def draw_negatives(table, shape, seed):
 
 
 def swap_last_axes(x):
-    """``x`` [n, a, b] -> [n, b, a] (a transpose), as one gather with constant indices.
+    """``x`` [n, a, b] (three axes) -> [n, b, a] (a transpose), as one gather with constant indices.
 
     Why not ``tf.transpose``: XLA folds a transpose of a matrix product's result back into the
     product, which then writes its result in the order asked for; on the CPU, the small products
@@ -199,8 +199,9 @@ def band_scores(v, u, window, block):
     (run row ``l + W`` is centre ``l``). Computed per block of ``block`` centres against their
     ``block + 2W`` run rows (small dense matrix products: XLA runs them far faster than
     ``L * 2W`` separate dot products), each block's result laid out [run row, centre] (the faster
-    form, see :func:`swap_last_axes`); the band of each centre's ``2W`` contexts is then picked out
-    with one gather of constant indices. ``L`` must be a multiple of ``block`` and ``block >= 2W``.
+    form: :func:`swap_last_axes` says why); the band of each centre's ``2W`` contexts is then
+    picked out of it, in [centre, offset] order, with one gather of constant indices (no
+    transpose). ``L`` must be a multiple of ``block`` and ``block >= 2W``.
     Returns ``(scores [L, 2W]`` for the offsets -W..-1, 1..W, ``v_blk [nb, Bk, d], u_blk [nb, R, d])``.
     """
     W, Bk = window, block
