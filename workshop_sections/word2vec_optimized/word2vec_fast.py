@@ -36,7 +36,6 @@ compiled step (:func:`band_scores`, :func:`band_updates`, :func:`sgns_step`) and
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
@@ -1191,7 +1190,7 @@ def train_embeddings(
     if out_dir is not None:
         out = Path(out_dir)
         emb.save(out, vec=write_vec)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        config.write_json(out / "metrics.json", metrics)  # atomic: a reader never sees half a file
     emb.metrics = metrics
     emb.loss_history = res["loss"]
     return emb, metrics
@@ -1271,9 +1270,7 @@ def load_or_train(corpus=None, out_dir=None, quick: bool | None = None, **hparam
     )
     emb, metrics = train_embeddings(corpus, out_dir=None, evaluate=False, **params)
     emb.save(out)
-    (out / "train_info.json").write_text(
-        json.dumps(dict(metrics, quick=quick, fallback=True), indent=2) + "\n"
-    )
+    config.write_json(out / "train_info.json", dict(metrics, quick=quick, fallback=True))
     return emb
 
 
